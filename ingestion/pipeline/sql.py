@@ -1,0 +1,149 @@
+"""The load's set-based SQL, for MySQL/MariaDB and SQLite. Values always go as parameters."""
+
+from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
+from ingestion.pipeline.columns import RAW_COLUMNS, STAGING_COLUMNS
+
+FACT_VALUES = ("issue_date", "customer_key", "item_key", "status_key", "qty", "unit_price", "total")
+STAGED_VALUES = (
+    "clean_issue_date",
+    "customer_key",
+    "item_key",
+    "status_key",
+    "clean_qty",
+    "clean_unit_price",
+    "clean_total",
+)
+
+STAGING_CLEAR = "DELETE FROM stg_invoices WHERE batch_id = %s"
+FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
+BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s"
+STAGING_INSERT = (
+    f"INSERT INTO stg_invoices ({', '.join(STAGING_COLUMNS)}, batch_id, file_name, loaded_at)"
+    f" VALUES ({', '.join(['%s'] * (len(STAGING_COLUMNS) + 3))})"
+)
+DUPLICATES_FILTER = f"s.batch_id = %s AND s.reason = '{DUPLICATE_INVOICE_ID}'"
+
+
+def rejected_clear(batches: int) -> str:
+    """Unresolved rejected rows of earlier loads of the same file (replaced by this load)."""
+    marks = ", ".join(["%s"] * batches)
+    return f"DELETE FROM rejected_invoices WHERE resolved_at IS NULL AND batch_id IN ({marks})"
+
+
+def range_filter() -> str:
+    """Rows of one chunk: params (batch_id, first source_row, last source_row)."""
+    return "s.batch_id = %s AND s.source_row BETWEEN %s AND %s"
+
+
+def staging_load_data(nullable: tuple[str, ...]) -> str:
+    """LOAD DATA of a chunk written by pyarrow (every value quoted, nulls empty and unquoted).
+
+    ``ESCAPED BY ''`` keeps backslashes as they are; quoting every value keeps a raw
+    ``NULL`` as text. Params: (path, batch_id, file_name, loaded_at).
+    """
+    targets = ", ".join(f"@{c}" if c in nullable else c for c in STAGING_COLUMNS)
+    nullables = ", ".join(f"{c} = NULLIF(@{c}, '')" for c in nullable)
+    return (
+        "LOAD DATA LOCAL INFILE %s INTO TABLE stg_invoices CHARACTER SET utf8mb4"
+        " FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"
+        " LINES TERMINATED BY '\\n'"
+        f" ({targets}) SET batch_id = %s, file_name = %s, loaded_at = %s, {nullables}"
+    )
+
+
+def facts_load_data() -> str:
+    """LOAD DATA of new invoices straight into the fact table. Params: (path, batch_id)."""
+    return (
+        "LOAD DATA LOCAL INFILE %s INTO TABLE fact_invoices CHARACTER SET utf8mb4"
+        " FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"
+        " LINES TERMINATED BY '\\n'"
+        f" (invoice_id, {', '.join(FACT_VALUES)}) SET batch_id = %s"
+    )
+
+
+def merge_preview(where: str) -> str:
+    """(rows, rows whose invoice exists, rows identical to the existing invoice)."""
+    same = " AND ".join(f"f.{f} = s.{s}" for f, s in zip(FACT_VALUES, STAGED_VALUES))
+    return (
+        f"SELECT COUNT(*), COUNT(f.invoice_id), SUM(CASE WHEN {same} THEN 1 ELSE 0 END)"
+        " FROM stg_invoices s LEFT JOIN fact_invoices f ON f.invoice_id = s.clean_invoice_id"
+        f" WHERE {where}"
+    )
+
+
+def facts_upsert(vendor: str, where: str) -> str:
+    """Insert new invoices, update changed ones; an identical one keeps the batch that wrote it."""
+    columns = ", ".join(("invoice_id", *FACT_VALUES, "batch_id"))
+    select = (
+        f"SELECT s.clean_invoice_id, {', '.join(f's.{c}' for c in STAGED_VALUES)}, s.batch_id"
+        f" FROM stg_invoices s WHERE {where}"
+    )
+    if vendor == "mysql":
+        same = " AND ".join(f"fact_invoices.{c} = VALUES({c})" for c in FACT_VALUES)
+        updates = ", ".join(f"{c} = VALUES({c})" for c in FACT_VALUES)
+        return (
+            f"INSERT INTO fact_invoices ({columns}) {select} ON DUPLICATE KEY UPDATE"
+            f" batch_id = IF({same}, fact_invoices.batch_id, VALUES(batch_id)), {updates}"
+        )
+    same = " AND ".join(f"fact_invoices.{c} IS excluded.{c}" for c in FACT_VALUES)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (*FACT_VALUES, "batch_id"))
+    return (
+        f"INSERT INTO fact_invoices ({columns}) {select}"
+        f" ON CONFLICT (invoice_id) DO UPDATE SET {updates} WHERE NOT ({same})"
+    )
+
+
+def rejected_insert(vendor: str, where: str) -> str:
+    """Rejected rows from staging; ``raw_record`` is the row as read, extra columns included.
+
+    Params: (file_sha256, created_at, *params of ``where``).
+    """
+    pairs = ", ".join(f"'{c}', s.{c}" for c in RAW_COLUMNS)
+    if vendor == "mysql":
+        record = f"IF(s.extra IS NULL, JSON_OBJECT({pairs}), JSON_MERGE_PATCH(JSON_OBJECT({pairs}), s.extra))"
+        invoice_id = "NULLIF(LEFT(TRIM(s.invoice_id), 255), '')"
+    else:
+        record = f"CASE WHEN s.extra IS NULL THEN json_object({pairs}) ELSE json_patch(json_object({pairs}), s.extra) END"
+        invoice_id = "NULLIF(substr(trim(s.invoice_id), 1, 255), '')"
+    return (
+        "INSERT INTO rejected_invoices (invoice_id, reason, detail, raw_record, batch_id,"
+        " file_name, file_sha256, source_row, created_at)"
+        f" SELECT {invoice_id}, s.reason, s.detail, {record}, s.batch_id, s.file_name, %s,"
+        f" s.source_row, %s FROM stg_invoices s WHERE {where} AND s.reason IS NOT NULL"
+    )
+
+
+def duplicates_mark(vendor: str) -> str:
+    """Mark all but the first valid row of each invoice id among the maybe-seen ones.
+
+    Params: (batch_id, batch_id, batch_id).
+    """
+    firsts = (
+        "SELECT clean_invoice_id AS invoice_id, MIN(source_row) AS first_row FROM stg_invoices"
+        " WHERE batch_id = %s AND reason IS NULL AND clean_invoice_id IN ("
+        "SELECT clean_invoice_id FROM stg_invoices WHERE batch_id = %s AND dup_candidate = 1)"
+        " GROUP BY clean_invoice_id HAVING COUNT(*) > 1"
+    )
+    raw = (*RAW_COLUMNS, "extra")
+    if vendor == "mysql":
+        same = " AND ".join(f"s.{c} <=> f.{c} COLLATE utf8mb4_bin" for c in raw)
+        return (
+            f"UPDATE stg_invoices s JOIN ({firsts}) d ON s.clean_invoice_id = d.invoice_id"
+            " JOIN stg_invoices f ON f.batch_id = s.batch_id AND f.source_row = d.first_row"
+            f" SET s.reason = '{DUPLICATE_INVOICE_ID}', s.detail = CONCAT("
+            f"'{DUPLICATE_INVOICE_ID}: invoice_id ''', s.clean_invoice_id,"
+            " ''' was already loaded from row ', d.first_row,"
+            f" IF({same}, ' (identical row)', ' (the rows differ)'))"
+            " WHERE s.batch_id = %s AND s.reason IS NULL AND s.source_row > d.first_row"
+        )
+    same = " AND ".join(f"s.{c} IS f.{c}" for c in raw)
+    return (
+        f"UPDATE stg_invoices AS s SET reason = '{DUPLICATE_INVOICE_ID}', detail ="
+        f" '{DUPLICATE_INVOICE_ID}: invoice_id ''' || s.clean_invoice_id ||"
+        " ''' was already loaded from row ' || d.first_row ||"
+        f" CASE WHEN {same} THEN ' (identical row)' ELSE ' (the rows differ)' END"
+        f" FROM ({firsts}) AS d, stg_invoices AS f"
+        " WHERE s.batch_id = %s AND s.reason IS NULL AND s.clean_invoice_id = d.invoice_id"
+        " AND s.source_row > d.first_row AND f.batch_id = s.batch_id"
+        " AND f.source_row = d.first_row"
+    )

@@ -1,0 +1,216 @@
+"""The star schema (table names are part of the contract) and the load batches."""
+
+from django.conf import settings
+from django.db import models
+
+from warehouse.fields import BusinessKeyField
+
+INVOICE_ID_MAX_LENGTH = 64
+
+
+class Customer(models.Model):
+    customer_key = models.AutoField(primary_key=True)
+    customer_id = models.CharField(max_length=32, unique=True)
+    customer_name = models.CharField(max_length=200)
+
+    class Meta:
+        db_table = "dim_customer"
+        ordering = ["customer_id"]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.customer_name}"
+
+
+class Item(models.Model):
+    item_key = models.AutoField(primary_key=True)
+    item_description = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        db_table = "dim_item"
+        ordering = ["item_description"]
+
+    def __str__(self):
+        return self.item_description
+
+
+class Status(models.Model):
+    status_key = models.AutoField(primary_key=True)
+    status_name = models.CharField(max_length=32, unique=True)
+
+    class Meta:
+        db_table = "dim_status"
+        ordering = ["status_name"]
+        verbose_name_plural = "statuses"
+
+    def __str__(self):
+        return self.status_name
+
+
+class LoadBatch(models.Model):
+    """One load of one file: lineage, accounting, progress and outcome."""
+
+    class Source(models.TextChoices):
+        CLI = "cli", "Command line"
+        ADMIN = "admin", "Admin upload"
+        SCHEDULED = "scheduled", "Scheduled scan"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.SKIPPED, Status.CANCELLED)
+
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=1024)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField(default=0)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.CLI)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    force = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)
+
+    rows_read = models.BigIntegerField(default=0)
+    rows_loaded = models.BigIntegerField(default=0)
+    rows_inserted = models.BigIntegerField(default=0)
+    rows_updated = models.BigIntegerField(default=0)
+    rows_unchanged = models.BigIntegerField(default=0)
+    rows_rejected = models.BigIntegerField(default=0)
+    reason_counts = models.JSONField(default=dict, blank=True)
+
+    stage = models.CharField(max_length=32, blank=True)
+    rows_done = models.BigIntegerField(default=0)
+    rows_total = models.BigIntegerField(null=True, blank=True)
+    stage_seconds = models.JSONField(default=dict, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    note = models.CharField(max_length=255, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "load_batch"
+        ordering = ["-id"]
+        verbose_name_plural = "load batches"
+
+    def __str__(self):
+        return f"#{self.pk} {self.file_name} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class StagingInvoice(models.Model):
+    """Every input row, its raw text exactly as read, plus what cleaning made of it.
+
+    The ``clean_*`` columns and ``reason`` are filled by the pipeline; the fact and
+    rejected tables are written from here in one transaction at the end of a batch.
+    """
+
+    pk = models.CompositePrimaryKey("batch", "source_row")
+    batch = models.ForeignKey(
+        LoadBatch, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
+    source_row = models.BigIntegerField()
+    file_name = models.CharField(max_length=255)
+    loaded_at = models.DateTimeField()
+
+    invoice_id = models.TextField(blank=True)
+    issue_date = models.TextField(blank=True)
+    customer_id = models.TextField(blank=True)
+    customer_name = models.TextField(blank=True)
+    item_description = models.TextField(blank=True)
+    qty = models.TextField(blank=True)
+    unit_price = models.TextField(blank=True)
+    total = models.TextField(blank=True)
+    status = models.TextField(blank=True)
+    extra = models.TextField(null=True, blank=True)  # JSON of extra columns, if any
+
+    clean_invoice_id = BusinessKeyField(max_length=INVOICE_ID_MAX_LENGTH, null=True)
+    clean_issue_date = models.DateField(null=True)
+    customer_key = models.IntegerField(null=True)
+    item_key = models.IntegerField(null=True)
+    status_key = models.IntegerField(null=True)
+    clean_qty = models.IntegerField(null=True)
+    clean_unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    clean_total = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    reason = models.CharField(max_length=32, null=True)
+    detail = models.TextField(null=True)
+    dup_candidate = models.BooleanField(
+        default=False, help_text="An earlier row of the file may carry the same invoice id."
+    )
+
+    class Meta:
+        db_table = "stg_invoices"
+
+
+class Invoice(models.Model):
+    invoice_id = BusinessKeyField(primary_key=True, max_length=INVOICE_ID_MAX_LENGTH)
+    issue_date = models.DateField(db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, db_column="customer_key")
+    # Indexed and constrained on the columns the contract names (date, customer, status);
+    # every further index on the fact table costs about a second per million rows loaded.
+    item = models.ForeignKey(
+        Item, on_delete=models.PROTECT, db_column="item_key", db_constraint=False, db_index=False
+    )
+    status = models.ForeignKey(Status, on_delete=models.PROTECT, db_column="status_key")
+    qty = models.IntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    batch = models.ForeignKey(
+        LoadBatch,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        help_text="The batch that last wrote this invoice.",
+    )
+
+    class Meta:
+        db_table = "fact_invoices"
+        ordering = ["invoice_id"]
+
+    def __str__(self):
+        return self.invoice_id
+
+
+class RejectedInvoice(models.Model):
+    invoice_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    reason = models.CharField(max_length=32, db_index=True)
+    detail = models.TextField(blank=True)
+    raw_record = models.JSONField()
+    # No database constraint: a running load writes rejected rows in its transaction while
+    # its progress is updated on the batch row from another connection.
+    batch = models.ForeignKey(
+        LoadBatch, on_delete=models.CASCADE, related_name="rejected_rows", db_constraint=False
+    )
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64)
+    source_row = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by_batch = models.ForeignKey(
+        LoadBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resolved_rows",
+        db_constraint=False,
+    )
+
+    class Meta:
+        db_table = "rejected_invoices"
+        ordering = ["batch_id", "source_row"]
+
+    def __str__(self):
+        return f"row {self.source_row}: {self.reason}"
