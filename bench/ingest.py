@@ -76,9 +76,20 @@ def input_file(rows: int) -> Path:
     path = CACHE / f"invoices-{rows}.csv"
     if not path.exists():
         subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "generate_invoices", "--rows", str(rows),
-             "--seed", "1", "--out", str(path)],
-            check=True, env=_env("sqlite:///" + str(CACHE / "gen.sqlite3")), cwd=ROOT,
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "generate_invoices",
+                "--rows",
+                str(rows),
+                "--seed",
+                "1",
+                "--out",
+                str(path),
+            ],
+            check=True,
+            env=_env("sqlite:///" + str(CACHE / "gen.sqlite3")),
+            cwd=ROOT,
         )
     return path
 
@@ -97,7 +108,10 @@ def main() -> None:
         database_reset(args.database_url)
         out = subprocess.run(
             [sys.executable, "-c", _ONE_RUN.replace("PATH", repr(str(path)))],
-            env=_env(args.database_url), cwd=ROOT, capture_output=True, text=True,
+            env=_env(args.database_url),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         )
         if out.returncode:
             sys.exit(f"run {run} crashed:\n{out.stderr[-3000:]}")

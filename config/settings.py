@@ -131,9 +131,7 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default=""
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 # Eager mode still writes task state to the result backend: keep it in memory then.
-CELERY_RESULT_BACKEND = env(
-    "CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or "cache+memory://"
-)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or "cache+memory://")
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -152,7 +150,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
     "loggers": {
-        "ingestion": {"level": env("LOG_LEVEL", default="INFO"), "propagate": True},
+        "ingestion": {"level": env("LOG_LEVEL", default="WARNING"), "propagate": True},
     },
 }
 
@@ -164,3 +162,16 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Dashboard ----------------------------------------------------------------
+# False makes /visualization/dashboard/ and /api/ public.
+DASHBOARD_REQUIRE_LOGIN = env.bool("DASHBOARD_REQUIRE_LOGIN", default=True)
+# Statuses whose invoices count as revenue (cancelled and refunded are not sales).
+DASHBOARD_REVENUE_STATUSES = env.list(
+    "DASHBOARD_REVENUE_STATUSES", default=["PAID", "PENDING", "PROCESSING"]
+)
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "dashboard.staticfiles.PlotlyFinder",  # plotly/plotly.min.js from the plotly package
+]

@@ -1,6 +1,10 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="dashboard:dashboard", permanent=False)),
     path("admin/", admin.site.urls),
+    path("visualization/", include("dashboard.urls")),
+    path("api/", include("dashboard.api_urls")),
 ]

@@ -102,9 +102,7 @@ class _Run:
         self.progress_save()
 
     def progress_save(self) -> None:
-        still_running = LoadBatch.objects.filter(
-            pk=self.batch.pk, status=LoadBatch.Status.RUNNING
-        ).update(
+        still_running = LoadBatch.objects.filter(pk=self.batch.pk, status=LoadBatch.Status.RUNNING).update(
             stage=self.batch.stage,
             rows_done=self.batch.rows_done,
             rows_total=self.batch.rows_total,
@@ -132,9 +130,9 @@ class _Run:
         reasons: Counter = Counter()
         batch.rows_read = batch.rows_done = 0
         try:
-            for raw in extract.chunks_read(
-                Path(batch.file_path), fmt, chunk_rows=settings.INGEST_CHUNK_ROWS
-            ):
+            for raw in extract.chunks_read(Path(batch.file_path), fmt, chunk_rows=settings.INGEST_CHUNK_ROWS):
+                if raw.empty:
+                    continue
                 cleaned = invoices_clean(
                     raw,
                     dims=dims,
@@ -215,9 +213,7 @@ def invoice_file_ingest(
     run = _Run(batch, on_progress)
     if not batch.force and not batch.dry_run:
         earlier = (
-            LoadBatch.objects.filter(
-                sha256=batch.sha256, status=LoadBatch.Status.SUCCEEDED, dry_run=False
-            )
+            LoadBatch.objects.filter(sha256=batch.sha256, status=LoadBatch.Status.SUCCEEDED, dry_run=False)
             .exclude(pk=batch.pk)
             .order_by("-pk")
             .first()
@@ -247,6 +243,10 @@ def invoice_file_ingest(
         run.finish(LoadBatch.Status.FAILED, error=BATCH_UNEXPECTED_ERROR.format(error=exc))
     logger.info(
         "batch %s %s: read=%s loaded=%s rejected=%s",
-        batch.pk, batch.status, batch.rows_read, batch.rows_loaded, batch.rows_rejected,
+        batch.pk,
+        batch.status,
+        batch.rows_read,
+        batch.rows_loaded,
+        batch.rows_rejected,
     )
     return batch

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,9 +106,7 @@ def header_map(names: list[str]) -> tuple[list[str], list[str]]:
     missing = [c for c in RAW_COLUMNS if c not in seen]
     if missing:
         found = ", ".join(repr(str(n).strip()) for n in names[:12]) or "nothing"
-        raise errors.FileRejected(
-            errors.FILE_MISSING_COLUMNS.format(missing=", ".join(missing), found=found)
-        )
+        raise errors.FileRejected(errors.FILE_MISSING_COLUMNS.format(missing=", ".join(missing), found=found))
     return normalised, extras
 
 
@@ -141,7 +141,7 @@ def _csv_chunks(path: Path, fmt: FileFormat, *, chunk_rows: int) -> Iterator[pd.
             handle,
             sep=fmt.delimiter,
             header=0,
-            names=names,
+            index_col=False,
             dtype=str,
             keep_default_na=False,
             na_filter=False,
@@ -151,13 +151,22 @@ def _csv_chunks(path: Path, fmt: FileFormat, *, chunk_rows: int) -> Iterator[pd.
         )
         next_row = 2
         try:
-            for frame in reader:
+            with warnings.catch_warnings():
+                # A first data row longer than the header would be silently cut short.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                first = next(reader, None)
+            for frame in itertools.chain([first] if first is not None else [], reader):
+                frame.columns = names  # positional: the header was checked above
                 yield _frame_finish(frame, extras, range(next_row, next_row + len(frame)))
                 next_row += len(frame)
         except UnicodeDecodeError:
             if fmt.encoding == "utf-8":
                 raise errors.EncodingMismatch() from None
             raise errors.FileRejected(errors.FILE_BINARY) from None
+        except pd.errors.ParserWarning:
+            raise errors.FileRejected(
+                errors.FILE_MALFORMED.format(error=f"line {next_row} has more fields than the header")
+            ) from None
         except pd.errors.ParserError as exc:
             raise errors.FileRejected(errors.FILE_MALFORMED.format(error=_parser_error(exc))) from None
 

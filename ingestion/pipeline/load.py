@@ -18,8 +18,8 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -33,7 +33,7 @@ from ingestion.pipeline.columns import STAGING_COLUMNS
 logger = logging.getLogger(__name__)
 
 # MySQL/MariaDB refusing LOAD DATA LOCAL: server or client has local_infile off.
-_LOCAL_INFILE_REFUSED = {1148, 2068, 3948, 3950}
+_LOCAL_INFILE_REFUSED = {1148, 2068, 3948, 3950, 4166}
 _NULLABLE_STAGED = STAGING_COLUMNS[STAGING_COLUMNS.index("extra") : -1]
 _FACT_SOURCE = ("clean_invoice_id", *sql.STAGED_VALUES)
 # Reported like a deadlock (MySQL error 1213) so the task retries the batch.
@@ -161,9 +161,14 @@ class BatchWriter:
                 self._merge(sql.range_filter(), rows, certain=True)
         if not self.dry_run:
             with self._timed("db_rejected"), connection.cursor() as cursor:
-                cursor.execute(sql.rejected_insert(self.vendor, sql.range_filter()), [
-                    self.file_sha256, self.created_at, *rows,
-                ])
+                cursor.execute(
+                    sql.rejected_insert(self.vendor, sql.range_filter()),
+                    [
+                        self.file_sha256,
+                        self.created_at,
+                        *rows,
+                    ],
+                )
 
     def _merge(self, where: str, params, *, certain: bool) -> None:
         """Count then upsert the valid rows matching ``where`` (certain: not maybe-duplicates)."""

@@ -100,10 +100,12 @@ def rejected_insert(vendor: str, where: str) -> str:
     """
     pairs = ", ".join(f"'{c}', s.{c}" for c in RAW_COLUMNS)
     if vendor == "mysql":
-        record = f"IF(s.extra IS NULL, JSON_OBJECT({pairs}), JSON_MERGE_PATCH(JSON_OBJECT({pairs}), s.extra))"
+        raw = f"JSON_OBJECT({pairs})"
+        record = f"IF(s.extra IS NULL, {raw}, JSON_MERGE_PATCH({raw}, s.extra))"
         invoice_id = "NULLIF(LEFT(TRIM(s.invoice_id), 255), '')"
     else:
-        record = f"CASE WHEN s.extra IS NULL THEN json_object({pairs}) ELSE json_patch(json_object({pairs}), s.extra) END"
+        raw = f"json_object({pairs})"
+        record = f"CASE WHEN s.extra IS NULL THEN {raw} ELSE json_patch({raw}, s.extra) END"
         invoice_id = "NULLIF(substr(trim(s.invoice_id), 1, 255), '')"
     return (
         "INSERT INTO rejected_invoices (invoice_id, reason, detail, raw_record, batch_id,"

@@ -1,0 +1,156 @@
+import json
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from ingestion.paths import input_files
+from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.tasks import ingest_batch
+from warehouse.models import LoadBatch
+
+SUMMARY_FIELDS = (
+    "batch_id",
+    "file",
+    "status",
+    "rows_read",
+    "rows_loaded",
+    "rows_inserted",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_rejected",
+    "reasons",
+    "error",
+)
+
+
+def batch_summary(batch: LoadBatch) -> dict:
+    return {
+        "batch_id": batch.pk,
+        "file": batch.file_name,
+        "status": batch.status,
+        "rows_read": batch.rows_read,
+        "rows_loaded": batch.rows_loaded,
+        "rows_inserted": batch.rows_inserted,
+        "rows_updated": batch.rows_updated,
+        "rows_unchanged": batch.rows_unchanged,
+        "rows_rejected": batch.rows_rejected,
+        "reasons": batch.reason_counts,
+        "error": batch.error or None,
+    }
+
+
+class Command(BaseCommand):
+    help = (
+        "Load invoice files (CSV or XLSX) into the warehouse. PATH may be files, folders or"
+        " globs; default: INPUT_DIR. Exit status 1 when any batch failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="*", metavar="PATH", help="Files, folders or globs.")
+        parser.add_argument(
+            "--force", action="store_true", help="Load files even if already loaded (same sha256)."
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Validate and report; write nothing to the fact or rejected tables.",
+        )
+        parser.add_argument("--json", action="store_true", help="Print one JSON object per batch on stdout.")
+        parser.add_argument(
+            "--no-wait",
+            action="store_true",
+            help="With a broker: enqueue the batches and return without waiting.",
+        )
+
+    def handle(self, *args, paths, force, dry_run, json: bool, no_wait, **options):
+        try:
+            files = input_files(paths or [str(settings.INPUT_DIR)])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if not files:
+            raise CommandError(f"no CSV or XLSX files found in: {', '.join(paths) or settings.INPUT_DIR}")
+        eager = settings.CELERY_TASK_ALWAYS_EAGER
+        batches = [
+            batch_create(path=path, source=LoadBatch.Source.CLI, force=force, dry_run=dry_run)
+            for path in files
+        ]
+        if eager:
+            finished = [self._run_here(batch, quiet=json) for batch in batches]
+        else:
+            for batch in batches:
+                result = ingest_batch.delay(batch.pk)
+                LoadBatch.objects.filter(pk=batch.pk).update(task_id=result.id)
+            if no_wait:
+                for batch in batches:
+                    self.stdout.write(f"queued batch #{batch.pk} {batch.file_name}")
+                return
+            finished = [self._wait(batch, quiet=json) for batch in batches]
+        self._report(finished, as_json=json)
+        failed = [
+            b for b in finished if b.status not in (LoadBatch.Status.SUCCEEDED, LoadBatch.Status.SKIPPED)
+        ]
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(finished)} batches did not succeed", returncode=1)
+
+    # -- running and waiting ---------------------------------------------------------
+
+    def _progress_bar(self, batch: LoadBatch, quiet: bool):
+        if quiet or not sys.stderr.isatty():
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=None, desc=batch.file_name, unit=" rows", unit_scale=True, file=sys.stderr)
+
+    def _run_here(self, batch: LoadBatch, *, quiet: bool) -> LoadBatch:
+        bar = self._progress_bar(batch, quiet)
+
+        def on_progress(current: LoadBatch) -> None:
+            if bar is not None:
+                bar.total = current.rows_total
+                bar.n = current.rows_done
+                bar.set_postfix_str(current.stage)
+
+        try:
+            return invoice_file_ingest(batch_id=batch.pk, on_progress=on_progress)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _wait(self, batch: LoadBatch, *, quiet: bool) -> LoadBatch:
+        bar = self._progress_bar(batch, quiet)
+        try:
+            while True:
+                batch.refresh_from_db()
+                if bar is not None:
+                    bar.total, bar.n = batch.rows_total, batch.rows_done
+                    bar.set_postfix_str(batch.stage or batch.status)
+                if batch.status in LoadBatch.FINISHED:
+                    return batch
+                time.sleep(0.5)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    # -- reporting -----------------------------------------------------------------------
+
+    def _report(self, batches: list[LoadBatch], *, as_json: bool) -> None:
+        if as_json:
+            for batch in batches:
+                self.stdout.write(json.dumps(batch_summary(batch)))
+            return
+        self.stdout.write(
+            f"{'batch':>6}  {'status':<10} {'read':>10} {'loaded':>10} {'inserted':>10}"
+            f" {'updated':>9} {'unchanged':>10} {'rejected':>9}  file"
+        )
+        for b in batches:
+            self.stdout.write(
+                f"{b.pk:>6}  {b.status:<10} {b.rows_read:>10,} {b.rows_loaded:>10,} {b.rows_inserted:>10,}"
+                f" {b.rows_updated:>9,} {b.rows_unchanged:>10,} {b.rows_rejected:>9,}  {b.file_name}"
+            )
+            if b.reason_counts:
+                reasons = ", ".join(f"{k} {v:,}" for k, v in b.reason_counts.items())
+                self.stdout.write(f"{'':>8}rejected: {reasons}")
+            if b.error or b.note:
+                self.stdout.write(f"{'':>8}{b.error or b.note}")
