@@ -51,11 +51,11 @@ MIN_YEAR, MAX_YEAR = 1900, 2100
 
 _CURRENCY = re.compile(r"(?i)usd|eur|\$|€")
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
-_US_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
-_EU_NUMBER = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d{1,2}$")
+_US_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$", re.ASCII)
+_EU_NUMBER = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d{1,2}$", re.ASCII)
 _TIME_SUFFIX = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-_YMD = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})" + _TIME_SUFFIX + "$")
-_XYY = re.compile(r"^(\d{1,2})([-/])(\d{1,2})\2(\d{4})" + _TIME_SUFFIX + "$")
+_YMD = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})" + _TIME_SUFFIX + "$", re.ASCII)
+_XYY = re.compile(r"^(\d{1,2})([-/])(\d{1,2})\2(\d{4})" + _TIME_SUFFIX + "$", re.ASCII)
 _CENT = Decimal("0.01")
 
 
@@ -85,11 +85,11 @@ def is_missing(values: pd.Series) -> pd.Series:
     return values.str.strip().str.lower().isin(MISSING_TOKENS)
 
 
-def _per_distinct(values: pd.Series, func) -> tuple[np.ndarray, ...]:
-    """Apply ``func`` (value -> tuple) to each distinct value; return one array per tuple slot."""
+def _per_distinct(values: pd.Series, func, *, slots: int) -> tuple[np.ndarray, ...]:
+    """Apply ``func`` (value -> tuple of ``slots``) to each distinct value; one array per slot."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     results = [func(u) for u in uniques]
-    columns = list(zip(*results)) if results else []
+    columns = list(zip(*results)) if results else [()] * slots
     out = []
     for column in columns:
         arr = np.empty(len(column), dtype=object)
@@ -220,7 +220,9 @@ def invoices_clean(
         )
     )
 
-    dates, date_why = _per_distinct(raw["issue_date"], lambda v: date_parse(v, day_first=day_first))
+    dates, date_why = _per_distinct(
+        raw["issue_date"], lambda v: date_parse(v, day_first=day_first), slots=2
+    )
     failures.append((INVALID_DATE, date_why != "", date_why))
 
     for column, reason, lookup, normalise, dim in (
@@ -236,7 +238,7 @@ def invoices_clean(
             key = lookup.get(normalise(text))
             return (key, "") if key is not None else (None, f"{column} {text!r} is not in {dim}")
 
-        keys, why = _per_distinct(raw[column], resolve)
+        keys, why = _per_distinct(raw[column], resolve, slots=2)
         raw_keys = pd.array(keys, dtype="Int64")
         if column == "customer_id":
             customer_key = raw_keys
@@ -246,15 +248,16 @@ def invoices_clean(
             status_key = raw_keys
         failures.append((reason, why != "", why))
 
-    qty, qty_why = _per_distinct(raw["qty"], _quantity)
+    qty, qty_why = _per_distinct(raw["qty"], _quantity, slots=2)
     failures.append((INVALID_QUANTITY, qty_why != "", qty_why))
     price_cents, price_text, price_why = _per_distinct(
         raw["unit_price"],
         lambda v: _money(v, column="unit_price", limit_cents=MAX_UNIT_PRICE_CENTS),
+        slots=3,
     )
     failures.append((INVALID_UNIT_PRICE, price_why != "", price_why))
     total_cents, total_text, total_why = _per_distinct(
-        raw["total"], lambda v: _money(v, column="total", limit_cents=MAX_TOTAL_CENTS)
+        raw["total"], lambda v: _money(v, column="total", limit_cents=MAX_TOTAL_CENTS), slots=3
     )
     failures.append((INVALID_TOTAL, total_why != "", total_why))
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ingestion.pipeline import errors
@@ -137,28 +138,32 @@ def _csv_chunks(path: Path, fmt: FileFormat, *, chunk_rows: int) -> Iterator[pd.
             raise errors.FileRejected(errors.FILE_MALFORMED.format(error=exc)) from None
         names, extras = header_map(header)
         handle.seek(0)
-        reader = pd.read_csv(
-            handle,
-            sep=fmt.delimiter,
-            header=0,
-            index_col=False,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            chunksize=chunk_rows,
-            engine="c",
-            skip_blank_lines=True,
-        )
         next_row = 2
         try:
+            reader = pd.read_csv(
+                handle,
+                sep=fmt.delimiter,
+                header=0,
+                index_col=False,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                chunksize=chunk_rows,
+                engine="c",
+                skip_blank_lines=False,  # counted, so source_row stays the file's row number
+            )
             with warnings.catch_warnings():
                 # A first data row longer than the header would be silently cut short.
                 warnings.simplefilter("error", pd.errors.ParserWarning)
                 first = next(reader, None)
             for frame in itertools.chain([first] if first is not None else [], reader):
                 frame.columns = names  # positional: the header was checked above
-                yield _frame_finish(frame, extras, range(next_row, next_row + len(frame)))
+                numbers = np.arange(next_row, next_row + len(frame))
                 next_row += len(frame)
+                frame = frame.fillna("")
+                records = ~(frame == "").all(axis=1).to_numpy()  # blank lines are not records
+                if records.any():
+                    yield _frame_finish(frame[records], extras, numbers[records])
         except UnicodeDecodeError:
             if fmt.encoding == "utf-8":
                 raise errors.EncodingMismatch() from None
@@ -195,9 +200,12 @@ def _cell_text(value) -> str:
 def _xlsx_chunks(path: Path, *, chunk_rows: int) -> Iterator[pd.DataFrame]:
     from openpyxl import load_workbook
 
+    # A file object: detection is by content, and openpyxl would refuse other file names.
+    handle = open(path, "rb")  # noqa: SIM115 - closed with the workbook below
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(handle, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        handle.close()
         raise errors.FileRejected(errors.FILE_BAD_XLSX.format(error=exc)) from None
     try:
         rows = workbook.worksheets[0].iter_rows(values_only=True)
@@ -227,3 +235,4 @@ def _xlsx_chunks(path: Path, *, chunk_rows: int) -> Iterator[pd.DataFrame]:
             yield _frame_finish(pd.DataFrame(buffer, columns=names), extras, numbers)
     finally:
         workbook.close()
+        handle.close()

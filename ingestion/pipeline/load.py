@@ -1,18 +1,25 @@
-"""The pipeline's database writes, all of a batch in one transaction on one connection.
+"""The pipeline's database writes.
 
-Per chunk: stage every row (``LOAD DATA LOCAL INFILE`` on MySQL/MariaDB when the
-server allows it, multi-row inserts otherwise), upsert the chunk's valid rows
-whose invoice id is certainly new to the file, and write its rejected rows. At
-the end: settle the "maybe seen" ids exactly (``DUPLICATE_INVOICE_ID`` for all
-but the first valid occurrence), upsert the rest, and commit with the batch row.
+Two lanes, each one database connection working through its steps in order:
 
-On MySQL the connection belongs to a worker thread, so the database stages and
-merges one chunk while Python cleans the next; a failure anywhere rolls the
-whole batch back: no partial facts, no half-written rejected rows.
+- the **stager** writes every row to ``stg_invoices`` (``LOAD DATA LOCAL INFILE`` on
+  MySQL/MariaDB when the server allows it, multi-row inserts otherwise), committing
+  as it goes: staging is lineage, not warehouse;
+- the **merger** holds the batch's one transaction: it upserts each chunk's valid
+  rows whose invoice id is certainly new to the file, writes the chunk's rejected
+  rows, and at the end settles the few "maybe seen" ids exactly
+  (``DUPLICATE_INVOICE_ID`` for all but the first valid occurrence), upserts the
+  rest and commits together with the batch row.
+
+On MySQL each lane is a worker thread, so the database stages one chunk and
+merges it at the same time while Python cleans the next. On SQLite both lanes run
+inline on the one connection, inside the one transaction. A failure anywhere
+rolls the merger back: no partial facts, no half-written rejected rows.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -28,7 +35,7 @@ import pyarrow.csv as pa_csv
 from django.db import OperationalError, connection, transaction
 
 from ingestion.pipeline import sql
-from ingestion.pipeline.columns import STAGING_COLUMNS
+from ingestion.pipeline.columns import RAW_COLUMNS, STAGING_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +60,48 @@ class MergeCounts:
         self.unchanged += unchanged
 
 
+class _Lane:
+    """Steps run in order on one connection: a worker thread on MySQL, inline otherwise."""
+
+    def __init__(self, name: str, *, threaded: bool) -> None:
+        self.executor = ThreadPoolExecutor(1, name) if threaded else None
+
+    def submit(self, step: Callable, *args) -> Future:
+        if self.executor is not None:
+            return self.executor.submit(step, *args)
+        future: Future = Future()
+        future.set_result(step(*args))
+        return future
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.submit(lambda: connection.close()).result()
+            self.executor.shutdown()
+            self.executor = None
+
+
+def rejected_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rejected rows of a cleaned chunk as ``rejected_invoices`` stores them."""
+    rejected = frame.loc[frame["reason"].notna()]
+    records = rejected[list(RAW_COLUMNS)].to_dict(orient="records")
+    for record, extra in zip(records, rejected["extra"]):
+        if extra is not None:
+            record.update(json.loads(extra))
+    invoice_id = rejected["invoice_id"].str.strip().str.slice(0, 255)
+    return pd.DataFrame(
+        {
+            "invoice_id": invoice_id.where(invoice_id != "", None),
+            "reason": rejected["reason"],
+            "detail": rejected["detail"],
+            "raw_record": [json.dumps(r, ensure_ascii=False) for r in records],
+            "source_row": rejected["source_row"],
+        }
+    )
+
+
 @dataclass
 class BatchWriter:
-    """Writes one batch. ``chunk_write`` per chunk, then ``commit`` (or ``rollback``)."""
+    """Writes one batch: ``chunk_write`` per chunk, then ``commit`` (or ``rollback``)."""
 
     batch_id: int
     file_name: str
@@ -68,11 +114,13 @@ class BatchWriter:
 
     def __post_init__(self) -> None:
         self.vendor = connection.vendor
-        self.use_load_data = self.vendor == "mysql"
-        self._executor = ThreadPoolExecutor(1, "batch-writer") if self.vendor == "mysql" else None
-        self._pending: Future | None = None
+        self.local_infile = self.vendor == "mysql"
+        threaded = self.vendor == "mysql"
+        self._stager = _Lane("stager", threaded=threaded)
+        self._merger = _Lane("merger", threaded=threaded)
         self._atomic = None
-        self._call(self._begin)
+        self._candidates: list[pd.DataFrame] = []
+        self._in_flight = [self._merger.submit(self._begin), self._stager.submit(self._staging_clear)]
 
     @contextmanager
     def _timed(self, label: str):
@@ -83,60 +131,69 @@ class BatchWriter:
             elapsed = time.perf_counter() - started
             self.timings[label] = round(self.timings.get(label, 0.0) + elapsed, 3)
 
-    # -- running on the writer's connection, one step at a time ------------------
+    def _drain(self) -> None:
+        in_flight, self._in_flight = self._in_flight, []
+        errors = []
+        for future in in_flight:
+            try:
+                future.result()
+            except BaseException as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
-    def _call(self, step: Callable, *args) -> None:
-        if self._executor is None:
-            step(*args)
-            return
-        self._wait()
-        self._pending = self._executor.submit(step, *args)
-
-    def _wait(self):
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            return pending.result()
-        return None
+    # -- the interface ----------------------------------------------------------------
 
     def chunk_write(self, frame: pd.DataFrame) -> None:
-        """Queue a cleaned chunk (raw + clean columns + ``dup_candidate``); returns at once on MySQL."""
-        self._call(self._chunk, frame[list(STAGING_COLUMNS)])
+        """Hand over a cleaned chunk (raw + clean columns + ``dup_candidate``).
+
+        Returns once the previous chunk is written, so at most one chunk is in flight.
+        """
+        self._drain()
+        frame = frame[list(STAGING_COLUMNS)]
+        maybe_seen = frame["dup_candidate"] == 1
+        if maybe_seen.any():
+            self._candidates.append(frame.loc[maybe_seen, ["source_row", "clean_invoice_id"]])
+        staged = self._stager.submit(self._stage, frame)
+        merged = self._merger.submit(self._merge_chunk, frame, staged)
+        self._in_flight = [staged, merged]
 
     def commit(self, on_commit: Callable[[], None]) -> MergeCounts:
         """Settle duplicates, write the rest, run ``on_commit`` in the transaction, commit."""
-        self._call(self._finish, on_commit)
         try:
-            self._wait()
+            self._drain()
+            candidates = (
+                pd.concat(self._candidates, ignore_index=True)
+                if self._candidates
+                else pd.DataFrame({"source_row": [], "clean_invoice_id": []})
+            )
+            self._merger.submit(self._finish, candidates, on_commit).result()
         finally:
             self._close()
         return self.counts
 
     def rollback(self) -> None:
         try:
-            self._wait()
+            self._drain()
         except BaseException:  # the error being handled already says what went wrong
             pass
         if self._atomic is not None:
-            self._call(self._end, OperationalError, OperationalError("rolled back"), None)
             try:
-                self._wait()
+                self._merger.submit(self._end, OperationalError, OperationalError("rollback"), None).result()
             except BaseException:
                 pass
         self._close()
 
     def _close(self) -> None:
-        if self._executor is not None:
-            self._executor.submit(lambda: connection.close()).result()
-            self._executor.shutdown()
-            self._executor = None
+        self._stager.close()
+        self._merger.close()
 
-    # -- the steps ------------------------------------------------------------------
+    # -- merger steps (inside the batch's transaction) ----------------------------------
 
     def _begin(self) -> None:
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
         with connection.cursor() as cursor:
-            cursor.execute(sql.STAGING_CLEAR, [self.batch_id])
             cursor.execute(sql.FACTS_ANY)
             self.warehouse_empty = cursor.fetchone() is None
             if not self.dry_run:
@@ -150,25 +207,15 @@ class BatchWriter:
         atomic, self._atomic = self._atomic, None
         atomic.__exit__(*exc_info)
 
-    def _chunk(self, frame: pd.DataFrame) -> None:
-        with self._timed("db_staging"):
-            self._stage(frame)
+    def _merge_chunk(self, frame: pd.DataFrame, staged: Future) -> None:
         rows = (self.batch_id, int(frame["source_row"].iat[0]), int(frame["source_row"].iat[-1]))
         with self._timed("db_facts"):
-            if self.warehouse_empty and self.use_load_data and not self.dry_run:
-                self._facts_load(frame)
-            else:
+            if not (self.warehouse_empty and not self.dry_run and self._facts_load(frame)):
+                staged.result()  # merging from staging needs the chunk there
                 self._merge(sql.range_filter(), rows, certain=True)
         if not self.dry_run:
-            with self._timed("db_rejected"), connection.cursor() as cursor:
-                cursor.execute(
-                    sql.rejected_insert(self.vendor, sql.range_filter()),
-                    [
-                        self.file_sha256,
-                        self.created_at,
-                        *rows,
-                    ],
-                )
+            with self._timed("db_rejected"):
+                self._rejected_write(rejected_rows(frame))
 
     def _merge(self, where: str, params, *, certain: bool) -> None:
         """Count then upsert the valid rows matching ``where`` (certain: not maybe-duplicates)."""
@@ -184,19 +231,11 @@ class BatchWriter:
             if not self.dry_run:
                 cursor.execute(sql.facts_upsert(self.vendor, where), params)
 
-    def _finish(self, on_commit: Callable[[], None]) -> None:
+    def _finish(self, candidates: pd.DataFrame, on_commit: Callable[[], None]) -> None:
         try:
-            with self._timed("db_duplicates"), connection.cursor() as cursor:
-                cursor.execute(sql.duplicates_mark(self.vendor), [self.batch_id] * 3)
-                self.counts.duplicates = cursor.rowcount
-            with self._timed("db_facts_deferred"):
-                self._merge("s.batch_id = %s", [self.batch_id], certain=False)
-            if not self.dry_run:
-                with self._timed("db_rejected"), connection.cursor() as cursor:
-                    cursor.execute(
-                        sql.rejected_insert(self.vendor, sql.DUPLICATES_FILTER),
-                        [self.file_sha256, self.created_at, self.batch_id],
-                    )
+            if len(candidates):
+                with self._timed("db_duplicates"):
+                    self._duplicates_settle(candidates)
             on_commit()
         except BaseException as exc:
             self._end(type(exc), exc, exc.__traceback__)
@@ -204,36 +243,77 @@ class BatchWriter:
         with self._timed("db_commit"):
             self._end(None, None, None)
 
-    # -- staging ---------------------------------------------------------------------
+    def _duplicates_settle(self, candidates: pd.DataFrame) -> None:
+        """First valid occurrence wins: mark the later ones, merge the rest of the candidates."""
+        with connection.cursor() as cursor:
+            for statement in sql.candidate_tables(self.vendor):
+                cursor.execute(statement)
+            ids = candidates["clean_invoice_id"].drop_duplicates().tolist()
+            for start in range(0, len(ids), 5000):
+                cursor.executemany(sql.CANDIDATE_ID_INSERT, [(i,) for i in ids[start : start + 5000]])
+            cursor.execute(sql.FIRST_VALID_ROWS, [self.batch_id])
+            first_rows = dict(cursor.fetchall())
+            first = candidates["clean_invoice_id"].map(first_rows)
+            later = candidates["source_row"] > first
+            duplicates = pd.DataFrame({"source_row": candidates["source_row"][later], "first_row": first[later]})
+            rest = candidates.loc[~later, "source_row"]
+            pairs = list(duplicates.astype(int).itertuples(index=False, name=None))
+            for start in range(0, len(pairs), 5000):
+                cursor.executemany(sql.DUPLICATE_INSERT, pairs[start : start + 5000])
+            rest_rows = [(int(r),) for r in rest]
+            for start in range(0, len(rest_rows), 5000):
+                cursor.executemany(sql.DEFERRED_INSERT, rest_rows[start : start + 5000])
+            cursor.execute(sql.duplicates_mark(self.vendor), [self.batch_id])
+            self.counts.duplicates = len(pairs)
+        self._merge(sql.DEFERRED_FILTER, [self.batch_id], certain=False)
+        if not self.dry_run and pairs:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql.rejected_insert(self.vendor, sql.DUPLICATES_FILTER),
+                    [self.file_sha256, self.created_at, self.batch_id],
+                )
+
+    # -- stager steps (autocommit) -------------------------------------------------------
+
+    def _staging_clear(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.STAGING_CLEAR, [self.batch_id])
 
     def _stage(self, frame: pd.DataFrame) -> None:
-        if self.use_load_data:
-            try:
-                self._load_data(frame)
+        with self._timed("db_staging"):
+            constants = (self.batch_id, self.file_name, self.loaded_at)
+            if self._load_file(frame, sql.staging_load_data(_NULLABLE_STAGED), constants):
                 return
-            except OperationalError as exc:
-                if not (exc.args and exc.args[0] in _LOCAL_INFILE_REFUSED):
-                    raise
-                logger.warning("LOAD DATA LOCAL refused (%s); using multi-row inserts", exc)
-                self.use_load_data = False
-        self._insert_rows(frame)
+            rows = _python_rows(frame, constants)
+            with connection.cursor() as cursor:
+                for start in range(0, len(rows), 5000):
+                    cursor.executemany(sql.STAGING_INSERT, rows[start : start + 5000])
 
-    def _constants(self) -> tuple:
-        return (self.batch_id, self.file_name, self.loaded_at)
+    # -- writing frames ---------------------------------------------------------------------
 
-    def _load_data(self, frame: pd.DataFrame) -> None:
-        self._load_file(frame, sql.staging_load_data(_NULLABLE_STAGED), self._constants())
-
-    def _facts_load(self, frame: pd.DataFrame) -> None:
+    def _facts_load(self, frame: pd.DataFrame) -> bool:
         """New invoices into an empty warehouse: straight in, no upsert needed."""
         new = frame.loc[frame["reason"].isna() & (frame["dup_candidate"] == 0), list(_FACT_SOURCE)]
-        self._load_file(new, sql.facts_load_data(), (self.batch_id,))
+        if not self._load_file(new, sql.facts_load_data(), (self.batch_id,)):
+            return False
         self.counts.add(rows=len(new), existing=0, unchanged=0)
+        return True
 
-    def _load_file(self, frame: pd.DataFrame, statement: str, params: tuple) -> None:
-        """LOAD DATA LOCAL of ``frame`` via a temporary CSV; every row must arrive."""
-        if frame.empty:
+    def _rejected_write(self, rejected: pd.DataFrame) -> None:
+        constants = (self.batch_id, self.file_name, self.file_sha256, self.created_at)
+        if self._load_file(rejected, sql.rejected_load_data(), constants):
             return
+        rows = _python_rows(rejected, constants)
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), 5000):
+                cursor.executemany(sql.REJECTED_INSERT, rows[start : start + 5000])
+
+    def _load_file(self, frame: pd.DataFrame, statement: str, params: tuple) -> bool:
+        """LOAD DATA LOCAL of ``frame`` via a temporary CSV; False if the server refuses it."""
+        if not self.local_infile:
+            return False
+        if frame.empty:
+            return True
         table = pa.Table.from_pandas(frame, preserve_index=False)
         fd, path = tempfile.mkstemp(prefix="load-", suffix=".csv")
         os.close(fd)
@@ -243,17 +323,20 @@ class BatchWriter:
             with connection.cursor() as cursor:
                 cursor.execute(statement, [path, *params])
                 written = cursor.cursor.rowcount
+        except OperationalError as exc:
+            if not (exc.args and exc.args[0] in _LOCAL_INFILE_REFUSED):
+                raise
+            logger.warning("LOAD DATA LOCAL refused (%s); using multi-row inserts", exc)
+            self.local_infile = False
+            return False
         finally:
             os.unlink(path)
         if written != len(frame):
             # LOCAL implies IGNORE: a key written meanwhile by a concurrent load was skipped.
-            raise OperationalError(
-                LOAD_CONFLICT, f"{len(frame) - written} rows collided with a concurrent load"
-            )
+            raise OperationalError(LOAD_CONFLICT, f"{len(frame) - written} rows collided with a concurrent load")
+        return True
 
-    def _insert_rows(self, frame: pd.DataFrame) -> None:
-        values = frame.astype(object).where(frame.notna(), None)
-        rows = [(*row, *self._constants()) for row in values.itertuples(index=False, name=None)]
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), 5000):
-                cursor.executemany(sql.STAGING_INSERT, rows[start : start + 5000])
+
+def _python_rows(frame: pd.DataFrame, constants: tuple) -> list[tuple]:
+    values = frame.astype(object).where(frame.notna(), None)
+    return [(*row, *constants) for row in values.itertuples(index=False, name=None)]

@@ -15,7 +15,7 @@ class InvoiceIdFilter:
     def __init__(self, *, bits: int = 1 << 28, hashes: int = 4) -> None:
         self.size = np.uint64(bits)
         self.hashes = hashes
-        self.bits = np.zeros(bits // 8, dtype=np.uint8)
+        self.bits = np.zeros((bits + 7) // 8, dtype=np.uint8)
 
     def _positions(self, ids: np.ndarray) -> list[np.ndarray]:
         digest = pd.util.hash_array(ids, categorize=False)

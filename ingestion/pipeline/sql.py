@@ -14,6 +14,10 @@ STAGED_VALUES = (
     "clean_total",
 )
 
+# How pyarrow writes the chunk files: every value quoted, nulls empty and unquoted.
+_CSV_FORMAT = (
+    "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
+)
 STAGING_CLEAR = "DELETE FROM stg_invoices WHERE batch_id = %s"
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s"
@@ -21,7 +25,6 @@ STAGING_INSERT = (
     f"INSERT INTO stg_invoices ({', '.join(STAGING_COLUMNS)}, batch_id, file_name, loaded_at)"
     f" VALUES ({', '.join(['%s'] * (len(STAGING_COLUMNS) + 3))})"
 )
-DUPLICATES_FILTER = f"s.batch_id = %s AND s.reason = '{DUPLICATE_INVOICE_ID}'"
 
 
 def rejected_clear(batches: int) -> str:
@@ -45,9 +48,7 @@ def staging_load_data(nullable: tuple[str, ...]) -> str:
     nullables = ", ".join(f"{c} = NULLIF(@{c}, '')" for c in nullable)
     return (
         "LOAD DATA LOCAL INFILE %s INTO TABLE stg_invoices CHARACTER SET utf8mb4"
-        " FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"
-        " LINES TERMINATED BY '\\n'"
-        f" ({targets}) SET batch_id = %s, file_name = %s, loaded_at = %s, {nullables}"
+        f" {_CSV_FORMAT} ({targets}) SET batch_id = %s, file_name = %s, loaded_at = %s, {nullables}"
     )
 
 
@@ -55,9 +56,24 @@ def facts_load_data() -> str:
     """LOAD DATA of new invoices straight into the fact table. Params: (path, batch_id)."""
     return (
         "LOAD DATA LOCAL INFILE %s INTO TABLE fact_invoices CHARACTER SET utf8mb4"
-        " FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"
-        " LINES TERMINATED BY '\\n'"
-        f" (invoice_id, {', '.join(FACT_VALUES)}) SET batch_id = %s"
+        f" {_CSV_FORMAT} (invoice_id, {', '.join(FACT_VALUES)}) SET batch_id = %s"
+    )
+
+
+REJECTED_COLUMNS = ("invoice_id", "reason", "detail", "raw_record", "source_row")
+REJECTED_INSERT = (
+    f"INSERT INTO rejected_invoices ({', '.join(REJECTED_COLUMNS)}, batch_id, file_name,"
+    " file_sha256, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def rejected_load_data() -> str:
+    """LOAD DATA of rejected rows. Params: (path, batch_id, file_name, file_sha256, created_at)."""
+    return (
+        "LOAD DATA LOCAL INFILE %s INTO TABLE rejected_invoices CHARACTER SET utf8mb4"
+        f" {_CSV_FORMAT} (@invoice_id, reason, detail, raw_record, source_row)"
+        " SET invoice_id = NULLIF(@invoice_id, ''), batch_id = %s, file_name = %s,"
+        " file_sha256 = %s, created_at = %s"
     )
 
 
@@ -115,37 +131,56 @@ def rejected_insert(vendor: str, where: str) -> str:
     )
 
 
-def duplicates_mark(vendor: str) -> str:
-    """Mark all but the first valid row of each invoice id among the maybe-seen ones.
+def candidate_tables(vendor: str) -> list[str]:
+    """Temporary tables for settling maybe-duplicates: candidate ids, duplicates, the rest."""
+    if vendor == "mysql":
+        key = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        drop, create = "DROP TEMPORARY TABLE IF EXISTS ", "CREATE TEMPORARY TABLE"
+    else:
+        key, drop, create = "TEXT", "DROP TABLE IF EXISTS temp.", "CREATE TEMP TABLE"
+    tables = {
+        "tmp_candidate_ids": f"(invoice_id {key} PRIMARY KEY)",
+        "tmp_duplicates": "(source_row BIGINT PRIMARY KEY, first_row BIGINT NOT NULL)",
+        "tmp_deferred": "(source_row BIGINT PRIMARY KEY)",
+    }
+    statements = []
+    for name, columns in tables.items():
+        statements += [f"{drop}{name}", f"{create} {name} {columns}"]
+    return statements
 
-    Params: (batch_id, batch_id, batch_id).
-    """
-    firsts = (
-        "SELECT clean_invoice_id AS invoice_id, MIN(source_row) AS first_row FROM stg_invoices"
-        " WHERE batch_id = %s AND reason IS NULL AND clean_invoice_id IN ("
-        "SELECT clean_invoice_id FROM stg_invoices WHERE batch_id = %s AND dup_candidate = 1)"
-        " GROUP BY clean_invoice_id HAVING COUNT(*) > 1"
-    )
+
+CANDIDATE_ID_INSERT = "INSERT INTO tmp_candidate_ids (invoice_id) VALUES (%s)"
+DUPLICATE_INSERT = "INSERT INTO tmp_duplicates (source_row, first_row) VALUES (%s, %s)"
+DEFERRED_INSERT = "INSERT INTO tmp_deferred (source_row) VALUES (%s)"
+FIRST_VALID_ROWS = (
+    "SELECT s.clean_invoice_id, MIN(s.source_row) FROM stg_invoices s"
+    " JOIN tmp_candidate_ids c ON c.invoice_id = s.clean_invoice_id"
+    " WHERE s.batch_id = %s AND s.reason IS NULL GROUP BY s.clean_invoice_id"
+)
+DEFERRED_FILTER = "s.batch_id = %s AND s.source_row IN (SELECT source_row FROM tmp_deferred)"
+DUPLICATES_FILTER = "s.batch_id = %s AND s.source_row IN (SELECT source_row FROM tmp_duplicates)"
+
+
+def duplicates_mark(vendor: str) -> str:
+    """Mark the rows in ``tmp_duplicates``; the detail names the first row. Params: (batch_id,)."""
     raw = (*RAW_COLUMNS, "extra")
+    said = f"'{DUPLICATE_INVOICE_ID}: invoice_id '''"
     if vendor == "mysql":
         same = " AND ".join(f"s.{c} <=> f.{c} COLLATE utf8mb4_bin" for c in raw)
         return (
-            f"UPDATE stg_invoices s JOIN ({firsts}) d ON s.clean_invoice_id = d.invoice_id"
-            " JOIN stg_invoices f ON f.batch_id = s.batch_id AND f.source_row = d.first_row"
-            f" SET s.reason = '{DUPLICATE_INVOICE_ID}', s.detail = CONCAT("
-            f"'{DUPLICATE_INVOICE_ID}: invoice_id ''', s.clean_invoice_id,"
-            " ''' was already loaded from row ', d.first_row,"
+            "UPDATE stg_invoices s JOIN tmp_duplicates t ON s.source_row = t.source_row"
+            " JOIN stg_invoices f ON f.batch_id = s.batch_id AND f.source_row = t.first_row"
+            f" SET s.reason = '{DUPLICATE_INVOICE_ID}', s.detail = CONCAT({said}, s.clean_invoice_id,"
+            " ''' was already loaded from row ', t.first_row,"
             f" IF({same}, ' (identical row)', ' (the rows differ)'))"
-            " WHERE s.batch_id = %s AND s.reason IS NULL AND s.source_row > d.first_row"
+            " WHERE s.batch_id = %s"
         )
     same = " AND ".join(f"s.{c} IS f.{c}" for c in raw)
     return (
         f"UPDATE stg_invoices AS s SET reason = '{DUPLICATE_INVOICE_ID}', detail ="
-        f" '{DUPLICATE_INVOICE_ID}: invoice_id ''' || s.clean_invoice_id ||"
-        " ''' was already loaded from row ' || d.first_row ||"
+        f" {said} || s.clean_invoice_id || ''' was already loaded from row ' || t.first_row ||"
         f" CASE WHEN {same} THEN ' (identical row)' ELSE ' (the rows differ)' END"
-        f" FROM ({firsts}) AS d, stg_invoices AS f"
-        " WHERE s.batch_id = %s AND s.reason IS NULL AND s.clean_invoice_id = d.invoice_id"
-        " AND s.source_row > d.first_row AND f.batch_id = s.batch_id"
-        " AND f.source_row = d.first_row"
+        " FROM tmp_duplicates AS t, stg_invoices AS f"
+        " WHERE s.batch_id = %s AND s.source_row = t.source_row"
+        " AND f.batch_id = s.batch_id AND f.source_row = t.first_row"
     )

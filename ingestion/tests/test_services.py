@@ -341,3 +341,25 @@ def test_generated_sample_has_the_seed_kinds_of_mess():
     assert frame["unit_price"].str.startswith("USD ").mean() == pytest.approx(0.05, abs=0.006)
     assert frame["invoice_id"].eq("").mean() == pytest.approx(0.005, abs=0.002)
     assert frame["invoice_id"].duplicated().sum() > 100
+
+
+def test_awkward_raw_text_survives_staging_and_rejected_rows_exactly(tmp_path):
+    awkward = 'He said "hi", then\nleft \\N \\\\ NULL é€ 😀'
+    quoted = '"' + awkward.replace('"', '""') + '"'
+    batch = load(
+        write_csv(
+            tmp_path / "awkward.csv",
+            [
+                f"INV-1,2023-01-05,C-100,{quoted},Server Setup,1,10,10,Paid",
+                f"INV-2,2023-01-05,C-100,{quoted},Server Setup,1,10,NULL,Paid",
+            ],
+        )
+    )
+
+    assert (batch.rows_loaded, batch.rows_rejected) == (1, 1)
+    staged = StagingInvoice.objects.filter(batch=batch).order_by("source_row")
+    assert [s.customer_name for s in staged] == [awkward, awkward]
+    assert [s.total for s in staged] == ["10", "NULL"]
+    rejected = RejectedInvoice.objects.get()
+    assert rejected.raw_record["customer_name"] == awkward
+    assert rejected.raw_record["total"] == "NULL"
