@@ -124,7 +124,7 @@ LOG_DIR = Path(env("LOG_DIR", default=str(BASE_DIR / "var" / "log")))
 ALLOW_MISSING_INVOICE_ID = env.bool("ALLOW_MISSING_INVOICE_ID", default=False)
 # "DMY": 03/04/2023 is 3 April (the exports' convention); "MDY": 4 March.
 INVOICE_DATE_ORDER = env("INVOICE_DATE_ORDER", default="DMY")
-INGEST_CHUNK_ROWS = env.int("INGEST_CHUNK_ROWS", default=200_000)
+INGEST_CHUNK_ROWS = env.int("INGEST_CHUNK_ROWS", default=50_000)
 
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default=""))

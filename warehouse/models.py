@@ -69,9 +69,7 @@ class LoadBatch(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     size_bytes = models.BigIntegerField(default=0)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.CLI)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     force = models.BooleanField(default=False)
     dry_run = models.BooleanField(default=False)
@@ -119,9 +117,7 @@ class StagingInvoice(models.Model):
     """
 
     pk = models.CompositePrimaryKey("batch", "source_row")
-    batch = models.ForeignKey(
-        LoadBatch, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
-    )
+    batch = models.ForeignKey(LoadBatch, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False)
     source_row = models.BigIntegerField()
     file_name = models.CharField(max_length=255)
     loaded_at = models.DateTimeField()
@@ -214,3 +210,69 @@ class RejectedInvoice(models.Model):
 
     def __str__(self):
         return f"row {self.source_row}: {self.reason}"
+
+
+# --- Dashboard aggregates (maintained by warehouse.aggregates) ----------------------
+
+
+class DailySales(models.Model):
+    """fact_invoices summed per day x customer x item x status; the dashboard reads this.
+
+    Rebuilt for given days by ``warehouse.aggregates.daily_sales_refresh``, never edited.
+    """
+
+    pk = models.CompositePrimaryKey("day", "customer", "item", "status")
+    day = models.DateField()
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.DO_NOTHING,
+        db_column="customer_key",
+        db_constraint=False,
+        db_index=False,
+    )
+    item = models.ForeignKey(
+        Item, on_delete=models.DO_NOTHING, db_column="item_key", db_constraint=False, db_index=False
+    )
+    status = models.ForeignKey(
+        Status,
+        on_delete=models.DO_NOTHING,
+        db_column="status_key",
+        db_constraint=False,
+        db_index=False,
+    )
+    invoice_count = models.BigIntegerField()
+    qty = models.BigIntegerField()
+    revenue = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        db_table = "agg_daily_sales"
+
+
+class MonthlySales(models.Model):
+    """agg_daily_sales rolled up per month (``month`` is its first day): few rows to scan."""
+
+    pk = models.CompositePrimaryKey("month", "customer", "item", "status")
+    month = models.DateField()
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.DO_NOTHING,
+        db_column="customer_key",
+        db_constraint=False,
+        db_index=False,
+    )
+    item = models.ForeignKey(
+        Item, on_delete=models.DO_NOTHING, db_column="item_key", db_constraint=False, db_index=False
+    )
+    status = models.ForeignKey(
+        Status,
+        on_delete=models.DO_NOTHING,
+        db_column="status_key",
+        db_constraint=False,
+        db_index=False,
+    )
+    invoice_count = models.BigIntegerField()
+    qty = models.BigIntegerField()
+    revenue = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        db_table = "agg_monthly_sales"

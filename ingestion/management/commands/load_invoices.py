@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
 from ingestion.paths import input_files
 from ingestion.services import batch_create, invoice_file_ingest
@@ -114,6 +115,8 @@ class Command(BaseCommand):
 
         try:
             return invoice_file_ingest(batch_id=batch.pk, on_progress=on_progress)
+        except OperationalError:  # transient: the batch row already says failed, and why
+            return LoadBatch.objects.get(pk=batch.pk)
         finally:
             if bar is not None:
                 bar.close()

@@ -1,0 +1,75 @@
+"""The dashboard's charts: for each, its rows (from the selectors), CSV columns and figure.
+
+The CSV download of a chart is exactly the rows its figure is drawn from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dashboard import figures
+from warehouse import selectors
+from warehouse.selectors import Dimensions, SalesFilter
+
+PENDING_TOP = 15
+CUSTOMERS_TOP = 10
+QUALITY_BATCHES = 10
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    rows: Callable[[SalesFilter, Dimensions], list[dict]]
+    columns: tuple[str, ...]
+    figure: Callable[[list[dict]], dict]
+
+
+def _quality_rows(filters: SalesFilter, dims: Dimensions) -> list[dict]:
+    """Rejected rows per reason per recent load (batch-level: invoice filters do not apply)."""
+    return [
+        {"batch_id": b["id"], "batch": f"#{b['id']} {b['file_name']}", "reason": reason, "rejected_rows": n}
+        for b in selectors.rejections_by_batch(limit=QUALITY_BATCHES)
+        for reason, n in sorted(b["reason_counts"].items())
+        if n
+    ]
+
+
+CHARTS: dict[str, Chart] = {
+    "monthly": Chart(
+        "Monthly sales and cumulative revenue",
+        lambda f, d: selectors.sales_by_period(filters=f, period="monthly", dims=d),
+        ("period", "revenue", "cumulative", "invoice_count"),
+        figures.monthly_sales,
+    ),
+    "pending": Chart(
+        f"Pending amount per customer (top {PENDING_TOP})",
+        lambda f, d: selectors.customers_pending(filters=f, top=PENDING_TOP, dims=d),
+        ("customer_id", "customer_name", "pending_amount", "invoice_count"),
+        figures.pending_customers,
+    ),
+    "customers": Chart(
+        f"Top {CUSTOMERS_TOP} customers by revenue",
+        lambda f, d: selectors.customers_top(filters=f, top=CUSTOMERS_TOP, dims=d),
+        ("customer_id", "customer_name", "revenue", "invoice_count"),
+        figures.top_customers,
+    ),
+    "status": Chart(
+        "Revenue by status",
+        lambda f, d: selectors.sales_by_status(filters=f, dims=d),
+        ("status", "revenue", "invoice_count"),
+        figures.revenue_by_status,
+    ),
+    "items": Chart(
+        "Revenue by item",
+        lambda f, d: selectors.sales_by_item(filters=f, dims=d),
+        ("item", "revenue", "invoice_count", "qty"),
+        figures.revenue_by_item,
+    ),
+    "quality": Chart(
+        f"Rejected rows per reason (last {QUALITY_BATCHES} loads)",
+        _quality_rows,
+        ("batch_id", "batch", "reason", "rejected_rows"),
+        figures.rejections,
+    ),
+}

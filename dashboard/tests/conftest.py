@@ -1,0 +1,15 @@
+import pytest
+
+from warehouse.tests.factories import known_warehouse_create
+
+
+@pytest.fixture
+def known(db):
+    return known_warehouse_create()
+
+
+@pytest.fixture
+def user_client(client, django_user_model):
+    user = django_user_model.objects.create_user(username="analyst", password="pw-analyst-123")
+    client.force_login(user)
+    return client

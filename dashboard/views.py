@@ -1,0 +1,60 @@
+"""The dashboard page and the CSV download of each chart."""
+
+import csv
+from decimal import Decimal
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+
+from dashboard.access import page_login_required
+from dashboard.charts import CHARTS
+from dashboard.forms import SalesFilterForm
+from warehouse import selectors
+from warehouse.selectors import Dimensions
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text  # no spreadsheet formulas
+
+
+@page_login_required
+def dashboard(request):
+    dims = Dimensions.load()
+    form = SalesFilterForm(request.GET, dims=dims)
+    context = {"form": form, "state": selectors.warehouse_state(), "charts": []}
+    if context["state"] == "ready" and form.is_valid():
+        filters = form.sales_filter()
+        context["kpis"] = selectors.sales_kpis(filters=filters, dims=dims)
+        context["latest_batch"] = selectors.batch_latest_loaded()
+        context["query"] = request.GET.urlencode()
+        for name, chart in CHARTS.items():
+            rows = chart.rows(filters, dims)
+            context["charts"].append({"name": name, "title": chart.title, "has_data": bool(rows)})
+            context.setdefault("figures", {})[name] = chart.figure(rows) if rows else None
+        # No sales match: the empty state, not a page of empty axes (quality is batch-level).
+        matched = any(c["has_data"] for c in context["charts"] if c["name"] != "quality")
+        context["figures"] = {k: v for k, v in context["figures"].items() if v is not None and matched}
+    return render(request, "dashboard/dashboard.html", context)
+
+
+@page_login_required
+def chart_csv(request, name):
+    chart = CHARTS.get(name)
+    if chart is None:
+        raise Http404("unknown chart")
+    dims = Dimensions.load()
+    form = SalesFilterForm(request.GET, dims=dims)
+    if not form.is_valid():
+        return HttpResponse(form.first_error(), status=400, content_type="text/plain")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(chart.columns)
+    for row in chart.rows(form.sales_filter(), dims):
+        writer.writerow([_cell(row[column]) for column in chart.columns])
+    return response

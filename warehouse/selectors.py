@@ -1,0 +1,310 @@
+"""Read-side queries for the dashboard and the API: aggregates only, never a scan of facts.
+
+Sales figures come from ``agg_monthly_sales`` for the whole months a date range covers
+and from ``agg_daily_sales`` for the partial months at its edges, so a request reads at
+most a few thousand rows whatever the size of ``fact_invoices``. Rows are grouped by
+dimension keys in SQL; names come from the (small) dimension tables.
+
+Statuses: "revenue" counts ``settings.DASHBOARD_REVENUE_STATUSES`` (default PAID,
+PENDING, PROCESSING) unless the filter names statuses, which then replace that set.
+"Pending" is the PENDING status (when the filter does not exclude it).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import F, Sum
+from django.db.models.functions import TruncMonth
+
+from warehouse.models import Customer, DailySales, Invoice, Item, LoadBatch, MonthlySales, Status
+
+DEFAULT_REVENUE_STATUSES = ("PAID", "PENDING", "PROCESSING")
+PENDING = "PENDING"
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def money(value) -> Decimal:
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def revenue_statuses() -> tuple[str, ...]:
+    return tuple(getattr(settings, "DASHBOARD_REVENUE_STATUSES", DEFAULT_REVENUE_STATUSES))
+
+
+@dataclass(frozen=True)
+class SalesFilter:
+    start: dt.date | None = None
+    end: dt.date | None = None
+    statuses: tuple[str, ...] = ()  # empty: the revenue statuses setting
+    customer_id: str | None = None
+    item: str | None = None
+
+    @property
+    def counted_statuses(self) -> tuple[str, ...]:
+        return tuple(self.statuses) or revenue_statuses()
+
+    @property
+    def pending_statuses(self) -> tuple[str, ...]:
+        return (PENDING,) if not self.statuses or PENDING in self.statuses else ()
+
+
+@dataclass
+class Dimensions:
+    customers: dict[int, tuple[str, str]] = field(default_factory=dict)  # key -> (id, name)
+    items: dict[int, str] = field(default_factory=dict)
+    statuses: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> Dimensions:
+        return cls(
+            customers={c.pk: (c.customer_id, c.customer_name) for c in Customer.objects.all()},
+            items={i.pk: i.item_description for i in Item.objects.all()},
+            statuses={s.pk: s.status_name for s in Status.objects.all()},
+        )
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def _date_parts(start: dt.date | None, end: dt.date | None):
+    """(monthly queryset, daily queryset) that together cover [start, end] exactly."""
+    monthly, daily = MonthlySales.objects.all(), DailySales.objects.none()
+    first_full = None if start is None else start if start.day == 1 else _month_end(start) + dt.timedelta(1)
+    last_full = (
+        None if end is None else end if end == _month_end(end) else end.replace(day=1) - dt.timedelta(1)
+    )
+    if first_full and last_full and first_full > last_full:
+        return MonthlySales.objects.none(), DailySales.objects.filter(day__gte=start, day__lte=end)
+    if first_full:
+        monthly = monthly.filter(month__gte=first_full)
+        if start < first_full:
+            daily = daily | DailySales.objects.filter(day__gte=start, day__lt=first_full)
+    if last_full:
+        monthly = monthly.filter(month__lte=last_full)
+        if end > last_full:
+            daily = daily | DailySales.objects.filter(day__gt=last_full, day__lte=end)
+    return monthly, daily
+
+
+def _narrow(queryset, filters: SalesFilter, statuses, dims: Dimensions):
+    status_keys = [k for k, name in dims.statuses.items() if name in statuses]
+    queryset = queryset.filter(status_id__in=status_keys)
+    if filters.customer_id:
+        keys = [k for k, (cid, _) in dims.customers.items() if cid == filters.customer_id]
+        queryset = queryset.filter(customer_id__in=keys)
+    if filters.item:
+        queryset = queryset.filter(item_id__in=[k for k, name in dims.items.items() if name == filters.item])
+    return queryset
+
+
+def sales_rows(*, filters: SalesFilter, keys: tuple[str, ...], statuses, dims: Dimensions | None = None):
+    """Sums of invoice_count, qty and revenue per ``keys`` (``period`` = month, or dimension
+    ``customer_id``/``item_id``/``status_id`` keys) as {key tuple: [count, qty, revenue]}."""
+    dims = dims or Dimensions.load()
+    if not statuses:
+        return {}
+    monthly, daily = _date_parts(filters.start, filters.end)
+    totals: dict[tuple, list] = defaultdict(lambda: [0, 0, ZERO])
+    for queryset, period in ((monthly, F("month")), (daily, TruncMonth("day"))):
+        queryset = _narrow(queryset, filters, statuses, dims).order_by()
+        if "period" in keys:
+            queryset = queryset.annotate(period=period)
+        for row in queryset.values(*keys).annotate(n=Sum("invoice_count"), q=Sum("qty"), r=Sum("revenue")):
+            total = totals[tuple(row[k] for k in keys)]
+            total[0] += row["n"]
+            total[1] += row["q"]
+            total[2] += money(row["r"])
+    return dict(totals)
+
+
+def _ranked(rows: list[dict], amount: str, name: str) -> list[dict]:
+    return sorted(rows, key=lambda r: (-r[amount], r[name]))
+
+
+def sales_kpis(*, filters: SalesFilter, dims: Dimensions | None = None) -> dict:
+    dims = dims or Dimensions.load()
+    counted, pending = filters.counted_statuses, filters.pending_statuses
+    rows = sales_rows(filters=filters, keys=("status_id",), statuses=set(counted) | set(pending), dims=dims)
+    by_name = {dims.statuses[key]: total for (key,), total in rows.items()}
+    revenue = sum((t[2] for s, t in by_name.items() if s in counted), ZERO)
+    count = sum(t[0] for s, t in by_name.items() if s in counted)
+    pending_total = by_name.get(PENDING, [0, 0, ZERO]) if pending else [0, 0, ZERO]
+    return {
+        "revenue": money(revenue),
+        "invoice_count": count,
+        "average_invoice": money(revenue / count) if count else ZERO,
+        "pending_amount": money(pending_total[2]),
+        "pending_count": pending_total[0],
+        "statuses": list(counted),
+    }
+
+
+def sales_by_period(
+    *, filters: SalesFilter, period: str = "monthly", dims: Dimensions | None = None
+) -> list[dict]:
+    """Revenue per month (``2024-01``) or ISO week (``2024-W05``) with the running total."""
+    if period == "monthly":
+        rows = sales_rows(filters=filters, keys=("period",), statuses=filters.counted_statuses, dims=dims)
+        labelled = {key.strftime("%Y-%m"): total for (key,), total in rows.items()}
+    else:
+        daily = _narrow(
+            DailySales.objects.all(), filters, filters.counted_statuses, dims or Dimensions.load()
+        )
+        if filters.start:
+            daily = daily.filter(day__gte=filters.start)
+        if filters.end:
+            daily = daily.filter(day__lte=filters.end)
+        labelled = defaultdict(lambda: [0, 0, ZERO])
+        for row in (
+            daily.order_by().values("day").annotate(n=Sum("invoice_count"), q=Sum("qty"), r=Sum("revenue"))
+        ):
+            year, week, _ = row["day"].isocalendar()
+            total = labelled[f"{year}-W{week:02d}"]
+            total[0] += row["n"]
+            total[1] += row["q"]
+            total[2] += money(row["r"])
+    result, cumulative = [], ZERO
+    for label in sorted(labelled):
+        count, _, revenue = labelled[label]
+        cumulative += revenue
+        result.append({"period": label, "revenue": revenue, "invoice_count": count, "cumulative": cumulative})
+    return result
+
+
+def customers_top(*, filters: SalesFilter, top: int = 10, dims: Dimensions | None = None) -> list[dict]:
+    dims = dims or Dimensions.load()
+    rows = sales_rows(filters=filters, keys=("customer_id",), statuses=filters.counted_statuses, dims=dims)
+    result = [
+        {
+            "customer_id": dims.customers[key][0],
+            "customer_name": dims.customers[key][1],
+            "revenue": total[2],
+            "invoice_count": total[0],
+        }
+        for (key,), total in rows.items()
+    ]
+    return _ranked(result, "revenue", "customer_id")[:top]
+
+
+def customers_pending(*, filters: SalesFilter, top: int = 15, dims: Dimensions | None = None) -> list[dict]:
+    dims = dims or Dimensions.load()
+    rows = sales_rows(filters=filters, keys=("customer_id",), statuses=filters.pending_statuses, dims=dims)
+    result = [
+        {
+            "customer_id": dims.customers[key][0],
+            "customer_name": dims.customers[key][1],
+            "pending_amount": total[2],
+            "invoice_count": total[0],
+        }
+        for (key,), total in rows.items()
+        if total[2] or total[0]
+    ]
+    return _ranked(result, "pending_amount", "customer_id")[:top]
+
+
+def sales_by_status(*, filters: SalesFilter, dims: Dimensions | None = None) -> list[dict]:
+    dims = dims or Dimensions.load()
+    rows = sales_rows(filters=filters, keys=("status_id",), statuses=filters.counted_statuses, dims=dims)
+    result = [
+        {"status": dims.statuses[key], "revenue": t[2], "invoice_count": t[0]} for (key,), t in rows.items()
+    ]
+    return _ranked(result, "revenue", "status")
+
+
+def sales_by_item(*, filters: SalesFilter, dims: Dimensions | None = None) -> list[dict]:
+    dims = dims or Dimensions.load()
+    rows = sales_rows(filters=filters, keys=("item_id",), statuses=filters.counted_statuses, dims=dims)
+    result = [
+        {"item": dims.items[key], "revenue": t[2], "invoice_count": t[0], "qty": t[1]}
+        for (key,), t in rows.items()
+    ]
+    return _ranked(result, "revenue", "item")
+
+
+def _batch_dict(batch: LoadBatch) -> dict:
+    rate = (Decimal(batch.rows_rejected) / batch.rows_read * 100) if batch.rows_read else None
+    return {
+        "id": batch.pk,
+        "file_name": batch.file_name,
+        "source": batch.source,
+        "status": batch.status,
+        "rows_read": batch.rows_read,
+        "rows_loaded": batch.rows_loaded,
+        "rows_inserted": batch.rows_inserted,
+        "rows_updated": batch.rows_updated,
+        "rows_unchanged": batch.rows_unchanged,
+        "rows_rejected": batch.rows_rejected,
+        "rejection_rate": None if rate is None else money(rate),
+        "reason_counts": dict(batch.reason_counts or {}),
+        "stage": batch.stage,
+        "rows_done": batch.rows_done,
+        "rows_total": batch.rows_total,
+        "error": batch.error,
+        "note": batch.note,
+        "created_at": batch.created_at,
+        "started_at": batch.started_at,
+        "finished_at": batch.finished_at,
+    }
+
+
+_BATCH_FIELDS = (
+    "id",
+    "file_name",
+    "source",
+    "status",
+    "rows_read",
+    "rows_loaded",
+    "rows_inserted",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_rejected",
+    "reason_counts",
+    "stage",
+    "rows_done",
+    "rows_total",
+    "error",
+    "note",
+    "created_at",
+    "started_at",
+    "finished_at",
+)
+
+
+def batches_recent(*, limit: int = 20) -> list[dict]:
+    return [_batch_dict(b) for b in LoadBatch.objects.only(*_BATCH_FIELDS).order_by("-id")[:limit]]
+
+
+def batch_get(*, batch_id: int) -> dict | None:
+    batch = LoadBatch.objects.only(*_BATCH_FIELDS).filter(pk=batch_id).first()
+    return None if batch is None else _batch_dict(batch)
+
+
+def _loaded_batches():
+    return LoadBatch.objects.filter(status=LoadBatch.Status.SUCCEEDED, dry_run=False).only(*_BATCH_FIELDS)
+
+
+def batch_latest_loaded() -> dict | None:
+    """The latest successful load (its rejection rate is a KPI)."""
+    batch = _loaded_batches().order_by("-id").first()
+    return None if batch is None else _batch_dict(batch)
+
+
+def rejections_by_batch(*, limit: int = 10) -> list[dict]:
+    """Rejected rows per reason for the recent successful loads, oldest first."""
+    batches = list(_loaded_batches().order_by("-id")[:limit])
+    return [_batch_dict(b) for b in reversed(batches)]
+
+
+def warehouse_state() -> str:
+    """``ready``; ``empty`` (no facts); ``stale`` (facts but the aggregate was never built)."""
+    if DailySales.objects.exists():
+        return "ready"
+    return "stale" if Invoice.objects.exists() else "empty"
