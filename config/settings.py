@@ -140,7 +140,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3 * 3600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3 * 3600 + 600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600}
 CELERY_TIMEZONE = TIME_ZONE
 
 LOGGING = {
@@ -167,11 +166,38 @@ if not DEBUG:
 # False makes /visualization/dashboard/ and /api/ public.
 DASHBOARD_REQUIRE_LOGIN = env.bool("DASHBOARD_REQUIRE_LOGIN", default=True)
 # Statuses whose invoices count as revenue (cancelled and refunded are not sales).
-DASHBOARD_REVENUE_STATUSES = env.list(
-    "DASHBOARD_REVENUE_STATUSES", default=["PAID", "PENDING", "PROCESSING"]
-)
+DASHBOARD_REVENUE_STATUSES = env.list("DASHBOARD_REVENUE_STATUSES", default=["PAID", "PENDING", "PROCESSING"])
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     "dashboard.staticfiles.PlotlyFinder",  # plotly/plotly.min.js from the plotly package
 ]
+
+# --- Admin uploads and Celery worker ------------------------------------------
+# Uploaded files are kept under MEDIA_ROOT/ADMIN_UPLOAD_SUBDIR: every worker must see them.
+ADMIN_UPLOAD_SUBDIR = env("ADMIN_UPLOAD_SUBDIR", default="uploads")
+ADMIN_UPLOAD_MAX_BYTES = env.int("ADMIN_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+ADMIN_UPLOAD_MAX_FILES = env.int("ADMIN_UPLOAD_MAX_FILES", default=20)
+# Redelivery of a message whose worker died: above the hard time limit, or a long load
+# would be delivered twice; lower it (tests do) to recover faster from a killed worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 3600),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_TRACK_STARTED = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_IMPORTS = ("ingestion.scheduled",)
+# Celery beat: look for new files in INPUT_DIR (checksums make a re-scan harmless).
+INPUT_SCAN_MINUTES = env.int("INPUT_SCAN_MINUTES", default=5)
+CELERY_BEAT_SCHEDULE = (
+    {
+        "scan-input-dir": {
+            "task": "ingestion.scheduled.scan_input_dir",
+            "schedule": INPUT_SCAN_MINUTES * 60,
+        }
+    }
+    if INPUT_SCAN_MINUTES > 0
+    else {}
+)

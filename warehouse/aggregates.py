@@ -130,3 +130,61 @@ def daily_sales_refresh_for_batch(*, batch_id: int, extra_days: Iterable[dt.date
         Invoice.objects.filter(batch_id=batch_id).order_by().values_list("issue_date", flat=True).distinct()
     )
     return daily_sales_refresh(days=days | set(extra_days))
+
+
+# --- incremental maintenance by the load ------------------------------------------------
+
+SALES_DELTA_TABLE = "tmp_sales_delta"
+SALES_DELTA_COLUMNS = ("day", "customer_key", "item_key", "status_key", "invoice_count", "qty", "revenue")
+_KEYS = ("customer_key", "item_key", "status_key")
+_MEASURES = ("invoice_count", "qty", "revenue")
+
+
+def sales_delta_table_create(cursor) -> None:
+    """(Re)create the connection's temporary table of signed per-day changes, one row per key."""
+    if connection.vendor == "mysql":
+        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {SALES_DELTA_TABLE}")
+        create = "CREATE TEMPORARY TABLE"
+    else:
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{SALES_DELTA_TABLE}")
+        create = "CREATE TEMP TABLE"
+    cursor.execute(
+        f"{create} {SALES_DELTA_TABLE} (day DATE NOT NULL, customer_key INTEGER NOT NULL,"
+        " item_key INTEGER NOT NULL, status_key INTEGER NOT NULL, invoice_count BIGINT NOT NULL,"
+        " qty BIGINT NOT NULL, revenue DECIMAL(18, 2) NOT NULL)"
+    )
+
+
+def _add_into(cursor, table: str, period: str, select: str) -> None:
+    columns = ", ".join((period, *_KEYS, *_MEASURES))
+    if connection.vendor == "mysql":
+        adds = ", ".join(f"{m} = {table}.{m} + VALUES({m})" for m in _MEASURES)
+        cursor.execute(f"INSERT INTO {table} ({columns}) {select} ON DUPLICATE KEY UPDATE {adds}")
+    else:
+        adds = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in _MEASURES)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM ({select}) WHERE true"
+            f" ON CONFLICT ({period}, {', '.join(_KEYS)}) DO UPDATE SET {adds}"
+        )
+
+
+def sales_deltas_merge(cursor, *, removals: bool) -> None:
+    """Add the temporary table's changes to both aggregates (``removals``: some were negative).
+
+    The load computes the changes as it writes facts (new and changed invoices add, the
+    old version of a changed invoice subtracts) and merges them in the batch's
+    transaction, so the aggregates always equal a GROUP BY over ``fact_invoices``.
+    """
+    keys = ", ".join(_KEYS)
+    _add_into(cursor, "agg_daily_sales", "day", f"SELECT * FROM {SALES_DELTA_TABLE}")
+    month = "DATE_FORMAT(day, '%Y-%m-01')" if connection.vendor == "mysql" else "date(day, 'start of month')"
+    _add_into(
+        cursor,
+        "agg_monthly_sales",
+        "month",
+        f"SELECT {month}, {keys}, SUM(invoice_count), SUM(qty), SUM(revenue) FROM {SALES_DELTA_TABLE}"
+        f" GROUP BY {month}, {keys}",
+    )
+    if removals:
+        cursor.execute("DELETE FROM agg_daily_sales WHERE invoice_count = 0")
+        cursor.execute("DELETE FROM agg_monthly_sales WHERE invoice_count = 0")

@@ -181,7 +181,7 @@ class Invoice(models.Model):
 
 
 class RejectedInvoice(models.Model):
-    invoice_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    invoice_id = models.CharField(max_length=255, null=True, blank=True)
     reason = models.CharField(max_length=32, db_index=True)
     detail = models.TextField(blank=True)
     raw_record = models.JSONField()
@@ -202,6 +202,7 @@ class RejectedInvoice(models.Model):
         on_delete=models.SET_NULL,
         related_name="resolved_rows",
         db_constraint=False,
+        db_index=False,
     )
 
     class Meta:

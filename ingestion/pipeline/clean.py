@@ -220,9 +220,7 @@ def invoices_clean(
         )
     )
 
-    dates, date_why = _per_distinct(
-        raw["issue_date"], lambda v: date_parse(v, day_first=day_first), slots=2
-    )
+    dates, date_why = _per_distinct(raw["issue_date"], lambda v: date_parse(v, day_first=day_first), slots=2)
     failures.append((INVALID_DATE, date_why != "", date_why))
 
     for column, reason, lookup, normalise, dim in (

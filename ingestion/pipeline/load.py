@@ -28,7 +28,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -36,12 +38,16 @@ from django.db import OperationalError, connection, transaction
 
 from ingestion.pipeline import sql
 from ingestion.pipeline.columns import RAW_COLUMNS, STAGING_COLUMNS
+from warehouse import aggregates
 
 logger = logging.getLogger(__name__)
 
+# Arrow's own allocator keeps freed chunks for reuse; on files of millions of rows the
+# system allocator (trimmed after each chunk, see services) keeps the footprint flat.
+pa.set_memory_pool(pa.system_memory_pool())
+
 # MySQL/MariaDB refusing LOAD DATA LOCAL: server or client has local_infile off.
 _LOCAL_INFILE_REFUSED = {1148, 2068, 3948, 3950, 4166}
-_NULLABLE_STAGED = STAGING_COLUMNS[STAGING_COLUMNS.index("extra") : -1]
 _FACT_SOURCE = ("clean_invoice_id", *sql.STAGED_VALUES)
 # Reported like a deadlock (MySQL error 1213) so the task retries the batch.
 LOAD_CONFLICT = 1213
@@ -80,20 +86,32 @@ class _Lane:
             self.executor = None
 
 
+def _json_strings(values: pd.Series) -> pd.Series:
+    """Each text as a JSON string literal, encoding every distinct value once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    encoded = np.array([json.dumps(u, ensure_ascii=False) for u in uniques], dtype=object)
+    return pd.Series(encoded[codes], index=values.index, dtype=object)
+
+
 def rejected_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rejected rows of a cleaned chunk as ``rejected_invoices`` stores them."""
+    """The rejected rows of a cleaned chunk as ``rejected_invoices`` stores them.
+
+    ``raw_record`` is the JSON object of the row as read: the contract's columns, then
+    any extra columns of the file.
+    """
     rejected = frame.loc[frame["reason"].notna()]
-    records = rejected[list(RAW_COLUMNS)].to_dict(orient="records")
-    for record, extra in zip(records, rejected["extra"]):
-        if extra is not None:
-            record.update(json.loads(extra))
+    record = pd.Series("{", index=rejected.index, dtype=object)
+    for position, column in enumerate(RAW_COLUMNS):
+        record = record + f'{", " if position else ""}"{column}": ' + _json_strings(rejected[column])
+    extra = rejected["extra"]
+    record = record + extra.where(extra.isna(), ", " + extra.str.slice(1)).fillna("}").astype(object)
     invoice_id = rejected["invoice_id"].str.strip().str.slice(0, 255)
     return pd.DataFrame(
         {
             "invoice_id": invoice_id.where(invoice_id != "", None),
             "reason": rejected["reason"],
             "detail": rejected["detail"],
-            "raw_record": [json.dumps(r, ensure_ascii=False) for r in records],
+            "raw_record": record,
             "source_row": rejected["source_row"],
         }
     )
@@ -111,6 +129,7 @@ class BatchWriter:
     dry_run: bool = False
     counts: MergeCounts = field(default_factory=MergeCounts)
     timings: dict[str, float] = field(default_factory=dict)
+    sales: list[pd.DataFrame] = field(default_factory=list)  # signed changes for the aggregates
 
     def __post_init__(self) -> None:
         self.vendor = connection.vendor
@@ -167,7 +186,10 @@ class BatchWriter:
                 if self._candidates
                 else pd.DataFrame({"source_row": [], "clean_invoice_id": []})
             )
-            self._merger.submit(self._finish, candidates, on_commit).result()
+            # The first valid row of each maybe-seen id is found on the stager's connection
+            # (staging is committed) while the merger adds the batch's changes to the aggregates.
+            first_rows = self._stager.submit(self._first_rows, candidates)
+            self._merger.submit(self._finish, candidates, first_rows, on_commit).result()
         finally:
             self._close()
         return self.counts
@@ -196,6 +218,8 @@ class BatchWriter:
         with connection.cursor() as cursor:
             cursor.execute(sql.FACTS_ANY)
             self.warehouse_empty = cursor.fetchone() is None
+            cursor.execute(sql.AGGREGATES_ANY)
+            self.aggregates_empty = cursor.fetchone() is None
             if not self.dry_run:
                 cursor.execute(sql.BATCHES_OF_FILE, [self.file_sha256])
                 batch_ids = [row[0] for row in cursor.fetchall()]
@@ -229,13 +253,23 @@ class BatchWriter:
                 rows, existing, unchanged = (int(v or 0) for v in cursor.fetchone())
                 self.counts.add(rows=rows, existing=existing, unchanged=unchanged)
             if not self.dry_run:
+                statements = sql.sales_deltas(where, warehouse_empty=self.warehouse_empty)
+                for sign, statement in zip((1,) if len(statements) == 1 else (-1, 1), statements):
+                    cursor.execute(statement, params)
+                    self._sales_add(_sales_frame(cursor.fetchall(), sign))
                 cursor.execute(sql.facts_upsert(self.vendor, where), params)
 
-    def _finish(self, candidates: pd.DataFrame, on_commit: Callable[[], None]) -> None:
+    def _finish(self, candidates: pd.DataFrame, first_rows: Future, on_commit: Callable[[], None]) -> None:
         try:
+            if not self.dry_run and self.sales:
+                with self._timed("db_aggregates"):
+                    self._sales_apply(self.sales, direct=self.aggregates_empty)
+                self.sales = []
             if len(candidates):
                 with self._timed("db_duplicates"):
-                    self._duplicates_settle(candidates)
+                    self._duplicates_settle(candidates, first_rows.result())
+                if not self.dry_run and self.sales:  # the settled candidates' changes
+                    self._sales_apply(self.sales, direct=False)
             on_commit()
         except BaseException as exc:
             self._end(type(exc), exc, exc.__traceback__)
@@ -243,24 +277,30 @@ class BatchWriter:
         with self._timed("db_commit"):
             self._end(None, None, None)
 
-    def _duplicates_settle(self, candidates: pd.DataFrame) -> None:
-        """First valid occurrence wins: mark the later ones, merge the rest of the candidates."""
-        with connection.cursor() as cursor:
-            for statement in sql.candidate_tables(self.vendor):
+    def _first_rows(self, candidates: pd.DataFrame) -> dict[str, int]:
+        """(stager) invoice id -> first valid source row, for the maybe-seen ids."""
+        if not len(candidates):
+            return {}
+        with self._timed("db_first_rows"), connection.cursor() as cursor:
+            for statement in sql.candidate_tables(self.vendor, "tmp_candidate_ids"):
                 cursor.execute(statement)
             ids = candidates["clean_invoice_id"].drop_duplicates().tolist()
             for start in range(0, len(ids), 5000):
                 cursor.executemany(sql.CANDIDATE_ID_INSERT, [(i,) for i in ids[start : start + 5000]])
             cursor.execute(sql.FIRST_VALID_ROWS, [self.batch_id])
-            first_rows = dict(cursor.fetchall())
-            first = candidates["clean_invoice_id"].map(first_rows)
-            later = candidates["source_row"] > first
-            duplicates = pd.DataFrame({"source_row": candidates["source_row"][later], "first_row": first[later]})
-            rest = candidates.loc[~later, "source_row"]
-            pairs = list(duplicates.astype(int).itertuples(index=False, name=None))
+            return dict(cursor.fetchall())
+
+    def _duplicates_settle(self, candidates: pd.DataFrame, first_rows: dict[str, int]) -> None:
+        """First valid occurrence wins: mark the later ones, merge the rest of the candidates."""
+        first = candidates["clean_invoice_id"].map(first_rows)
+        later = candidates["source_row"] > first
+        pairs = list(zip(candidates["source_row"][later].astype(int), first[later].astype(int), strict=True))
+        rest_rows = [(int(r),) for r in candidates.loc[~later, "source_row"]]
+        with connection.cursor() as cursor:
+            for statement in sql.candidate_tables(self.vendor, "tmp_duplicates", "tmp_deferred"):
+                cursor.execute(statement)
             for start in range(0, len(pairs), 5000):
                 cursor.executemany(sql.DUPLICATE_INSERT, pairs[start : start + 5000])
-            rest_rows = [(int(r),) for r in rest]
             for start in range(0, len(rest_rows), 5000):
                 cursor.executemany(sql.DEFERRED_INSERT, rest_rows[start : start + 5000])
             cursor.execute(sql.duplicates_mark(self.vendor), [self.batch_id])
@@ -273,6 +313,36 @@ class BatchWriter:
                     [self.file_sha256, self.created_at, self.batch_id],
                 )
 
+    def _sales_add(self, part: pd.DataFrame) -> None:
+        self.sales.append(part)
+        if len(self.sales) >= 8:  # keep memory flat: fold the changes seen so far
+            self.sales = [_sales_reduce(self.sales)]
+
+    def _sales_apply(self, parts: list[pd.DataFrame], *, direct: bool) -> None:
+        """Add signed changes to the aggregate tables (``direct``: they are empty, load them)."""
+        total = _sales_reduce(parts)
+        if direct and self.local_infile:
+            monthly = total.assign(day=total["day"].dt.to_period("M").dt.start_time)
+            monthly = monthly.groupby(list(_SALES_KEYS), as_index=False).sum()
+            if self._load_file(_sales_rows(total), sql.aggregate_load_data("agg_daily_sales", "day"), ()):
+                self._load_file(
+                    _sales_rows(monthly), sql.aggregate_load_data("agg_monthly_sales", "month"), ()
+                )
+                return
+        rows = _sales_rows(total)
+        with connection.cursor() as cursor:
+            aggregates.sales_delta_table_create(cursor)
+        if not self._load_file(rows, sql.sales_delta_load_data(), ()):
+            marks = ", ".join(["%s"] * len(rows.columns))
+            with connection.cursor() as cursor:
+                for start in range(0, len(rows), 5000):
+                    cursor.executemany(
+                        f"INSERT INTO {aggregates.SALES_DELTA_TABLE} VALUES ({marks})",
+                        list(rows.iloc[start : start + 5000].itertuples(index=False, name=None)),
+                    )
+        with connection.cursor() as cursor:
+            aggregates.sales_deltas_merge(cursor, removals=bool((total["invoice_count"] < 0).any()))
+
     # -- stager steps (autocommit) -------------------------------------------------------
 
     def _staging_clear(self) -> None:
@@ -282,7 +352,7 @@ class BatchWriter:
     def _stage(self, frame: pd.DataFrame) -> None:
         with self._timed("db_staging"):
             constants = (self.batch_id, self.file_name, self.loaded_at)
-            if self._load_file(frame, sql.staging_load_data(_NULLABLE_STAGED), constants):
+            if self._load_file(frame, sql.staging_load_data(), constants):
                 return
             rows = _python_rows(frame, constants)
             with connection.cursor() as cursor:
@@ -297,6 +367,22 @@ class BatchWriter:
         if not self._load_file(new, sql.facts_load_data(), (self.batch_id,)):
             return False
         self.counts.add(rows=len(new), existing=0, unchanged=0)
+        cents = new["clean_total"].str.replace(".", "", regex=False).astype("int64")
+        self._sales_add(
+            pd.DataFrame(
+                {
+                    "day": _days(new["clean_issue_date"]),
+                    "customer_key": new["customer_key"].astype("int64"),
+                    "item_key": new["item_key"].astype("int64"),
+                    "status_key": new["status_key"].astype("int64"),
+                    "invoice_count": 1,
+                    "qty": new["clean_qty"].astype("int64"),
+                    "cents": cents,
+                }
+            )
+            .groupby(list(_SALES_KEYS), as_index=False)
+            .sum()
+        )
         return True
 
     def _rejected_write(self, rejected: pd.DataFrame) -> None:
@@ -318,9 +404,15 @@ class BatchWriter:
         fd, path = tempfile.mkstemp(prefix="load-", suffix=".csv")
         os.close(fd)
         try:
-            options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+            # Every value quoted, nulls as a bare NULL: a raw "NULL" text stays text.
+            options = pa_csv.WriteOptions(
+                include_header=False, quoting_style="all_valid", null_string="NULL", batch_size=16_384
+            )
             pa_csv.write_csv(table, path, options)
-            with connection.cursor() as cursor:
+            with (
+                self._timed("sql_" + statement.split(" INTO TABLE ")[1].split()[0]),
+                connection.cursor() as cursor,
+            ):
                 cursor.execute(statement, [path, *params])
                 written = cursor.cursor.rowcount
         except OperationalError as exc:
@@ -333,8 +425,60 @@ class BatchWriter:
             os.unlink(path)
         if written != len(frame):
             # LOCAL implies IGNORE: a key written meanwhile by a concurrent load was skipped.
-            raise OperationalError(LOAD_CONFLICT, f"{len(frame) - written} rows collided with a concurrent load")
+            raise OperationalError(
+                LOAD_CONFLICT, f"{len(frame) - written} rows collided with a concurrent load"
+            )
         return True
+
+
+_SALES_KEYS = ("day", "customer_key", "item_key", "status_key")
+
+
+def _days(dates: pd.Series) -> pd.Series:
+    """Python dates as datetime64, converting each distinct day once."""
+    codes, uniques = pd.factorize(dates, use_na_sentinel=False)
+    return pd.Series(pd.to_datetime(pd.Series(uniques, dtype=object)).to_numpy()[codes], index=dates.index)
+
+
+def _sales_frame(rows: list[tuple], sign: int) -> pd.DataFrame:
+    """Grouped rows from ``sql.sales_deltas`` as a signed delta frame (revenue in cents)."""
+    frame = pd.DataFrame(rows, columns=[*_SALES_KEYS, "invoice_count", "qty", "total"])
+    cents = [int((Decimal(str(t)) * 100).to_integral_value(ROUND_HALF_UP)) for t in frame["total"]]
+    return pd.DataFrame(
+        {
+            "day": pd.to_datetime(frame["day"].astype(str)),
+            "customer_key": frame["customer_key"].astype("int64"),
+            "item_key": frame["item_key"].astype("int64"),
+            "status_key": frame["status_key"].astype("int64"),
+            "invoice_count": sign * frame["invoice_count"].astype("int64"),
+            "qty": sign * frame["qty"].astype("int64"),
+            "cents": sign * pd.Series(cents, dtype="int64"),
+        }
+    )
+
+
+def _sales_reduce(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per key: the sum of the signed changes, dropping keys that cancel out."""
+    total = pd.concat(parts, ignore_index=True).groupby(list(_SALES_KEYS), as_index=False).sum()
+    return total[(total[["invoice_count", "qty", "cents"]] != 0).any(axis=1)]
+
+
+def _sales_rows(total: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the aggregates' delta table: ISO days, revenue as a decimal string."""
+    cents = total["cents"]
+    sign = np.where(cents < 0, "-", "")
+    whole, part = cents.abs() // 100, cents.abs() % 100
+    return pd.DataFrame(
+        {
+            "day": total["day"].dt.strftime("%Y-%m-%d"),
+            "customer_key": total["customer_key"],
+            "item_key": total["item_key"],
+            "status_key": total["status_key"],
+            "invoice_count": total["invoice_count"],
+            "qty": total["qty"],
+            "revenue": sign + whole.astype(str) + "." + part.astype(str).str.zfill(2),
+        }
+    )
 
 
 def _python_rows(frame: pd.DataFrame, constants: tuple) -> list[tuple]:

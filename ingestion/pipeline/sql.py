@@ -2,6 +2,7 @@
 
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import RAW_COLUMNS, STAGING_COLUMNS
+from warehouse.aggregates import SALES_DELTA_TABLE
 
 FACT_VALUES = ("issue_date", "customer_key", "item_key", "status_key", "qty", "unit_price", "total")
 STAGED_VALUES = (
@@ -14,12 +15,13 @@ STAGED_VALUES = (
     "clean_total",
 )
 
-# How pyarrow writes the chunk files: every value quoted, nulls empty and unquoted.
-_CSV_FORMAT = (
-    "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
-)
+# How the chunk files are written: every value quoted, nulls as a bare NULL (which, with
+# ESCAPED BY '', LOAD DATA reads as SQL NULL; a quoted "NULL" stays text). ESCAPED BY ''
+# also keeps backslashes as they are.
+_CSV_FORMAT = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
 STAGING_CLEAR = "DELETE FROM stg_invoices WHERE batch_id = %s"
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
+AGGREGATES_ANY = "SELECT 1 FROM agg_daily_sales UNION ALL SELECT 1 FROM agg_monthly_sales LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s"
 STAGING_INSERT = (
     f"INSERT INTO stg_invoices ({', '.join(STAGING_COLUMNS)}, batch_id, file_name, loaded_at)"
@@ -38,17 +40,11 @@ def range_filter() -> str:
     return "s.batch_id = %s AND s.source_row BETWEEN %s AND %s"
 
 
-def staging_load_data(nullable: tuple[str, ...]) -> str:
-    """LOAD DATA of a chunk written by pyarrow (every value quoted, nulls empty and unquoted).
-
-    ``ESCAPED BY ''`` keeps backslashes as they are; quoting every value keeps a raw
-    ``NULL`` as text. Params: (path, batch_id, file_name, loaded_at).
-    """
-    targets = ", ".join(f"@{c}" if c in nullable else c for c in STAGING_COLUMNS)
-    nullables = ", ".join(f"{c} = NULLIF(@{c}, '')" for c in nullable)
+def staging_load_data() -> str:
+    """LOAD DATA of a chunk. Params: (path, batch_id, file_name, loaded_at)."""
     return (
         "LOAD DATA LOCAL INFILE %s INTO TABLE stg_invoices CHARACTER SET utf8mb4"
-        f" {_CSV_FORMAT} ({targets}) SET batch_id = %s, file_name = %s, loaded_at = %s, {nullables}"
+        f" {_CSV_FORMAT} ({', '.join(STAGING_COLUMNS)}) SET batch_id = %s, file_name = %s, loaded_at = %s"
     )
 
 
@@ -58,6 +54,17 @@ def facts_load_data() -> str:
         "LOAD DATA LOCAL INFILE %s INTO TABLE fact_invoices CHARACTER SET utf8mb4"
         f" {_CSV_FORMAT} (invoice_id, {', '.join(FACT_VALUES)}) SET batch_id = %s"
     )
+
+
+def aggregate_load_data(table: str, period: str) -> str:
+    """LOAD DATA straight into an empty aggregate table. Params: (path,)."""
+    columns = f"{period}, customer_key, item_key, status_key, invoice_count, qty, revenue"
+    return f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 {_CSV_FORMAT} ({columns})"
+
+
+def sales_delta_load_data() -> str:
+    """LOAD DATA into the aggregates' temporary delta table. Params: (path,)."""
+    return f"LOAD DATA LOCAL INFILE %s INTO TABLE {SALES_DELTA_TABLE} CHARACTER SET utf8mb4 {_CSV_FORMAT}"
 
 
 REJECTED_COLUMNS = ("invoice_id", "reason", "detail", "raw_record", "source_row")
@@ -71,9 +78,8 @@ def rejected_load_data() -> str:
     """LOAD DATA of rejected rows. Params: (path, batch_id, file_name, file_sha256, created_at)."""
     return (
         "LOAD DATA LOCAL INFILE %s INTO TABLE rejected_invoices CHARACTER SET utf8mb4"
-        f" {_CSV_FORMAT} (@invoice_id, reason, detail, raw_record, source_row)"
-        " SET invoice_id = NULLIF(@invoice_id, ''), batch_id = %s, file_name = %s,"
-        " file_sha256 = %s, created_at = %s"
+        f" {_CSV_FORMAT} ({', '.join(REJECTED_COLUMNS)})"
+        " SET batch_id = %s, file_name = %s, file_sha256 = %s, created_at = %s"
     )
 
 
@@ -85,6 +91,32 @@ def merge_preview(where: str) -> str:
         " FROM stg_invoices s LEFT JOIN fact_invoices f ON f.invoice_id = s.clean_invoice_id"
         f" WHERE {where}"
     )
+
+
+def sales_deltas(where: str, *, warehouse_empty: bool) -> tuple[str, ...]:
+    """Per day x customer x item x status: (old versions to subtract, new rows to add).
+
+    Unchanged invoices contribute nothing. Run before the upsert.
+    """
+    keys = ("issue_date", "customer_key", "item_key", "status_key")
+    measures = "COUNT(*), SUM({qty}), SUM({total})"
+    old_keys = ", ".join(f"f.{k}" for k in keys)
+    new_keys = ", ".join(f"s.{k}" for k in STAGED_VALUES[:4])
+    added = (
+        f"SELECT {new_keys}, {measures.format(qty='s.clean_qty', total='s.clean_total')}"
+        " FROM stg_invoices s {join} WHERE {where} GROUP BY " + new_keys
+    )
+    if warehouse_empty:
+        return (added.format(join="", where=where),)
+    same = " AND ".join(f"f.{f} = s.{s}" for f, s in zip(FACT_VALUES, STAGED_VALUES))
+    join = "LEFT JOIN fact_invoices f ON f.invoice_id = s.clean_invoice_id"
+    removed = (
+        f"SELECT {old_keys}, {measures.format(qty='f.qty', total='f.total')} FROM stg_invoices s"
+        f" JOIN fact_invoices f ON f.invoice_id = s.clean_invoice_id WHERE {where} AND NOT ({same})"
+        f" GROUP BY {old_keys}"
+    )
+    changed = f"{where} AND (f.invoice_id IS NULL OR NOT ({same}))"
+    return removed, added.format(join=join, where=changed)
 
 
 def facts_upsert(vendor: str, where: str) -> str:
@@ -131,8 +163,8 @@ def rejected_insert(vendor: str, where: str) -> str:
     )
 
 
-def candidate_tables(vendor: str) -> list[str]:
-    """Temporary tables for settling maybe-duplicates: candidate ids, duplicates, the rest."""
+def candidate_tables(vendor: str, *names: str) -> list[str]:
+    """(Re)create temporary tables for settling maybe-duplicates: ids, duplicates, the rest."""
     if vendor == "mysql":
         key = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
         drop, create = "DROP TEMPORARY TABLE IF EXISTS ", "CREATE TEMPORARY TABLE"
@@ -144,8 +176,8 @@ def candidate_tables(vendor: str) -> list[str]:
         "tmp_deferred": "(source_row BIGINT PRIMARY KEY)",
     }
     statements = []
-    for name, columns in tables.items():
-        statements += [f"{drop}{name}", f"{create} {name} {columns}"]
+    for name in names:
+        statements += [f"{drop}{name}", f"{create} {name} {tables[name]}"]
     return statements
 
 

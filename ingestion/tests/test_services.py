@@ -363,3 +363,51 @@ def test_awkward_raw_text_survives_staging_and_rejected_rows_exactly(tmp_path):
     rejected = RejectedInvoice.objects.get()
     assert rejected.raw_record["customer_name"] == awkward
     assert rejected.raw_record["total"] == "NULL"
+
+
+def _aggregate_matches_facts() -> None:
+    from django.db.models import Count, Sum
+
+    from warehouse.models import DailySales, MonthlySales
+
+    keys = ("customer_id", "item_id", "status_id")
+    facts = {
+        (r["issue_date"], *(r[k] for k in keys)): (r["n"], r["q"], r["r"])
+        for r in Invoice.objects.values("issue_date", *keys).annotate(n=Count("pk"), q=Sum("qty"), r=Sum("total"))
+    }
+    daily = {
+        (r.day, r.customer_id, r.item_id, r.status_id): (r.invoice_count, r.qty, r.revenue)
+        for r in DailySales.objects.all()
+    }
+    assert daily == facts
+    months: dict = {}
+    for (day, *rest), (n, q, r) in facts.items():
+        key = (day.replace(day=1), *rest)
+        old = months.get(key, (0, 0, Decimal(0)))
+        months[key] = (old[0] + n, old[1] + q, old[2] + r)
+    monthly = {
+        (r.month, r.customer_id, r.item_id, r.status_id): (r.invoice_count, r.qty, r.revenue)
+        for r in MonthlySales.objects.all()
+    }
+    assert monthly == months
+
+
+def test_aggregates_follow_every_load(tmp_path, seed_file):
+    load(seed_file)
+    _aggregate_matches_facts()
+
+    moved = write_csv(
+        tmp_path / "moves.csv",
+        [
+            "INV-00001,2024-02-29,C-101,Globex,API Access,3,500,1500,Paid",  # every field changes
+            "INV-00002,2023-09-16,C-104,Umbrella Corp,Audit Service,2,2000.00,4000.00,REFUNDED",  # same
+            "INV-99999,2024-02-29,C-101,Globex,API Access,1,500,500,Pending",  # new
+            "INV-99999,2024-02-29,C-101,Globex,API Access,1,500,500,Pending",  # duplicate
+        ],
+    )
+    batch = load(moved)
+    assert (batch.rows_inserted, batch.rows_updated, batch.rows_unchanged) == (1, 1, 1)
+    _aggregate_matches_facts()
+
+    load(seed_file, force=True)  # puts INV-00001 back
+    _aggregate_matches_facts()

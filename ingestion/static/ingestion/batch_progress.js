@@ -1,0 +1,29 @@
+// Live progress on the batch page: polls the batch's JSON endpoint until the batch ends,
+// then reloads once so the final counts show.
+(function () {
+  "use strict";
+  var box = document.querySelector(".ingestion-progress");
+  if (!box || box.dataset.finished === "true") { return; }
+  var bar = box.querySelector(".ingestion-progress-bar");
+  var text = box.parentNode.querySelector(".ingestion-progress-text");
+  function fmt(n) { return n === null || n === undefined ? "" : Number(n).toLocaleString("en-US"); }
+  function show(p) {
+    box.dataset.status = p.status;
+    if (p.percent !== null) { bar.style.width = p.percent + "%"; }
+    var parts = p.percent !== null ? [p.percent + "%"] : [];
+    parts.push(fmt(p.rows_done) + (p.rows_total ? " / " + fmt(p.rows_total) : "") + " rows");
+    parts.push(p.stage && p.stage !== p.status ? p.status + " (" + p.stage + ")" : p.status);
+    text.textContent = parts.join(" \u00b7 ");
+  }
+  function poll() {
+    fetch(box.dataset.url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (p) {
+        show(p);
+        if (p.finished) { setTimeout(function () { window.location.reload(); }, 800); }
+        else { setTimeout(poll, 1000); }
+      })
+      .catch(function () { setTimeout(poll, 3000); });
+  }
+  setTimeout(poll, 500);
+})();

@@ -1,0 +1,126 @@
+"""Re-processing rejected rows with the load's rules, after the cause is fixed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ingestion.reprocess import NOTHING_TO_REPROCESS, rejected_reprocess
+from ingestion.services import batch_create, invoice_file_ingest
+from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+
+HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
+
+
+def load(path: Path, rows: list[str]) -> LoadBatch:
+    path.write_text(HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
+    batch = invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
+    return batch
+
+
+def test_a_row_of_an_unknown_customer_loads_once_the_customer_exists(tmp_path):
+    load(tmp_path / "a.csv", ["INV-1,2024-01-05,C-999,New Co,Server Setup,2,1200.50,2401.00,Paid"])
+    rejected = RejectedInvoice.objects.get()
+    assert rejected.reason == "UNKNOWN_CUSTOMER"
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+
+    batch = rejected_reprocess(rejected_ids=[rejected.pk])
+
+    rejected.refresh_from_db()
+    invoice = Invoice.objects.get(invoice_id="INV-1")
+    assert (invoice.customer.customer_id, invoice.total, invoice.batch_id) == (
+        "C-999",
+        Decimal("2401.00"),
+        batch.pk,
+    )
+    assert (rejected.resolved_at is not None, rejected.resolved_by_batch_id) == (True, batch.pk)
+    assert (batch.source, batch.file_name, batch.status) == ("admin", "reprocess of 1 rows", "succeeded")
+    assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected, batch.rows_inserted) == (1, 1, 0, 1)
+
+
+def test_rows_that_still_fail_keep_an_updated_reason(tmp_path):
+    load(
+        tmp_path / "a.csv",
+        [
+            "INV-1,2024-01-05,C-999,New Co,Server Setup,2,1200.50,99.00,Paid",
+            "INV-2,2024-01-05,C-100,Acme,Quantum Thing,1,10.00,10.00,Paid",
+        ],
+    )
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    ids = list(RejectedInvoice.objects.values_list("pk", flat=True))
+
+    batch = rejected_reprocess(rejected_ids=ids)
+
+    assert dict(RejectedInvoice.objects.values_list("invoice_id", "reason")) == {
+        "INV-1": "TOTAL_MISMATCH",
+        "INV-2": "UNKNOWN_ITEM",
+    }
+    assert RejectedInvoice.objects.get(invoice_id="INV-1").detail.startswith("TOTAL_MISMATCH: total 99.00")
+    assert (batch.rows_loaded, batch.rows_rejected) == (0, 2)
+    assert batch.reason_counts == {"TOTAL_MISMATCH": 1, "UNKNOWN_ITEM": 1}
+    Item.objects.create(item_description="Quantum Thing")
+    rejected_reprocess(rejected_ids=ids)
+    assert Invoice.objects.filter(invoice_id="INV-2").exists()
+
+
+def test_a_duplicate_row_never_overwrites_the_invoice_of_the_first_occurrence(tmp_path):
+    first = load(
+        tmp_path / "a.csv",
+        [
+            "INV-1,2024-01-05,C-100,Acme,Server Setup,1,100.00,100.00,Paid",
+            "INV-1,2024-01-05,C-100,Acme,Server Setup,2,100.00,200.00,Paid",
+        ],
+    )
+    duplicate = RejectedInvoice.objects.get()
+    assert duplicate.reason == "DUPLICATE_INVOICE_ID"
+
+    batch = rejected_reprocess(rejected_ids=[duplicate.pk])
+
+    duplicate.refresh_from_db()
+    assert (duplicate.reason, duplicate.resolved_at) == ("DUPLICATE_INVOICE_ID", None)
+    assert "stays rejected" in duplicate.detail
+    assert Invoice.objects.get().qty == 1 and Invoice.objects.get().batch_id == first.pk
+    assert (batch.rows_loaded, batch.rows_rejected) == (0, 1)
+
+
+def test_the_first_row_per_invoice_id_wins_within_one_reprocessing(tmp_path):
+    load(
+        tmp_path / "a.csv",
+        [
+            "INV-7,2024-01-05,C-999,X,Server Setup,1,100.00,100.00,Paid",
+            "INV-7,2024-01-06,C-999,X,Server Setup,2,100.00,200.00,Paid",
+        ],
+    )
+    Customer.objects.create(customer_id="C-999", customer_name="X")
+
+    batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+
+    assert Invoice.objects.get().qty == 1
+    assert RejectedInvoice.objects.get(resolved_at__isnull=True).reason == "DUPLICATE_INVOICE_ID"
+    assert (batch.rows_loaded, batch.rows_rejected) == (1, 1)
+
+
+def test_resolved_rows_are_not_reprocessed_again(tmp_path):
+    load(tmp_path / "a.csv", ["INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid"])
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    ids = list(RejectedInvoice.objects.values_list("pk", flat=True))
+    rejected_reprocess(rejected_ids=ids)
+
+    with pytest.raises(ValueError, match=NOTHING_TO_REPROCESS):
+        rejected_reprocess(rejected_ids=ids)
+
+
+def test_an_updated_invoice_counts_as_updated(tmp_path):
+    load(tmp_path / "a.csv", ["INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Pending"])
+    load(tmp_path / "b.csv", ["INV-1,2024-01-05,C-999,Acme,Server Setup,1,10.00,10.00,Paid"])
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+
+    batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+
+    assert (batch.rows_inserted, batch.rows_updated, batch.rows_unchanged) == (0, 1, 0)
+    assert Invoice.objects.get().status.status_name == "PAID"

@@ -1,0 +1,81 @@
+"""Storing admin uploads where every worker can read them, and checking what they are."""
+
+from __future__ import annotations
+
+import uuid
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import transaction
+from django.utils import timezone
+
+from ingestion.batch_actions import batch_enqueue
+from ingestion.pipeline import errors, extract
+from ingestion.services import batch_create
+from warehouse.models import LoadBatch
+
+NOT_A_WORKBOOK = "{name}: a ZIP file, but not an Excel workbook (.xlsx)"
+
+
+class UploadRejected(Exception):
+    pass
+
+
+def upload_storage() -> FileSystemStorage:
+    return FileSystemStorage(location=Path(settings.MEDIA_ROOT) / settings.ADMIN_UPLOAD_SUBDIR)
+
+
+def _content_check(path: Path, name: str) -> None:
+    try:
+        fmt = extract.file_format_detect(path)
+    except errors.FileRejected as exc:
+        raise UploadRejected(f"{name}: {exc}") from None
+    if fmt.kind == "xlsx":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                is_workbook = "xl/workbook.xml" in archive.namelist()
+        except zipfile.BadZipFile:
+            is_workbook = False
+        if not is_workbook:
+            raise UploadRejected(NOT_A_WORKBOOK.format(name=name))
+
+
+def upload_save(uploaded) -> Path:
+    """Save under MEDIA_ROOT/<subdir>/YYYY/MM/DD/<random>-<name>; check the content, not the name."""
+    storage = upload_storage()
+    name = storage.save(f"{timezone.now():%Y/%m/%d}/{uuid.uuid4().hex[:12]}-{uploaded.name}", uploaded)
+    path = Path(storage.path(name))
+    try:
+        _content_check(path, uploaded.name)
+    except UploadRejected:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def uploads_enqueue(*, files, user, force: bool, dry_run: bool) -> list[LoadBatch]:
+    """Save every file first (all or none), then create and enqueue one batch per file."""
+    saved: list[tuple[Path, str]] = []
+    try:
+        for uploaded in files:
+            saved.append((upload_save(uploaded), uploaded.name))
+    except UploadRejected:
+        for path, _ in saved:
+            path.unlink(missing_ok=True)
+        raise
+    batches = []
+    with transaction.atomic():
+        for path, original_name in saved:
+            batch = batch_create(
+                path=path,
+                source=LoadBatch.Source.ADMIN,
+                created_by=user,
+                force=force,
+                dry_run=dry_run,
+                file_name=original_name[:255],
+            )
+            batch_enqueue(batch=batch)  # sent once this transaction commits
+            batches.append(batch)
+    return batches
