@@ -373,7 +373,9 @@ def _aggregate_matches_facts() -> None:
     keys = ("customer_id", "item_id", "status_id")
     facts = {
         (r["issue_date"], *(r[k] for k in keys)): (r["n"], r["q"], r["r"])
-        for r in Invoice.objects.values("issue_date", *keys).annotate(n=Count("pk"), q=Sum("qty"), r=Sum("total"))
+        for r in Invoice.objects.values("issue_date", *keys).annotate(
+            n=Count("pk"), q=Sum("qty"), r=Sum("total")
+        )
     }
     daily = {
         (r.day, r.customer_id, r.item_id, r.status_id): (r.invoice_count, r.qty, r.revenue)
