@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 demo: install
 	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --no-input -v0
-	@ls data/*.csv data/*.xlsx >/dev/null 2>&1 || \
+	@ls data/*.csv data/*.xlsx 2>/dev/null | grep -q . || \
 		DJANGO_DEBUG=true $(BIN)/python manage.py generate_invoices --rows 10000 --seed 1 --out $(SAMPLE)
 	DJANGO_DEBUG=true $(BIN)/python manage.py load_invoices data/ || true
 	DJANGO_DEBUG=true $(BIN)/python manage.py demo_admin

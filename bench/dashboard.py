@@ -22,7 +22,8 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import urlparse
+
+from benchdb import database_recreate
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "mysql://root:@127.0.0.1:3306/dashboard_bench"
@@ -38,25 +39,6 @@ URLS = [
     "/api/sells/status/",
     "/api/sells/items/",
 ]
-
-
-def database_reset(url: str) -> None:
-    parsed = urlparse(url)
-    if parsed.scheme.startswith("mysql"):
-        import MySQLdb
-
-        name = parsed.path.lstrip("/")
-        conn = MySQLdb.connect(
-            host=parsed.hostname or "127.0.0.1",
-            port=parsed.port or 3306,
-            user=parsed.username or "root",
-            passwd=parsed.password or "",
-        )
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        conn.close()
-    elif parsed.scheme == "sqlite":
-        Path(parsed.path).unlink(missing_ok=True)
 
 
 def facts_fill(count: int) -> float:
@@ -155,7 +137,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="No directory at")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
     sys.path.insert(0, str(ROOT))
-    database_reset(args.database_url)
+    database_recreate(args.database_url)
     import django
 
     django.setup()

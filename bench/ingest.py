@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+from benchdb import database_recreate
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
 DEFAULT_URL = "mysql://root:@127.0.0.1:3306/invoice_bench"
@@ -51,22 +53,7 @@ def _env(url: str) -> dict:
 
 
 def database_reset(url: str) -> None:
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    if parsed.scheme.startswith("mysql"):
-        import MySQLdb
-
-        conn = MySQLdb.connect(
-            host=parsed.hostname or "127.0.0.1",
-            port=parsed.port or 3306,
-            user=parsed.username or "root",
-            passwd=parsed.password or "",
-        )
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        conn.close()
-    elif parsed.scheme == "sqlite":
-        Path(parsed.path).unlink(missing_ok=True)
+    database_recreate(url)
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], check=True, env=_env(url), cwd=ROOT)
 

@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from dashboard.views import favicon
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:dashboard", permanent=False)),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("visualization/", include("dashboard.urls")),
     path("api/", include("dashboard.api_urls")),

@@ -3,8 +3,9 @@
 import csv
 from decimal import Decimal
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 
 from dashboard.access import page_login_required
 from dashboard.charts import CHARTS
@@ -58,3 +59,8 @@ def chart_csv(request, name):
     for row in chart.rows(form.sales_filter(), dims):
         writer.writerow([_cell(row[column]) for column in chart.columns])
     return response
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page; answer with the app's icon, not a 404."""
+    return HttpResponsePermanentRedirect(static("dashboard/favicon.svg"))

@@ -168,3 +168,9 @@ def test_revenue_statuses_setting(user_client, known, settings):
     settings.DASHBOARD_REVENUE_STATUSES = ["PAID"]
     html = user_client.get(URL).content.decode()
     assert "$200.05" in html and "<strong>PAID</strong>" in html
+
+
+def test_favicon_is_served_so_browsers_log_no_404(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("dashboard/favicon.svg")

@@ -7,6 +7,7 @@ skipped when Redis is not reachable on 127.0.0.1:6379.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -290,3 +291,30 @@ def test_an_admin_upload_is_enqueued_on_redis_and_loaded_by_the_worker(
     wait_for(batch, finished, every=0.2)
     assert (batch.status, batch.source, batch.created_by) == ("succeeded", "admin", admin_user)
     assert (batch.rows_loaded, batch.rows_rejected) == (9_011, 989)
+
+
+def test_load_invoices_with_a_broker_enqueues_and_waits_for_the_worker(seed_file, worker_factory):
+    worker_factory()
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 3306}/{db['NAME']}",
+        "CELERY_BROKER_URL": BROKER_URL,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "load_invoices", "--json", str(seed_file)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["status"], summary["rows_loaded"], summary["rows_rejected"]) == ("succeeded", 9_011, 989)
+    batch = LoadBatch.objects.get(pk=summary["batch_id"])
+    assert batch.task_id and batch.source == LoadBatch.Source.CLI
+    assert Invoice.objects.count() == 9_011

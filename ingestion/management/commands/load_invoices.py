@@ -6,9 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
+from ingestion.batch_actions import batch_enqueue
 from ingestion.paths import input_files
 from ingestion.services import batch_create, invoice_file_ingest
-from ingestion.tasks import ingest_batch
 from warehouse.models import LoadBatch
 
 SUMMARY_FIELDS = (
@@ -81,8 +81,7 @@ class Command(BaseCommand):
             finished = [self._run_here(batch, quiet=json) for batch in batches]
         else:
             for batch in batches:
-                result = ingest_batch.delay(batch.pk)
-                LoadBatch.objects.filter(pk=batch.pk).update(task_id=result.id)
+                batch_enqueue(batch=batch)
             if no_wait:
                 for batch in batches:
                     self.stdout.write(f"queued batch #{batch.pk} {batch.file_name}")
