@@ -1,9 +1,21 @@
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent
 SEED_FILE = ROOT.parent / "shared" / "data" / "seed_input.csv"
+# Debian's Chromium, driven by Playwright; never a downloaded browser.
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture
@@ -21,3 +33,16 @@ def reference_data(django_db_blocker):
 
     with django_db_blocker.unblock():
         reference_data_create(customer_model=Customer, item_model=Item, status_model=Status)
+
+
+@pytest.fixture
+def chromium():
+    """A headless Chromium (skips the test where /usr/bin/chromium or Playwright is missing)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop vs the ORM
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

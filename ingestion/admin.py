@@ -109,12 +109,7 @@ class LoadBatchAdmin(ExportActionModelAdmin):
             "Rows",
             {
                 "fields": (
-                    "rows_read",
-                    "rows_loaded",
-                    "rows_inserted",
-                    "rows_updated",
-                    "rows_unchanged",
-                    "rows_rejected",
+                    *LoadBatch.COUNT_FIELDS,
                     "rejection_rate",
                     "reasons_display",
                     "rejected_link",

@@ -63,6 +63,15 @@ class LoadBatch(models.Model):
         CANCELLED = "cancelled"
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.SKIPPED, Status.CANCELLED)
+    # The accounting of a load: read = loaded + rejected; loaded = inserted + updated + unchanged.
+    COUNT_FIELDS = (
+        "rows_read",
+        "rows_loaded",
+        "rows_inserted",
+        "rows_updated",
+        "rows_unchanged",
+        "rows_rejected",
+    )
 
     file_name = models.CharField(max_length=255)
     file_path = models.CharField(max_length=1024)
@@ -216,64 +225,46 @@ class RejectedInvoice(models.Model):
 # --- Dashboard aggregates (maintained by warehouse.aggregates) ----------------------
 
 
-class DailySales(models.Model):
-    """fact_invoices summed per day x customer x item x status; the dashboard reads this.
+def _dimension_key(model, column: str):
+    # Keyed like the facts, without constraints or extra indexes: the primary key covers reads.
+    return models.ForeignKey(
+        model, on_delete=models.DO_NOTHING, db_column=column, db_constraint=False, db_index=False
+    )
 
-    Rebuilt for given days by ``warehouse.aggregates.daily_sales_refresh``, never edited.
-    """
 
-    pk = models.CompositePrimaryKey("day", "customer", "item", "status")
-    day = models.DateField()
-    customer = models.ForeignKey(
-        Customer,
-        on_delete=models.DO_NOTHING,
-        db_column="customer_key",
-        db_constraint=False,
-        db_index=False,
-    )
-    item = models.ForeignKey(
-        Item, on_delete=models.DO_NOTHING, db_column="item_key", db_constraint=False, db_index=False
-    )
-    status = models.ForeignKey(
-        Status,
-        on_delete=models.DO_NOTHING,
-        db_column="status_key",
-        db_constraint=False,
-        db_index=False,
-    )
+class SalesAggregate(models.Model):
+    """fact_invoices summed per period x customer x item x status."""
+
+    customer = _dimension_key(Customer, "customer_key")
+    item = _dimension_key(Item, "item_key")
+    status = _dimension_key(Status, "status_key")
     invoice_count = models.BigIntegerField()
     qty = models.BigIntegerField()
     revenue = models.DecimalField(max_digits=18, decimal_places=2)
 
     class Meta:
+        abstract = True
+
+
+class DailySales(SalesAggregate):
+    """Per day; the dashboard reads it for partial months and weekly series.
+
+    The load adds its changes in its own transaction (``warehouse.aggregates``);
+    ``daily_sales_refresh`` rebuilds days from the facts.
+    """
+
+    pk = models.CompositePrimaryKey("day", "customer", "item", "status")
+    day = models.DateField()
+
+    class Meta:
         db_table = "agg_daily_sales"
 
 
-class MonthlySales(models.Model):
+class MonthlySales(SalesAggregate):
     """agg_daily_sales rolled up per month (``month`` is its first day): few rows to scan."""
 
     pk = models.CompositePrimaryKey("month", "customer", "item", "status")
     month = models.DateField()
-    customer = models.ForeignKey(
-        Customer,
-        on_delete=models.DO_NOTHING,
-        db_column="customer_key",
-        db_constraint=False,
-        db_index=False,
-    )
-    item = models.ForeignKey(
-        Item, on_delete=models.DO_NOTHING, db_column="item_key", db_constraint=False, db_index=False
-    )
-    status = models.ForeignKey(
-        Status,
-        on_delete=models.DO_NOTHING,
-        db_column="status_key",
-        db_constraint=False,
-        db_index=False,
-    )
-    invoice_count = models.BigIntegerField()
-    qty = models.BigIntegerField()
-    revenue = models.DecimalField(max_digits=18, decimal_places=2)
 
     class Meta:
         db_table = "agg_monthly_sales"

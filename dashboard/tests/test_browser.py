@@ -5,23 +5,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 SEED = Path(__file__).resolve().parents[2].parent / "shared/data/seed_input.csv"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing"),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -62,38 +51,34 @@ def _columns(page) -> int:
     return len(page.eval_on_selector(".charts", "e => getComputedStyle(e).gridTemplateColumns").split())
 
 
-def test_dashboard_in_chromium(seeded, session_cookie, live_server):
-    from playwright.sync_api import sync_playwright
-
+def test_dashboard_in_chromium(seeded, session_cookie, live_server, chromium):
     from dashboard.charts import CHARTS
 
     requests, errors = [], []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
-        context.add_cookies([session_cookie])
-        page = context.new_page()
-        page.on("request", lambda request: requests.append(request.url))
-        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-        page.on("pageerror", lambda error: errors.append(str(error)))
+    context = chromium.new_context(viewport={"width": 1366, "height": 900})
+    context.add_cookies([session_cookie])
+    page = context.new_page()
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
 
-        page.goto(f"{live_server.url}/visualization/dashboard/")
+    page.goto(f"{live_server.url}/visualization/dashboard/")
 
-        assert _charts_drawn(page) == len(CHARTS)
-        assert _columns(page) == 2
-        revenue_all = page.inner_text("#kpi-revenue .value")
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert _charts_drawn(page) == len(CHARTS)
+    assert _columns(page) == 2
+    revenue_all = page.inner_text("#kpi-revenue .value")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-        page.select_option("#id_customer", "C-100")
-        page.click("form.filters button[type=submit]")
-        page.wait_for_url("**customer=C-100**")
-        assert _charts_drawn(page) == len(CHARTS)
-        assert page.inner_text("#kpi-revenue .value") != revenue_all
+    page.select_option("#id_customer", "C-100")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**customer=C-100**")
+    assert _charts_drawn(page) == len(CHARTS)
+    assert page.inner_text("#kpi-revenue .value") != revenue_all
 
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.wait_for_timeout(300)
-        assert _columns(page) == 1
-        browser.close()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    assert _columns(page) == 1
+    context.close()
 
     assert errors == []
     hosts = {urlparse(url).hostname for url in requests if urlparse(url).scheme in ("http", "https")}

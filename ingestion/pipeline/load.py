@@ -284,9 +284,8 @@ class BatchWriter:
         with self._timed("db_first_rows"), connection.cursor() as cursor:
             for statement in sql.candidate_tables(self.vendor, "tmp_candidate_ids"):
                 cursor.execute(statement)
-            ids = candidates["clean_invoice_id"].drop_duplicates().tolist()
-            for start in range(0, len(ids), 5000):
-                cursor.executemany(sql.CANDIDATE_ID_INSERT, [(i,) for i in ids[start : start + 5000]])
+            ids = candidates["clean_invoice_id"].drop_duplicates()
+            _executemany(sql.CANDIDATE_ID_INSERT, [(i,) for i in ids])
             cursor.execute(sql.FIRST_VALID_ROWS, [self.batch_id])
             return dict(cursor.fetchall())
 
@@ -299,10 +298,8 @@ class BatchWriter:
         with connection.cursor() as cursor:
             for statement in sql.candidate_tables(self.vendor, "tmp_duplicates", "tmp_deferred"):
                 cursor.execute(statement)
-            for start in range(0, len(pairs), 5000):
-                cursor.executemany(sql.DUPLICATE_INSERT, pairs[start : start + 5000])
-            for start in range(0, len(rest_rows), 5000):
-                cursor.executemany(sql.DEFERRED_INSERT, rest_rows[start : start + 5000])
+            _executemany(sql.DUPLICATE_INSERT, pairs)
+            _executemany(sql.DEFERRED_INSERT, rest_rows)
             cursor.execute(sql.duplicates_mark(self.vendor), [self.batch_id])
             self.counts.duplicates = len(pairs)
         self._merge(sql.DEFERRED_FILTER, [self.batch_id], certain=False)
@@ -334,12 +331,10 @@ class BatchWriter:
             aggregates.sales_delta_table_create(cursor)
         if not self._load_file(rows, sql.sales_delta_load_data(), ()):
             marks = ", ".join(["%s"] * len(rows.columns))
-            with connection.cursor() as cursor:
-                for start in range(0, len(rows), 5000):
-                    cursor.executemany(
-                        f"INSERT INTO {aggregates.SALES_DELTA_TABLE} VALUES ({marks})",
-                        list(rows.iloc[start : start + 5000].itertuples(index=False, name=None)),
-                    )
+            _executemany(
+                f"INSERT INTO {aggregates.SALES_DELTA_TABLE} VALUES ({marks})",
+                list(rows.itertuples(index=False, name=None)),
+            )
         with connection.cursor() as cursor:
             aggregates.sales_deltas_merge(cursor, removals=bool((total["invoice_count"] < 0).any()))
 
@@ -354,10 +349,7 @@ class BatchWriter:
             constants = (self.batch_id, self.file_name, self.loaded_at)
             if self._load_file(frame, sql.staging_load_data(), constants):
                 return
-            rows = _python_rows(frame, constants)
-            with connection.cursor() as cursor:
-                for start in range(0, len(rows), 5000):
-                    cursor.executemany(sql.STAGING_INSERT, rows[start : start + 5000])
+            _executemany(sql.STAGING_INSERT, _python_rows(frame, constants))
 
     # -- writing frames ---------------------------------------------------------------------
 
@@ -389,10 +381,7 @@ class BatchWriter:
         constants = (self.batch_id, self.file_name, self.file_sha256, self.created_at)
         if self._load_file(rejected, sql.rejected_load_data(), constants):
             return
-        rows = _python_rows(rejected, constants)
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), 5000):
-                cursor.executemany(sql.REJECTED_INSERT, rows[start : start + 5000])
+        _executemany(sql.REJECTED_INSERT, _python_rows(rejected, constants))
 
     def _load_file(self, frame: pd.DataFrame, statement: str, params: tuple) -> bool:
         """LOAD DATA LOCAL of ``frame`` via a temporary CSV; False if the server refuses it."""
@@ -479,6 +468,13 @@ def _sales_rows(total: pd.DataFrame) -> pd.DataFrame:
             "revenue": sign + whole.astype(str) + "." + part.astype(str).str.zfill(2),
         }
     )
+
+
+def _executemany(statement: str, rows: list[tuple], *, size: int = 5000) -> None:
+    """Multi-row inserts in bounded statements (the server's packet size is 16 MiB)."""
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            cursor.executemany(statement, rows[start : start + size])
 
 
 def _python_rows(frame: pd.DataFrame, constants: tuple) -> list[tuple]:

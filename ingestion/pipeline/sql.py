@@ -1,19 +1,11 @@
 """The load's set-based SQL, for MySQL/MariaDB and SQLite. Values always go as parameters."""
 
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
-from ingestion.pipeline.columns import RAW_COLUMNS, STAGING_COLUMNS
+from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
 from warehouse.aggregates import SALES_DELTA_TABLE
 
 FACT_VALUES = ("issue_date", "customer_key", "item_key", "status_key", "qty", "unit_price", "total")
-STAGED_VALUES = (
-    "clean_issue_date",
-    "customer_key",
-    "item_key",
-    "status_key",
-    "clean_qty",
-    "clean_unit_price",
-    "clean_total",
-)
+STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES, in order
 
 # How the chunk files are written: every value quoted, nulls as a bare NULL (which, with
 # ESCAPED BY '', LOAD DATA reads as SQL NULL; a quoted "NULL" stays text). ESCAPED BY ''

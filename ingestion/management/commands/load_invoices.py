@@ -11,32 +11,14 @@ from ingestion.paths import input_files
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
 
-SUMMARY_FIELDS = (
-    "batch_id",
-    "file",
-    "status",
-    "rows_read",
-    "rows_loaded",
-    "rows_inserted",
-    "rows_updated",
-    "rows_unchanged",
-    "rows_rejected",
-    "reasons",
-    "error",
-)
-
 
 def batch_summary(batch: LoadBatch) -> dict:
+    """The ``--json`` line of one batch."""
     return {
         "batch_id": batch.pk,
         "file": batch.file_name,
         "status": batch.status,
-        "rows_read": batch.rows_read,
-        "rows_loaded": batch.rows_loaded,
-        "rows_inserted": batch.rows_inserted,
-        "rows_updated": batch.rows_updated,
-        "rows_unchanged": batch.rows_unchanged,
-        "rows_rejected": batch.rows_rejected,
+        **{field: getattr(batch, field) for field in LoadBatch.COUNT_FIELDS},
         "reasons": batch.reason_counts,
         "error": batch.error or None,
     }
