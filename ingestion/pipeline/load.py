@@ -218,8 +218,6 @@ class BatchWriter:
         with connection.cursor() as cursor:
             cursor.execute(sql.FACTS_ANY)
             self.warehouse_empty = cursor.fetchone() is None
-            cursor.execute(sql.AGGREGATES_ANY)
-            self.aggregates_empty = cursor.fetchone() is None
             if not self.dry_run:
                 cursor.execute(sql.BATCHES_OF_FILE, [self.file_sha256])
                 batch_ids = [row[0] for row in cursor.fetchall()]
@@ -263,13 +261,13 @@ class BatchWriter:
         try:
             if not self.dry_run and self.sales:
                 with self._timed("db_aggregates"):
-                    self._sales_apply(self.sales, direct=self.aggregates_empty)
+                    self._sales_apply(self.sales)
                 self.sales = []
             if len(candidates):
                 with self._timed("db_duplicates"):
                     self._duplicates_settle(candidates, first_rows.result())
                 if not self.dry_run and self.sales:  # the settled candidates' changes
-                    self._sales_apply(self.sales, direct=False)
+                    self._sales_apply(self.sales)
             on_commit()
         except BaseException as exc:
             self._end(type(exc), exc, exc.__traceback__)
@@ -315,17 +313,13 @@ class BatchWriter:
         if len(self.sales) >= 8:  # keep memory flat: fold the changes seen so far
             self.sales = [_sales_reduce(self.sales)]
 
-    def _sales_apply(self, parts: list[pd.DataFrame], *, direct: bool) -> None:
-        """Add signed changes to the aggregate tables (``direct``: they are empty, load them)."""
+    def _sales_apply(self, parts: list[pd.DataFrame]) -> None:
+        """Add signed changes to the aggregate tables, through a temporary table.
+
+        Always an upsert, never a plain load into empty tables: two batches may be
+        adding to the same days at the same time.
+        """
         total = _sales_reduce(parts)
-        if direct and self.local_infile:
-            monthly = total.assign(day=total["day"].dt.to_period("M").dt.start_time)
-            monthly = monthly.groupby(list(_SALES_KEYS), as_index=False).sum()
-            if self._load_file(_sales_rows(total), sql.aggregate_load_data("agg_daily_sales", "day"), ()):
-                self._load_file(
-                    _sales_rows(monthly), sql.aggregate_load_data("agg_monthly_sales", "month"), ()
-                )
-                return
         rows = _sales_rows(total)
         with connection.cursor() as cursor:
             aggregates.sales_delta_table_create(cursor)

@@ -13,7 +13,6 @@ STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES,
 _CSV_FORMAT = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
 STAGING_CLEAR = "DELETE FROM stg_invoices WHERE batch_id = %s"
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
-AGGREGATES_ANY = "SELECT 1 FROM agg_daily_sales UNION ALL SELECT 1 FROM agg_monthly_sales LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s"
 STAGING_INSERT = (
     f"INSERT INTO stg_invoices ({', '.join(STAGING_COLUMNS)}, batch_id, file_name, loaded_at)"
@@ -46,12 +45,6 @@ def facts_load_data() -> str:
         "LOAD DATA LOCAL INFILE %s INTO TABLE fact_invoices CHARACTER SET utf8mb4"
         f" {_CSV_FORMAT} (invoice_id, {', '.join(FACT_VALUES)}) SET batch_id = %s"
     )
-
-
-def aggregate_load_data(table: str, period: str) -> str:
-    """LOAD DATA straight into an empty aggregate table. Params: (path,)."""
-    columns = f"{period}, customer_key, item_key, status_key, invoice_count, qty, revenue"
-    return f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 {_CSV_FORMAT} ({columns})"
 
 
 def sales_delta_load_data() -> str:

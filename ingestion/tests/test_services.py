@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
 import pandas as pd
@@ -412,4 +414,42 @@ def test_aggregates_follow_every_load(tmp_path, seed_file):
     _aggregate_matches_facts()
 
     load(seed_file, force=True)  # puts INV-00001 back
+    _aggregate_matches_facts()
+
+
+def test_two_loads_at_the_same_time_both_finish(tmp_path, seed_file):
+    import threading
+
+    if connection.vendor != "mysql":
+        pytest.skip("SQLite takes one writer at a time: concurrent loads are a MySQL matter")
+
+    from django.core.management import call_command
+
+    other = tmp_path / "other.csv"
+    other.write_text(seed_file.read_text().replace("INV-", "ALT-"))
+    outputs: dict = {}
+
+    def run(path):
+        out = StringIO()
+        try:
+            call_command("load_invoices", str(path), "--json", stdout=out)
+            outputs[path.name] = json.loads(out.getvalue())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in (seed_file, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outputs) == ["other.csv", "seed_input.csv"]
+    for summary in outputs.values():
+        assert (summary["status"], summary["rows_loaded"], summary["rows_rejected"]) == (
+            "succeeded",
+            9_011,
+            989,
+        )
+    assert Invoice.objects.count() == 18_022
+    assert RejectedInvoice.objects.count() == 2 * 989
     _aggregate_matches_facts()

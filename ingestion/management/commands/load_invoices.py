@@ -11,6 +11,9 @@ from ingestion.paths import input_files
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
 
+# Like the task's retry policy, for loads run in this process (no broker).
+IN_PROCESS_ATTEMPTS = 3
+
 
 def batch_summary(batch: LoadBatch) -> dict:
     """The ``--json`` line of one batch."""
@@ -95,9 +98,13 @@ class Command(BaseCommand):
                 bar.set_postfix_str(current.stage)
 
         try:
-            return invoice_file_ingest(batch_id=batch.pk, on_progress=on_progress)
-        except OperationalError:  # transient: the batch row already says failed, and why
-            return LoadBatch.objects.get(pk=batch.pk)
+            for attempt in range(1, IN_PROCESS_ATTEMPTS + 1):
+                try:
+                    return invoice_file_ingest(batch_id=batch.pk, on_progress=on_progress)
+                except OperationalError:  # transient (deadlock, lost connection): run it again
+                    if attempt == IN_PROCESS_ATTEMPTS:  # the batch row says failed, and why
+                        return LoadBatch.objects.get(pk=batch.pk)
+                    time.sleep(2**attempt)
         finally:
             if bar is not None:
                 bar.close()
