@@ -28,7 +28,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -36,7 +35,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from django.db import OperationalError, connection, transaction
 
-from ingestion.pipeline import sql
+from ingestion.pipeline import sales, sql
 from ingestion.pipeline.columns import RAW_COLUMNS, STAGING_COLUMNS
 from warehouse import aggregates
 
@@ -254,7 +253,7 @@ class BatchWriter:
                 statements = sql.sales_deltas(where, warehouse_empty=self.warehouse_empty)
                 for sign, statement in zip((1,) if len(statements) == 1 else (-1, 1), statements):
                     cursor.execute(statement, params)
-                    self._sales_add(_sales_frame(cursor.fetchall(), sign))
+                    self._sales_add(sales.from_grouped_rows(cursor.fetchall(), sign))
                 cursor.execute(sql.facts_upsert(self.vendor, where), params)
 
     def _finish(self, candidates: pd.DataFrame, first_rows: Future, on_commit: Callable[[], None]) -> None:
@@ -311,7 +310,7 @@ class BatchWriter:
     def _sales_add(self, part: pd.DataFrame) -> None:
         self.sales.append(part)
         if len(self.sales) >= 8:  # keep memory flat: fold the changes seen so far
-            self.sales = [_sales_reduce(self.sales)]
+            self.sales = [sales.reduce(self.sales)]
 
     def _sales_apply(self, parts: list[pd.DataFrame]) -> None:
         """Add signed changes to the aggregate tables, through a temporary table.
@@ -319,8 +318,8 @@ class BatchWriter:
         Always an upsert, never a plain load into empty tables: two batches may be
         adding to the same days at the same time.
         """
-        total = _sales_reduce(parts)
-        rows = _sales_rows(total)
+        total = sales.reduce(parts)
+        rows = sales.delta_table_rows(total)
         with connection.cursor() as cursor:
             aggregates.sales_delta_table_create(cursor)
         if not self._load_file(rows, sql.sales_delta_load_data(), ()):
@@ -353,22 +352,7 @@ class BatchWriter:
         if not self._load_file(new, sql.facts_load_data(), (self.batch_id,)):
             return False
         self.counts.add(rows=len(new), existing=0, unchanged=0)
-        cents = new["clean_total"].str.replace(".", "", regex=False).astype("int64")
-        self._sales_add(
-            pd.DataFrame(
-                {
-                    "day": _days(new["clean_issue_date"]),
-                    "customer_key": new["customer_key"].astype("int64"),
-                    "item_key": new["item_key"].astype("int64"),
-                    "status_key": new["status_key"].astype("int64"),
-                    "invoice_count": 1,
-                    "qty": new["clean_qty"].astype("int64"),
-                    "cents": cents,
-                }
-            )
-            .groupby(list(_SALES_KEYS), as_index=False)
-            .sum()
-        )
+        self._sales_add(sales.from_new_invoices(new))
         return True
 
     def _rejected_write(self, rejected: pd.DataFrame) -> None:
@@ -412,56 +396,6 @@ class BatchWriter:
                 LOAD_CONFLICT, f"{len(frame) - written} rows collided with a concurrent load"
             )
         return True
-
-
-_SALES_KEYS = ("day", "customer_key", "item_key", "status_key")
-
-
-def _days(dates: pd.Series) -> pd.Series:
-    """Python dates as datetime64, converting each distinct day once."""
-    codes, uniques = pd.factorize(dates, use_na_sentinel=False)
-    return pd.Series(pd.to_datetime(pd.Series(uniques, dtype=object)).to_numpy()[codes], index=dates.index)
-
-
-def _sales_frame(rows: list[tuple], sign: int) -> pd.DataFrame:
-    """Grouped rows from ``sql.sales_deltas`` as a signed delta frame (revenue in cents)."""
-    frame = pd.DataFrame(rows, columns=[*_SALES_KEYS, "invoice_count", "qty", "total"])
-    cents = [int((Decimal(str(t)) * 100).to_integral_value(ROUND_HALF_UP)) for t in frame["total"]]
-    return pd.DataFrame(
-        {
-            "day": pd.to_datetime(frame["day"].astype(str)),
-            "customer_key": frame["customer_key"].astype("int64"),
-            "item_key": frame["item_key"].astype("int64"),
-            "status_key": frame["status_key"].astype("int64"),
-            "invoice_count": sign * frame["invoice_count"].astype("int64"),
-            "qty": sign * frame["qty"].astype("int64"),
-            "cents": sign * pd.Series(cents, dtype="int64"),
-        }
-    )
-
-
-def _sales_reduce(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """One row per key: the sum of the signed changes, dropping keys that cancel out."""
-    total = pd.concat(parts, ignore_index=True).groupby(list(_SALES_KEYS), as_index=False).sum()
-    return total[(total[["invoice_count", "qty", "cents"]] != 0).any(axis=1)]
-
-
-def _sales_rows(total: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the aggregates' delta table: ISO days, revenue as a decimal string."""
-    cents = total["cents"]
-    sign = np.where(cents < 0, "-", "")
-    whole, part = cents.abs() // 100, cents.abs() % 100
-    return pd.DataFrame(
-        {
-            "day": total["day"].dt.strftime("%Y-%m-%d"),
-            "customer_key": total["customer_key"],
-            "item_key": total["item_key"],
-            "status_key": total["status_key"],
-            "invoice_count": total["invoice_count"],
-            "qty": total["qty"],
-            "revenue": sign + whole.astype(str) + "." + part.astype(str).str.zfill(2),
-        }
-    )
 
 
 def _executemany(statement: str, rows: list[tuple], *, size: int = 5000) -> None:
