@@ -10,6 +10,7 @@ import pytest
 from ingestion.reprocess import NOTHING_TO_REPROCESS, rejected_reprocess
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice
+from warehouse.tests.checks import assert_aggregates_match_facts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
@@ -41,6 +42,7 @@ def test_a_row_of_an_unknown_customer_loads_once_the_customer_exists(tmp_path):
     assert (rejected.resolved_at is not None, rejected.resolved_by_batch_id) == (True, batch.pk)
     assert (batch.source, batch.file_name, batch.status) == ("admin", "reprocess of 1 rows", "succeeded")
     assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected, batch.rows_inserted) == (1, 1, 0, 1)
+    assert_aggregates_match_facts()
 
 
 def test_rows_that_still_fail_keep_an_updated_reason(tmp_path):
@@ -124,3 +126,4 @@ def test_an_updated_invoice_counts_as_updated(tmp_path):
 
     assert (batch.rows_inserted, batch.rows_updated, batch.rows_unchanged) == (0, 1, 0)
     assert Invoice.objects.get().status.status_name == "PAID"
+    assert_aggregates_match_facts()  # the invoice moved from PENDING to PAID

@@ -16,6 +16,7 @@ from ingestion.pipeline import errors
 from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean
 from ingestion.services import BATCH_CANCELLED_ERROR, batch_create, invoice_file_ingest
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, StagingInvoice, Status
+from warehouse.tests.checks import assert_aggregates_match_facts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
@@ -367,38 +368,9 @@ def test_awkward_raw_text_survives_staging_and_rejected_rows_exactly(tmp_path):
     assert rejected.raw_record["total"] == "NULL"
 
 
-def _aggregate_matches_facts() -> None:
-    from django.db.models import Count, Sum
-
-    from warehouse.models import DailySales, MonthlySales
-
-    keys = ("customer_id", "item_id", "status_id")
-    facts = {
-        (r["issue_date"], *(r[k] for k in keys)): (r["n"], r["q"], r["r"])
-        for r in Invoice.objects.values("issue_date", *keys).annotate(
-            n=Count("pk"), q=Sum("qty"), r=Sum("total")
-        )
-    }
-    daily = {
-        (r.day, r.customer_id, r.item_id, r.status_id): (r.invoice_count, r.qty, r.revenue)
-        for r in DailySales.objects.all()
-    }
-    assert daily == facts
-    months: dict = {}
-    for (day, *rest), (n, q, r) in facts.items():
-        key = (day.replace(day=1), *rest)
-        old = months.get(key, (0, 0, Decimal(0)))
-        months[key] = (old[0] + n, old[1] + q, old[2] + r)
-    monthly = {
-        (r.month, r.customer_id, r.item_id, r.status_id): (r.invoice_count, r.qty, r.revenue)
-        for r in MonthlySales.objects.all()
-    }
-    assert monthly == months
-
-
 def test_aggregates_follow_every_load(tmp_path, seed_file):
     load(seed_file)
-    _aggregate_matches_facts()
+    assert_aggregates_match_facts()
 
     moved = write_csv(
         tmp_path / "moves.csv",
@@ -411,10 +383,10 @@ def test_aggregates_follow_every_load(tmp_path, seed_file):
     )
     batch = load(moved)
     assert (batch.rows_inserted, batch.rows_updated, batch.rows_unchanged) == (1, 1, 1)
-    _aggregate_matches_facts()
+    assert_aggregates_match_facts()
 
     load(seed_file, force=True)  # puts INV-00001 back
-    _aggregate_matches_facts()
+    assert_aggregates_match_facts()
 
 
 def test_two_loads_at_the_same_time_both_finish(tmp_path, seed_file):
@@ -452,4 +424,4 @@ def test_two_loads_at_the_same_time_both_finish(tmp_path, seed_file):
         )
     assert Invoice.objects.count() == 18_022
     assert RejectedInvoice.objects.count() == 2 * 989
-    _aggregate_matches_facts()
+    assert_aggregates_match_facts()
