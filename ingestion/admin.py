@@ -21,6 +21,7 @@ from ingestion.exports import LoadBatchResource, RejectedInvoiceResource
 from ingestion.pipeline.clean import REASONS
 from ingestion.pipeline.columns import RAW_COLUMNS
 from ingestion.reprocess import rejected_reprocess
+from warehouse.admin import ReadOnlyAdminMixin
 from warehouse.exports import EXPORT_FORMATS
 from warehouse.models import LoadBatch, RejectedInvoice
 
@@ -320,7 +321,7 @@ class BatchFilter(admin.SimpleListFilter):
 
 
 @admin.register(RejectedInvoice)
-class RejectedInvoiceAdmin(ExportActionModelAdmin):
+class RejectedInvoiceAdmin(ReadOnlyAdminMixin, ExportActionModelAdmin):
     resource_classes = [RejectedInvoiceResource]
     formats = EXPORT_FORMATS
     list_display = (
@@ -366,15 +367,6 @@ class RejectedInvoiceAdmin(ExportActionModelAdmin):
 
     class Media:
         css = {"all": ["ingestion/admin.css"]}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_reprocess_permission(self, request):
         return request.user.has_perm("warehouse.change_rejectedinvoice")

@@ -148,8 +148,21 @@ class StatusAdmin(DimensionAdmin):
     search_fields = ("status_name",)
 
 
+class ReadOnlyAdminMixin:
+    """Rows written only by loads: shown, never added, edited or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The fact table, read-only: facts are written by loads and re-processing only."""
 
     list_display = (
@@ -169,12 +182,3 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_help_text = "Exact invoice id (case-sensitive)."
     show_full_result_count = False
     list_per_page = 100
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -5,42 +5,119 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('warehouse', '0002_reference_data'),
+        ("warehouse", "0002_reference_data"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DailySales',
+            name="DailySales",
             fields=[
-                ('pk', models.CompositePrimaryKey('day', 'customer', 'item', 'status', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('day', models.DateField()),
-                ('invoice_count', models.BigIntegerField()),
-                ('qty', models.BigIntegerField()),
-                ('revenue', models.DecimalField(decimal_places=2, max_digits=18)),
-                ('customer', models.ForeignKey(db_column='customer_key', db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, to='warehouse.customer')),
-                ('item', models.ForeignKey(db_column='item_key', db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, to='warehouse.item')),
-                ('status', models.ForeignKey(db_column='status_key', db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, to='warehouse.status')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "day",
+                        "customer",
+                        "item",
+                        "status",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("invoice_count", models.BigIntegerField()),
+                ("qty", models.BigIntegerField()),
+                ("revenue", models.DecimalField(decimal_places=2, max_digits=18)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_column="customer_key",
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="warehouse.customer",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        db_column="item_key",
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="warehouse.item",
+                    ),
+                ),
+                (
+                    "status",
+                    models.ForeignKey(
+                        db_column="status_key",
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="warehouse.status",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'agg_daily_sales',
+                "db_table": "agg_daily_sales",
             },
         ),
         migrations.CreateModel(
-            name='MonthlySales',
+            name="MonthlySales",
             fields=[
-                ('pk', models.CompositePrimaryKey('month', 'customer', 'item', 'status', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('month', models.DateField()),
-                ('invoice_count', models.BigIntegerField()),
-                ('qty', models.BigIntegerField()),
-                ('revenue', models.DecimalField(decimal_places=2, max_digits=18)),
-                ('customer', models.ForeignKey(db_column='customer_key', db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, to='warehouse.customer')),
-                ('item', models.ForeignKey(db_column='item_key', db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, to='warehouse.item')),
-                ('status', models.ForeignKey(db_column='status_key', db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, to='warehouse.status')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "month",
+                        "customer",
+                        "item",
+                        "status",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("month", models.DateField()),
+                ("invoice_count", models.BigIntegerField()),
+                ("qty", models.BigIntegerField()),
+                ("revenue", models.DecimalField(decimal_places=2, max_digits=18)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_column="customer_key",
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="warehouse.customer",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        db_column="item_key",
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="warehouse.item",
+                    ),
+                ),
+                (
+                    "status",
+                    models.ForeignKey(
+                        db_column="status_key",
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="warehouse.status",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'agg_monthly_sales',
+                "db_table": "agg_monthly_sales",
             },
         ),
     ]

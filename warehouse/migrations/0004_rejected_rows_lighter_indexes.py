@@ -5,20 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('warehouse', '0003_dashboard_aggregates'),
+        ("warehouse", "0003_dashboard_aggregates"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='rejectedinvoice',
-            name='invoice_id',
+            model_name="rejectedinvoice",
+            name="invoice_id",
             field=models.CharField(blank=True, max_length=255, null=True),
         ),
         migrations.AlterField(
-            model_name='rejectedinvoice',
-            name='resolved_by_batch',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='resolved_rows', to='warehouse.loadbatch'),
+            model_name="rejectedinvoice",
+            name="resolved_by_batch",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="resolved_rows",
+                to="warehouse.loadbatch",
+            ),
         ),
     ]

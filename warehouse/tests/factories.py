@@ -31,7 +31,7 @@ def batch_create(**fields) -> LoadBatch:
 def invoice_create(batch, invoice_id, day, customer, item, status, qty, price) -> Invoice:
     return Invoice.objects.create(
         invoice_id=invoice_id,
-        issue_date=dt.date.fromisoformat(day),
+        issue_date=day if isinstance(day, dt.date) else dt.date.fromisoformat(day),
         customer=Customer.objects.get(customer_id=customer),
         item=Item.objects.get(item_description=item),
         status=Status.objects.get(status_name=status),

@@ -6,7 +6,8 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 
 from warehouse.aggregates import daily_sales_refresh, daily_sales_refresh_for_batch, invoice_days
-from warehouse.models import Customer, DailySales, Invoice, Item, LoadBatch, MonthlySales, Status
+from warehouse.models import DailySales, Invoice, LoadBatch, MonthlySales
+from warehouse.tests.factories import invoice_create
 
 pytestmark = pytest.mark.django_db
 
@@ -19,17 +20,7 @@ def batch():
 
 
 def fact(batch, invoice_id, day, *, customer="C-100", item="API Access", status="PAID", qty=1, price="10.00"):
-    return Invoice.objects.create(
-        invoice_id=invoice_id,
-        issue_date=day,
-        customer=Customer.objects.get(customer_id=customer),
-        item=Item.objects.get(item_description=item),
-        status=Status.objects.get(status_name=status),
-        qty=qty,
-        unit_price=Decimal(price),
-        total=Decimal(price) * qty,
-        batch=batch,
-    )
+    return invoice_create(batch, invoice_id, day, customer, item, status, qty, price)
 
 
 def fact_grouped():
