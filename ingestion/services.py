@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from ingestion.pipeline import errors, extract, load
+from ingestion.pipeline import errors, extract, load, sql
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID, dimensions_from_rows, invoices_clean
 from ingestion.pipeline.seen import InvoiceIdFilter
 from warehouse.models import Customer, Item, LoadBatch, Status
@@ -77,6 +77,21 @@ def batch_create(
         force=force,
         dry_run=dry_run,
     )
+
+
+def staging_prune(*, ended_before) -> tuple[int, int]:
+    """Delete the staging rows of batches that ended before ``ended_before``; (batches, rows)."""
+    batch_ids = list(
+        LoadBatch.objects.filter(status__in=LoadBatch.FINISHED, finished_at__lt=ended_before).values_list(
+            "pk", flat=True
+        )
+    )
+    rows = 0
+    with connection.cursor() as cursor:
+        for batch_id in batch_ids:  # one batch per statement: each is a range of the primary key
+            cursor.execute(sql.STAGING_CLEAR, [batch_id])
+            rows += cursor.rowcount
+    return len(batch_ids), rows
 
 
 def _rows_estimate(path: Path, fmt: extract.FileFormat) -> int | None:

@@ -126,3 +126,25 @@ def test_generate_invoices_is_reproducible(tmp_path):
     a = (tmp_path / "a.csv").read_text()
     assert a == (tmp_path / "b.csv").read_text()
     assert len(a.splitlines()) == 301
+
+
+def test_staging_prune_keeps_recent_batches_and_everything_else(seed_file, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from warehouse.models import StagingInvoice
+
+    old = run(str(seed_file))[0]
+    other = tmp_path / "other.csv"
+    other.write_text(seed_file.read_text().replace("INV-", "ALT-"))
+    recent = run(str(other))[0]
+    LoadBatch.objects.filter(pk=old["batch_id"]).update(finished_at=timezone.now() - timedelta(days=40))
+
+    out = StringIO()
+    call_command("staging_prune", "--days", "30", stdout=out)
+
+    assert "deleted 10,000 staging rows of 1 batches" in out.getvalue()
+    assert not StagingInvoice.objects.filter(batch_id=old["batch_id"]).exists()
+    assert StagingInvoice.objects.filter(batch_id=recent["batch_id"]).count() == 10_000
+    assert Invoice.objects.count() == 2 * 9_011 and RejectedInvoice.objects.count() == 2 * 989
