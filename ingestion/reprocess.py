@@ -18,14 +18,14 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 import pandas as pd
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID, dimensions_from_rows, invoices_clean
+from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import RAW_COLUMNS
+from ingestion.services import dimensions_load, invoices_validate, reason_counts_ordered
 from warehouse.aggregates import daily_sales_refresh
-from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, Status
+from warehouse.models import Invoice, LoadBatch, RejectedInvoice
 
 NOTHING_TO_REPROCESS = "no unresolved rejected rows selected"
 REPROCESS_FILE_NAME = "reprocess of {rows} rows"
@@ -49,14 +49,6 @@ def raw_frame(rows: list[RejectedInvoice]) -> pd.DataFrame:
     """The nine raw columns as text, as the load read them (missing keys are empty)."""
     records = [{c: _text((r.raw_record or {}).get(c)) for c in RAW_COLUMNS} for r in rows]
     return pd.DataFrame(records, columns=list(RAW_COLUMNS), dtype=object)
-
-
-def _dimensions():
-    return dimensions_from_rows(
-        customers=Customer.objects.values_list("customer_id", "customer_key"),
-        items=Item.objects.values_list("item_description", "item_key"),
-        statuses=Status.objects.values_list("status_name", "status_key"),
-    )
 
 
 def _invoice(values: dict, batch: LoadBatch) -> Invoice:
@@ -114,12 +106,7 @@ def rejected_reprocess(*, rejected_ids: Iterable[int], user=None) -> LoadBatch:
                 batches=", ".join(f"#{b}" for b in sorted({r.batch_id for r in rows}))
             ),
         )
-        cleaned = invoices_clean(
-            raw_frame(rows),
-            dims=_dimensions(),
-            day_first=settings.INVOICE_DATE_ORDER.upper() != "MDY",
-            allow_missing_invoice_id=settings.ALLOW_MISSING_INVOICE_ID,
-        )
+        cleaned = invoices_validate(raw_frame(rows), dims=dimensions_load())
         records = cleaned.astype(object).where(cleaned.notna(), None).to_dict(orient="records")
         passing = [(row, rec) for row, rec in zip(rows, records) if rec["reason"] is None]
         existing = _existing(sorted({rec["clean_invoice_id"] for _, rec in passing}))
@@ -187,7 +174,7 @@ def rejected_reprocess(*, rejected_ids: Iterable[int], user=None) -> LoadBatch:
         batch.rows_read = batch.rows_done = len(rows)
         batch.rows_loaded, batch.rows_rejected = len(resolved), len(still)
         batch.rows_inserted, batch.rows_updated, batch.rows_unchanged = inserted, updated, unchanged
-        batch.reason_counts = dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+        batch.reason_counts = reason_counts_ordered(reasons)
         batch.status, batch.stage, batch.finished_at = LoadBatch.Status.SUCCEEDED, "done", timezone.now()
         batch.save()
     return batch

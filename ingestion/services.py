@@ -104,12 +104,28 @@ def _rows_estimate(path: Path, fmt: extract.FileFormat) -> int | None:
     return max(lines - 1, 0)
 
 
-def _dimensions():
+def dimensions_load():
+    """The dimension lookups the cleaning rules check against, as they are now."""
     return dimensions_from_rows(
         customers=Customer.objects.values_list("customer_id", "customer_key"),
         items=Item.objects.values_list("item_description", "item_key"),
         statuses=Status.objects.values_list("status_name", "status_key"),
     )
+
+
+def invoices_validate(raw: pd.DataFrame, *, dims) -> pd.DataFrame:
+    """``invoices_clean`` with this installation's settings (date order, missing ids)."""
+    return invoices_clean(
+        raw,
+        dims=dims,
+        day_first=settings.INVOICE_DATE_ORDER.upper() != "MDY",
+        allow_missing_invoice_id=settings.ALLOW_MISSING_INVOICE_ID,
+    )
+
+
+def reason_counts_ordered(reasons: Counter) -> dict[str, int]:
+    """Counts per reason, the most frequent first (as batches store them)."""
+    return dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 class _Run:
@@ -143,8 +159,7 @@ class _Run:
     def load(self, fmt: extract.FileFormat) -> None:
         """Read, clean, stage and merge every row; commit with the batch's final counts."""
         batch = self.batch
-        dims = _dimensions()
-        day_first = settings.INVOICE_DATE_ORDER.upper() != "MDY"
+        dims = dimensions_load()
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         writer = load.BatchWriter(
             batch_id=batch.pk,
@@ -161,12 +176,7 @@ class _Run:
             for raw in extract.chunks_read(Path(batch.file_path), fmt, chunk_rows=settings.INGEST_CHUNK_ROWS):
                 if raw.empty:
                     continue
-                cleaned = invoices_clean(
-                    raw,
-                    dims=dims,
-                    day_first=day_first,
-                    allow_missing_invoice_id=settings.ALLOW_MISSING_INVOICE_ID,
-                )
+                cleaned = invoices_validate(raw, dims=dims)
                 valid = cleaned["reason"].isna().to_numpy()
                 candidate = np.zeros(len(raw), dtype=bool)
                 candidate[valid] = seen.maybe_seen(cleaned["clean_invoice_id"][valid])
@@ -196,7 +206,7 @@ class _Run:
         batch.rows_loaded = batch.rows_read - batch.rows_rejected
         batch.rows_inserted, batch.rows_updated = counts.inserted, counts.updated
         batch.rows_unchanged = counts.unchanged
-        batch.reason_counts = dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+        batch.reason_counts = reason_counts_ordered(reasons)
         batch.rows_total = batch.rows_read
         self.stage_seconds[batch.stage] = round(time.perf_counter() - self.stage_started, 3)
         self.stage_seconds.update(writer.timings)

@@ -135,7 +135,6 @@ def daily_sales_refresh_for_batch(*, batch_id: int, extra_days: Iterable[dt.date
 # --- incremental maintenance by the load ------------------------------------------------
 
 SALES_DELTA_TABLE = "tmp_sales_delta"
-SALES_DELTA_COLUMNS = ("day", "customer_key", "item_key", "status_key", "invoice_count", "qty", "revenue")
 _KEYS = ("customer_key", "item_key", "status_key")
 _MEASURES = ("invoice_count", "qty", "revenue")
 

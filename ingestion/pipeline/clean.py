@@ -81,10 +81,6 @@ def _item_key(text: str) -> str:
     return " ".join(str(text).split()).casefold()
 
 
-def is_missing(values: pd.Series) -> pd.Series:
-    return values.str.strip().str.lower().isin(MISSING_TOKENS)
-
-
 def _per_distinct(values: pd.Series, func, *, slots: int) -> tuple[np.ndarray, ...]:
     """Apply ``func`` (value -> tuple of ``slots``) to each distinct value; one array per slot."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)

@@ -233,7 +233,7 @@ class BatchWriter:
         with self._timed("db_facts"):
             if not (self.warehouse_empty and not self.dry_run and self._facts_load(frame)):
                 staged.result()  # merging from staging needs the chunk there
-                self._merge(sql.range_filter(), rows, certain=True)
+                self._merge(sql.CHUNK_FILTER, rows, certain=True)
         if not self.dry_run:
             with self._timed("db_rejected"):
                 self._rejected_write(rejected_rows(frame))

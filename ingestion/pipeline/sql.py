@@ -26,9 +26,8 @@ def rejected_clear(batches: int) -> str:
     return f"DELETE FROM rejected_invoices WHERE resolved_at IS NULL AND batch_id IN ({marks})"
 
 
-def range_filter() -> str:
-    """Rows of one chunk: params (batch_id, first source_row, last source_row)."""
-    return "s.batch_id = %s AND s.source_row BETWEEN %s AND %s"
+# Rows of one chunk. Params: (batch_id, first source_row, last source_row).
+CHUNK_FILTER = "s.batch_id = %s AND s.source_row BETWEEN %s AND %s"
 
 
 def staging_load_data() -> str:
