@@ -96,6 +96,11 @@ class LoadBatch(models.Model):
     rows_total = models.BigIntegerField(null=True, blank=True)
     stage_seconds = models.JSONField(default=dict, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # A run holds the batch through a lease: at most one live run per batch (see services).
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     note = models.CharField(max_length=255, blank=True)
 
