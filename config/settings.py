@@ -188,16 +188,34 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-CELERY_IMPORTS = ("ingestion.scheduled",)
+# Queueing with the broker down fails within seconds (the batch is marked failed), not 20 s.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 2, "socket_timeout": 10})
+
+# --- Batch leases, the sweeper and the scan -------------------------------------
+# A running batch renews its lease every BATCH_LEASE_SECONDS / 4; the sweeper queues again
+# a batch whose lease expired (worker killed, machine lost), or fails it after
+# BATCH_MAX_ATTEMPTS lost workers.
+BATCH_LEASE_SECONDS = env.int("BATCH_LEASE_SECONDS", default=60)
+BATCH_MAX_ATTEMPTS = env.int("BATCH_MAX_ATTEMPTS", default=3)
+BATCH_SWEEP_SECONDS = env.int("BATCH_SWEEP_SECONDS", default=60)
+# How long re-processing and aggregate rebuilds wait for a load that is writing the warehouse.
+FACTS_LOCK_WAIT_SECONDS = env.int("FACTS_LOCK_WAIT_SECONDS", default=60)
+# One temporary folder per running batch (bulk-load files), removed on every exit path.
+LOAD_TMP_DIR = Path(env("LOAD_TMP_DIR", default=str(BASE_DIR / "var" / "tmp")))
 # Celery beat: look for new files in INPUT_DIR (checksums make a re-scan harmless).
 INPUT_SCAN_MINUTES = env.int("INPUT_SCAN_MINUTES", default=5)
-CELERY_BEAT_SCHEDULE = (
-    {
-        "scan-input-dir": {
-            "task": "ingestion.scheduled.scan_input_dir",
-            "schedule": INPUT_SCAN_MINUTES * 60,
-        }
-    }
-    if INPUT_SCAN_MINUTES > 0
-    else {}
-)
+CELERY_BEAT_SCHEDULE = {
+    "batch-sweep": {"task": "ingestion.tasks.batch_sweep", "schedule": BATCH_SWEEP_SECONDS},
+    **(
+        {"scan-input-dir": {"task": "ingestion.tasks.scan_input_dir", "schedule": INPUT_SCAN_MINUTES * 60}}
+        if INPUT_SCAN_MINUTES > 0
+        else {}
+    ),
+}

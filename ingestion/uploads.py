@@ -11,7 +11,7 @@ from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.utils import timezone
 
-from ingestion.batch_actions import batch_enqueue
+from ingestion.dispatch import batch_enqueue
 from ingestion.pipeline import errors, extract
 from ingestion.services import batch_create
 from warehouse.models import LoadBatch
@@ -78,4 +78,6 @@ def uploads_enqueue(*, files, user, force: bool, dry_run: bool) -> list[LoadBatc
             )
             batch_enqueue(batch=batch)  # sent once this transaction commits
             batches.append(batch)
+    for batch in batches:  # what happened: queued, already loaded (no broker), or not queued
+        batch.refresh_from_db()
     return batches

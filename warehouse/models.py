@@ -1,7 +1,11 @@
 """The star schema (table names are part of the contract) and the load batches."""
 
+import datetime as dt
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from warehouse.fields import BusinessKeyField
 
@@ -121,6 +125,25 @@ class LoadBatch(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    @property
+    def rejection_rate(self) -> Decimal | None:
+        """Rejected rows as a percentage of the rows read (None before anything was read)."""
+        return Decimal(self.rows_rejected) * 100 / self.rows_read if self.rows_read else None
+
+    @property
+    def percent_done(self) -> int | None:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if self.rows_total:
+            return min(99, int(self.rows_done * 100 / self.rows_total))
+        return 0 if self.status == self.Status.QUEUED else None
+
+    def last_seen_seconds(self, now: dt.datetime | None = None) -> float | None:
+        """Seconds since the running load's last heartbeat (None when it is not running)."""
+        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
+            return None
+        return max(0.0, ((now or timezone.now()) - self.heartbeat_at).total_seconds())
 
 
 class StagingInvoice(models.Model):

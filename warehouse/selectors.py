@@ -229,9 +229,23 @@ def sales_by_item(*, filters: SalesFilter, dims: Dimensions | None = None) -> li
     return _ranked(result, "revenue", "item")
 
 
-def _batch_dict(batch: LoadBatch) -> dict:
-    rate = (Decimal(batch.rows_rejected) / batch.rows_read * 100) if batch.rows_read else None
-    return {
+def progress_text(batch: dict) -> str:
+    """``42% · 84,000 / 200,000 rows · running (loading) · last seen 3 s ago``."""
+    parts = [f"{batch['percent']}%"] if batch["percent"] is not None else []
+    total = f" / {batch['rows_total']:,}" if batch["rows_total"] else ""
+    parts.append(f"{batch['rows_done']:,}{total} rows")
+    stage = batch["stage"] if batch["stage"] and batch["stage"] != batch["status"] else ""
+    parts.append(f"{batch['status']} ({stage})" if stage else batch["status"])
+    if batch["last_seen_seconds"] is not None:
+        parts.append(f"last seen {batch['last_seen_seconds']} s ago")
+    return " \u00b7 ".join(parts)
+
+
+def batch_present(batch: LoadBatch) -> dict:
+    """A batch as the API, the admin's progress JSON and the dashboard show it."""
+    rate = batch.rejection_rate
+    last_seen = batch.last_seen_seconds()
+    presented = {
         "id": batch.pk,
         "file_name": batch.file_name,
         "source": batch.source,
@@ -247,12 +261,19 @@ def _batch_dict(batch: LoadBatch) -> dict:
         "stage": batch.stage,
         "rows_done": batch.rows_done,
         "rows_total": batch.rows_total,
+        "percent": batch.percent_done,
+        "finished": batch.status in LoadBatch.FINISHED,
+        "heartbeat_at": batch.heartbeat_at,
+        "last_seen_seconds": None if last_seen is None else round(last_seen),
+        "attempts": list(batch.attempts or []),
         "error": batch.error,
         "note": batch.note,
         "created_at": batch.created_at,
         "started_at": batch.started_at,
         "finished_at": batch.finished_at,
     }
+    presented["progress_text"] = progress_text(presented)
+    return presented
 
 
 _BATCH_FIELDS = (
@@ -265,6 +286,8 @@ _BATCH_FIELDS = (
     "stage",
     "rows_done",
     "rows_total",
+    "heartbeat_at",
+    "attempts",
     "error",
     "note",
     "created_at",
@@ -274,12 +297,12 @@ _BATCH_FIELDS = (
 
 
 def batches_recent(*, limit: int = 20) -> list[dict]:
-    return [_batch_dict(b) for b in LoadBatch.objects.only(*_BATCH_FIELDS).order_by("-id")[:limit]]
+    return [batch_present(b) for b in LoadBatch.objects.only(*_BATCH_FIELDS).order_by("-id")[:limit]]
 
 
 def batch_get(*, batch_id: int) -> dict | None:
     batch = LoadBatch.objects.only(*_BATCH_FIELDS).filter(pk=batch_id).first()
-    return None if batch is None else _batch_dict(batch)
+    return None if batch is None else batch_present(batch)
 
 
 def _loaded_batches():
@@ -289,13 +312,13 @@ def _loaded_batches():
 def batch_latest_loaded() -> dict | None:
     """The latest successful load (its rejection rate is a KPI)."""
     batch = _loaded_batches().order_by("-id").first()
-    return None if batch is None else _batch_dict(batch)
+    return None if batch is None else batch_present(batch)
 
 
 def rejections_by_batch(*, limit: int = 10) -> list[dict]:
     """Rejected rows per reason for the recent successful loads, oldest first."""
     batches = list(_loaded_batches().order_by("-id")[:limit])
-    return [_batch_dict(b) for b in reversed(batches)]
+    return [batch_present(b) for b in reversed(batches)]
 
 
 def warehouse_state() -> str:

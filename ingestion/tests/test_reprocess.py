@@ -85,7 +85,7 @@ def test_a_duplicate_row_never_overwrites_the_invoice_of_the_first_occurrence(tm
 
     duplicate.refresh_from_db()
     assert (duplicate.reason, duplicate.resolved_at) == ("DUPLICATE_INVOICE_ID", None)
-    assert "stays rejected" in duplicate.detail
+    assert "already loaded from row 2 of the same file" in duplicate.detail
     assert Invoice.objects.get().qty == 1 and Invoice.objects.get().batch_id == first.pk
     assert (batch.rows_loaded, batch.rows_rejected) == (0, 1)
 

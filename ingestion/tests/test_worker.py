@@ -18,7 +18,7 @@ import pytest
 from django.db import connection, transaction
 
 from config.celery import app
-from ingestion.batch_actions import batch_cancel, batch_enqueue
+from ingestion.dispatch import batch_cancel, batch_enqueue
 from ingestion.generate import invoice_file_generate
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice
@@ -245,7 +245,7 @@ def test_cancelling_a_running_batch_through_the_worker_leaves_no_facts(tmp_path,
 
 
 def test_scan_input_dir_loads_new_files_once(settings, tmp_path, seed_file):
-    from ingestion.scheduled import scan_input_dir
+    from ingestion.tasks import scan_input_dir
 
     settings.INPUT_DIR = tmp_path
     (tmp_path / "a.csv").write_bytes(seed_file.read_bytes())
@@ -261,7 +261,7 @@ def test_scan_input_dir_loads_new_files_once(settings, tmp_path, seed_file):
 
 
 def test_scan_input_dir_does_not_retry_a_bad_file_forever(settings, tmp_path):
-    from ingestion.scheduled import scan_input_dir
+    from ingestion.tasks import scan_input_dir
 
     settings.INPUT_DIR = tmp_path
     (tmp_path / "bad.csv").write_text("just,a,header\n")
