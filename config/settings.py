@@ -196,7 +196,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 1,
 }
-CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 2, "socket_timeout": 10})
+CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 1.5, "socket_timeout": 5})
 
 # --- Batch leases, the sweeper and the scan -------------------------------------
 # A running batch renews its lease every BATCH_LEASE_SECONDS / 4; the sweeper queues again

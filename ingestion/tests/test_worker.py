@@ -22,6 +22,7 @@ from ingestion.dispatch import batch_cancel, batch_enqueue
 from ingestion.generate import invoice_file_generate
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice
+from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
 BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +66,7 @@ def broker(settings):
 class Worker:
     """``celery -A config worker --pool=solo`` on the test database; killed by its own pid."""
 
-    def __init__(self, log: Path):
+    def __init__(self, log: Path, *, beat: Path | None = None, **settings: str):
         db = connection.settings_dict
         env = {
             **os.environ,
@@ -76,9 +77,15 @@ class Worker:
             "CELERY_VISIBILITY_TIMEOUT": "5",  # a killed worker's message comes back quickly
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
             "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+            "BATCH_LEASE_SECONDS": "3",  # a killed run's lease expires before its message is back
+            "INPUT_SCAN_MINUTES": "0",
+            "LOG_LEVEL": "INFO",
+            **settings,
         }
         celery = Path(sys.executable).with_name("celery")
+        self.log_path = log
         self.log = open(log, "ab")
+        beat_args = ["-B", "--schedule", str(beat)] if beat else []
         self.proc = subprocess.Popen(
             [
                 str(celery),
@@ -90,6 +97,7 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *beat_args,
             ],
             cwd=ROOT,
             env=env,
@@ -116,8 +124,8 @@ class Worker:
 def worker_factory(broker, tmp_path):
     started: list[Worker] = []
 
-    def start() -> Worker:
-        started.append(Worker(tmp_path / "worker.log"))
+    def start(**settings) -> Worker:
+        started.append(Worker(tmp_path / f"worker-{len(started)}.log", **settings))
         return started[-1]
 
     yield start
@@ -318,3 +326,78 @@ def test_load_invoices_with_a_broker_enqueues_and_waits_for_the_worker(seed_file
     batch = LoadBatch.objects.get(pk=summary["batch_id"])
     assert batch.task_id and batch.source == LoadBatch.Source.CLI
     assert Invoice.objects.count() == 9_011
+
+
+# --- faults with real workers: the same batch twice, a lost worker, a killed connection ------
+
+
+def test_the_same_batch_delivered_twice_runs_once(tmp_path, worker_factory, broker):
+    """Redis hands the message to a second worker while the first still runs it."""
+    path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=21)
+    short = {"CELERY_VISIBILITY_TIMEOUT": "2", "BATCH_LEASE_SECONDS": "30"}
+    first, second = worker_factory(**short), worker_factory(**short)
+    batch = enqueue(path)
+
+    wait_for(batch, finished, every=0.2)
+    time.sleep(1)
+
+    assert batch.status == "succeeded", batch.error
+    received = sum(
+        w.log_path.read_text(errors="replace").count(f"[{batch.task_id}] received") for w in (first, second)
+    )
+    assert received >= 2, "the message was delivered once only: the test proved nothing"
+    assert [a["status"] for a in batch.attempts] == ["succeeded"]
+    counts = tuple(getattr(batch, f) for f in LoadBatch.COUNT_FIELDS)
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    clean = invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    assert counts == tuple(getattr(clean, f) for f in LoadBatch.COUNT_FIELDS)
+    assert warehouse_snapshot() == snapshot
+    assert_aggregates_match_facts()
+
+
+def test_the_sweeper_queues_again_the_batch_of_a_killed_worker(tmp_path, worker_factory, broker):
+    """The only worker SIGKILLed, default visibility timeout: beat's sweeper recovers the batch."""
+    path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=22)
+    defaults = {
+        "CELERY_VISIBILITY_TIMEOUT": str(3 * 3600 + 600 + 3600),  # the default
+        "BATCH_LEASE_SECONDS": "4",
+        "BATCH_SWEEP_SECONDS": "2",
+    }
+    only = worker_factory(**defaults)
+    batch = enqueue(path)
+    wait_for(batch, lambda b: b.status == "running" and b.rows_done >= 5 * 4_000, every=0.02)
+
+    only.kill()
+    killed_at = time.monotonic()
+    worker_factory(beat=tmp_path / "beat-schedule", **defaults)
+    wait_for(batch, finished, every=0.2, timeout=120)
+    print(f"recovered {time.monotonic() - killed_at:.1f} s after the kill")
+
+    assert batch.status == "succeeded", batch.error
+    assert [a["status"] for a in batch.attempts] == ["worker lost", "succeeded"]
+    assert batch.attempts[0]["error"].startswith("worker lost: no heartbeat since")
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    assert warehouse_snapshot() == snapshot
+
+
+def test_a_killed_connection_in_the_worker_is_retried_and_converges(tmp_path, worker_factory, broker):
+    from ingestion.tests.test_concurrency import _killer
+
+    path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=23)
+    worker_factory(BATCH_LEASE_SECONDS="30")
+    batch = enqueue(path)
+    killer, killed = _killer(batch.pk, "merger", after_rows=5 * 4_000)
+
+    wait_for(batch, finished, every=0.2, timeout=240)
+    killer.join()
+
+    assert killed
+    assert batch.status == "succeeded", batch.error
+    assert [a["status"] for a in batch.attempts] == ["queued", "succeeded"]
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    assert warehouse_snapshot() == snapshot
