@@ -120,10 +120,15 @@ def check_demo(base: str, username: str, password: str) -> None:
     if not static:
         raise SmokeFailure("the dashboard links no script under /static/")
     browser.expect(static.group(1))
-    kpis = json.loads(browser.expect("/api/sells/kpis/"))
-    if not kpis.get("invoice_count"):
+    kpis = json.loads(browser.expect("/api/sells/kpis/"))["results"]
+    batch = kpis.get("latest_batch") or {}
+    if not kpis["invoice_count"] or batch.get("status") != "succeeded":
         raise SmokeFailure(f"no invoices loaded: {kpis}")
-    print(f"  the sample is loaded: {kpis['invoice_count']} invoices counted", flush=True)
+    print(
+        f"  loaded: {batch['file_name']}, {batch['rows_loaded']:,} of {batch['rows_read']:,} rows"
+        f" (batch #{batch['id']}); the dashboard counts {kpis['invoice_count']:,} invoices",
+        flush=True,
+    )
 
 
 def stop(server: subprocess.Popen) -> None:
