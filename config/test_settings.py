@@ -2,6 +2,7 @@
 
 import os
 
+os.environ["ENV_FILE"] = ""  # a developer's .env never reaches the tests (nor their subprocesses)
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
