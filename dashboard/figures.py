@@ -61,6 +61,15 @@ def drill(**params) -> str:
     return urlencode(params)
 
 
+def _label_margin(names: list[str]) -> int:
+    """Room for the longest category label (about 6.5 px a character at 12 px).
+
+    Axes keep ``automargin``, so a longer label still gets room, but at the cost of a
+    second drawing pass: margins that are large enough up front keep the first load quick.
+    """
+    return min(260, 14 + round(6.6 * max((len(n) for n in names), default=0)))
+
+
 def _layout(**extra) -> dict:
     layout = {
         "font": FONT,
@@ -122,6 +131,7 @@ def monthly_sales(rows: list[dict], start: dt.date | None = None, end: dt.date |
             hovermode="x unified",
             showlegend=True,
             legend=LEGEND_BELOW,
+            margin={"l": 56, "r": 64, "t": 24, "b": 90},
             # Labels a little below the axis, so the first one clears the "$0" of the y-axis.
             xaxis={"type": "date", "tickformat": "%b '%y", "ticklabelstandoff": 6, "showgrid": False},
             yaxis={"title": {"text": "Revenue"}, **MONEY_AXIS},
@@ -151,6 +161,7 @@ def _horizontal_money(names: list[str], amounts: list, drills: list[str], color:
             }
         ],
         "layout": _layout(
+            margin={"l": _label_margin(names), "r": 16, "t": 10, "b": 30},
             xaxis=MONEY_AXIS,
             yaxis={"type": "category", "autorange": "reversed"},
         ),
@@ -191,7 +202,9 @@ def _vertical_money(names: list[str], amounts: list, drills: list[str], color: s
                 "hovertemplate": f"%{{x}}: %{{y:{MONEY_HOVER}}}<extra></extra>",
             }
         ],
-        "layout": _layout(xaxis={"type": "category"}, yaxis=MONEY_AXIS),
+        "layout": _layout(
+            margin={"l": 56, "r": 10, "t": 10, "b": 30}, xaxis={"type": "category"}, yaxis=MONEY_AXIS
+        ),
     }
 
 
@@ -234,6 +247,7 @@ def rejections(rows: list[dict]) -> dict:
             barmode="stack",
             showlegend=True,
             legend=LEGEND_BELOW,
+            margin={"l": 64, "r": 10, "t": 10, "b": 100},
             xaxis={"type": "category"},
             yaxis={"title": {"text": "Rejected rows"}, "tickformat": ",d", "rangemode": "tozero"},
         ),
