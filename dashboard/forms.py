@@ -57,16 +57,13 @@ class SalesFilterForm(forms.Form):
     def chips(self, query: QueryDict) -> list[dict]:
         """The applied filters (a valid form), each with the query string that removes it."""
         data, chips = self.cleaned_data, []
-        names = {"customer": dict(self.fields["customer"].choices), "item": {}}
+        customers = dict(self.fields["customer"].choices)  # id -> "Name (id)"
         for name, title in (("start", "From"), ("end", "To"), ("customer", "Customer"), ("item", "Item")):
-            if data.get(name):
-                text = data[name].isoformat() if name in ("start", "end") else data[name]
-                chips.append(
-                    {
-                        "label": f"{title} {names.get(name, {}).get(text, text)}",
-                        "query": _without(query, name),
-                    }
-                )
+            value = data.get(name)
+            if value:
+                text = value.isoformat() if isinstance(value, dt.date) else value
+                text = customers.get(text, text) if name == "customer" else text
+                chips.append({"label": f"{title} {text}", "query": _without(query, name)})
         for status in data.get("status") or ():
             chips.append({"label": f"Status {status}", "query": _without(query, "status", status)})
         return chips
