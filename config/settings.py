@@ -175,11 +175,6 @@ if not DEBUG:
 DASHBOARD_REQUIRE_LOGIN = env.bool("DASHBOARD_REQUIRE_LOGIN", default=True)
 # Statuses whose invoices count as revenue (cancelled and refunded are not sales).
 DASHBOARD_REVENUE_STATUSES = env.list("DASHBOARD_REVENUE_STATUSES", default=["PAID", "PENDING", "PROCESSING"])
-STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "dashboard.staticfiles.PlotlyFinder",  # plotly/plotly.min.js from the plotly package
-]
 
 # --- Admin uploads and Celery worker ------------------------------------------
 # Uploaded files are kept under MEDIA_ROOT/ADMIN_UPLOAD_SUBDIR: every worker must see them.

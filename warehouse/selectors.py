@@ -15,11 +15,11 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import F, Sum
+from django.db.models import F, Max, Min, Sum
 from django.db.models.functions import TruncMonth
 
 from warehouse.models import Customer, DailySales, Invoice, Item, LoadBatch, MonthlySales, Status
@@ -147,13 +147,39 @@ def sales_kpis(*, filters: SalesFilter, dims: Dimensions | None = None) -> dict:
     }
 
 
+def _months(first: dt.date, last: dt.date):
+    month = first.replace(day=1)
+    while month <= last:
+        yield month
+        month = _month_end(month) + dt.timedelta(1)
+
+
+def _weeks(first: dt.date, last: dt.date):
+    monday = first - dt.timedelta(first.weekday())
+    while monday <= last:
+        yield monday
+        monday += dt.timedelta(7)
+
+
+def _week_label(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def sales_by_period(
     *, filters: SalesFilter, period: str = "monthly", dims: Dimensions | None = None
 ) -> list[dict]:
-    """Revenue per month (``2024-01``) or ISO week (``2024-W05``) with the running total."""
+    """Revenue per month (``2024-01``) or ISO week (``2024-W05``) with the running total.
+
+    Every period of the range is present (zero where nothing sold): from the filter's
+    start (else the first period with sales) to its end (else the last one). No sales at
+    all: no rows.
+    """
+    totals: dict[dt.date, list] = defaultdict(lambda: [0, 0, ZERO])  # period start -> total
     if period == "monthly":
         rows = sales_rows(filters=filters, keys=("period",), statuses=filters.counted_statuses, dims=dims)
-        labelled = {key.strftime("%Y-%m"): total for (key,), total in rows.items()}
+        totals.update({key: total for (key,), total in rows.items()})
+        label, periods = (lambda day: day.strftime("%Y-%m")), _months
     else:
         daily = _narrow(
             DailySales.objects.all(), filters, filters.counted_statuses, dims or Dimensions.load()
@@ -162,20 +188,24 @@ def sales_by_period(
             daily = daily.filter(day__gte=filters.start)
         if filters.end:
             daily = daily.filter(day__lte=filters.end)
-        labelled = defaultdict(lambda: [0, 0, ZERO])
         for row in (
             daily.order_by().values("day").annotate(n=Sum("invoice_count"), q=Sum("qty"), r=Sum("revenue"))
         ):
-            year, week, _ = row["day"].isocalendar()
-            total = labelled[f"{year}-W{week:02d}"]
+            total = totals[row["day"] - dt.timedelta(row["day"].weekday())]
             total[0] += row["n"]
             total[1] += row["q"]
             total[2] += money(row["r"])
+        label, periods = _week_label, _weeks
+    if not totals:
+        return []
+    first, last = filters.start or min(totals), filters.end or max(totals)
     result, cumulative = [], ZERO
-    for label in sorted(labelled):
-        count, _, revenue = labelled[label]
+    for start in periods(min(first, min(totals)), max(last, max(totals))):
+        count, _, revenue = totals.get(start, (0, 0, ZERO))
         cumulative += revenue
-        result.append({"period": label, "revenue": revenue, "invoice_count": count, "cumulative": cumulative})
+        result.append(
+            {"period": label(start), "revenue": revenue, "invoice_count": count, "cumulative": cumulative}
+        )
     return result
 
 
@@ -305,20 +335,50 @@ def batch_get(*, batch_id: int) -> dict | None:
     return None if batch is None else batch_present(batch)
 
 
-def _loaded_batches():
-    return LoadBatch.objects.filter(status=LoadBatch.Status.SUCCEEDED, dry_run=False).only(*_BATCH_FIELDS)
+def _file_loads():
+    """Successful loads of a file (a re-processing batch has no file: its sha256 is empty)."""
+    return (
+        LoadBatch.objects.filter(status=LoadBatch.Status.SUCCEEDED, dry_run=False)
+        .exclude(sha256="")
+        .only(*_BATCH_FIELDS)
+    )
 
 
 def batch_latest_loaded() -> dict | None:
-    """The latest successful load (its rejection rate is a KPI)."""
-    batch = _loaded_batches().order_by("-id").first()
-    return None if batch is None else batch_present(batch)
+    """The latest successful file load (its rejection rate is a KPI), with ``previous``:
+    the file load before it (or None)."""
+    latest = [batch_present(b) for b in _file_loads().order_by("-id")[:2]]
+    if not latest:
+        return None
+    return {**latest[0], "previous": latest[1] if len(latest) > 1 else None}
 
 
 def rejections_by_batch(*, limit: int = 10) -> list[dict]:
-    """Rejected rows per reason for the recent successful loads, oldest first."""
-    batches = list(_loaded_batches().order_by("-id")[:limit])
+    """Rejected rows per reason for the recent successful file loads, oldest first."""
+    batches = list(_file_loads().order_by("-id")[:limit])
     return [batch_present(b) for b in reversed(batches)]
+
+
+def sales_days() -> tuple[dt.date, dt.date] | None:
+    """The first and the last day with sales in the aggregate (None when it is empty)."""
+    bounds = DailySales.objects.aggregate(first=Min("day"), last=Max("day"))
+    return None if bounds["first"] is None else (bounds["first"], bounds["last"])
+
+
+def period_previous(filters: SalesFilter) -> SalesFilter | None:
+    """The same filter over the period of equal length just before ``filters``' range.
+
+    None without a start date (all time has no period before it). An open end is the
+    last day with sales (or the start, when that is earlier).
+    """
+    if filters.start is None:
+        return None
+    end = filters.end
+    if end is None:
+        days = sales_days()
+        end = max(days[1], filters.start) if days else filters.start
+    length = (end - filters.start).days + 1
+    return replace(filters, start=filters.start - dt.timedelta(length), end=filters.start - dt.timedelta(1))
 
 
 def warehouse_state() -> str:
