@@ -35,9 +35,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "import_export",
+    "ninja",
     "warehouse",
     "ingestion",
     "dashboard",
+    "tokens",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +183,10 @@ DASHBOARD_REVENUE_STATUSES = env.list("DASHBOARD_REVENUE_STATUSES", default=["PA
 ADMIN_UPLOAD_SUBDIR = env("ADMIN_UPLOAD_SUBDIR", default="uploads")
 ADMIN_UPLOAD_MAX_BYTES = env.int("ADMIN_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
 ADMIN_UPLOAD_MAX_FILES = env.int("ADMIN_UPLOAD_MAX_FILES", default=20)
+# XLSX exports are built in memory: above this many rows the admin asks for CSV (which streams).
+EXPORT_XLSX_MAX_ROWS = env.int("EXPORT_XLSX_MAX_ROWS", default=100_000)
+# Rows one POST /api/rejected/reprocess/ may re-process (it runs inside the request).
+API_REPROCESS_MAX_ROWS = env.int("API_REPROCESS_MAX_ROWS", default=100_000)
 # Redelivery of a message whose worker died: above the hard time limit, or a long load
 # would be delivered twice; lower it (tests do) to recover faster from a killed worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

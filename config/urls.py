@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.api import api
 from dashboard.views import favicon
 
 urlpatterns = [
@@ -9,5 +10,5 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("visualization/", include("dashboard.urls")),
-    path("api/", include("dashboard.api_urls")),
+    path("api/", api.urls),
 ]

@@ -1,16 +1,23 @@
-"""JSON API: thin views over ``warehouse.selectors``. Money is a string with two decimals."""
+"""Sales endpoints of the JSON API: thin views over ``warehouse.selectors``.
+
+Parameters are validated by the dashboard's own forms (``dashboard.forms``) and documented
+from them (``dashboard.openapi``). Money is a string with two decimals.
+"""
 
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
+from ninja import Router
 
-from dashboard.access import api_login_required
-from dashboard.forms import LimitForm, PeriodForm, SalesFilterForm, TopForm
+from config.api_auth import PUBLIC_AUTH
+from config.api_schemas import Error, Sales
+from dashboard.forms import PeriodForm, SalesFilterForm, TopForm
+from dashboard.openapi import form_parameters
 from warehouse import selectors
 from warehouse.selectors import Dimensions
 
-BATCH_NOT_FOUND = "batch not found"
+router = Router(tags=["sales"], auth=PUBLIC_AUTH)
 
 
 class MoneyEncoder(DjangoJSONEncoder):
@@ -20,25 +27,33 @@ class MoneyEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-def _json(payload, status=200) -> JsonResponse:
+def json_answer(payload, status=200, **kwargs) -> JsonResponse:
     return JsonResponse(
-        payload, status=status, encoder=MoneyEncoder, json_dumps_params={"ensure_ascii": False}
+        payload, status=status, encoder=MoneyEncoder, json_dumps_params={"ensure_ascii": False}, **kwargs
     )
 
 
-def _sales_endpoint(form_class, query):
-    """A view: validate the GET parameters, run ``query(form, filters, dims)``, answer JSON."""
+def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
+    """A GET operation: validate the parameters, run ``query(form, filters, dims)``, answer JSON."""
 
-    @api_login_required
     def view(request):
         dims = Dimensions.load()
         form = form_class(request.GET, dims=dims)
         if not form.is_valid():
-            return _json({"error": form.first_error()}, status=400)
+            return json_answer({"error": form.first_error()}, status=400)
         filters = form.sales_filter()
-        return _json({"statuses": list(filters.counted_statuses), "results": query(form, filters, dims)})
+        return json_answer(
+            {"statuses": list(filters.counted_statuses), "results": query(form, filters, dims)}
+        )
 
-    return view
+    view.__name__ = name
+    return router.get(
+        path,
+        url_name=name,
+        summary=summary,
+        response={200: Sales, 400: Error, 401: Error, 403: Error},
+        openapi_extra={"parameters": form_parameters(form_class)},
+    )(view)
 
 
 def _top(form, default):
@@ -46,41 +61,49 @@ def _top(form, default):
 
 
 sells_customers = _sales_endpoint(
-    TopForm, lambda form, f, d: selectors.customers_top(filters=f, top=_top(form, 10), dims=d)
+    "/sells/customers/",
+    "sells_customers",
+    TopForm,
+    lambda form, f, d: selectors.customers_top(filters=f, top=_top(form, 10), dims=d),
+    "Top customers by revenue: customer_id, customer_name, revenue, invoice_count",
 )
 sells_time = _sales_endpoint(
+    "/sells/time/",
+    "sells_time",
     PeriodForm,
     lambda form, f, d: selectors.sales_by_period(
         filters=f, period=form.cleaned_data.get("period") or "monthly", dims=d
     ),
+    "Revenue per month or ISO week: period, revenue, invoice_count, cumulative",
 )
-sells_pending = _sales_endpoint(
-    TopForm, lambda form, f, d: selectors.customers_pending(filters=f, top=_top(form, 15), dims=d)
-)
-sells_status = _sales_endpoint(
-    SalesFilterForm, lambda form, f, d: selectors.sales_by_status(filters=f, dims=d)
-)
-sells_items = _sales_endpoint(SalesFilterForm, lambda form, f, d: selectors.sales_by_item(filters=f, dims=d))
 sells_kpis = _sales_endpoint(
+    "/sells/kpis/",
+    "sells_kpis",
     SalesFilterForm,
     lambda form, f, d: {
         **selectors.sales_kpis(filters=f, dims=d),
         "latest_batch": selectors.batch_latest_loaded(),
     },
+    "Revenue, invoice count, average, pending amount and count, the latest file load",
 )
-
-
-@api_login_required
-def batches(request):
-    form = LimitForm(request.GET)
-    if not form.is_valid():
-        return _json({"error": form.first_error()}, status=400)
-    return _json({"results": selectors.batches_recent(limit=form.cleaned_data.get("limit") or 20)})
-
-
-@api_login_required
-def batch_detail(request, batch_id: int):
-    batch = selectors.batch_get(batch_id=batch_id)
-    if batch is None:
-        return _json({"error": BATCH_NOT_FOUND}, status=404)
-    return _json(batch)
+sells_pending = _sales_endpoint(
+    "/sells/pending/",
+    "sells_pending",
+    TopForm,
+    lambda form, f, d: selectors.customers_pending(filters=f, top=_top(form, 15), dims=d),
+    "Pending amount per customer",
+)
+sells_status = _sales_endpoint(
+    "/sells/status/",
+    "sells_status",
+    SalesFilterForm,
+    lambda form, f, d: selectors.sales_by_status(filters=f, dims=d),
+    "Revenue per status",
+)
+sells_items = _sales_endpoint(
+    "/sells/items/",
+    "sells_items",
+    SalesFilterForm,
+    lambda form, f, d: selectors.sales_by_item(filters=f, dims=d),
+    "Revenue per item",
+)

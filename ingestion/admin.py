@@ -21,6 +21,7 @@ from ingestion.exports import LoadBatchResource, RejectedInvoiceResource
 from ingestion.pipeline.clean import REASONS
 from ingestion.pipeline.columns import RAW_COLUMNS
 from ingestion.reprocess import rejected_reprocess
+from ingestion.streams import StreamedExportMixin
 from warehouse.admin import ReadOnlyAdminMixin
 from warehouse.exports import EXPORT_FORMATS
 from warehouse.locks import FactsLockTimeout
@@ -347,7 +348,7 @@ class BatchFilter(admin.SimpleListFilter):
 
 
 @admin.register(RejectedInvoice)
-class RejectedInvoiceAdmin(ReadOnlyAdminMixin, ExportActionModelAdmin):
+class RejectedInvoiceAdmin(StreamedExportMixin, ReadOnlyAdminMixin, ExportActionModelAdmin):
     resource_classes = [RejectedInvoiceResource]
     formats = EXPORT_FORMATS
     list_display = (

@@ -1,8 +1,8 @@
 import pytest
 
 from dashboard.access import AUTHENTICATION_REQUIRED
-from dashboard.api import BATCH_NOT_FOUND
 from dashboard.forms import START_AFTER_END
+from ingestion.api import BATCH_NOT_FOUND
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,210 @@
+"""Every API URL, for five accounts, through a personal token and through the session.
+
+The URLs come from the resolver (the ``api`` namespace), so an endpoint added later without
+a row in ``EXPECTED`` fails ``test_every_api_url_has_a_rule``. Revoked, expired and unknown
+tokens are refused like no credentials at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, get_resolver, reverse
+from django.utils import timezone
+
+from tokens.services import token_create, token_revoke
+from warehouse.models import LoadBatch, RejectedInvoice
+from warehouse.tests.factories import batch_create
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNTS = ("anonymous", "staff", "viewer", "uploader", "superuser")
+VIEWER = (
+    "view_sales",
+    "view_loadbatch",
+    "view_rejectedinvoice",
+    "view_invoice",
+    "view_customer",
+    "view_item",
+    "view_status",
+)
+UPLOADER = ("add_loadbatch", "view_loadbatch")
+CSV = b"invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
+ROWS = (
+    b"INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid\n"
+    b"INV-2,2024-01-05,C-999,X,Server Setup,1,1,1,Paid\n"
+)
+
+# Answers in ACCOUNTS order.
+SALES = (401, 200, 200, 200, 200)  # login (the sales permission comes with the permission table)
+BATCH_READ = (401, 403, 200, 200, 200)  # warehouse.view_loadbatch
+BATCH_WRITE = (401, 403, 403, 202, 202)  # + warehouse.add_loadbatch
+CANCEL = (401, 403, 403, 200, 200)
+REJECTED_READ = (401, 403, 200, 403, 200)  # warehouse.view_rejectedinvoice
+REPROCESS = (401, 403, 403, 403, 200)  # + warehouse.change_rejectedinvoice
+ANY_USER = (401, 200, 200, 200, 200)
+NOTHING = (404,) * 5
+
+# (URL name, method) -> answers.
+EXPECTED = {
+    **{(f"sells_{n}", "GET"): SALES for n in ("customers", "time", "kpis", "pending", "status", "items")},
+    ("batches", "GET"): BATCH_READ,
+    ("batch_upload", "POST"): BATCH_WRITE,
+    ("batch_detail", "GET"): BATCH_READ,
+    ("batch_rerun", "POST"): BATCH_WRITE,
+    ("batch_cancel", "POST"): CANCEL,
+    ("batch_rejected", "GET"): REJECTED_READ,
+    ("rejected_csv", "GET"): REJECTED_READ,
+    ("rejected_reprocess", "POST"): REPROCESS,
+    ("openapi-json", "GET"): ANY_USER,
+    ("openapi-view", "GET"): ANY_USER,
+    ("api-root", "GET"): NOTHING,
+}
+
+
+def api_url_names() -> set[str]:
+    _, resolver = get_resolver().namespace_dict["api"]
+    return {p.name for p in resolver.url_patterns if isinstance(p, URLPattern)}
+
+
+def test_every_api_url_has_a_rule():
+    assert api_url_names() == {name for name, _ in EXPECTED}
+
+
+@pytest.fixture
+def accounts(django_user_model):
+    """account -> its user (None for anonymous)."""
+
+    def user(name, codenames=(), **flags):
+        user = django_user_model.objects.create_user(name, password=f"pw-{name}-123", is_staff=True, **flags)
+        user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+        return user
+
+    return {
+        "anonymous": None,
+        "staff": user("staff"),
+        "viewer": user("viewer", VIEWER),
+        "uploader": user("uploader", UPLOADER),
+        "superuser": user("superuser", is_superuser=True),
+    }
+
+
+@pytest.fixture
+def world(tmp_path, settings, reference_data):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    path = tmp_path / "old.csv"
+    path.write_bytes(CSV + ROWS)
+    finished = batch_create(file_path=str(path), sha256="1" * 64)
+    rejected = RejectedInvoice.objects.create(
+        reason="UNKNOWN_CUSTOMER",
+        detail="UNKNOWN_CUSTOMER: C-999",
+        raw_record={"invoice_id": "INV-2", "customer_id": "C-999"},
+        batch=finished,
+        file_name="old.csv",
+        file_sha256="1" * 64,
+        source_row=2,
+        created_at=timezone.now(),
+    )
+    return {"finished": finished, "rejected": rejected}
+
+
+def _request(client: Client, name: str, method: str, world, **headers):
+    """One request to the URL ``name`` with arguments and a body that would succeed."""
+    finished = world["finished"]
+    if name == "batch_cancel":
+        args = [batch_create(status=LoadBatch.Status.QUEUED).pk]
+    elif name in ("batch_detail", "batch_rerun", "batch_rejected"):
+        args = [finished.pk]
+    else:
+        args = []
+    url = reverse(f"api:{name}", args=args)
+    if name == "batch_upload":
+        upload = SimpleUploadedFile("in.csv", CSV + ROWS, content_type="text/csv")
+        return client.post(url, {"file": upload, "force": "true"}, headers=headers)
+    if name == "rejected_reprocess":
+        RejectedInvoice.objects.filter(pk=world["rejected"].pk).update(resolved_at=None)
+        return client.post(
+            url, {"ids": [world["rejected"].pk]}, content_type="application/json", headers=headers
+        )
+    return client.generic(method, url, headers=headers)
+
+
+@pytest.mark.parametrize(("name", "method"), sorted(EXPECTED))
+def test_every_api_url_through_a_token(accounts, world, name, method):
+    answers = []
+    for account in ACCOUNTS:
+        user = accounts[account]
+        headers = {}
+        if user is not None:
+            _, secret = token_create(user=user, name="script")
+            headers["Authorization"] = f"Bearer {secret}"
+        answers.append(_request(Client(), name, method, world, **headers).status_code)
+    assert tuple(answers) == EXPECTED[(name, method)]
+
+
+@pytest.mark.parametrize(("name", "method"), sorted(EXPECTED))
+def test_every_api_url_through_the_session(accounts, world, name, method):
+    answers = []
+    for account in ACCOUNTS:
+        client = Client()
+        if accounts[account] is not None:
+            client.force_login(accounts[account])
+        answers.append(_request(client, name, method, world).status_code)
+    assert tuple(answers) == EXPECTED[(name, method)]
+
+
+def test_session_writes_need_the_csrf_token_and_tokens_do_not(accounts, world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(accounts["superuser"])
+    url = reverse("api:batch_rerun", args=[world["finished"].pk])
+    refused = client.post(url)
+    assert refused.status_code == 403
+    assert refused.json()["error"].startswith("CSRF check failed")
+    client.get(reverse("admin:index"))  # sets the csrftoken cookie, as a page does
+    assert client.post(url, headers={"X-CSRFToken": client.cookies["csrftoken"].value}).status_code == 202
+
+    _, secret = token_create(user=accounts["superuser"], name="script")
+    script = Client(enforce_csrf_checks=True)
+    assert script.post(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 202
+
+
+@pytest.mark.parametrize("state", ["revoked", "expired", "unknown", "empty", "another scheme"])
+def test_refused_tokens_are_401_on_every_url(accounts, world, state):
+    token, secret = token_create(user=accounts["superuser"], name="script")
+    header = f"Bearer {secret}"
+    if state == "revoked":
+        token_revoke(token=token)
+    elif state == "expired":
+        token.expires_at = timezone.now() - dt.timedelta(seconds=1)
+        token.save()
+    elif state == "unknown":
+        header = f"Bearer {secret[:-2]}xx"
+    elif state == "empty":
+        header = "Bearer "
+    else:
+        header = f"Token {secret}"
+    for name, method in EXPECTED:
+        if name == "api-root":
+            continue
+        response = _request(Client(), name, method, world, Authorization=header)
+        assert response.status_code == 401, (name, response.content)
+        assert response.json() == {"error": "authentication required"}
+
+
+def test_a_token_of_an_inactive_user_is_refused(accounts, world):
+    user = accounts["superuser"]
+    _, secret = token_create(user=user, name="script")
+    user.is_active = False
+    user.save()
+    response = Client().get(reverse("api:batches"), headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 401
+
+
+def test_sales_are_public_only_when_login_is_not_required(world, settings):
+    settings.DASHBOARD_REQUIRE_LOGIN = False
+    assert Client().get(reverse("api:sells_kpis")).status_code == 200
+    assert Client().get(reverse("api:batches")).status_code == 401

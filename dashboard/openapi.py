@@ -1,0 +1,49 @@
+"""OpenAPI query parameters derived from the Django forms that validate them (one definition)."""
+
+from __future__ import annotations
+
+from django import forms
+
+_DESCRIPTIONS = {
+    "start": "First day, YYYY-MM-DD (inclusive, on issue_date); not after end.",
+    "end": "Last day, YYYY-MM-DD (inclusive).",
+    "status": "Repeatable; replaces the counted statuses (default DASHBOARD_REVENUE_STATUSES).",
+    "customer": "A customer id, e.g. C-101.",
+    "item": "An item description, e.g. API Access.",
+    "top": "How many rows.",
+    "period": "monthly (2024-01) or ISO weeks (2023-W07).",
+    "limit": "How many rows.",
+}
+
+
+def _schema(field: forms.Field) -> dict:
+    if isinstance(field, forms.MultipleChoiceField):
+        return {"type": "array", "items": {"type": "string"}}
+    if isinstance(field, forms.DateField):
+        return {"type": "string", "format": "date"}
+    if isinstance(field, forms.IntegerField):
+        schema = {"type": "integer"}
+        for validator in field.validators:
+            bound = {"MinValueValidator": "minimum", "MaxValueValidator": "maximum"}.get(
+                type(validator).__name__
+            )
+            if bound:
+                schema[bound] = validator.limit_value
+        return schema
+    if isinstance(field, forms.ChoiceField) and field.choices:
+        return {"type": "string", "enum": [value for value, _ in field.choices if value]}
+    return {"type": "string"}
+
+
+def form_parameters(form_class) -> list[dict]:
+    """The form's fields as OpenAPI ``in: query`` parameters (choices read from the database
+    at request time are documented as strings)."""
+    parameters = []
+    for name, field in form_class.base_fields.items():
+        parameter = {"name": name, "in": "query", "required": field.required, "schema": _schema(field)}
+        if isinstance(field, forms.MultipleChoiceField):
+            parameter.update(style="form", explode=True)
+        if name in _DESCRIPTIONS:
+            parameter["description"] = _DESCRIPTIONS[name]
+        parameters.append(parameter)
+    return parameters
