@@ -193,7 +193,11 @@ class RejectedFilter(Schema):
     url_name="rejected_csv",
     summary="Rejected rows as CSV, streamed (any number of rows; formula-safe cells)",
     response={200: str, 400: Error, 401: Error, 403: Error},
-    openapi_extra={"responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}}},
+    openapi_extra={
+        "responses": {
+            200: {"description": "CSV, streamed", "content": {"text/csv": {"schema": {"type": "string"}}}}
+        }
+    },
 )
 @permission_required(VIEW_REJECTED)
 def rejected_csv(request, query: Query[RejectedFilter]):

@@ -38,7 +38,8 @@ def export(client, model: str, file_format: str, *, params: dict | None = None, 
 
 
 def csv_rows(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
 
 
 def xlsx_sheet(response):
