@@ -1,0 +1,61 @@
+"""The admin's CSV export of rejected rows streams; XLSX keeps a row cap that points to CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.forms import BooleanField
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.streams import XLSX_TOO_MANY_ROWS
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+
+HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
+CSV_FORMAT, XLSX_FORMAT = "0", "1"
+
+
+def form_data(client, url: str, file_format: str) -> dict:
+    """The export form as a user sends it: every column ticked."""
+    form = client.get(url).context["form"]
+    data = {name: "on" for name, field in form.fields.items() if isinstance(field, BooleanField)}
+    return {**data, "format": file_format}
+
+
+@pytest.fixture
+def rejected(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        HEADER + "".join(f"INV-{i},2024-13-05,C-100,=A{i},Server Setup,1,1,1,Paid\n" for i in range(7))
+    )
+    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+
+
+def test_the_admin_csv_export_streams_every_filtered_row(admin_client, rejected):
+    url = reverse("admin:warehouse_rejectedinvoice_export") + "?reason=INVALID_DATE"
+    response = admin_client.post(url, form_data(admin_client, url, CSV_FORMAT))
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Disposition"].startswith('attachment; filename="RejectedInvoice-')
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["customer_name"] for r in rows] == [f"'=A{i}" for i in range(7)]
+
+
+def test_xlsx_above_the_cap_is_refused_with_a_message_pointing_to_csv(admin_client, rejected, settings):
+    url = reverse("admin:warehouse_rejectedinvoice_export")
+    data = form_data(admin_client, url, XLSX_FORMAT)
+    settings.EXPORT_XLSX_MAX_ROWS = 7
+    assert admin_client.post(url, data)["Content-Type"].startswith("application/vnd")
+
+    settings.EXPORT_XLSX_MAX_ROWS = 6
+    response = admin_client.post(url, data)
+    assert (response.status_code, response["Location"]) == (302, url)
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        XLSX_TOO_MANY_ROWS.format(rows=7, limit=6)
+    ]
+    assert "export them as CSV" in XLSX_TOO_MANY_ROWS
