@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 
 from django.conf import settings
 from django.contrib import messages
@@ -45,44 +44,68 @@ _FIELDS = (
 _DATETIME = "%Y-%m-%d %H:%M:%S"
 
 
-def _text(value) -> str:
-    return "" if value is None else cell_neutralise(str(value))
+# The resource's field names, in the order ``_cells`` makes them.
+_COLUMNS = (
+    *("id", "batch_id", "file_name", "source_row", "reason", "detail"),
+    *(f"raw_{c}" for c in RAW_COLUMNS),
+    *("created_at", "resolved_at"),
+)
 
 
-def _when(value) -> str:
-    return "" if value is None else timezone.localtime(value).strftime(_DATETIME)
+def _cells(safe=cell_neutralise):
+    """A function from a row read as ``_FIELDS`` to its cells in ``_COLUMNS`` order (the
+    resource's text for each: formula-safe text, local times, empty for None)."""
+    tz = timezone.get_current_timezone()
+    seen: dict = {}  # a load writes its rows with one timestamp: format each time once
+
+    def when(value) -> str:
+        if value is None:
+            return ""
+        text = seen.get(value)
+        if text is None:
+            if len(seen) > 1000:
+                seen.clear()
+            text = seen[value] = value.astimezone(tz).strftime(_DATETIME)
+        return text
+
+    def text(value) -> str:
+        if value is None:
+            return ""
+        return safe(value if value.__class__ is str else str(value))
+
+    def cells(row) -> list:
+        row_id, batch_id, file_name, source_row, reason, detail, raw, created, resolved = row
+        get = (raw or {}).get
+        return [
+            row_id,
+            batch_id,
+            text(file_name),
+            source_row,
+            text(reason),
+            text(detail),
+            *[text(get(column)) for column in RAW_COLUMNS],
+            when(created),
+            when(resolved),
+        ]
+
+    return cells
 
 
-def _raw(column: str):
-    return lambda row: _text((row[6] or {}).get(column))
-
-
-# Resource field name -> the cell of a row read as ``_FIELDS``.
-_CELLS = {
-    "id": lambda row: row[0],
-    "batch_id": lambda row: row[1],
-    "file_name": lambda row: _text(row[2]),
-    "source_row": lambda row: row[3],
-    "reason": lambda row: _text(row[4]),
-    "detail": lambda row: _text(row[5]),
-    **{f"raw_{c}": _raw(c) for c in RAW_COLUMNS},
-    "created_at": lambda row: _when(row[7]),
-    "resolved_at": lambda row: _when(row[8]),
-}
-
-
-def rejected_csv_lines(
-    *, queryset, fields: list[str] | None = None, chunk_size: int = 5000
-) -> Iterator[bytes]:
+def rejected_csv_lines(*, queryset, fields: list[str] | None = None, chunk_size: int = 5000):
     """The header, then one encoded block of CSV lines per chunk of rows read."""
     resource = RejectedInvoiceResource()
-    selected = [n for n in RejectedInvoiceResource._meta.export_order if not fields or n in fields]
-    cells = [_CELLS[n] for n in selected]
+    order = list(RejectedInvoiceResource._meta.export_order)
+    assert sorted(order) == sorted(_COLUMNS), order
+    selected = [n for n in order if not fields or n in fields]
+    picks = [_COLUMNS.index(n) for n in selected]
+    whole = picks == list(range(len(_COLUMNS)))
+    cells = _cells()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(resource.get_export_headers(selected_fields=selected))
     for rows in rejected_chunks(queryset=queryset, fields=_FIELDS, chunk_size=chunk_size):
-        writer.writerows([cell(row) for cell in cells] for row in rows)
+        lines = map(cells, rows)
+        writer.writerows(lines if whole else ([line[i] for i in picks] for line in lines))
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()

@@ -6,8 +6,8 @@ import csv
 import io
 
 import pytest
-from django.forms import BooleanField
 from django.contrib.messages import get_messages
+from django.forms import BooleanField
 from django.urls import reverse
 
 from ingestion.services import batch_create, invoice_file_ingest
@@ -59,3 +59,12 @@ def test_xlsx_above_the_cap_is_refused_with_a_message_pointing_to_csv(admin_clie
         XLSX_TOO_MANY_ROWS.format(rows=7, limit=6)
     ]
     assert "export them as CSV" in XLSX_TOO_MANY_ROWS
+
+
+def test_columns_unticked_in_the_export_form_are_left_out(admin_client, rejected):
+    url = reverse("admin:warehouse_rejectedinvoice_export")
+    data = {k: v for k, v in form_data(admin_client, url, CSV_FORMAT).items() if not k.endswith("raw_qty")}
+    response = admin_client.post(url, data)
+    header = next(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert "qty" not in header
+    assert {"unit_price", "customer_name", "reason"} <= set(header)
