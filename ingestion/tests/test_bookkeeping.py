@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.utils.text import slugify
 
 from ingestion.leases import batch_sweep
 from ingestion.services import batch_create, invoice_file_ingest
@@ -43,7 +45,7 @@ def test_a_batch_that_fails_part_way_keeps_no_counts_and_its_attempt(tmp_path, s
     assert batch.rows_done >= 3_000  # how far it got
     assert [(a["status"], a["error"]) for a in batch.attempts] == [("failed", batch.error)]
     assert (batch.lease_owner, batch.lease_expires_at) == ("", None)
-    assert list(tmp_root.iterdir()) == []
+    assert [p for p in tmp_root.rglob("*") if p.is_file() or p.name.startswith("batch-")] == []
 
 
 def test_a_skipped_batch_keeps_no_counts(tmp_path):
@@ -61,11 +63,12 @@ def test_a_succeeded_batch_records_one_attempt_and_leaves_no_folder(tmp_path, tm
 
     assert batch.status == "succeeded" and batch.rows_read == batch.rows_loaded + batch.rows_rejected == 10
     assert [a["status"] for a in batch.attempts] == ["succeeded"]
-    assert list(tmp_root.iterdir()) == []
+    assert [p for p in tmp_root.rglob("*") if p.is_file() or p.name.startswith("batch-")] == []
 
 
 def test_folders_of_killed_runs_are_removed_when_the_next_run_starts(tmp_path, tmp_root):
-    stale = tmp_root / "batch-999-0123456789ab"
+    database = slugify(str(connection.settings_dict["NAME"]))[:60]
+    stale = tmp_root / database / "batch-999-0123456789ab"
     stale.mkdir(parents=True)
     (stale / "stg_invoices-x.csv").write_text("left by a killed run")
 
