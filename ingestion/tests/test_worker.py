@@ -384,13 +384,17 @@ def test_the_sweeper_queues_again_the_batch_of_a_killed_worker(tmp_path, worker_
     assert warehouse_snapshot() == snapshot
 
 
-def test_a_killed_connection_in_the_worker_is_retried_and_converges(tmp_path, worker_factory, broker):
+@pytest.mark.parametrize("target", ["stager", "merger", "all"])
+def test_a_killed_connection_in_the_worker_is_retried_and_converges(tmp_path, worker_factory, broker, target):
     from ingestion.tests.test_concurrency import _killer
 
     path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=23)
     worker_factory(BATCH_LEASE_SECONDS="30")
     batch = enqueue(path)
-    killer, killed = _killer(batch.pk, "merger", after_rows=5 * 4_000)
+    with connection.cursor() as cursor:  # this test's own connection is not the load's
+        cursor.execute("SELECT CONNECTION_ID()")
+        mine = {cursor.fetchone()[0]}
+    killer, killed = _killer(batch.pk, target, after_rows=5 * 4_000, spare=mine)
 
     wait_for(batch, finished, every=0.2, timeout=240)
     killer.join()
