@@ -1,6 +1,10 @@
-"""The client address django-axes counts failed logins against."""
+"""Login throttling (django-axes): the client address failures are counted against, and
+the admin list of lockouts."""
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib import admin
 
 
 def client_ip(request) -> str | None:
@@ -11,3 +15,19 @@ def client_ip(request) -> str | None:
     if proxies > 0 and len(forwarded) >= proxies:
         return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """django-axes' lockout list; its clean-up action works outside a login request too."""
+
+    @admin.action(description="Clean up expired attempts")
+    def cleanup_expired_attempts(self, request, queryset):
+        # axes reads the attempt time it sets on login requests; here "now" is meant.
+        request.axes_attempt_time = getattr(request, "axes_attempt_time", None)
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+def lockout_admin_register(site: admin.AdminSite) -> None:
+    if site.is_registered(AccessAttempt):
+        site.unregister(AccessAttempt)
+    site.register(AccessAttempt, AccessAttemptAdmin)

@@ -89,7 +89,7 @@ def uploads_enqueue(*, files, user, force: bool, dry_run: bool) -> list[LoadBatc
                 created_by=user,
                 force=force,
                 dry_run=dry_run,
-                file_name=original_name[:255],
+                file_name=stored_name(original_name, max_bytes=255),
             )
             batch_enqueue(batch=batch)  # sent once this transaction commits
             batches.append(batch)
