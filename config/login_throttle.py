@@ -17,6 +17,20 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+USERNAME_MAX_LENGTH = 255  # django-axes' username columns
+
+
+def client_username(request, credentials=None) -> str | None:
+    """The username failures are counted against (django-axes' own rule), cut to what its
+    tables hold: a login form posting a 5,000-character name is a failed login, not an error."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    if credentials:
+        username = credentials.get(field)
+    else:
+        username = getattr(request, "data", request.POST).get(field)
+    return None if username is None else str(username)[:USERNAME_MAX_LENGTH]
+
+
 class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
     """django-axes' lockout list; its clean-up action works outside a login request too."""
 

@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.NumberTooLargeMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into its page
 ]
 
@@ -202,6 +203,7 @@ AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
 # Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
 LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.login_throttle.client_ip"
+AXES_USERNAME_CALLABLE = "config.login_throttle.client_username"
 
 # --- Import/export permissions (see config/permissions.py) ---------------------
 # Library-wide defaults; every admin also applies ImportExportPermissionMixin
