@@ -41,7 +41,11 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     + _perms("add", *_DIMENSIONS)
     + _perms("change", *_DIMENSIONS),
     "delete customers, items, statuses (none that facts use)": _perms("delete", *_DIMENSIONS),
-    "manage users, groups and login lockouts": ("superuser only",),
+    "manage users, groups and login lockouts (superusers: no group holds these)": (
+        "auth.change_user",
+        "auth.change_group",
+        "axes.delete_accessattempt",
+    ),
 }
 
 _VIEW_ALL = (
@@ -93,6 +97,19 @@ def groups_sync(*, group_model, permission_model) -> None:
         group.permissions.set(found)
 
 
+def _brace(names: dict) -> str:
+    return next(iter(names)) if len(names) == 1 else "{" + ",".join(names) + "}"
+
+
+def _needs(perms: tuple[str, ...]) -> str:
+    """``warehouse.{view,add}_{item,status}`` for a full product of actions and models."""
+    parsed = [(p.split(".")[0], *p.split(".", 1)[1].split("_", 1)) for p in perms]
+    apps_, actions, models = (dict.fromkeys(x[i] for x in parsed) for i in range(3))
+    if len(apps_) == 1 and len(parsed) == len(actions) * len(models) == len(set(perms)) > 1:
+        return f"`{next(iter(apps_))}.{_brace(actions)}_{_brace(models)}`"
+    return ", ".join(f"`{p}`" for p in perms)
+
+
 def permission_table() -> str:
     """The README's "Who can do what" table (Markdown), from ``CAPABILITIES`` and ``ROLES``."""
     roles = list(ROLES)
@@ -102,6 +119,5 @@ def permission_table() -> str:
     ]
     for what, perms in CAPABILITIES.items():
         held = ["yes" if set(perms) <= set(ROLES[role]) else "" for role in roles]
-        needs = ", ".join(f"`{p}`" if "." in p else p for p in perms)
-        lines.append(f"| {what} | {needs} | " + " | ".join(held) + " |")
+        lines.append(f"| {what} | {_needs(perms)} | " + " | ".join(held) + " |")
     return "\n".join(lines)
