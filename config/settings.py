@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -205,11 +207,11 @@ LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.login_throttle.client_ip"
 AXES_USERNAME_CALLABLE = "config.login_throttle.client_username"
 
-# --- Import/export permissions (see config/permissions.py) ---------------------
-# Library-wide defaults; every admin also applies ImportExportPermissionMixin
-# (import needs add + change, export needs view).
-IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
-IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# --- Import/export permissions (config/permissions.py) ------------------------
+# django-import-export's defaults for any admin; the project's admins also apply
+# ImportExportPermissionMixin, which checks every action (import: add and change).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = IMPORT_ACTIONS[0]
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = EXPORT_ACTIONS[0]
 
 # --- Dashboard ----------------------------------------------------------------
 # True: sales figures need dashboard.view_sales; False makes the dashboard and
