@@ -9,7 +9,8 @@ change, export needs view (``config.permissions``).
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
 from import_export.admin import ExportActionMixin, ImportExportModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
@@ -17,6 +18,7 @@ from warehouse.exports import EXPORT_FORMATS, SafeModelResource
 from warehouse.models import Customer, Invoice, Item, Status
 
 KEY_TAKEN = "{value!r} already exists as {existing!r} (keys are compared ignoring case)"
+IMPORT_CANNOT_CONFIRM = "This import can no longer be confirmed: upload the file again."
 
 
 def _normalise_upper(value) -> str:
@@ -143,6 +145,34 @@ class DimensionAdmin(ImportExportPermissionMixin, ExportActionMixin, ImportExpor
     """Import with a preview (confirm step), export all/filtered or the selected rows."""
 
     formats = EXPORT_FORMATS
+
+    def process_import(self, request, **kwargs):
+        """The confirm step, refused with a message (not a server error) when its hidden
+        fields do not name a format and a previewed file that is still there."""
+        if request.method == "POST" and self.has_import_permission(request):
+            form = self.create_confirm_form(request)
+            if form.is_valid() and not self._previewed_file_readable(form.cleaned_data):
+                self.message_user(request, IMPORT_CANNOT_CONFIRM, messages.ERROR)
+                info = self.opts.app_label, self.opts.model_name
+                return redirect("admin:{}_{}_import".format(*info))
+        return super().process_import(request, **kwargs)
+
+    def _previewed_file_readable(self, data) -> bool:
+        formats = self.get_import_formats()
+        index = data["format"]
+        if not (index.isdigit() and int(index) < len(formats)):
+            return False
+        input_format = formats[int(index)](encoding=self.from_encoding)
+        storage = self.get_tmp_storage_class()(
+            name=data["import_file_name"],
+            encoding=None if input_format.is_binary() else self.from_encoding,
+            read_mode=input_format.get_read_mode(),
+            **self.get_tmp_storage_class_kwargs(),
+        )
+        try:
+            return bool(data["import_file_name"]) and storage.read() is not None
+        except (OSError, ValueError):
+            return False
 
 
 @admin.register(Customer)

@@ -155,6 +155,16 @@ def test_admin_forms(superuser, settings, tmp_path):
             "/admin/warehouse/item/add/": {"item_description": value},
             "/admin/warehouse/customer/add/": {"customer_id": value, "customer_name": value},
             "/admin/warehouse/status/add/": {"status_name": value},
+            "/admin/warehouse/customer/export/": {"format": value, "export_items": value},
+            "/admin/warehouse/item/import/": {
+                "format": value,
+                "import_file": SimpleUploadedFile("i.csv", f"item_description\n{value}\n".encode()),
+            },
+            "/admin/warehouse/item/process_import/": {
+                "format": value,
+                "import_file_name": value,
+                "original_file_name": value,
+            },
             "/admin/warehouse/loadbatch/upload/": {
                 "force": value,
                 "dry_run": value,
