@@ -155,6 +155,9 @@ def sales_kpis(*, filters: SalesFilter, dims: Dimensions | None = None) -> dict:
     }
 
 
+FILL_DAYS = 10 * 366
+
+
 def _months(first: dt.date, last: dt.date):
     month = first.replace(day=1)
     while month <= last:
@@ -206,7 +209,11 @@ def sales_by_period(
         label, periods = _week_label, _weeks
     if not totals:
         return []
-    first, last = filters.start or min(totals), filters.end or max(totals)
+    # Zero-filled from the range's start to its end, but never more than FILL_DAYS beyond the
+    # data on either side: an open-ended range (``end=9999-12-31``) is not 100,000 empty rows.
+    margin = dt.timedelta(days=FILL_DAYS)
+    first = max(filters.start or min(totals), min(totals) - margin)
+    last = min(filters.end or max(totals), max(totals) + margin)
     result, cumulative = [], ZERO
     for start in periods(min(first, min(totals)), max(last, max(totals))):
         count, _, revenue = totals.get(start, (0, 0, ZERO))
