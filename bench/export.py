@@ -39,7 +39,9 @@ from django.utils import timezone
 from tokens.services import token_create
 from warehouse.models import LoadBatch
 rows = int(sys.argv[1])
-batch = LoadBatch.objects.create(file_name="big.csv", file_path="/big.csv", sha256="f" * 64, status="succeeded")
+batch = LoadBatch.objects.create(
+    file_name="big.csv", file_path="/big.csv", sha256="f" * 64, status="succeeded"
+)
 with connection.cursor() as cursor:
     cursor.execute("CREATE TABLE bench_digits (d INT PRIMARY KEY)")  # a temporary one cannot self-join
     cursor.execute("INSERT INTO bench_digits VALUES " + ",".join(f"({d})" for d in range(10)))
@@ -49,11 +51,13 @@ with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO rejected_invoices (invoice_id, reason, detail, raw_record, batch_id, file_name,"
             " file_sha256, source_row, created_at) "
-            "SELECT CONCAT('INV-', n), ELT(1 + MOD(n, 3), 'UNKNOWN_CUSTOMER', 'INVALID_DATE', 'TOTAL_MISMATCH'),"
+            "SELECT CONCAT('INV-', n),"
+            " ELT(1 + MOD(n, 3), 'UNKNOWN_CUSTOMER', 'INVALID_DATE', 'TOTAL_MISMATCH'),"
             " CONCAT('UNKNOWN_CUSTOMER: customer_id ''C-', MOD(n, 1000), ''' is not in dim_customer'),"
             " JSON_OBJECT('invoice_id', CONCAT('INV-', n), 'issue_date', '2024-13-05',"
-            "  'customer_id', CONCAT('C-', MOD(n, 1000)), 'customer_name', IF(MOD(n, 50) = 0, '=HYPERLINK(\"x\")',"
-            "  'Acme Corp'), 'item_description', 'Server Setup', 'qty', '3', 'unit_price', '$ 1,200.50',"
+            "  'customer_id', CONCAT('C-', MOD(n, 1000)),"
+            "  'customer_name', IF(MOD(n, 50) = 0, '=HYPERLINK(\"x\")', 'Acme Corp'),"
+            "  'item_description', 'Server Setup', 'qty', '3', 'unit_price', '$ 1,200.50',"
             "  'total', '3601.50', 'status', 'Paid'), %s, 'big.csv', REPEAT('f', 64), n + 2, %s "
             "FROM (SELECT %s + a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d AS n"
             "      FROM bench_digits a, bench_digits b, bench_digits c, bench_digits e, bench_digits f) s"
@@ -71,7 +75,7 @@ import django, json, resource, sys, time
 django.setup()
 from warehouse.models import RejectedInvoice
 from warehouse.rejected import rejected_chunks
-fields = ("id", "batch_id", "file_name", "source_row", "reason", "detail", "raw_record", "created_at", "resolved_at")
+from ingestion.streams import _FIELDS as fields
 started, rows = time.perf_counter(), 0
 if sys.argv[1] == "iterator":
     for row in RejectedInvoice.objects.order_by("id").values_list(*fields).iterator(chunk_size=5000):

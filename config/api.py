@@ -11,7 +11,13 @@ from django.http import JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from config.api_auth import AUTH, AUTHENTICATION_REQUIRED, PUBLIC_AUTH, CsrfError
+from config.api_auth import (
+    AUTH,
+    AUTHENTICATION_REQUIRED,
+    CsrfError,
+    PermissionMissing,
+    PublicWhenLoginNotRequired,
+)
 from dashboard.api import router as sales_router
 from ingestion.api import router as batches_router
 
@@ -43,7 +49,7 @@ def _docs_access(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not any(auth(request) for auth in PUBLIC_AUTH):
+        if not any(auth(request) for auth in [*AUTH, PublicWhenLoginNotRequired()]):
             return _error(AUTHENTICATION_REQUIRED, 401)
         return view(request, *args, **kwargs)
 
@@ -64,5 +70,6 @@ api.add_router("", sales_router)
 api.add_router("", batches_router)
 api.add_exception_handler(AuthenticationError, lambda request, exc: _error(AUTHENTICATION_REQUIRED, 401))
 api.add_exception_handler(CsrfError, lambda request, exc: _error(str(exc), 403))
+api.add_exception_handler(PermissionMissing, lambda request, exc: _error(str(exc), 403))
 api.add_exception_handler(HttpError, lambda request, exc: _error(str(exc), exc.status_code))
 api.add_exception_handler(ValidationError, _validation_error)

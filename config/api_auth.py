@@ -4,33 +4,48 @@ A request is authenticated by a personal token (``Authorization: Bearer <token>`
 first) or by the browser's session (CSRF enforced on writes, as in the admin). Either way
 ``request.user`` is the token's user, so every permission check is the user's own.
 
-``PERMISSIONS`` names the permission each group of endpoints needs; ``permission_required``
-answers 403 ``{"error": "permission required: <perm>"}`` when the user lacks it.
+Each operation names the permissions it needs (from ``config.permissions``, the project's one
+permission table); they are judged by ``dashboard.access.permission_refusal``, as for the
+dashboard: 401 ``{"error": "authentication required"}``, 403 ``{"error": "permission
+required: <perm>"}``.
 """
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.conf import settings
-from django.http import JsonResponse
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
+from config.permissions import VIEW_SALES
+from dashboard.access import AUTHENTICATION_REQUIRED, PERMISSION_REQUIRED, permission_refusal
 from tokens.services import token_user
 
-AUTHENTICATION_REQUIRED = "authentication required"
-PERMISSION_REQUIRED = "permission required: {permission}"
+__all__ = ["AUTH", "AUTHENTICATION_REQUIRED", "CsrfError", "PermissionMissing", "auth_for"]
+
 CSRF_FAILED = "CSRF check failed (send the csrftoken, or use a token: Authorization: Bearer ...)"
 
-VIEW_BATCHES = "warehouse.view_loadbatch"
-UPLOAD = "warehouse.add_loadbatch"
-VIEW_REJECTED = "warehouse.view_rejectedinvoice"
-REPROCESS = "warehouse.change_rejectedinvoice"
+
+class PermissionMissing(Exception):
+    pass
+
+
+def _require(request, permissions: tuple[str, ...]) -> None:
+    """Raise ``PermissionMissing`` (a 403) for the first permission the user lacks."""
+    for permission in permissions:
+        if permission_refusal(request, permission) == "forbidden":
+            raise PermissionMissing(PERMISSION_REQUIRED.format(permission=permission))
 
 
 class TokenAuth(HttpBearer):
-    """``Authorization: Bearer <token>``; the header's value is never logged."""
+    """``Authorization: Bearer <token>``; the header's value is never logged.
+
+    Authentication and the operation's permissions are checked before the request's body
+    or parameters are read, so a caller without the permission learns nothing from them.
+    """
+
+    def __init__(self, permissions: tuple[str, ...] = ()):
+        super().__init__()
+        self.permissions = permissions
 
     def __call__(self, request):
         scheme, _, secret = (request.headers.get("Authorization") or "").partition(" ")
@@ -42,18 +57,18 @@ class TokenAuth(HttpBearer):
         user = token_user(secret=token)
         if user is not None:
             request.user = user
-            request.api_token_used = True
+            _require(request, self.permissions)
         return user
-
-
-class CsrfError(Exception):
-    pass
 
 
 class SessionAuth(APIKeyCookie):
     """The browser's login (the admin's session); writes need the CSRF token, like a form."""
 
     param_name = settings.SESSION_COOKIE_NAME
+
+    def __init__(self, permissions: tuple[str, ...] = ()):
+        super().__init__(csrf=True)
+        self.permissions = permissions
 
     def _get_key(self, request):
         return request.COOKIES.get(self.param_name)
@@ -63,7 +78,12 @@ class SessionAuth(APIKeyCookie):
             return None
         if check_csrf(request) is not None:
             raise CsrfError(CSRF_FAILED)
+        _require(request, self.permissions)
         return request.user
+
+
+class CsrfError(Exception):
+    pass
 
 
 class PublicWhenLoginNotRequired:
@@ -73,23 +93,13 @@ class PublicWhenLoginNotRequired:
         return not getattr(settings, "DASHBOARD_REQUIRE_LOGIN", True)
 
 
-AUTH = [TokenAuth(), SessionAuth()]
-PUBLIC_AUTH = [*AUTH, PublicWhenLoginNotRequired()]
+def auth_for(*permissions: str) -> list:
+    """An operation's ``auth``: a token or the session, of a user with all ``permissions``;
+    the sales permission also lets anyone in when ``DASHBOARD_REQUIRE_LOGIN`` is off."""
+    callbacks = [TokenAuth(permissions), SessionAuth(permissions)]
+    if VIEW_SALES in permissions:
+        callbacks.append(PublicWhenLoginNotRequired())
+    return callbacks
 
 
-def permission_required(*permissions: str):
-    """An API operation needs all ``permissions`` of the (authenticated) user."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            for permission in permissions:
-                if not request.user.has_perm(permission):
-                    return JsonResponse(
-                        {"error": PERMISSION_REQUIRED.format(permission=permission)}, status=403
-                    )
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
+AUTH = auth_for()

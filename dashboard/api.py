@@ -10,14 +10,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
 from ninja import Router
 
-from config.api_auth import PUBLIC_AUTH
+from config.api_auth import auth_for
 from config.api_schemas import Error, Sales
+from config.permissions import VIEW_SALES
 from dashboard.forms import PeriodForm, SalesFilterForm, TopForm
 from dashboard.openapi import form_parameters
 from warehouse import selectors
 from warehouse.selectors import Dimensions
 
-router = Router(tags=["sales"], auth=PUBLIC_AUTH)
+router = Router(tags=["sales"], auth=auth_for(VIEW_SALES))
 
 
 class MoneyEncoder(DjangoJSONEncoder):

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from import_export.admin import ExportActionModelAdmin
 
+from config.permissions import ImportExportPermissionMixin
 from ingestion import views
 from ingestion.dispatch import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource, RejectedInvoiceResource
@@ -68,7 +69,7 @@ def failing_fields(reason: str, detail: str) -> set[str]:
 
 
 @admin.register(LoadBatch)
-class LoadBatchAdmin(ExportActionModelAdmin):
+class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
     """Batches are written by loads only: the admin shows them, uploads, re-runs and cancels.
 
     Re-run creates a *new* forced batch for the same file (the old one stays as history).
@@ -348,7 +349,9 @@ class BatchFilter(admin.SimpleListFilter):
 
 
 @admin.register(RejectedInvoice)
-class RejectedInvoiceAdmin(StreamedExportMixin, ReadOnlyAdminMixin, ExportActionModelAdmin):
+class RejectedInvoiceAdmin(
+    StreamedExportMixin, ImportExportPermissionMixin, ReadOnlyAdminMixin, ExportActionModelAdmin
+):
     resource_classes = [RejectedInvoiceResource]
     formats = EXPORT_FORMATS
     list_display = (

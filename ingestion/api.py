@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 
-from config.api_auth import REPROCESS, UPLOAD, VIEW_BATCHES, VIEW_REJECTED, permission_required
+from config.api_auth import auth_for
 from config.api_schemas import Batch, BatchList, Error, RejectedPage
+from config.permissions import REPROCESS, UPLOAD, VIEW_BATCHES, VIEW_REJECTED
 from dashboard.api import json_answer
 from dashboard.forms import LimitForm
 from dashboard.openapi import form_parameters
@@ -58,8 +59,8 @@ def _batch(batch_id: int) -> LoadBatch | None:
     summary="Recent loads, newest first",
     response={200: BatchList, 400: Error, 401: Error, 403: Error},
     openapi_extra={"parameters": form_parameters(LimitForm)},
+    auth=auth_for(VIEW_BATCHES),
 )
-@permission_required(VIEW_BATCHES)
 def batches(request):
     form = LimitForm(request.GET)
     if not form.is_valid():
@@ -77,8 +78,8 @@ def batches(request):
         "batch when the broker cannot be reached."
     ),
     response={202: Batch, 400: Error, 401: Error, 403: Error, 503: Batch},
+    auth=auth_for(VIEW_BATCHES, UPLOAD),
 )
-@permission_required(VIEW_BATCHES, UPLOAD)
 def batch_upload(
     request,
     file: File[list[UploadedFile]],
@@ -104,8 +105,8 @@ def batch_upload(
     url_name="batch_detail",
     summary="One load and its progress (status, stage, rows_done, rows_total, percent, finished)",
     response={200: Batch, 401: Error, 403: Error, 404: Error},
+    auth=auth_for(VIEW_BATCHES),
 )
-@permission_required(VIEW_BATCHES)
 def batch_detail(request, batch_id: int):
     batch = _batch(batch_id)
     if batch is None:
@@ -118,8 +119,8 @@ def batch_detail(request, batch_id: int):
     url_name="batch_rerun",
     summary="A new forced batch for the same file (202, Location of the new batch)",
     response={202: Batch, 401: Error, 403: Error, 404: Error, 409: Error, 503: Batch},
+    auth=auth_for(VIEW_BATCHES, UPLOAD),
 )
-@permission_required(VIEW_BATCHES, UPLOAD)
 def batch_rerun_view(request, batch_id: int):
     batch = _batch(batch_id)
     if batch is None:
@@ -136,8 +137,8 @@ def batch_rerun_view(request, batch_id: int):
     url_name="batch_cancel",
     summary="Cancel a queued or running batch (its load rolls back)",
     response={200: Batch, 401: Error, 403: Error, 404: Error, 409: Error},
+    auth=auth_for(VIEW_BATCHES, UPLOAD),
 )
-@permission_required(VIEW_BATCHES, UPLOAD)
 def batch_cancel_view(request, batch_id: int):
     batch = _batch(batch_id)
     if batch is None:
@@ -161,8 +162,8 @@ class RejectedQuery(Schema):
     url_name="batch_rejected",
     summary="A batch's rejected rows in id order, a page at a time (follow `next`)",
     response={200: RejectedPage, 400: Error, 401: Error, 403: Error, 404: Error},
+    auth=auth_for(VIEW_REJECTED),
 )
-@permission_required(VIEW_REJECTED)
 def batch_rejected(request, batch_id: int, query: Query[RejectedQuery]):
     if not LoadBatch.objects.filter(pk=batch_id).exists():
         return json_answer({"error": BATCH_NOT_FOUND}, status=404)
@@ -198,8 +199,8 @@ class RejectedFilter(Schema):
             200: {"description": "CSV, streamed", "content": {"text/csv": {"schema": {"type": "string"}}}}
         }
     },
+    auth=auth_for(VIEW_REJECTED),
 )
-@permission_required(VIEW_REJECTED)
 def rejected_csv(request, query: Query[RejectedFilter]):
     queryset = rejected_filter(
         batch_id=query.batch, reason=query.reason and query.reason.value, resolved=query.resolved
@@ -219,8 +220,8 @@ class ReprocessIn(Schema):
     summary="Validate unresolved rejected rows again (ids or a filter); load those that pass",
     description="Answers the batch that records it. 409 when a running load holds the warehouse too long.",
     response={200: Batch, 400: Error, 401: Error, 403: Error, 409: Error},
+    auth=auth_for(VIEW_REJECTED, REPROCESS),
 )
-@permission_required(VIEW_REJECTED, REPROCESS)
 def rejected_reprocess_view(request, payload: ReprocessIn):
     by_filter = payload.batch is not None or payload.reason is not None
     if (payload.ids is None) == (not by_filter):

@@ -98,9 +98,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_tokens(self, request, queryset):
-        for token in queryset.filter(revoked_at__isnull=True):
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
             token_revoke(token=token)
-        self.message_user(request, "Revoked.", messages.SUCCESS)
+        self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
 
     @admin.display(description="token")
     def token_start(self, obj):

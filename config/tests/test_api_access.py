@@ -40,7 +40,7 @@ ROWS = (
 )
 
 # Answers in ACCOUNTS order.
-SALES = (401, 200, 200, 200, 200)  # login (the sales permission comes with the permission table)
+SALES = (401, 403, 200, 403, 200)  # dashboard.view_sales
 BATCH_READ = (401, 403, 200, 200, 200)  # warehouse.view_loadbatch
 BATCH_WRITE = (401, 403, 403, 202, 202)  # + warehouse.add_loadbatch
 CANCEL = (401, 403, 403, 200, 200)

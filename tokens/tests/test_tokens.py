@@ -49,7 +49,7 @@ def test_a_token_is_created_in_the_admin_shown_once_and_stored_hashed(staff):
     assert "nightly billing export" in listing and token.prefix in listing
     assert secret not in listing and secret not in page
 
-    api = Client().get(reverse("api:sells_kpis"), headers={"Authorization": f"Bearer {secret}"})
+    api = Client().get(reverse("api:openapi-json"), headers={"Authorization": f"Bearer {secret}"})
     assert api.status_code == 200
 
 
@@ -79,7 +79,7 @@ def test_users_see_and_revoke_only_their_own_tokens(staff, django_user_model):
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert mine.revoked_at is not None and theirs.revoked_at is None
-    refused = Client().get(reverse("api:sells_kpis"), headers={"Authorization": f"Bearer {secret}"})
+    refused = Client().get(reverse("api:openapi-json"), headers={"Authorization": f"Bearer {secret}"})
     assert refused.status_code == 401
 
 
@@ -104,15 +104,15 @@ def test_last_use_is_recorded_at_most_once_a_minute(staff):
     user, _ = staff
     token, secret = token_create(user=user, name="script")
     headers = {"Authorization": f"Bearer {secret}"}
-    Client().get(reverse("api:sells_kpis"), headers=headers)
+    Client().get(reverse("api:openapi-json"), headers=headers)
     token.refresh_from_db()
     first = token.last_used_at
     assert first is not None
-    Client().get(reverse("api:sells_kpis"), headers=headers)
+    Client().get(reverse("api:openapi-json"), headers=headers)
     token.refresh_from_db()
     assert token.last_used_at == first
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - LAST_USED_EVERY)
-    Client().get(reverse("api:sells_kpis"), headers=headers)
+    Client().get(reverse("api:openapi-json"), headers=headers)
     token.refresh_from_db()
     assert token.last_used_at > first
 
@@ -121,9 +121,9 @@ def test_expired_tokens_are_refused(staff):
     user, _ = staff
     _, secret = token_create(user=user, name="script", expires_at=timezone.now() + dt.timedelta(hours=1))
     headers = {"Authorization": f"Bearer {secret}"}
-    assert Client().get(reverse("api:sells_kpis"), headers=headers).status_code == 200
+    assert Client().get(reverse("api:openapi-json"), headers=headers).status_code == 200
     ApiToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    assert Client().get(reverse("api:sells_kpis"), headers=headers).status_code == 401
+    assert Client().get(reverse("api:openapi-json"), headers=headers).status_code == 401
 
 
 def test_tokens_never_reach_the_logs(staff, caplog, settings):
