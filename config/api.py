@@ -20,6 +20,7 @@ from config.api_auth import (
 )
 from dashboard.api import router as sales_router
 from ingestion.api import router as batches_router
+from ingestion.api_rejected import router as rejected_router
 
 DESCRIPTION = """Sales figures, loads (upload, progress, re-run, cancel) and rejected rows.
 
@@ -68,6 +69,7 @@ api = NinjaAPI(
 )
 api.add_router("", sales_router)
 api.add_router("", batches_router)
+api.add_router("", rejected_router)
 api.add_exception_handler(AuthenticationError, lambda request, exc: _error(AUTHENTICATION_REQUIRED, 401))
 api.add_exception_handler(CsrfError, lambda request, exc: _error(str(exc), 403))
 api.add_exception_handler(PermissionMissing, lambda request, exc: _error(str(exc), 403))

@@ -1,44 +1,31 @@
-"""Batch and rejected-row endpoints of the JSON API: upload, progress, re-run, cancel,
-rejected rows by cursor, re-processing, and the streamed CSV of rejected rows.
+"""Batch endpoints of the JSON API: upload, progress, re-run, cancel (rejected rows:
+``ingestion.api_rejected``).
 
 Thin: the upload goes through the admin's form and ``ingestion.uploads.uploads_enqueue``,
-re-run and cancel through ``ingestion.dispatch``, re-processing through
-``ingestion.reprocess``; every batch is shown by ``warehouse.selectors.batch_present``.
+re-run and cancel through ``ingestion.dispatch``; every batch is shown by
+``warehouse.selectors.batch_present``.
 """
 
-from enum import StrEnum
-
-from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
-from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
+from ninja import File, Form, Router, UploadedFile
 
 from config.api_auth import auth_for
-from config.api_schemas import Batch, BatchList, Error, RejectedPage
-from config.permissions import REPROCESS, UPLOAD, VIEW_BATCHES, VIEW_REJECTED
+from config.api_schemas import Batch, BatchList, Error
+from config.permissions import UPLOAD, VIEW_BATCHES
 from dashboard.api import json_answer
 from dashboard.forms import LimitForm
 from dashboard.openapi import form_parameters
 from ingestion.dispatch import batch_cancel, batch_queue_failed, batch_rerun
 from ingestion.forms import InvoiceUploadForm
-from ingestion.pipeline.clean import REASONS
-from ingestion.reprocess import rejected_reprocess
-from ingestion.streams import rejected_csv_response
 from ingestion.uploads import UploadRejected, uploads_enqueue
-from warehouse.locks import FactsLockTimeout
 from warehouse.models import LoadBatch
-from warehouse.rejected import cursor_decode, rejected_filter, rejected_page
 from warehouse.selectors import batch_present, batches_recent
 
 router = Router(tags=["batches"])
 
 BATCH_NOT_FOUND = "batch not found"
 ONE_FILE = "file: send one file per request"
-REPROCESS_WHICH = "send either ids or a filter (batch, reason), not both"
-REPROCESS_TOO_MANY = "{rows:,} rows match: re-process at most {limit:,} per request (narrow the filter)"
-
-Reason = StrEnum("Reason", {r: r for r in REASONS})
 
 
 def _batch_answer(batch: LoadBatch, status: int, **extra):
@@ -148,101 +135,3 @@ def batch_cancel_view(request, batch_id: int):
     except ValueError as exc:
         return json_answer({"error": str(exc)}, status=409)
     return _batch_answer(batch, 200, **({"warning": warning} if warning else {}))
-
-
-class RejectedQuery(Schema):
-    reason: Reason | None = None
-    resolved: bool | None = None
-    cursor: str | None = Field(None, description="`next` of the previous page")
-    limit: int = Field(100, ge=1, le=1000)
-
-
-@router.get(
-    "/batches/{int:batch_id}/rejected/",
-    url_name="batch_rejected",
-    summary="A batch's rejected rows in id order, a page at a time (follow `next`)",
-    response={200: RejectedPage, 400: Error, 401: Error, 403: Error, 404: Error},
-    auth=auth_for(VIEW_REJECTED),
-)
-def batch_rejected(request, batch_id: int, query: Query[RejectedQuery]):
-    if not LoadBatch.objects.filter(pk=batch_id).exists():
-        return json_answer({"error": BATCH_NOT_FOUND}, status=404)
-    try:
-        after = None if query.cursor is None else cursor_decode(query.cursor)
-    except ValueError as exc:
-        return json_answer({"error": f"cursor: {exc}"}, status=400)
-    queryset = rejected_filter(
-        batch_id=batch_id, reason=query.reason and query.reason.value, resolved=query.resolved
-    )
-    rows, cursor = rejected_page(queryset=queryset, after=after, limit=query.limit)
-    next_url = None
-    if cursor:
-        params = request.GET.copy()
-        params["cursor"] = cursor
-        next_url = f"{request.path}?{params.urlencode()}"
-    return json_answer({"results": rows, "next": next_url})
-
-
-class RejectedFilter(Schema):
-    batch: int | None = Field(None, ge=1)
-    reason: Reason | None = None
-    resolved: bool | None = None
-
-
-@router.get(
-    "/rejected.csv",
-    url_name="rejected_csv",
-    summary="Rejected rows as CSV, streamed (any number of rows; formula-safe cells)",
-    response={200: str, 400: Error, 401: Error, 403: Error},
-    openapi_extra={
-        "responses": {
-            200: {"description": "CSV, streamed", "content": {"text/csv": {"schema": {"type": "string"}}}}
-        }
-    },
-    auth=auth_for(VIEW_REJECTED),
-)
-def rejected_csv(request, query: Query[RejectedFilter]):
-    queryset = rejected_filter(
-        batch_id=query.batch, reason=query.reason and query.reason.value, resolved=query.resolved
-    )
-    return rejected_csv_response(queryset=queryset, filename=f"rejected-{timezone.now():%Y-%m-%d}.csv")
-
-
-class ReprocessIn(Schema):
-    ids: list[int] | None = Field(None, description="Rejected row ids; or give a filter instead")
-    batch: int | None = Field(None, ge=1)
-    reason: Reason | None = None
-
-
-@router.post(
-    "/rejected/reprocess/",
-    url_name="rejected_reprocess",
-    summary="Validate unresolved rejected rows again (ids or a filter); load those that pass",
-    description="Answers the batch that records it. 409 when a running load holds the warehouse too long.",
-    response={200: Batch, 400: Error, 401: Error, 403: Error, 409: Error},
-    auth=auth_for(VIEW_REJECTED, REPROCESS),
-)
-def rejected_reprocess_view(request, payload: ReprocessIn):
-    by_filter = payload.batch is not None or payload.reason is not None
-    if (payload.ids is None) == (not by_filter):
-        return json_answer({"error": f"ids: {REPROCESS_WHICH}"}, status=400)
-    if by_filter:
-        queryset = rejected_filter(
-            batch_id=payload.batch, reason=payload.reason and payload.reason.value, resolved=False
-        )
-        parameter, rows = ("batch" if payload.batch is not None else "reason"), queryset.count()
-    else:
-        parameter, rows = "ids", len(set(payload.ids))
-    limit = settings.API_REPROCESS_MAX_ROWS
-    if rows > limit:
-        return json_answer(
-            {"error": f"{parameter}: " + REPROCESS_TOO_MANY.format(rows=rows, limit=limit)}, 400
-        )
-    ids = payload.ids if not by_filter else list(queryset.values_list("pk", flat=True))
-    try:
-        batch = rejected_reprocess(rejected_ids=ids, user=request.user)
-    except ValueError as exc:
-        return json_answer({"error": f"{parameter}: {exc}"}, status=400)
-    except FactsLockTimeout as exc:
-        return json_answer({"error": str(exc)}, status=409)
-    return _batch_answer(batch, 200)
