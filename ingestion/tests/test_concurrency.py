@@ -18,10 +18,11 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from ingestion.batch_run import BatchRetry
 from ingestion.dispatch import batch_rerun
 from ingestion.generate import invoice_file_generate
 from ingestion.reprocess import NOTHING_TO_REPROCESS, rejected_reprocess
-from ingestion.services import BatchRetry, batch_create, invoice_file_ingest
+from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.locks import facts_lock_name
 from warehouse.models import Customer, LoadBatch, RejectedInvoice
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
