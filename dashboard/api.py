@@ -16,7 +16,7 @@ from config.permissions import VIEW_SALES
 from dashboard.forms import PeriodForm, SalesFilterForm, TopForm
 from dashboard.openapi import form_parameters
 from warehouse import selectors
-from warehouse.selectors import Dimensions
+from warehouse.selectors import DimensionNames
 
 router = Router(tags=["sales"], auth=auth_for(VIEW_SALES))
 
@@ -38,7 +38,7 @@ def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
     """A GET operation: validate the parameters, run ``query(form, filters, dims)``, answer JSON."""
 
     def view(request):
-        dims = Dimensions.load()
+        dims = DimensionNames.load()
         form = form_class(request.GET, dims=dims)
         if not form.is_valid():
             return json_answer({"error": form.first_error()}, status=400)
