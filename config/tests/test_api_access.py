@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from tokens.services import token_create, token_revoke
 from warehouse.models import LoadBatch, RejectedInvoice
-from warehouse.tests.factories import batch_create
+from warehouse.tests.factories import batch_make
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def world(tmp_path, settings, reference_data):
     settings.MEDIA_ROOT = tmp_path / "media"
     path = tmp_path / "old.csv"
     path.write_bytes(CSV + ROWS)
-    finished = batch_create(file_path=str(path), sha256="1" * 64)
+    finished = batch_make(file_path=str(path), sha256="1" * 64)
     rejected = RejectedInvoice.objects.create(
         reason="UNKNOWN_CUSTOMER",
         detail="UNKNOWN_CUSTOMER: C-999",
@@ -116,7 +116,7 @@ def _request(client: Client, name: str, method: str, world, **headers):
     """One request to the URL ``name`` with arguments and a body that would succeed."""
     finished = world["finished"]
     if name == "batch_cancel":
-        args = [batch_create(status=LoadBatch.Status.QUEUED).pk]
+        args = [batch_make(status=LoadBatch.Status.QUEUED).pk]
     elif name in ("batch_detail", "batch_rerun", "batch_rejected"):
         args = [finished.pk]
     else:
