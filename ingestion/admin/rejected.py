@@ -69,6 +69,7 @@ class RejectedInvoiceAdmin(ReadOnlyAdminMixin, ExportActionModelAdmin):
     search_help_text = "Invoice id, customer id or customer name."
     actions = ("add_unknowns", "reprocess_rows")
     list_per_page = 100
+    ordering = ("-batch_id", "source_row")  # the latest load's rows first
     show_full_result_count = False
     change_list_template = "ingestion/admin/rejected_change_list.html"
     change_form_template = "ingestion/admin/rejected_change_form.html"
