@@ -7,21 +7,32 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import QueryDict
 
-from warehouse.selectors import Dimensions, SalesFilter
+from warehouse.selectors import DATE_MAX, DATE_MIN, Dimensions, SalesFilter
 
 START_AFTER_END = "must be on or before end"
 DATE_FORMAT = "%Y-%m-%d"
+DATE_OUT_OF_RANGE = f"must be between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}"
+
+
+def _date_field() -> forms.DateField:
+    """``YYYY-MM-DD`` within the range every supported database stores (MySQL's DATE range)."""
+    return forms.DateField(
+        required=False,
+        input_formats=[DATE_FORMAT],
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[
+            MinValueValidator(DATE_MIN, message=DATE_OUT_OF_RANGE),
+            MaxValueValidator(DATE_MAX, message=DATE_OUT_OF_RANGE),
+        ],
+    )
 
 
 class SalesFilterForm(forms.Form):
-    start = forms.DateField(
-        required=False, input_formats=[DATE_FORMAT], widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        required=False, input_formats=[DATE_FORMAT], widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = _date_field()
+    end = _date_field()
     status = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     customer = forms.ChoiceField(required=False)
     item = forms.ChoiceField(required=False)

@@ -1,7 +1,6 @@
 """The dashboard page and the CSV download of each chart."""
 
 import csv
-from decimal import Decimal
 
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
@@ -9,23 +8,15 @@ from django.templatetags.static import static
 from django.utils import timezone
 
 from dashboard import figures, kpis
-from dashboard.access import page_login_required
+from dashboard.access import sales_page_required
 from dashboard.charts import CHARTS
 from dashboard.forms import SalesFilterForm, preset_links
 from warehouse import selectors
+from warehouse.exports import csv_cell
 from warehouse.selectors import Dimensions
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-
-def _cell(value) -> str:
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text  # no spreadsheet formulas
-
-
-@page_login_required
+@sales_page_required
 def dashboard(request):
     dims = Dimensions.load()
     form = SalesFilterForm(request.GET, dims=dims)
@@ -50,7 +41,7 @@ def dashboard(request):
     return render(request, "dashboard/dashboard.html", context)
 
 
-@page_login_required
+@sales_page_required
 def chart_csv(request, name):
     chart = CHARTS.get(name)
     if chart is None:
@@ -64,7 +55,7 @@ def chart_csv(request, name):
     writer = csv.writer(response)
     writer.writerow(chart.columns)
     for row in chart.rows(form.sales_filter(), dims):
-        writer.writerow([_cell(row[column]) for column in chart.columns])
+        writer.writerow([csv_cell(row[column]) for column in chart.columns])
     return response
 
 

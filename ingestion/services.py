@@ -17,6 +17,7 @@ import pandas as pd
 from django.conf import settings
 from django.db import OperationalError, connection
 from django.utils import timezone
+from django.utils.text import slugify
 
 from ingestion import leases
 from ingestion.pipeline import errors, extract, load, sql
@@ -335,7 +336,10 @@ class _Run:
             if earlier is not None:
                 self.finish(LoadBatch.Status.SKIPPED, note=BATCH_SKIPPED_NOTE.format(batch_id=earlier.pk))
                 return batch
-        root = Path(settings.LOAD_TMP_DIR)
+        # One folder per database: the sweep only judges runs of batches it can see.
+        root = Path(settings.LOAD_TMP_DIR) / (
+            slugify(str(connection.settings_dict["NAME"]))[:60] or "default"
+        )
         root.mkdir(parents=True, exist_ok=True)
         _tmp_dirs_sweep(root)
         tmp_dir = root / f"batch-{batch.pk}-{self.owner.rsplit(':', 1)[-1]}"

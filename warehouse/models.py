@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from warehouse.fields import BusinessKeyField
@@ -12,10 +13,22 @@ from warehouse.fields import BusinessKeyField
 INVOICE_ID_MAX_LENGTH = 64
 
 
+def _folded(field: str, max_length: int) -> models.GeneratedField:
+    """The natural key in lower case, unique: the database itself refuses a second key that
+    differs only in letter case (``api access`` next to ``API Access``), on SQLite and MySQL."""
+    return models.GeneratedField(
+        expression=Lower(field),
+        output_field=models.CharField(max_length=max_length),
+        db_persist=True,
+        unique=True,
+    )
+
+
 class Customer(models.Model):
     customer_key = models.AutoField(primary_key=True)
     customer_id = models.CharField(max_length=32, unique=True)
     customer_name = models.CharField(max_length=200)
+    customer_id_ci = _folded("customer_id", 32)
 
     class Meta:
         db_table = "dim_customer"
@@ -28,6 +41,7 @@ class Customer(models.Model):
 class Item(models.Model):
     item_key = models.AutoField(primary_key=True)
     item_description = models.CharField(max_length=200, unique=True)
+    item_description_ci = _folded("item_description", 200)
 
     class Meta:
         db_table = "dim_item"
@@ -40,6 +54,7 @@ class Item(models.Model):
 class Status(models.Model):
     status_key = models.AutoField(primary_key=True)
     status_name = models.CharField(max_length=32, unique=True)
+    status_name_ci = _folded("status_name", 32)
 
     class Meta:
         db_table = "dim_status"

@@ -25,6 +25,8 @@ from django.db.models.functions import TruncMonth
 from warehouse.models import Customer, DailySales, Invoice, Item, LoadBatch, MonthlySales, Status
 
 DEFAULT_REVENUE_STATUSES = ("PAID", "PENDING", "PROCESSING")
+# The dates a filter may name: MySQL's DATE range (SQLite and Python hold it too).
+DATE_MIN, DATE_MAX = dt.date(1000, 1, 1), dt.date(9999, 12, 31)
 PENDING = "PENDING"
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -77,6 +79,12 @@ def _month_end(day: dt.date) -> dt.date:
 def _date_parts(start: dt.date | None, end: dt.date | None):
     """(monthly queryset, daily queryset) that together cover [start, end] exactly."""
     monthly, daily = MonthlySales.objects.all(), DailySales.objects.none()
+    no_month_after = start is not None and start.day != 1 and _month_end(start) == dt.date.max
+    no_month_before = end is not None and end != _month_end(end) and end.replace(day=1) == dt.date.min
+    if no_month_after or no_month_before:  # the calendar's first or last month: days only
+        return MonthlySales.objects.none(), DailySales.objects.filter(
+            day__gte=start or dt.date.min, day__lte=end or dt.date.max
+        )
     first_full = None if start is None else start if start.day == 1 else _month_end(start) + dt.timedelta(1)
     last_full = (
         None if end is None else end if end == _month_end(end) else end.replace(day=1) - dt.timedelta(1)
@@ -147,6 +155,9 @@ def sales_kpis(*, filters: SalesFilter, dims: Dimensions | None = None) -> dict:
     }
 
 
+FILL_DAYS = 10 * 366
+
+
 def _months(first: dt.date, last: dt.date):
     month = first.replace(day=1)
     while month <= last:
@@ -198,7 +209,11 @@ def sales_by_period(
         label, periods = _week_label, _weeks
     if not totals:
         return []
-    first, last = filters.start or min(totals), filters.end or max(totals)
+    # Zero-filled from the range's start to its end, but never more than FILL_DAYS beyond the
+    # data on either side: an open-ended range (``end=9999-12-31``) is not 100,000 empty rows.
+    margin = dt.timedelta(days=FILL_DAYS)
+    first = max(filters.start or min(totals), min(totals) - margin)
+    last = min(filters.end or max(totals), max(totals) + margin)
     result, cumulative = [], ZERO
     for start in periods(min(first, min(totals)), max(last, max(totals))):
         count, _, revenue = totals.get(start, (0, 0, ZERO))

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from warehouse.tests.factories import known_warehouse_create
 
@@ -13,6 +14,9 @@ def known(db):
 @pytest.fixture
 def user_client(client, django_user_model):
     user = django_user_model.objects.create_user(username="analyst", password="pw-analyst-123")
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=("view_sales", "view_loadbatch"))
+    )  # reads sales figures and batches
     client.force_login(user)
     return client
 

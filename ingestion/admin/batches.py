@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportActionModelAdmin
 
+from config.permissions import ImportExportPermissionMixin
 from ingestion import views
 from ingestion.admin.display import admin_url, admin_url_name, number, seconds_text, status_badge
 from ingestion.admin.summary import batch_summary
@@ -21,7 +22,7 @@ from warehouse.models import LoadBatch, RejectedInvoice
 
 
 @admin.register(LoadBatch)
-class LoadBatchAdmin(ExportActionModelAdmin):
+class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
     """Batches are written by loads only: the admin shows them, uploads, re-runs and cancels.
 
     Re-run creates a *new* forced batch for the same file (the old one stays as history).

@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from import_export.admin import ExportActionModelAdmin
 
+from config.permissions import ImportExportPermissionMixin
 from ingestion.admin.display import admin_url, admin_url_name, failing_fields, number, reasons_in_detail
 from ingestion.admin.filters import BatchFilter, ResolvedFilter
 from ingestion.admin.wording import detail_for_people, detail_sentence
@@ -42,7 +43,7 @@ def _codes(row: RejectedInvoice) -> set[str]:
 
 
 @admin.register(RejectedInvoice)
-class RejectedInvoiceAdmin(ReadOnlyAdminMixin, ExportActionModelAdmin):
+class RejectedInvoiceAdmin(ImportExportPermissionMixin, ReadOnlyAdminMixin, ExportActionModelAdmin):
     resource_classes = [RejectedInvoiceResource]
     formats = EXPORT_FORMATS
     list_display = (

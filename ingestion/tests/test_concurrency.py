@@ -229,7 +229,7 @@ def _load_connections(cursor, target: str) -> list[int]:
     return [row[0] for row in cursor.fetchall()]
 
 
-def _killer(batch_id: int, target: str, *, after_rows: int) -> tuple[threading.Thread, list]:
+def _killer(batch_id: int, target: str, *, after_rows: int, spare=()) -> tuple[threading.Thread, list]:
     """A thread that kills the load's connection(s) once the batch has read ``after_rows``."""
     killed: list[int] = []
 
@@ -243,7 +243,7 @@ def _killer(batch_id: int, target: str, *, after_rows: int) -> tuple[threading.T
                     cursor.execute("SELECT rows_done, status FROM load_batch WHERE id = %s", [batch_id])
                     done, status = cursor.fetchone()
                     if status == "running" and done >= after_rows:
-                        for pid in _load_connections(cursor, target):
+                        for pid in set(_load_connections(cursor, target)) - set(spare):
                             cursor.execute(f"KILL {int(pid)}")
                             killed.append(pid)
                 time.sleep(0.002)

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -383,13 +384,17 @@ def test_the_sweeper_queues_again_the_batch_of_a_killed_worker(tmp_path, worker_
     assert warehouse_snapshot() == snapshot
 
 
-def test_a_killed_connection_in_the_worker_is_retried_and_converges(tmp_path, worker_factory, broker):
+@pytest.mark.parametrize("target", ["stager", "merger", "all"])
+def test_a_killed_connection_in_the_worker_is_retried_and_converges(tmp_path, worker_factory, broker, target):
     from ingestion.tests.test_concurrency import _killer
 
     path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=23)
     worker_factory(BATCH_LEASE_SECONDS="30")
     batch = enqueue(path)
-    killer, killed = _killer(batch.pk, "merger", after_rows=5 * 4_000)
+    with connection.cursor() as cursor:  # this test's own connection is not the load's
+        cursor.execute("SELECT CONNECTION_ID()")
+        mine = {cursor.fetchone()[0]}
+    killer, killed = _killer(batch.pk, target, after_rows=5 * 4_000, spare=mine)
 
     wait_for(batch, finished, every=0.2, timeout=240)
     killer.join()
@@ -401,3 +406,46 @@ def test_a_killed_connection_in_the_worker_is_retried_and_converges(tmp_path, wo
     warehouse_clear()
     invoice_file_ingest(batch_id=batch_create(path=path).pk)
     assert warehouse_snapshot() == snapshot
+
+
+def test_load_invoices_says_when_no_worker_picks_up_or_the_worker_went_silent(tmp_path, worker_factory):
+    path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=24)
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 3306}/{db['NAME']}",
+        "CELERY_BROKER_URL": BROKER_URL,
+        "BATCH_LEASE_SECONDS": "2",
+    }
+    command = subprocess.Popen(
+        [sys.executable, "manage.py", "load_invoices", str(path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(iter(command.stderr.readline, "")))
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("still queued" in line for line in said) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert any("is a worker running" in line for line in said), said
+        worker = worker_factory(BATCH_LEASE_SECONDS="2")
+        batch = LoadBatch.objects.get()
+        wait_for(batch, lambda b: b.status == "running" and b.rows_done >= 3 * 4_000, every=0.02)
+        worker.kill()
+        deadline = time.monotonic() + 60
+        while (
+            not any("no heartbeat from its worker" in line for line in said) and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+        assert any("no heartbeat from its worker" in line for line in said), said
+    finally:
+        command.kill()
+        command.wait()
+        reader.join()
