@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -51,19 +52,8 @@ class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
     fieldsets = (
         (None, {"fields": ("file_name", "status_display", "progress_display", "error", "note")}),
         (
-            "Rows",
-            {
-                "fields": (
-                    *LoadBatch.COUNT_FIELDS,
-                    "rejection_rate",
-                    "reasons_display",
-                    "rejected_link",
-                )
-            },
-        ),
-        (
             "File",
-            {"fields": ("file_path", "sha256", "size_bytes", "source", "created_by", "force", "dry_run")},
+            {"fields": ("file_path", "sha256", "size_display", "source", "created_by", "force", "dry_run")},
         ),
         (
             "Run",
@@ -214,6 +204,10 @@ class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
     def duration(self, obj):
         return seconds_text(obj.duration_seconds)
 
+    @admin.display(description="size")
+    def size_display(self, obj):
+        return f"{filesizeformat(obj.size_bytes)} ({number(obj.size_bytes)} bytes)"
+
     @admin.display(description="when", ordering="created_at")
     def when(self, obj):
         moment = timezone.localtime(obj.started_at or obj.created_at)
@@ -255,22 +249,3 @@ class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
                 ),
             ),
         )
-
-    @admin.display(description="rejected per reason")
-    def reasons_display(self, obj):
-        reasons = batch_summary(obj)["reasons"]
-        if not reasons:
-            return "-"
-        return format_html(
-            '<table class="ingestion-reasons">{}</table>',
-            format_html_join(
-                "",
-                '<tr><td><a href="{}">{}</a></td><td class="num">{}</td></tr>',
-                ((url, reason, count) for reason, count, url in reasons),
-            ),
-        )
-
-    @admin.display(description="rejected rows")
-    def rejected_link(self, obj):
-        url = admin_url(RejectedInvoice._meta, "changelist") + f"?batch__id__exact={obj.pk}"
-        return format_html('<a href="{}">rejected rows of batch #{}</a>', url, obj.pk)

@@ -208,16 +208,21 @@ class RejectedInvoiceAdmin(ImportExportPermissionMixin, ReadOnlyAdminMixin, Expo
         permissions=["add_unknowns"],
     )
     def add_unknowns(self, request, queryset):
-        rows = list(queryset.filter(resolved_at__isnull=True))
+        rows = queryset.filter(resolved_at__isnull=True).only("pk", "reason", "detail", "raw_record")
+        ids = [row.pk for row in rows.iterator(chunk_size=2000)]
         kinds = self._addable_kinds(request, BULK_KINDS)
-        created = unknowns_create(unknowns_find(rows, codes_of=_codes), kinds=kinds)
+        created = unknowns_create(unknowns_find(rows.iterator(chunk_size=2000), codes_of=_codes), kinds=kinds)
+        # "Select all N" re-processes the same filtered list again, not a list of ids.
+        across = request.POST.get("select_across") == "1"
         context = {
             **self.admin_site.each_context(request),
             "title": "Unknown customers and items added" if created else "Nothing to add",
             "opts": self.opts,
             "customers": list(created.customers.items()),
             "items": created.items,
-            "ids": [row.pk for row in rows],
+            "ids": ids[:1] if across else ids,  # Django needs one ticked id beside select_across
+            "count": len(ids),
+            "select_across": across,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "can_reprocess": self.has_reprocess_permission(request),
             "back_url": request.get_full_path(),

@@ -262,3 +262,31 @@ def test_admin_url_names_come_from_the_model_options():
         str(p) for p in sources if re.search(r"admin:warehouse_(loadbatch|rejectedinvoice)_", p.read_text())
     ]
     assert typed == []
+
+
+def test_the_add_action_over_all_rows_of_a_filter_reprocesses_that_filter(admin_client, batch):
+    one = RejectedInvoice.objects.get(invoice_id="INV-3").pk
+    query = f"?batch__id__exact={batch.pk}"
+
+    response = admin_client.post(
+        LIST_URL + query, {"action": "add_unknowns", "_selected_action": [one], "select_across": "1"}
+    )
+
+    form = response.content.decode().split('id="reprocess-selected"')[1].split("</form>")[0]
+    assert 'name="select_across" value="1"' in form and form.count('name="_selected_action"') == 1
+    assert "Re-process the 4 selected rows" in form and f"batch__id__exact={batch.pk}" in form
+    assert Customer.objects.filter(customer_id__in=["C-998", "C-999"]).count() == 2
+
+    response = admin_client.post(
+        LIST_URL + query,
+        {"action": "reprocess_rows", "select_across": "1", "_selected_action": [one]},
+        follow=True,
+    )
+    assert "2 loaded, 2 still rejected" in response.content.decode()
+
+
+def test_the_batch_page_formats_every_count_and_the_file_size(admin_client, batch):
+    LoadBatch.objects.filter(pk=batch.pk).update(size_bytes=1_234_567)
+    html = admin_client.get(reverse("admin:warehouse_loadbatch_change", args=[batch.pk])).content.decode()
+    assert "1.2\xa0MB (1,234,567 bytes)" in html
+    assert "Rows read:" not in html  # the counts are in the summary, formatted
