@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from dashboard.access import batches_api_required, sales_api_required
 from dashboard.forms import LimitForm, PeriodForm, SalesFilterForm, TopForm
 from warehouse import selectors
-from warehouse.selectors import Dimensions
+from warehouse.selectors import DimensionNames
 
 BATCH_NOT_FOUND = "batch not found"
 
@@ -31,7 +31,7 @@ def _sales_endpoint(form_class, query):
 
     @sales_api_required
     def view(request):
-        dims = Dimensions.load()
+        dims = DimensionNames.load()
         form = form_class(request.GET, dims=dims)
         if not form.is_valid():
             return _json({"error": form.first_error()}, status=400)

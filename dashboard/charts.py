@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from dashboard import figures
 from warehouse import selectors
-from warehouse.selectors import Dimensions, SalesFilter
+from warehouse.selectors import DimensionNames, SalesFilter
 
 PENDING_TOP = 15
 CUSTOMERS_TOP = 10
@@ -21,13 +21,13 @@ QUALITY_BATCHES = 10
 @dataclass(frozen=True)
 class Chart:
     title: str
-    rows: Callable[[SalesFilter, Dimensions], list[dict]]
+    rows: Callable[[SalesFilter, DimensionNames], list[dict]]
     columns: tuple[str, ...]
     figure: Callable[[list[dict], SalesFilter], dict]
     drills: bool = True  # a click on a bar or point filters by it
 
 
-def _quality_rows(filters: SalesFilter, dims: Dimensions) -> list[dict]:
+def _quality_rows(filters: SalesFilter, dims: DimensionNames) -> list[dict]:
     """Rejected rows per reason per recent load (batch-level: invoice filters do not apply)."""
     return [
         {"batch_id": b["id"], "batch": f"#{b['id']} {b['file_name']}", "reason": reason, "rejected_rows": n}

@@ -10,7 +10,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import QueryDict
 
-from warehouse.selectors import DATE_MAX, DATE_MIN, Dimensions, SalesFilter
+from warehouse.selectors import DATE_MAX, DATE_MIN, DimensionNames, SalesFilter
 
 START_AFTER_END = "must be on or before end"
 DATE_FORMAT = "%Y-%m-%d"
@@ -37,7 +37,7 @@ class SalesFilterForm(forms.Form):
     customer = forms.ChoiceField(required=False)
     item = forms.ChoiceField(required=False)
 
-    def __init__(self, *args, dims: Dimensions, **kwargs):
+    def __init__(self, *args, dims: DimensionNames, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [(name, name) for name in sorted(dims.statuses.values())]
         self.fields["customer"].choices = [("", "All customers")] + sorted(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from warehouse import selectors
-from warehouse.selectors import Dimensions, SalesFilter
+from warehouse.selectors import DimensionNames, SalesFilter
 
 NO_DATA = "no data"
 MINUS = "\u2212"
@@ -68,7 +68,7 @@ def _period_text(filters: SalesFilter) -> str:
     return f"{filters.start:%Y-%m-%d} to {filters.end:%Y-%m-%d}"
 
 
-def sales_cards(*, filters: SalesFilter, dims: Dimensions) -> tuple[dict, list[Card]]:
+def sales_cards(*, filters: SalesFilter, dims: DimensionNames) -> tuple[dict, list[Card]]:
     """(the KPI values, the sales cards with their changes)."""
     kpis = selectors.sales_kpis(filters=filters, dims=dims)
     before = selectors.period_previous(filters)

@@ -13,12 +13,12 @@ from dashboard.charts import CHARTS
 from dashboard.forms import SalesFilterForm, preset_links
 from warehouse import selectors
 from warehouse.exports import csv_cell
-from warehouse.selectors import Dimensions
+from warehouse.selectors import DimensionNames
 
 
 @sales_page_required
 def dashboard(request):
-    dims = Dimensions.load()
+    dims = DimensionNames.load()
     form = SalesFilterForm(request.GET, dims=dims)
     context = {"form": form, "state": selectors.warehouse_state(), "charts": [], "themes": figures.THEMES}
     context["presets"] = preset_links(request.GET, timezone.localdate())
@@ -46,7 +46,7 @@ def chart_csv(request, name):
     chart = CHARTS.get(name)
     if chart is None:
         raise Http404("unknown chart")
-    dims = Dimensions.load()
+    dims = DimensionNames.load()
     form = SalesFilterForm(request.GET, dims=dims)
     if not form.is_valid():
         return HttpResponse(form.first_error(), status=400, content_type="text/plain")

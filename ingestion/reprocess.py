@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import RAW_COLUMNS
-from ingestion.services import dimensions_load, invoices_validate, reason_counts_ordered
+from ingestion.validation import dimensions_load, invoices_validate, reason_counts_ordered
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.locks import facts_lock
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice

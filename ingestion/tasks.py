@@ -3,7 +3,8 @@
 from celery import shared_task
 
 from ingestion import dispatch, leases
-from ingestion.services import BatchRetry, invoice_file_ingest
+from ingestion.batch_run import BatchRetry
+from ingestion.services import invoice_file_ingest
 
 INGEST_MAX_RETRIES = 5
 

@@ -58,13 +58,15 @@ class SalesFilter:
 
 
 @dataclass
-class Dimensions:
+class DimensionNames:
+    """Display names of the dimension keys (customer id and name, item, status)."""
+
     customers: dict[int, tuple[str, str]] = field(default_factory=dict)  # key -> (id, name)
     items: dict[int, str] = field(default_factory=dict)
     statuses: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls) -> Dimensions:
+    def load(cls) -> DimensionNames:
         return cls(
             customers={c.pk: (c.customer_id, c.customer_name) for c in Customer.objects.all()},
             items={i.pk: i.item_description for i in Item.objects.all()},
@@ -102,7 +104,7 @@ def _date_parts(start: dt.date | None, end: dt.date | None):
     return monthly, daily
 
 
-def _narrow(queryset, filters: SalesFilter, statuses, dims: Dimensions):
+def _narrow(queryset, filters: SalesFilter, statuses, dims: DimensionNames):
     status_keys = [k for k, name in dims.statuses.items() if name in statuses]
     queryset = queryset.filter(status_id__in=status_keys)
     if filters.customer_id:
@@ -113,10 +115,10 @@ def _narrow(queryset, filters: SalesFilter, statuses, dims: Dimensions):
     return queryset
 
 
-def sales_rows(*, filters: SalesFilter, keys: tuple[str, ...], statuses, dims: Dimensions | None = None):
+def sales_rows(*, filters: SalesFilter, keys: tuple[str, ...], statuses, dims: DimensionNames | None = None):
     """Sums of invoice_count, qty and revenue per ``keys`` (``period`` = month, or dimension
     ``customer_id``/``item_id``/``status_id`` keys) as {key tuple: [count, qty, revenue]}."""
-    dims = dims or Dimensions.load()
+    dims = dims or DimensionNames.load()
     if not statuses:
         return {}
     monthly, daily = _date_parts(filters.start, filters.end)
@@ -137,8 +139,8 @@ def _ranked(rows: list[dict], amount: str, name: str) -> list[dict]:
     return sorted(rows, key=lambda r: (-r[amount], r[name]))
 
 
-def sales_kpis(*, filters: SalesFilter, dims: Dimensions | None = None) -> dict:
-    dims = dims or Dimensions.load()
+def sales_kpis(*, filters: SalesFilter, dims: DimensionNames | None = None) -> dict:
+    dims = dims or DimensionNames.load()
     counted, pending = filters.counted_statuses, filters.pending_statuses
     rows = sales_rows(filters=filters, keys=("status_id",), statuses=set(counted) | set(pending), dims=dims)
     by_name = {dims.statuses[key]: total for (key,), total in rows.items()}
@@ -178,7 +180,7 @@ def _week_label(day: dt.date) -> str:
 
 
 def sales_by_period(
-    *, filters: SalesFilter, period: str = "monthly", dims: Dimensions | None = None
+    *, filters: SalesFilter, period: str = "monthly", dims: DimensionNames | None = None
 ) -> list[dict]:
     """Revenue per month (``2024-01``) or ISO week (``2024-W05``) with the running total.
 
@@ -193,7 +195,7 @@ def sales_by_period(
         label, periods = (lambda day: day.strftime("%Y-%m")), _months
     else:
         daily = _narrow(
-            DailySales.objects.all(), filters, filters.counted_statuses, dims or Dimensions.load()
+            DailySales.objects.all(), filters, filters.counted_statuses, dims or DimensionNames.load()
         )
         if filters.start:
             daily = daily.filter(day__gte=filters.start)
@@ -224,39 +226,38 @@ def sales_by_period(
     return result
 
 
-def customers_top(*, filters: SalesFilter, top: int = 10, dims: Dimensions | None = None) -> list[dict]:
-    dims = dims or Dimensions.load()
-    rows = sales_rows(filters=filters, keys=("customer_id",), statuses=filters.counted_statuses, dims=dims)
+def _customers_ranked(
+    filters: SalesFilter, statuses, measure: str, top: int, dims: DimensionNames
+) -> list[dict]:
+    """Customers by ``measure`` (the money of ``statuses``), largest first; those with none left out."""
+    rows = sales_rows(filters=filters, keys=("customer_id",), statuses=statuses, dims=dims)
     result = [
         {
             "customer_id": dims.customers[key][0],
             "customer_name": dims.customers[key][1],
-            "revenue": total[2],
-            "invoice_count": total[0],
-        }
-        for (key,), total in rows.items()
-    ]
-    return _ranked(result, "revenue", "customer_id")[:top]
-
-
-def customers_pending(*, filters: SalesFilter, top: int = 15, dims: Dimensions | None = None) -> list[dict]:
-    dims = dims or Dimensions.load()
-    rows = sales_rows(filters=filters, keys=("customer_id",), statuses=filters.pending_statuses, dims=dims)
-    result = [
-        {
-            "customer_id": dims.customers[key][0],
-            "customer_name": dims.customers[key][1],
-            "pending_amount": total[2],
+            measure: total[2],
             "invoice_count": total[0],
         }
         for (key,), total in rows.items()
         if total[2] or total[0]
     ]
-    return _ranked(result, "pending_amount", "customer_id")[:top]
+    return _ranked(result, measure, "customer_id")[:top]
 
 
-def sales_by_status(*, filters: SalesFilter, dims: Dimensions | None = None) -> list[dict]:
-    dims = dims or Dimensions.load()
+def customers_top(*, filters: SalesFilter, top: int = 10, dims: DimensionNames | None = None) -> list[dict]:
+    return _customers_ranked(filters, filters.counted_statuses, "revenue", top, dims or DimensionNames.load())
+
+
+def customers_pending(
+    *, filters: SalesFilter, top: int = 15, dims: DimensionNames | None = None
+) -> list[dict]:
+    return _customers_ranked(
+        filters, filters.pending_statuses, "pending_amount", top, dims or DimensionNames.load()
+    )
+
+
+def sales_by_status(*, filters: SalesFilter, dims: DimensionNames | None = None) -> list[dict]:
+    dims = dims or DimensionNames.load()
     rows = sales_rows(filters=filters, keys=("status_id",), statuses=filters.counted_statuses, dims=dims)
     result = [
         {"status": dims.statuses[key], "revenue": t[2], "invoice_count": t[0]} for (key,), t in rows.items()
@@ -264,8 +265,8 @@ def sales_by_status(*, filters: SalesFilter, dims: Dimensions | None = None) -> 
     return _ranked(result, "revenue", "status")
 
 
-def sales_by_item(*, filters: SalesFilter, dims: Dimensions | None = None) -> list[dict]:
-    dims = dims or Dimensions.load()
+def sales_by_item(*, filters: SalesFilter, dims: DimensionNames | None = None) -> list[dict]:
+    dims = dims or DimensionNames.load()
     rows = sales_rows(filters=filters, keys=("item_id",), statuses=filters.counted_statuses, dims=dims)
     result = [
         {"item": dims.items[key], "revenue": t[2], "invoice_count": t[0], "qty": t[1]}

@@ -23,7 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from warehouse.models import Customer, Item, LoadBatch, RejectedInvoice, Status
-from warehouse.tests.factories import batch_create, invoice_create
+from warehouse.tests.factories import batch_make, invoice_create
 
 pytestmark = pytest.mark.django_db
 
@@ -199,7 +199,7 @@ _PARAM = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 def objects(django_user_model, tmp_path):
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
-    batch = batch_create(status=LoadBatch.Status.SUCCEEDED, file_path=str(tmp_path / "gone.csv"))
+    batch = batch_make(status=LoadBatch.Status.SUCCEEDED, file_path=str(tmp_path / "gone.csv"))
     invoice = invoice_create(batch, "M-1", "2024-01-10", "C-100", "API Access", "PAID", 1, "10.00")
     rejected = RejectedInvoice.objects.create(
         invoice_id="M-2",

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from config.permissions import CAPABILITIES, ROLES, permission_table
 from warehouse.models import Customer, RejectedInvoice
-from warehouse.tests.factories import batch_create, known_warehouse_create
+from warehouse.tests.factories import batch_make, known_warehouse_create
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -79,7 +79,7 @@ def test_staff_without_permissions_can_neither_import_nor_export(django_user_mod
     user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
     client = Client()
     client.force_login(user)
-    batch = batch_create()
+    batch = batch_make()
     RejectedInvoice.objects.create(
         reason="INVALID_DATE",
         raw_record={"invoice_id": "SECRET-1"},

@@ -12,7 +12,7 @@ from django.db import connection
 from dashboard.charts import CHARTS
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.models import Customer
-from warehouse.tests.factories import batch_create, invoice_create
+from warehouse.tests.factories import batch_make, invoice_create
 
 pytestmark = pytest.mark.django_db
 URL = "/visualization/dashboard/"
@@ -63,7 +63,7 @@ def test_figures_hold_the_known_numbers(user_client, known):
 
 
 def test_pending_chart_is_top_15_sorted(user_client):
-    batch = batch_create()
+    batch = batch_make()
     for n in range(18):
         Customer.objects.create(customer_id=f"X-{n:02d}", customer_name=f"Extra {n}")
         invoice_create(batch, f"P{n}", "2024-05-01", f"X-{n:02d}", "API Access", "PENDING", 1, f"{n + 1}.00")
@@ -125,7 +125,7 @@ def test_csv_is_exactly_the_chart_data(user_client, known):
 
 
 def test_csv_neutralises_formulas(user_client):
-    batch = batch_create()
+    batch = batch_make()
     Customer.objects.create(customer_id="X-1", customer_name="=HYPERLINK(1)")
     invoice_create(batch, "F1", "2024-05-01", "X-1", "API Access", "PAID", 1, "1.00")
     daily_sales_refresh()
@@ -139,7 +139,7 @@ def test_empty_warehouse_explains_how_to_load(user_client):
 
 
 def test_hostile_customer_name_is_text(user_client):
-    batch = batch_create()
+    batch = batch_make()
     name = "<img src=x onerror=alert(1)>"
     Customer.objects.create(customer_id="X-1", customer_name=name)
     invoice_create(batch, "X1", "2024-05-01", "X-1", "API Access", "PENDING", 1, "5.00")
@@ -268,11 +268,11 @@ def test_applied_filters_are_chips_that_remove_themselves(user_client, known):
 
 
 def test_rejected_latest_load_is_the_latest_file_not_a_reprocessing(user_client, known):
-    batch_create(file_name="reprocess of 2 rows", file_path="", sha256="", rows_read=2, rows_loaded=2)
+    batch_make(file_name="reprocess of 2 rows", file_path="", sha256="", rows_read=2, rows_loaded=2)
     html = user_client.get(URL).content.decode()
     assert "22.22%" in html and f"known.csv (batch #{known.pk}): 2 of 9 rows" in html
     assert "no earlier load to compare" in html
-    later = batch_create(file_name="later.csv", sha256="1" * 64, rows_read=25, rows_rejected=25)
+    later = batch_make(file_name="later.csv", sha256="1" * 64, rows_read=25, rows_rejected=25)
     html = user_client.get(URL).content.decode()
     assert f"later.csv (batch #{later.pk}): 25 of 25 rows" in html
     assert "+77.78 pts" in html and f"vs batch #{known.pk}" in html

@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +38,11 @@ from pathlib import Path
 import pandas as pd
 from django.db import OperationalError, connection, transaction
 
-from ingestion.pipeline import bulk, sales, sql
+from ingestion.pipeline import bulk, duplicates, sales, sql
 from ingestion.pipeline.columns import STAGING_COLUMNS
+from ingestion.pipeline.lanes import Lane
 from ingestion.pipeline.rejected import rejected_rows
+from ingestion.pipeline.sales_changes import SalesChanges
 from warehouse.locks import facts_lock_release, facts_lock_wait
 
 logger = logging.getLogger(__name__)
@@ -65,36 +67,6 @@ class MergeCounts:
         self.unchanged += unchanged
 
 
-class _Lane:
-    """Steps run in order on one connection: a worker thread on MySQL, inline otherwise."""
-
-    def __init__(self, name: str, *, threaded: bool) -> None:
-        self.executor = ThreadPoolExecutor(1, name) if threaded else None
-
-    def submit(self, step: Callable, *args) -> Future:
-        if self.executor is not None:
-            return self.executor.submit(step, *args)
-        future: Future = Future()
-        try:
-            future.set_result(step(*args))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
-
-    def close(self) -> None:
-        if self.executor is not None:
-            self.executor.submit(_connection_close).result()
-            self.executor.shutdown()
-            self.executor = None
-
-
-def _connection_close() -> None:
-    try:
-        connection.close()
-    except Exception:  # an already broken connection
-        logger.debug("closing a broken connection", exc_info=True)
-
-
 @dataclass
 class BatchWriter:
     """Writes one batch: ``chunk_write`` per chunk, then ``commit`` (or ``rollback``)."""
@@ -108,14 +80,14 @@ class BatchWriter:
     dry_run: bool = False
     counts: MergeCounts = field(default_factory=MergeCounts)
     timings: dict[str, float] = field(default_factory=dict)
-    sales: list[pd.DataFrame] = field(default_factory=list)  # signed changes for the aggregates
+    sales: SalesChanges = field(default_factory=SalesChanges)  # for the aggregates
 
     def __post_init__(self) -> None:
         self.vendor = connection.vendor
         threaded = self.vendor == "mysql"
         self._stop = threading.Event()
-        self._stager = _Lane("stager", threaded=threaded)
-        self._merger = _Lane("merger", threaded=threaded)
+        self._stager = Lane("stager", threaded=threaded)
+        self._merger = Lane("merger", threaded=threaded)
         self._stager_bulk: bulk.BulkWriter | None = None
         self._merger_bulk: bulk.BulkWriter | None = None
         self._atomic = None
@@ -293,20 +265,19 @@ class BatchWriter:
                 statements = sql.sales_deltas(where, warehouse_empty=self.warehouse_empty)
                 for sign, statement in zip((1,) if len(statements) == 1 else (-1, 1), statements):
                     cursor.execute(statement, params)
-                    self._sales_add(sales.from_grouped_rows(cursor.fetchall(), sign))
+                    self.sales.add(sales.from_grouped_rows(cursor.fetchall(), sign))
                 cursor.execute(sql.facts_upsert(self.vendor, where), params)
 
     def _finish(self, candidates: pd.DataFrame, first_rows: Future, on_commit: Callable[[], None]) -> None:
         try:
-            if not self.dry_run and self.sales:
+            if not self.dry_run:
                 with self._timed("db_aggregates"):
-                    self._sales_apply(self.sales)
-                self.sales = []
+                    self.sales.apply(self._merger_bulk, self.vendor)
             if len(candidates):
                 with self._timed("db_duplicates"):
                     self._duplicates_settle(candidates, first_rows.result())
-                if not self.dry_run and self.sales:  # the settled candidates' changes
-                    self._sales_apply(self.sales)
+                if not self.dry_run:  # the settled candidates' changes
+                    self.sales.apply(self._merger_bulk, self.vendor)
             on_commit()
         except BaseException as exc:
             self._end(type(exc), exc, exc.__traceback__)
@@ -318,56 +289,21 @@ class BatchWriter:
         """(stager) invoice id -> first valid source row, for the maybe-seen ids."""
         if not len(candidates):
             return {}
-        with self._timed("db_first_rows"), connection.cursor() as cursor:
-            for statement in sql.candidate_tables(self.vendor, "tmp_candidate_ids"):
-                cursor.execute(statement)
-            ids = candidates["clean_invoice_id"].drop_duplicates()
-            bulk.rows_insert(sql.CANDIDATE_ID_INSERT, [(i,) for i in ids])
-            cursor.execute(sql.FIRST_VALID_ROWS, [self.batch_id])
-            return dict(cursor.fetchall())
+        with self._timed("db_first_rows"):
+            return duplicates.first_valid_rows(self.batch_id, self.vendor, candidates["clean_invoice_id"])
 
     def _duplicates_settle(self, candidates: pd.DataFrame, first_rows: dict[str, int]) -> None:
         """First valid occurrence wins: mark the later ones, merge the rest of the candidates."""
-        first = candidates["clean_invoice_id"].map(first_rows)
-        later = candidates["source_row"] > first
-        pairs = list(zip(candidates["source_row"][later].astype(int), first[later].astype(int), strict=True))
-        rest_rows = [(int(r),) for r in candidates.loc[~later, "source_row"]]
-        with connection.cursor() as cursor:
-            for statement in sql.candidate_tables(self.vendor, "tmp_duplicates", "tmp_deferred"):
-                cursor.execute(statement)
-            bulk.rows_insert(sql.DUPLICATE_INSERT, pairs)
-            bulk.rows_insert(sql.DEFERRED_INSERT, rest_rows)
-            cursor.execute(sql.duplicates_mark(self.vendor), [self.batch_id])
-            self.counts.duplicates = len(pairs)
+        self.counts.duplicates = duplicates.later_rows_mark(
+            self.batch_id, self.vendor, candidates, first_rows
+        )
         self._merge(sql.DEFERRED_FILTER, [self.batch_id], certain=False)
-        if not self.dry_run and pairs:
+        if not self.dry_run and self.counts.duplicates:
             with connection.cursor() as cursor:
                 cursor.execute(
                     sql.rejected_insert(self.vendor, sql.DUPLICATES_FILTER),
                     [self.file_sha256, self.created_at, self.batch_id],
                 )
-
-    def _sales_add(self, part: pd.DataFrame) -> None:
-        self.sales.append(part)
-        if len(self.sales) >= 8:  # keep memory flat: fold the changes seen so far
-            self.sales = [sales.reduce(self.sales)]
-
-    def _sales_apply(self, parts: list[pd.DataFrame]) -> None:
-        """Add signed changes to the aggregate tables, through a temporary table."""
-        total = sales.reduce(parts)
-        with connection.cursor() as cursor:
-            for statement in sql.sales_delta_table(self.vendor):
-                cursor.execute(statement)
-        self._merger_bulk.frame_write(
-            sales.delta_table_rows(total),
-            table=sql.SALES_DELTA_TABLE,
-            load_sql=sql.sales_delta_load_data(),
-            insert_sql=sql.SALES_DELTA_INSERT,
-        )
-        with connection.cursor() as cursor:
-            removals = bool((total["invoice_count"] < 0).any())
-            for statement in sql.sales_deltas_merge(self.vendor, removals=removals):
-                cursor.execute(statement)
 
     # -- stager steps (autocommit) -------------------------------------------------------
 
@@ -399,5 +335,5 @@ class BatchWriter:
         )
         if written:
             self.counts.add(rows=len(new), existing=0, unchanged=0)
-            self._sales_add(sales.from_new_invoices(new))
+            self.sales.add(sales.from_new_invoices(new))
         return written

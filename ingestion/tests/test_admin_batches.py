@@ -9,8 +9,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from ingestion.batch_run import BATCH_CANCELLED_ERROR
 from ingestion.dispatch import BATCH_CANCELLED_BY, RERUN_NOTE
-from ingestion.services import BATCH_CANCELLED_ERROR, batch_create, invoice_file_ingest
+from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]

@@ -18,10 +18,11 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from ingestion.batch_run import BatchRetry
 from ingestion.dispatch import batch_rerun
 from ingestion.generate import invoice_file_generate
 from ingestion.reprocess import NOTHING_TO_REPROCESS, rejected_reprocess
-from ingestion.services import BatchRetry, batch_create, invoice_file_ingest
+from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.locks import facts_lock_name
 from warehouse.models import Customer, LoadBatch, RejectedInvoice
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
@@ -64,6 +65,18 @@ def at_once(*calls) -> list:
     for thread in threads:
         thread.join()
     return results
+
+
+def started_in_background(batch: LoadBatch) -> tuple[threading.Thread, list]:
+    """A thread loading the batch, once it has read its first rows; (thread, [its result])."""
+    result: list = []
+    runner = threading.Thread(
+        target=lambda: (result.append(invoice_file_ingest(batch_id=batch.pk)), connections.close_all())
+    )
+    runner.start()
+    while not LoadBatch.objects.filter(pk=batch.pk, status="running", rows_done__gt=0).exists():
+        time.sleep(0.01)
+    return runner, result
 
 
 def ingest(path: Path, **kwargs) -> LoadBatch:
@@ -171,13 +184,7 @@ def test_one_batch_started_twice_runs_once(tmp_path):
 def test_a_second_start_while_the_first_runs_leaves_it_alone(tmp_path):
     (path,) = files(tmp_path, 1, seed=12)
     batch = batch_create(path=path)
-    first: list = []
-    runner = threading.Thread(
-        target=lambda: (first.append(invoice_file_ingest(batch_id=batch.pk)), connections.close_all())
-    )
-    runner.start()
-    while not LoadBatch.objects.filter(pk=batch.pk, status="running", rows_done__gt=0).exists():
-        time.sleep(0.01)
+    runner, first = started_in_background(batch)
 
     second = invoice_file_ingest(batch_id=batch.pk)
 
@@ -191,13 +198,7 @@ def test_a_second_start_while_the_first_runs_leaves_it_alone(tmp_path):
 def test_a_run_whose_lease_expired_is_taken_over_and_converges(tmp_path):
     (path,) = files(tmp_path, 1, seed=13)
     batch = batch_create(path=path)
-    first: list = []
-    runner = threading.Thread(
-        target=lambda: (first.append(invoice_file_ingest(batch_id=batch.pk)), connections.close_all())
-    )
-    runner.start()
-    while not LoadBatch.objects.filter(pk=batch.pk, status="running", rows_done__gt=0).exists():
-        time.sleep(0.01)
+    runner, first = started_in_background(batch)
     LoadBatch.objects.filter(pk=batch.pk).update(
         lease_expires_at=timezone.now() - dt.timedelta(hours=1)
     )  # as if it hung

@@ -64,25 +64,32 @@ def broker(settings):
         client.delete(key)
 
 
+def process_env(**settings: str) -> dict:
+    """The environment of a process (worker, command) on this test's database and broker."""
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 3306}/{db['NAME']}",
+        "CELERY_BROKER_URL": BROKER_URL,
+        **settings,
+    }
+
+
 class Worker:
     """``celery -A config worker --pool=solo`` on the test database; killed by its own pid."""
 
     def __init__(self, log: Path, *, beat: Path | None = None, **settings: str):
-        db = connection.settings_dict
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.test_settings",
-            "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 3306}/{db['NAME']}",
-            "CELERY_BROKER_URL": BROKER_URL,
+        defaults = {
             "CELERY_VISIBILITY_TIMEOUT": "5",  # a killed worker's message comes back quickly
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
             "CELERY_UNACKED_RESTORE_THROTTLE": "1",
             "BATCH_LEASE_SECONDS": "3",  # a killed run's lease expires before its message is back
             "INPUT_SCAN_MINUTES": "0",
             "LOG_LEVEL": "INFO",
-            **settings,
         }
+        env = process_env(**{**defaults, **settings})
         celery = Path(sys.executable).with_name("celery")
         self.log_path = log
         self.log = open(log, "ab")
@@ -304,14 +311,7 @@ def test_an_admin_upload_is_enqueued_on_redis_and_loaded_by_the_worker(
 
 def test_load_invoices_with_a_broker_enqueues_and_waits_for_the_worker(seed_file, worker_factory):
     worker_factory()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 3306}/{db['NAME']}",
-        "CELERY_BROKER_URL": BROKER_URL,
-    }
+    env = process_env()
     result = subprocess.run(
         [sys.executable, "manage.py", "load_invoices", "--json", str(seed_file)],
         cwd=ROOT,
@@ -410,15 +410,7 @@ def test_a_killed_connection_in_the_worker_is_retried_and_converges(tmp_path, wo
 
 def test_load_invoices_says_when_no_worker_picks_up_or_the_worker_went_silent(tmp_path, worker_factory):
     path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=24)
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 3306}/{db['NAME']}",
-        "CELERY_BROKER_URL": BROKER_URL,
-        "BATCH_LEASE_SECONDS": "2",
-    }
+    env = process_env(BATCH_LEASE_SECONDS="2")
     command = subprocess.Popen(
         [sys.executable, "manage.py", "load_invoices", str(path)],
         cwd=ROOT,

@@ -9,7 +9,7 @@ from warehouse import selectors
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.models import Customer, DailySales
 from warehouse.selectors import SalesFilter
-from warehouse.tests.factories import batch_create, invoice_create, known_warehouse_create
+from warehouse.tests.factories import batch_make, invoice_create, known_warehouse_create
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -115,7 +115,7 @@ def test_customer_and_item_filters_narrow(known):
 
 
 def test_pending_top_15_sorted():
-    batch = batch_create()
+    batch = batch_make()
     for n in range(20):
         Customer.objects.create(customer_id=f"X-{n:02d}", customer_name=f"Extra {n}")
         invoice_create(batch, f"P{n}", "2024-05-01", f"X-{n:02d}", "API Access", "PENDING", 1, f"{n + 1}.00")
@@ -130,7 +130,7 @@ def test_pending_top_15_sorted():
 
 
 def test_random_ranges_match_daily_aggregate():
-    batch = batch_create()
+    batch = batch_make()
     rng = random.Random(7)
     for n in range(300):
         day = dt.date(2023, 11, 1) + dt.timedelta(days=rng.randrange(150))
@@ -160,7 +160,7 @@ def test_random_ranges_match_daily_aggregate():
 
 
 def test_batches_and_latest_quality(known):
-    batch_create(status="failed", file_name="bad.csv")
+    batch_make(status="failed", file_name="bad.csv")
     latest = selectors.batch_latest_loaded()
     assert (latest["id"], latest["rejection_rate"]) == (known.pk, D("22.22"))
     assert [b["file_name"] for b in selectors.batches_recent()] == ["bad.csv", "known.csv"]
@@ -170,8 +170,8 @@ def test_batches_and_latest_quality(known):
 
 
 def test_latest_load_is_the_latest_file_not_a_reprocessing(known):
-    later = batch_create(file_name="later.csv", sha256="1" * 64, rows_read=25, rows_rejected=25)
-    batch_create(file_name="reprocess of 25 rows", file_path="", sha256="", rows_read=25, rows_loaded=25)
+    later = batch_make(file_name="later.csv", sha256="1" * 64, rows_read=25, rows_rejected=25)
+    batch_make(file_name="reprocess of 25 rows", file_path="", sha256="", rows_read=25, rows_loaded=25)
     latest = selectors.batch_latest_loaded()
     assert (latest["id"], latest["rejection_rate"], latest["rows_rejected"]) == (later.pk, D("100.00"), 25)
     assert latest["previous"]["id"] == known.pk

@@ -6,9 +6,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from ingestion.batch_run import BatchRetry
 from ingestion.dispatch import batch_enqueue, batch_queue_failed
 from ingestion.paths import input_files
-from ingestion.services import BatchRetry, batch_create, invoice_file_ingest
+from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
 
 # Like the task's retry policy, for loads run in this process (no broker).
