@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from ingestion.pipeline.clean import MISSING_TOKENS, UNKNOWN_CUSTOMER, UNKNOWN_ITEM, UNKNOWN_STATUS
-from ingestion.services import dimensions_load
+from ingestion.validation import dimensions_load
 from warehouse.models import Customer, Item, RejectedInvoice, Status
 
 CUSTOMER, ITEM, STATUS = "customer", "item", "status"
