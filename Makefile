@@ -62,7 +62,7 @@ check: lint
 smoke: install
 	$(BIN)/python scripts/smoke.py
 
-# Refresh docs/dashboard.png and docs/admin-upload.png (tests otherwise write to a temporary folder).
+# Refresh the README's screenshots in docs/ (tests otherwise write to a temporary folder).
 screenshots: install browser
 	SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/pytest -q -m browser
 

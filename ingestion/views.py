@@ -1,6 +1,6 @@
 """Admin views of the ingestion app: the upload form and the batch progress JSON.
 
-They are wired into the admin by ``ingestion.admin.LoadBatchAdmin.get_urls`` (so the
+They are wired into the admin by ``ingestion.admin.batches.LoadBatchAdmin.get_urls`` (so the
 admin's login, staff check and CSRF apply) and stay thin: the work is in
 ``ingestion.uploads`` and ``ingestion.services``.
 """
@@ -12,8 +12,8 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import reverse
 
+from ingestion.admin.display import admin_url
 from ingestion.forms import InvoiceUploadForm
 from ingestion.uploads import UploadRejected, uploads_enqueue
 from warehouse.models import LoadBatch
@@ -69,10 +69,11 @@ def invoice_upload(request, *, model_admin):
             for batch in batches:
                 level, text = batch_outcome_message(batch)
                 messages.add_message(request, level, text)
+            opts = model_admin.opts
             if len(batches) == 1:
-                return redirect(reverse("admin:warehouse_loadbatch_change", args=[batches[0].pk]))
+                return redirect(admin_url(opts, "change", batches[0].pk))
             ids = ",".join(str(b.pk) for b in batches)
-            return redirect(reverse("admin:warehouse_loadbatch_changelist") + f"?id__in={ids}")
+            return redirect(admin_url(opts, "changelist") + f"?id__in={ids}")
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Upload invoices",

@@ -10,7 +10,9 @@ change, export needs view (``config.permissions``).
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from import_export.admin import ExportActionMixin, ImportExportModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
@@ -142,9 +144,21 @@ class StatusResource(DimensionResource):
 
 
 class DimensionAdmin(ImportExportPermissionMixin, ExportActionMixin, ImportExportModelAdmin):
-    """Import with a preview (confirm step), export all/filtered or the selected rows."""
+    """Import with a preview (confirm step), export all/filtered or the selected rows.
+
+    The add form takes initial values from the query string (Django's own) and, with
+    ``next=<admin path>``, returns there once saved (a "fix" button on a rejected row).
+    """
 
     formats = EXPORT_FORMATS
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        target = request.GET.get("next", "")
+        plain_save = not any(k in request.POST for k in ("_continue", "_addanother", "_popup"))
+        if plain_save and target and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+            return HttpResponseRedirect(target)
+        return response
 
     def process_import(self, request, **kwargs):
         """The confirm step, refused with a message (not a server error) when its hidden

@@ -163,6 +163,7 @@ EXPECTED: dict[str, tuple[tuple, tuple]] = {
     # Rejected rows: read-only, exported with view.
     **_model("warehouse", "rejectedinvoice", _READ_ONLY),
     **_import_export("warehouse", "rejectedinvoice", importing=None, exporting=VIEW),
+    "admin:warehouse_rejectedinvoice_reprocess": (NOT_ALLOWED, SUPERUSER_302),
     # Users, groups and login lockouts: Django's model permissions (no group holds them).
     **_model("auth", "user", _DIMENSION),
     "admin:auth_user_password_change": (SUPERUSER, SUPERUSER),
@@ -194,6 +195,7 @@ ACTION_EXPECTED = {
     ("warehouse.rejectedinvoice", "delete_selected"): ((L, 403, H, 403, H), (L, 403, R, 403, R)),
     ("warehouse.rejectedinvoice", "export_admin_action"): ((L, 403, S, 403, S), (L, 403, D, 403, D)),
     ("warehouse.rejectedinvoice", "reprocess_rows"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
+    ("warehouse.rejectedinvoice", "add_unknowns"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
     ("auth.user", "delete_selected"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
     ("auth.group", "delete_selected"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
     ("axes.accessattempt", "delete_selected"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),

@@ -57,7 +57,7 @@ def test_the_list_shows_the_accounting_of_each_batch(admin_client, loaded):
     html = response.content.decode()
     assert response.status_code == 200
     assert "messy.csv" in html and 'class="ingestion-status"' in html and ">succeeded<" in html
-    assert "1 (1 / 0 / 0)" in html  # loaded (inserted / updated / unchanged)
+    assert 'title="1 new / 0 updated / 0 unchanged">1<' in html  # loaded, its split on hover
     assert "66.7%" in html  # rejection rate
     assert "Upload invoices" in html
 

@@ -1,0 +1,70 @@
+"""How the load admins show things: admin URLs, numbers, status badges, failing fields."""
+
+from __future__ import annotations
+
+import re
+
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ingestion.pipeline.clean import REASONS
+
+STATUS_COLOURS = {
+    "queued": "#6c757d",
+    "running": "#0d6efd",
+    "succeeded": "#198754",
+    "failed": "#dc3545",
+    "skipped": "#8c6d1f",
+    "cancelled": "#495057",
+}
+
+
+def admin_url_name(opts, action: str) -> str:
+    """``warehouse_loadbatch_upload``: the admin's URL name for ``action`` on a model."""
+    return f"{opts.app_label}_{opts.model_name}_{action}"
+
+
+def admin_url(opts, action: str, *args) -> str:
+    return reverse(f"admin:{admin_url_name(opts, action)}", args=args)
+
+
+def number(value) -> str:
+    """Counts the same way everywhere: ``12,345`` (``-`` when unknown)."""
+    return "-" if value is None else f"{value:,}"
+
+
+def seconds_text(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:,.1f} s"
+
+
+def status_badge(status: str):
+    return format_html(
+        '<span class="ingestion-status" style="background:{}">{}</span>',
+        STATUS_COLOURS.get(status, "#6c757d"),
+        status,
+    )
+
+
+def reasons_in_detail(reason: str, detail: str) -> set[str]:
+    """Every reason a row failed for: its first one plus those named in its detail."""
+    return set(_REASON_IN_DETAIL.findall(detail or "")) | {reason}
+
+
+# Which raw fields each reason is about (highlighted in the raw record).
+REASON_FIELDS = {
+    "UNKNOWN_INVOICE_ID": ("invoice_id",),
+    "INVALID_DATE": ("issue_date",),
+    "UNKNOWN_CUSTOMER": ("customer_id",),
+    "UNKNOWN_ITEM": ("item_description",),
+    "UNKNOWN_STATUS": ("status",),
+    "INVALID_QUANTITY": ("qty",),
+    "INVALID_UNIT_PRICE": ("unit_price",),
+    "INVALID_TOTAL": ("total",),
+    "TOTAL_MISMATCH": ("qty", "unit_price", "total"),
+    "DUPLICATE_INVOICE_ID": ("invoice_id",),
+}
+_REASON_IN_DETAIL = re.compile(r"\b(" + "|".join(REASONS) + r"):")
+
+
+def failing_fields(reason: str, detail: str) -> set[str]:
+    return {f for code in reasons_in_detail(reason, detail) for f in REASON_FIELDS.get(code, ())}

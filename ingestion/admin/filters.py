@@ -1,0 +1,53 @@
+"""List filters of the rejected-rows workbench."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from warehouse.models import LoadBatch, RejectedInvoice
+
+
+class ResolvedFilter(admin.SimpleListFilter):
+    """Unresolved rows by default (the work left); resolved ones or all of them on demand."""
+
+    title = "resolved"
+    parameter_name = "resolved"
+
+    def lookups(self, request, model_admin):
+        return (("no", "Unresolved"), ("yes", "Resolved"), ("all", "All"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(resolved_at__isnull=False)
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(resolved_at__isnull=True)
+
+    def choices(self, changelist):
+        current = self.value() or "no"
+        for value, title in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": title,
+            }
+
+
+class BatchFilter(admin.SimpleListFilter):
+    """The 20 most recent batches that have rejected rows (any batch by URL: ?batch__id__exact=N)."""
+
+    title = "batch"
+    parameter_name = "batch__id__exact"
+
+    def lookups(self, request, model_admin):
+        ids = RejectedInvoice.objects.order_by("-batch_id").values_list("batch_id", flat=True).distinct()[:20]
+        batches = LoadBatch.objects.filter(pk__in=list(ids)).order_by("-pk")
+        choices = [(str(b.pk), f"#{b.pk} {b.file_name}") for b in batches]
+        if self.value() and self.value() not in {c[0] for c in choices}:
+            choices.append((self.value(), f"#{self.value()}"))
+        return choices
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(batch_id=int(self.value()))
+        return queryset

@@ -1,0 +1,280 @@
+"""The rejected-rows workbench: unresolved rows first, their detail in plain words, the
+missing customer, item or status added in place, and re-processing of a row or a selection."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from import_export.admin import ExportActionModelAdmin
+
+from config.permissions import ImportExportPermissionMixin
+from ingestion.admin.display import admin_url, admin_url_name, failing_fields, number, reasons_in_detail
+from ingestion.admin.filters import BatchFilter, ResolvedFilter
+from ingestion.admin.wording import detail_for_people, detail_sentence
+from ingestion.exports import RejectedInvoiceResource
+from ingestion.pipeline.columns import RAW_COLUMNS
+from ingestion.reprocess import rejected_reprocess
+from ingestion.streams import StreamedExportMixin
+from ingestion.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
+from warehouse.admin import ReadOnlyAdminMixin
+from warehouse.exports import EXPORT_FORMATS
+from warehouse.locks import FactsLockTimeout
+from warehouse.models import LoadBatch, RejectedInvoice
+
+# The kinds the list action adds in one go. Statuses are left to the per-row button: an
+# unknown status is more often a typo in the file than a new status.
+BULK_KINDS = (CUSTOMER, ITEM)
+
+
+def _add_permission(model) -> str:
+    return f"{model._meta.app_label}.add_{model._meta.model_name}"
+
+
+def _codes(row: RejectedInvoice) -> set[str]:
+    return reasons_in_detail(row.reason, row.detail)
+
+
+@admin.register(RejectedInvoice)
+class RejectedInvoiceAdmin(
+    StreamedExportMixin, ImportExportPermissionMixin, ReadOnlyAdminMixin, ExportActionModelAdmin
+):
+    resource_classes = [RejectedInvoiceResource]
+    formats = EXPORT_FORMATS
+    list_display = (
+        "id",
+        "invoice_id",
+        "reason",
+        "detail_short",
+        "customer",
+        "batch_link",
+        "file_name",
+        "source_row",
+        "created_at",
+        "resolved",
+    )
+    list_display_links = ("id", "invoice_id")
+    list_filter = (
+        ResolvedFilter,
+        "reason",
+        BatchFilter,
+        "file_name",
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("invoice_id",)  # plus the customer in raw_record: see get_search_results
+    search_help_text = "Invoice id, customer id or customer name."
+    actions = ("add_unknowns", "reprocess_rows")
+    list_per_page = 100
+    ordering = ("-batch_id", "source_row")  # the latest load's rows first
+    show_full_result_count = False
+    change_list_template = "ingestion/admin/rejected_change_list.html"
+    change_form_template = "ingestion/admin/rejected_change_form.html"
+    readonly_fields = (
+        "invoice_id",
+        "reason",
+        "detail",
+        "raw_record_table",
+        "batch_link",
+        "file_name",
+        "file_sha256",
+        "source_row",
+        "created_at",
+        "resolved_at",
+        "resolved_by_link",
+    )
+    fields = readonly_fields
+
+    class Media:
+        css = {"all": ["ingestion/admin.css"]}
+
+    def has_reprocess_permission(self, request):
+        return request.user.has_perm("warehouse.change_rejectedinvoice")
+
+    def has_add_unknowns_permission(self, request):
+        return bool(self._addable_kinds(request, BULK_KINDS))
+
+    @staticmethod
+    def _addable_kinds(request, kinds) -> list[str]:
+        return [kind for kind in kinds if request.user.has_perm(_add_permission(KINDS[kind][2]))]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(
+            Q(invoice_id__icontains=term)
+            | Q(raw_record__customer_id__icontains=term)
+            | Q(raw_record__customer_name__icontains=term)
+        ), False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.reprocess_view)
+        return [
+            path("<int:pk>/reprocess/", view, name=admin_url_name(self.opts, "reprocess")),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            counts = (
+                context["cl"]
+                .queryset.order_by()
+                .values("reason")
+                .annotate(n=Count("id"))
+                .order_by("-n", "reason")
+            )
+            params = request.GET.copy()
+            reason_counts = []
+            for row in counts:
+                params["reason"] = row["reason"]
+                reason_counts.append((row["reason"], row["n"], "?" + params.urlencode()))
+            context["reason_counts"] = reason_counts
+        return response
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        row = RejectedInvoice.objects.filter(pk=object_id).first() if object_id else None
+        if row is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "row": row,
+                "problems": detail_for_people(row.detail, row.raw_record),
+                "fixes": [] if row.resolved_at else self._fixes(request, row),
+                "can_reprocess": row.resolved_at is None and self.has_reprocess_permission(request),
+                "reprocess_url": admin_url(self.opts, "reprocess", row.pk),
+            }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _fixes(self, request, row: RejectedInvoice) -> list[tuple[str, str]]:
+        """(label, URL) of the add form of each missing customer, item or status, prefilled."""
+        unknowns = unknowns_find([row], codes_of=_codes)
+        back = admin_url(self.opts, "change", row.pk)
+        wanted = []
+        for customer_id, name in unknowns.customers.items():
+            label = f"Add customer {customer_id}" + (f" ({name})" if name else "")
+            wanted.append((CUSTOMER, label, {"customer_id": customer_id, "customer_name": name}))
+        wanted += [(ITEM, f"Add item \u201c{d}\u201d", {"item_description": d}) for d in unknowns.items]
+        wanted += [(STATUS, f"Add status {s}", {"status_name": s}) for s in unknowns.statuses]
+        addable = set(self._addable_kinds(request, KINDS))
+        return [
+            (label, f"{admin_url(KINDS[kind][2]._meta, 'add')}?{urlencode({**initial, 'next': back})}")
+            for kind, label, initial in wanted
+            if kind in addable
+        ]
+
+    def reprocess_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_reprocess_permission(request):
+            raise PermissionDenied
+        row = get_object_or_404(RejectedInvoice, pk=pk)
+        self._reprocess(request, [row.pk])
+        return redirect(admin_url(self.opts, "change", row.pk))
+
+    def _reprocess(self, request, ids: list[int]) -> None:
+        try:
+            batch = rejected_reprocess(rejected_ids=ids, user=request.user)
+        except (ValueError, FactsLockTimeout) as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return
+        self.message_user(
+            request,
+            format_html(
+                'Re-processed {} rows in <a href="{}">batch #{}</a>: {} loaded, {} still rejected.',
+                number(batch.rows_read),
+                admin_url(LoadBatch._meta, "change", batch.pk),
+                batch.pk,
+                number(batch.rows_loaded),
+                number(batch.rows_rejected),
+            ),
+            messages.SUCCESS if batch.rows_loaded else messages.WARNING,
+        )
+
+    @admin.action(
+        description="Re-process selected rows (validate again; load those that pass)",
+        permissions=["reprocess"],
+    )
+    def reprocess_rows(self, request, queryset):
+        self._reprocess(request, list(queryset.values_list("pk", flat=True)))
+
+    @admin.action(
+        description="Add the unknown customers and items of the selected rows",
+        permissions=["add_unknowns"],
+    )
+    def add_unknowns(self, request, queryset):
+        rows = queryset.filter(resolved_at__isnull=True).only("pk", "reason", "detail", "raw_record")
+        ids = [row.pk for row in rows.iterator(chunk_size=2000)]
+        kinds = self._addable_kinds(request, BULK_KINDS)
+        created = unknowns_create(unknowns_find(rows.iterator(chunk_size=2000), codes_of=_codes), kinds=kinds)
+        # "Select all N" re-processes the same filtered list again, not a list of ids.
+        across = request.POST.get("select_across") == "1"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Unknown customers and items added" if created else "Nothing to add",
+            "opts": self.opts,
+            "customers": list(created.customers.items()),
+            "items": created.items,
+            "ids": ids[:1] if across else ids,  # Django needs one ticked id beside select_across
+            "count": len(ids),
+            "select_across": across,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "can_reprocess": self.has_reprocess_permission(request),
+            "back_url": request.get_full_path(),
+        }
+        return TemplateResponse(request, "ingestion/admin/rejected_unknowns_added.html", context)
+
+    @admin.display(description="detail")
+    def detail_short(self, obj):
+        text = detail_sentence(obj.detail, obj.raw_record)
+        short = text if len(text) <= 90 else text[:87] + "..."
+        return format_html('<span title="{}">{}</span>', obj.detail, short)
+
+    @admin.display(description="customer")
+    def customer(self, obj):
+        raw = obj.raw_record or {}
+        return " ".join(str(raw.get(k) or "") for k in ("customer_id", "customer_name")).strip() or "-"
+
+    @admin.display(description="batch", ordering="batch_id")
+    def batch_link(self, obj):
+        url = admin_url(LoadBatch._meta, "change", obj.batch_id)
+        return format_html('<a href="{}">#{}</a>', url, obj.batch_id)
+
+    @admin.display(description="resolved by")
+    def resolved_by_link(self, obj):
+        if not obj.resolved_by_batch_id:
+            return "-"
+        url = admin_url(LoadBatch._meta, "change", obj.resolved_by_batch_id)
+        return format_html('<a href="{}">batch #{}</a>', url, obj.resolved_by_batch_id)
+
+    @admin.display(description="resolved", boolean=True, ordering="resolved_at")
+    def resolved(self, obj):
+        return obj.resolved_at is not None
+
+    @admin.display(description="raw record")
+    def raw_record_table(self, obj):
+        raw = obj.raw_record or {}
+        failing = failing_fields(obj.reason, obj.detail)
+        keys = [*RAW_COLUMNS, *(k for k in raw if k not in RAW_COLUMNS)]
+        rows = (
+            (
+                mark_safe(' class="ingestion-failing"') if key in failing else "",
+                key,
+                "" if raw.get(key) is None else str(raw.get(key)),
+                "fails" if key in failing else ("extra column" if key not in RAW_COLUMNS else ""),
+            )
+            for key in keys
+        )
+        return format_html(
+            '<table class="ingestion-raw"><thead><tr><th>field</th><th>value as read</th><th></th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            format_html_join("", "<tr{}><th>{}</th><td><code>{}</code></td><td>{}</td></tr>", rows),
+        )
