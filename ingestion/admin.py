@@ -18,8 +18,8 @@ from import_export.admin import ExportActionModelAdmin
 from ingestion import views
 from ingestion.batch_actions import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource, RejectedInvoiceResource
-from ingestion.pipeline.clean import REASONS
 from ingestion.pipeline.columns import RAW_COLUMNS
+from ingestion.pipeline.rules import REASONS, reason_columns
 from ingestion.reprocess import rejected_reprocess
 from warehouse.admin import ReadOnlyAdminMixin
 from warehouse.exports import EXPORT_FORMATS
@@ -32,19 +32,6 @@ STATUS_COLOURS = {
     "failed": "#dc3545",
     "skipped": "#8c6d1f",
     "cancelled": "#495057",
-}
-# Which raw fields each reason is about (highlighted in the raw record).
-REASON_FIELDS = {
-    "UNKNOWN_INVOICE_ID": ("invoice_id",),
-    "INVALID_DATE": ("issue_date",),
-    "UNKNOWN_CUSTOMER": ("customer_id",),
-    "UNKNOWN_ITEM": ("item_description",),
-    "UNKNOWN_STATUS": ("status",),
-    "INVALID_QUANTITY": ("qty",),
-    "INVALID_UNIT_PRICE": ("unit_price",),
-    "INVALID_TOTAL": ("total",),
-    "TOTAL_MISMATCH": ("qty", "unit_price", "total"),
-    "DUPLICATE_INVOICE_ID": ("invoice_id",),
 }
 _REASON_IN_DETAIL = re.compile(r"\b(" + "|".join(REASONS) + r"):")
 
@@ -69,7 +56,7 @@ def progress_text(payload: dict) -> str:
 
 def failing_fields(reason: str, detail: str) -> set[str]:
     codes = set(_REASON_IN_DETAIL.findall(detail or "")) | {reason}
-    return {f for code in codes for f in REASON_FIELDS.get(code, ())}
+    return {f for code in codes for f in reason_columns(code)}
 
 
 # --- batches ---------------------------------------------------------------------------
@@ -300,6 +287,19 @@ class ResolvedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    """Every reason the rules declare, in check order (``?reason=CODE``)."""
+
+    title = "reason"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        return [(code, code) for code in REASONS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(reason=self.value()) if self.value() else queryset
+
+
 class BatchFilter(admin.SimpleListFilter):
     """The 20 most recent batches that have rejected rows (any batch by URL: ?batch__id__exact=N)."""
 
@@ -338,7 +338,7 @@ class RejectedInvoiceAdmin(ReadOnlyAdminMixin, ExportActionModelAdmin):
     )
     list_display_links = ("id", "invoice_id")
     list_filter = (
-        "reason",
+        ReasonFilter,
         ResolvedFilter,
         BatchFilter,
         "file_name",

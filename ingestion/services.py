@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from ingestion.pipeline import errors, extract, load, sql
+from ingestion.pipeline import errors, extract, formats, load, sql
+from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID, dimensions_from_rows, invoices_clean
 from ingestion.pipeline.seen import InvoiceIdFilter
 from warehouse.models import Customer, Item, LoadBatch, Status
@@ -63,6 +64,7 @@ def batch_create(
     force: bool = False,
     dry_run: bool = False,
     file_name: str | None = None,
+    sheet: str = "",
 ) -> LoadBatch:
     """Record a file to load (queued). The file must stay where every worker can read it."""
     path = Path(path)
@@ -76,6 +78,7 @@ def batch_create(
         created_by=created_by,
         force=force,
         dry_run=dry_run,
+        sheet=sheet,
     )
 
 
@@ -95,7 +98,7 @@ def staging_prune(*, ended_before) -> tuple[int, int]:
 
 
 def _rows_estimate(path: Path, fmt: extract.FileFormat) -> int | None:
-    if fmt.kind != "csv":
+    if formats.reader_for(fmt.kind).workbook:
         return None
     lines = 0
     with open(path, "rb") as handle:
@@ -113,13 +116,27 @@ def dimensions_load():
     )
 
 
-def invoices_validate(raw: pd.DataFrame, *, dims) -> pd.DataFrame:
+def invoices_validate(
+    raw: pd.DataFrame, *, dims, conventions: AmountConventions | None = None
+) -> pd.DataFrame:
     """``invoices_clean`` with this installation's settings (date order, missing ids)."""
     return invoices_clean(
         raw,
         dims=dims,
         day_first=settings.INVOICE_DATE_ORDER.upper() != "MDY",
         allow_missing_invoice_id=settings.ALLOW_MISSING_INVOICE_ID,
+        conventions=conventions,
+    )
+
+
+def read_limits() -> extract.Limits:
+    """The installation's limits on what one file may hold."""
+    return extract.Limits(
+        field_bytes=settings.INGEST_MAX_FIELD_BYTES,
+        line_bytes=settings.INGEST_MAX_LINE_BYTES,
+        chunk_bytes=settings.INGEST_MAX_CHUNK_BYTES,
+        part_bytes=settings.INGEST_MAX_XLSX_PART_BYTES,
+        part_ratio=settings.INGEST_MAX_XLSX_RATIO,
     )
 
 
@@ -171,12 +188,21 @@ class _Run:
         )
         seen = InvoiceIdFilter()
         reasons: Counter = Counter()
+        conventions, notes = AmountConventions(), []
         batch.rows_read = batch.rows_done = 0
         try:
-            for raw in extract.chunks_read(Path(batch.file_path), fmt, chunk_rows=settings.INGEST_CHUNK_ROWS):
+            chunks = extract.chunks_read(
+                Path(batch.file_path),
+                fmt,
+                chunk_rows=settings.INGEST_CHUNK_ROWS,
+                limits=read_limits(),
+                sheet=batch.sheet or None,
+                notes=notes,
+            )
+            for raw in chunks:
                 if raw.empty:
                     continue
-                cleaned = invoices_validate(raw, dims=dims)
+                cleaned = invoices_validate(raw, dims=dims, conventions=conventions)
                 valid = cleaned["reason"].isna().to_numpy()
                 candidate = np.zeros(len(raw), dtype=bool)
                 candidate[valid] = seen.maybe_seen(cleaned["clean_invoice_id"][valid])
@@ -189,6 +215,8 @@ class _Run:
                 self.progress_save()
                 if _malloc_trim is not None:
                     _malloc_trim(0)
+            if notes:
+                batch.note = "; ".join(notes)[:255]
             self.stage("finishing")
             writer.commit(lambda: self.commit(writer, reasons))
         except BaseException:

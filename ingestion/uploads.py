@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-import zipfile
 from pathlib import Path
 
 from django.conf import settings
@@ -12,11 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from ingestion.batch_actions import batch_enqueue
-from ingestion.pipeline import errors, extract
-from ingestion.services import batch_create
+from ingestion.pipeline import errors, extract, formats
+from ingestion.pipeline.workbook import workbook_check
+from ingestion.services import batch_create, read_limits
 from warehouse.models import LoadBatch
-
-NOT_A_WORKBOOK = "{name}: a ZIP file, but not an Excel workbook (.xlsx)"
 
 
 class UploadRejected(Exception):
@@ -28,18 +26,13 @@ def upload_storage() -> FileSystemStorage:
 
 
 def _content_check(path: Path, name: str) -> None:
+    """The checks a load would make first: what the file is, and for a workbook its parts."""
     try:
         fmt = extract.file_format_detect(path)
+        if formats.reader_for(fmt.kind).workbook:
+            workbook_check(path, fmt.kind, read_limits())
     except errors.FileRejected as exc:
         raise UploadRejected(f"{name}: {exc}") from None
-    if fmt.kind == "xlsx":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                is_workbook = "xl/workbook.xml" in archive.namelist()
-        except zipfile.BadZipFile:
-            is_workbook = False
-        if not is_workbook:
-            raise UploadRejected(NOT_A_WORKBOOK.format(name=name))
 
 
 def upload_save(uploaded) -> Path:
@@ -55,7 +48,7 @@ def upload_save(uploaded) -> Path:
     return path
 
 
-def uploads_enqueue(*, files, user, force: bool, dry_run: bool) -> list[LoadBatch]:
+def uploads_enqueue(*, files, user, force: bool, dry_run: bool, sheet: str = "") -> list[LoadBatch]:
     """Save every file first (all or none), then create and enqueue one batch per file."""
     saved: list[tuple[Path, str]] = []
     try:
@@ -75,6 +68,7 @@ def uploads_enqueue(*, files, user, force: bool, dry_run: bool) -> list[LoadBatc
                 force=force,
                 dry_run=dry_run,
                 file_name=original_name[:255],
+                sheet=sheet,
             )
             batch_enqueue(batch=batch)  # sent once this transaction commits
             batches.append(batch)
