@@ -197,8 +197,16 @@ def workbook_frames(rows: Iterable[tuple[int, list]], options: ReadOptions) -> I
 
 
 def _openpyxl_rows(worksheet, merges) -> Iterator[tuple[int, list]]:
-    """Rows of a read-only sheet, formulas without a saved result as ``=formula``."""
-    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+    """Rows of a read-only sheet, streamed with only the current row held.
+
+    Formulas without a saved result read as ``=formula``; rows with no value are not
+    parsed cell by cell (a sheet of blank, formatted rows costs only its XML).
+    """
+    from lxml import etree
+    from openpyxl.worksheet._reader import FORMULA_TAG, ROW_TAG, VALUE_TAG, WorkSheetParser
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    has_value = etree.XPath("boolean(m:c/m:v | m:c/m:is | m:c/m:f)", namespaces={"m": SHEET_MAIN_NS})
 
     class Parser(WorkSheetParser):
         def parse_cell(self, element):
@@ -208,6 +216,17 @@ def _openpyxl_rows(worksheet, merges) -> Iterator[tuple[int, list]]:
                     formula = element.findtext(FORMULA_TAG) or "(shared formula)"
                     cell["value"] = "=" + formula
             return cell
+
+        def rows(self) -> Iterator[tuple[int, list]]:
+            for _, element in etree.iterparse(self.source, events=("end",), tag=ROW_TAG, huge_tree=True):
+                number = element.get("r")
+                self.row_counter = int(float(number)) if number else self.row_counter + 1
+                self.col_counter = 0
+                cells = [self.parse_cell(c) for c in element] if has_value(element) else []
+                element.clear()
+                while element.getprevious() is not None:  # the rows already read are not kept
+                    del element.getparent()[0]
+                yield self.row_counter, cells
 
     book = worksheet.parent
     with book._archive.open(worksheet._worksheet_path) as source:
@@ -219,7 +238,7 @@ def _openpyxl_rows(worksheet, merges) -> Iterator[tuple[int, list]]:
             date_formats=book._date_formats,
             timedelta_formats=book._timedelta_formats,
         )
-        rows = ((number, [c["value"] for c in _cells_placed(cells)]) for number, cells in parser.parse())
+        rows = ((number, [c["value"] for c in _cells_placed(cells)]) for number, cells in parser.rows())
         yield from _merged(rows, merges)
 
 
@@ -232,13 +251,33 @@ def _cells_placed(cells: list[dict]) -> list:
     return placed
 
 
-def xlsx_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFrame]:
-    from openpyxl import load_workbook
+def _workbook_open(handle):
+    """openpyxl's read-only workbook, without its scan of every sheet for a size it lacks.
 
+    The rows are read by ``_openpyxl_rows``, which needs no size; a sheet without its
+    ``<dimension>`` would otherwise be parsed once more, whole, for each sheet.
+    """
+    from openpyxl import load_workbook
+    from openpyxl.reader import excel
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class Sheet(ReadOnlyWorksheet):
+        def _get_size(self):
+            self._min_column = self._min_row = 1
+            self._max_column = self._max_row = None
+
+    original, excel.ReadOnlyWorksheet = excel.ReadOnlyWorksheet, Sheet
+    try:
+        return load_workbook(handle, read_only=True, data_only=True)
+    finally:
+        excel.ReadOnlyWorksheet = original
+
+
+def xlsx_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFrame]:
     parts_check(path, options.limits)
     handle = open(path, "rb")  # noqa: SIM115 - closed with the workbook below
     try:
-        book = load_workbook(handle, read_only=True, data_only=True)
+        book = _workbook_open(handle)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         handle.close()
         raise errors.FileRejected(errors.FILE_BAD_XLSX.format(error=exc)) from None
