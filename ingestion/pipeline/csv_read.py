@@ -99,7 +99,7 @@ class _Bounded(io.RawIOBase):
 
 
 def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MiB"
+    return f"{n // (1024 * 1024):,} MiB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
 
 
 def _newline(encoding: str) -> bytes:

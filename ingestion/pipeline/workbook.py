@@ -212,7 +212,7 @@ def _openpyxl_rows(worksheet, merges) -> Iterator[tuple[int, list]]:
         def parse_cell(self, element):
             cell = super().parse_cell(element)
             if cell["value"] is None and element.find(FORMULA_TAG) is not None:
-                if element.find(VALUE_TAG) is None:
+                if not element.findtext(VALUE_TAG):
                     formula = element.findtext(FORMULA_TAG) or "(shared formula)"
                     cell["value"] = "=" + formula
             return cell
