@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from ingestion.batch_actions import batch_enqueue
 from ingestion.pipeline import errors, extract, formats
-from ingestion.pipeline.workbook import workbook_check
 from ingestion.services import batch_create, read_limits
 from warehouse.models import LoadBatch
 
@@ -28,9 +27,9 @@ def upload_storage() -> FileSystemStorage:
 def _content_check(path: Path, name: str) -> None:
     """The checks a load would make first: what the file is, and for a workbook its parts."""
     try:
-        fmt = extract.file_format_detect(path)
-        if formats.reader_for(fmt.kind).workbook:
-            workbook_check(path, fmt.kind, read_limits())
+        reader = formats.reader_for(extract.file_format_detect(path).kind)
+        if reader.check is not None:
+            reader.check(path, read_limits())
     except errors.FileRejected as exc:
         raise UploadRejected(f"{name}: {exc}") from None
 

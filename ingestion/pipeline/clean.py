@@ -16,13 +16,14 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from ingestion.pipeline.amounts import SPACES, US_NUMBER, AmountConventions, amount_parse, money_read
+from ingestion.pipeline.amounts import SPACES, US_NUMBER, AmountConventions, money_read
+from ingestion.pipeline.amounts import amount_parse as amount_parse
 from ingestion.pipeline.columns import FIELD_CUT, RAW_COLUMNS
-from ingestion.pipeline.rules import REASONS, Reason
+from ingestion.pipeline.rules import REASONS as REASONS
+from ingestion.pipeline.rules import Reason
 
 # Reason codes are declared once, with their order and columns, in ``rules.py``.
 DUPLICATE_INVOICE_ID = Reason.DUPLICATE_INVOICE_ID.value  # settled over the whole batch, by the load
-__all__ = ["DUPLICATE_INVOICE_ID", "REASONS", "amount_parse"]
 
 MISSING_TOKENS = frozenset({"", "null", "n/a", "nan", "none"})
 INVOICE_ID_MAX_LENGTH = 64

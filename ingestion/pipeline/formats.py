@@ -10,13 +10,15 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from ingestion.pipeline import errors
 from ingestion.pipeline.csv_read import csv_chunks
-from ingestion.pipeline.workbook import calamine_chunks, xlsx_chunks
+from ingestion.pipeline.tabular import Limits
+from ingestion.pipeline.workbook import calamine_check, calamine_chunks, parts_check, xlsx_chunks
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -57,13 +59,14 @@ class Reader:
     extensions: tuple[str, ...]
     recognise: Callable[[bytes, Path], bool]
     chunks: Callable[..., Iterator[pd.DataFrame]]
+    check: Callable[[Path, Limits], None] | None = None  # what an upload checks before accepting
     workbook: bool = False
 
 
 READERS = (
-    Reader("ods", (".ods",), _is_ods, calamine_chunks, workbook=True),
-    Reader("xlsx", (".xlsx",), _is_xlsx, xlsx_chunks, workbook=True),
-    Reader("xls", (".xls",), _is_xls, calamine_chunks, workbook=True),
+    Reader("ods", (".ods",), _is_ods, calamine_chunks, partial(calamine_check, kind="ods"), workbook=True),
+    Reader("xlsx", (".xlsx",), _is_xlsx, xlsx_chunks, parts_check, workbook=True),
+    Reader("xls", (".xls",), _is_xls, calamine_chunks, partial(calamine_check, kind="xls"), workbook=True),
     Reader("csv", (".csv", ".tsv", ".txt"), _is_text, csv_chunks),
 )
 INPUT_SUFFIXES = frozenset(suffix for reader in READERS for suffix in reader.extensions)

@@ -28,8 +28,8 @@ class Reason(StrEnum):
     FIELD_TOO_LONG = (
         "FIELD_TOO_LONG",
         RAW_COLUMNS,
-        "a field is longer than `INGEST_MAX_FIELD_BYTES` (default 1 MiB);"
-        " staging keeps its first 256 characters",
+        "a field (extra columns included) is longer than `INGEST_MAX_FIELD_BYTES` (default 1 MiB);"
+        " staging keeps its first 256 characters and the field's size",
     )
     UNKNOWN_INVOICE_ID = (
         "UNKNOWN_INVOICE_ID",
@@ -42,7 +42,11 @@ class Reason(StrEnum):
         ("issue_date",),
         "date missing or not a real date in an accepted format",
     )
-    UNKNOWN_CUSTOMER = ("UNKNOWN_CUSTOMER", ("customer_id",), "customer id not in `dim_customer`")
+    UNKNOWN_CUSTOMER = (
+        "UNKNOWN_CUSTOMER",
+        ("customer_id",),
+        "customer id not in `dim_customer`, or holding a control character",
+    )
     UNKNOWN_ITEM = ("UNKNOWN_ITEM", ("item_description",), "item not in `dim_item`")
     UNKNOWN_STATUS = ("UNKNOWN_STATUS", ("status",), "status not in `dim_status`")
     INVALID_QUANTITY = ("INVALID_QUANTITY", ("qty",), "qty missing, not a whole number, or <= 0")

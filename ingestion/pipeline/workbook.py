@@ -324,14 +324,13 @@ def calamine_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFr
     yield from workbook_frames(_merged(enumerate(rows, start=1), sorted(merges)), options)
 
 
-def workbook_check(path: Path, kind: str, limits) -> None:
-    """What an upload checks before it accepts a workbook: its parts, and that it opens."""
-    parts_check(path, limits)
-    if kind in ("xls", "ods"):
-        from python_calamine import CalamineWorkbook
+def calamine_check(path: Path, limits, *, kind: str) -> None:
+    """That a legacy .xls or an .ods workbook opens, and its parts stay within the limits."""
+    from python_calamine import CalamineWorkbook
 
-        try:
-            CalamineWorkbook.from_path(str(path)).close()
-        except Exception as exc:  # calamine raises its own errors and plain ones alike
-            label = f"a .{kind} workbook"
-            raise errors.FileRejected(errors.FILE_BAD_WORKBOOK.format(label=label, error=exc)) from None
+    parts_check(path, limits)
+    try:
+        CalamineWorkbook.from_path(str(path)).close()
+    except Exception as exc:  # calamine raises its own errors and plain ones alike
+        label = f"a .{kind} workbook"
+        raise errors.FileRejected(errors.FILE_BAD_WORKBOOK.format(label=label, error=exc)) from None
