@@ -18,7 +18,7 @@ import pandas as pd
 
 from ingestion.pipeline.amounts import SPACES, US_NUMBER, AmountConventions, money_read
 from ingestion.pipeline.amounts import amount_parse as amount_parse
-from ingestion.pipeline.columns import FIELD_CUT, RAW_COLUMNS
+from ingestion.pipeline.columns import FIELD_CUT, FIELD_CUT_KEEP, RAW_COLUMNS
 from ingestion.pipeline.rules import REASONS as REASONS
 from ingestion.pipeline.rules import Reason
 
@@ -33,7 +33,9 @@ MAX_TOTAL_CENTS = 10**14 - 1  # decimal(14,2)
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
 # Removed from ids before matching: zero-width characters and non-breaking spaces.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f"))
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f"
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS))
+_INVISIBLE_ANY = f"[{_INVISIBLE_CHARS}]"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TIME_SUFFIX = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _YMD = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})" + _TIME_SUFFIX + "$", re.ASCII)
@@ -145,7 +147,9 @@ def _formula_why(column: str, value: str) -> str:
 
 def _id_clean(values: pd.Series) -> pd.Series:
     """Trim, and remove zero-width characters and non-breaking spaces anywhere in the id."""
-    return values.str.translate(_INVISIBLE).str.strip()
+    if values.str.contains(_INVISIBLE_ANY, regex=True).any():
+        values = values.str.replace(_INVISIBLE_ANY, "", regex=True)
+    return values.str.strip()
 
 
 def _control_position(text: str) -> int:
@@ -161,7 +165,13 @@ def _too_long(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     marker = FIELD_CUT.split("{", 1)[0]
     columns = [*RAW_COLUMNS, "extra"] if "extra" in raw.columns else RAW_COLUMNS
     for column in columns:
-        values = raw[column].fillna("") if column == "extra" else raw[column]
+        values = raw[column]
+        if column == "extra":
+            if values.isna().all():
+                continue
+            values = values.fillna("")
+        if not len(values) or values.str.len().max() < FIELD_CUT_KEEP:
+            continue  # a cut field is longer than the start it keeps
         cut = values.str.contains(marker, regex=False).to_numpy(dtype=bool)
         if cut.any():
             for i in np.flatnonzero(cut):
