@@ -14,6 +14,8 @@ import re
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from ingestion.pipeline.dates import formula_why
+
 POINT, COMMA = "decimal-point", "decimal-comma"
 
 CURRENCY = re.compile(r"(?i)usd|eur|\$|€")
@@ -102,8 +104,8 @@ def money_read(text: str, *, column: str, limit_cents: int, convention: str | No
         other = COMMA if convention == POINT else POINT
         if convention and amount_parse(value, other) is not None:
             return None, None, f"{column} {value!r} is written {other}, but this column is {convention}"
-        if value.startswith("="):
-            return None, None, f"{column} is a formula with no saved result ({value})"
+        if why := formula_why(column, value):
+            return None, None, why
         return None, None, f"{column} {value!r} is not a number"
     if amount < 0:
         return None, None, f"{column} {value!r} is negative"

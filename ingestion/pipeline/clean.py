@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 import numpy as np
@@ -19,27 +18,25 @@ import pandas as pd
 from ingestion.pipeline.amounts import SPACES, US_NUMBER, AmountConventions, money_read
 from ingestion.pipeline.amounts import amount_parse as amount_parse
 from ingestion.pipeline.columns import FIELD_CUT, FIELD_CUT_KEEP, RAW_COLUMNS
+from ingestion.pipeline.dates import MISSING_TOKENS as MISSING_TOKENS
+from ingestion.pipeline.dates import date_parse as date_parse
+from ingestion.pipeline.dates import formula_why
 from ingestion.pipeline.rules import REASONS as REASONS
 from ingestion.pipeline.rules import Reason
 
 # Reason codes are declared once, with their order and columns, in ``rules.py``.
 DUPLICATE_INVOICE_ID = Reason.DUPLICATE_INVOICE_ID.value  # settled over the whole batch, by the load
 
-MISSING_TOKENS = frozenset({"", "null", "n/a", "nan", "none"})
 INVOICE_ID_MAX_LENGTH = 64
 MAX_QTY = 2_147_483_647
 MAX_UNIT_PRICE_CENTS = 10**12 - 1  # decimal(12,2)
 MAX_TOTAL_CENTS = 10**14 - 1  # decimal(14,2)
-MIN_YEAR, MAX_YEAR = 1900, 2100
 
 # Removed from ids before matching: zero-width characters and non-breaking spaces.
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f"
 _INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS))
 _INVISIBLE_ANY = f"[{_INVISIBLE_CHARS}]"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_TIME_SUFFIX = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-_YMD = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})" + _TIME_SUFFIX + "$", re.ASCII)
-_XYY = re.compile(r"^(\d{1,2})([-/])(\d{1,2})\2(\d{4})" + _TIME_SUFFIX + "$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -80,34 +77,6 @@ def _per_distinct(values: pd.Series, func, *, slots: int) -> tuple[np.ndarray, .
 # --- single values -------------------------------------------------------------
 
 
-def date_parse(text: str, *, day_first: bool = True) -> tuple[date | None, str]:
-    """Return (date, "") or (None, why)."""
-    value = text.strip()
-    if value.lower() in MISSING_TOKENS:
-        return None, "issue_date is missing"
-    match = _YMD.match(value)
-    if match:
-        candidates = [(int(match[1]), int(match[3]), int(match[4]))]
-    else:
-        match = _XYY.match(value)
-        if not match:
-            if why := _formula_why("issue_date", value):
-                return None, why
-            return None, f"issue_date {value!r} is not in an accepted format"
-        a, b, year = int(match[1]), int(match[3]), int(match[4])
-        first, second = ((year, b, a), (year, a, b)) if day_first else ((year, a, b), (year, b, a))
-        candidates = [first, second]
-    for year, month, day in candidates:
-        try:
-            parsed = date(year, month, day)
-        except ValueError:
-            continue
-        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-            return None, f"issue_date {value!r} is outside {MIN_YEAR}-{MAX_YEAR}"
-        return parsed, ""
-    return None, f"issue_date {value!r} is not a real date"
-
-
 def _money(text: str, *, column: str, limit_cents: int, convention: str | None) -> tuple:
     if text.strip().lower() in MISSING_TOKENS:
         return None, None, f"{column} is missing"
@@ -118,7 +87,7 @@ def _quantity(text: str) -> tuple[object, str]:
     value = text.strip()
     if value.lower() in MISSING_TOKENS:
         return None, "qty is missing"
-    if why := _formula_why("qty", value):
+    if why := formula_why("qty", value):
         return None, why
     compact = SPACES.sub("", value)
     exact = Decimal(compact.replace(",", "")) if US_NUMBER.match(compact) else None
@@ -139,10 +108,6 @@ def _generated_invoice_ids(raw: pd.DataFrame) -> pd.Series:
     """A deterministic ``GEN-`` id from a row's content, so a re-load gives the same id."""
     content = raw[list(RAW_COLUMNS[1:])].apply(lambda col: col.str.strip()).agg("\x1f".join, axis=1)
     return "GEN-" + content.map(lambda s: hashlib.sha256(s.encode()).hexdigest()[:20])
-
-
-def _formula_why(column: str, value: str) -> str:
-    return f"{column} is a formula with no saved result ({value})" if value.startswith("=") else ""
 
 
 def _id_clean(values: pd.Series) -> pd.Series:
