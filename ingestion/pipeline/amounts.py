@@ -4,8 +4,9 @@
 or ``1,200`` could be either. A column's convention is taken from its unambiguous
 values (the first chunk of the file that holds any decides, by majority of rows);
 from then on ambiguous values are read that way, and a value written the other way
-is rejected rather than guessed. Until a column has a convention, values are read
-as before: decimal-point first, then a decimal comma with one or two decimals.
+is rejected rather than guessed. A column with no unambiguous value of its own is
+read the way the file's other amount column is; until any has a convention, values
+are read as before: decimal-point first, then a decimal comma with one or two decimals.
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ class AmountConventions:
                     votes[kind] += int(rows)
             if votes:
                 self.decided[column] = max(votes, key=lambda kind: (votes[kind], kind == POINT))
-        return self.decided.get(column)
+        if column in self.decided:
+            return self.decided[column]
+        return next(iter(self.decided.values()), None)  # the file's other amount column, if any
 
 
 def money_read(text: str, *, column: str, limit_cents: int, convention: str | None) -> tuple:

@@ -123,6 +123,29 @@ def test_a_decimal_comma_column_reads_1_200_as_twelve_hundred(tmp_path):
     assert frame["reason"].isna().all()
 
 
+def test_a_column_without_unambiguous_values_follows_the_other_amount_column(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text(
+        HEADER.replace(",", ";")
+        + "\nA;2023-05-01;C-100;Acme;API Access;1;1.200,00;1.200;Paid"
+        + "\nB;2023-05-01;C-100;Acme;API Access;1;2.400,00;2.400;Paid\n",
+        encoding="utf-8",
+    )
+    frame = cleaned(path)
+    assert list(frame["clean_total"]) == ["1200.00", "2400.00"]
+    assert frame["reason"].isna().all()
+
+
+def test_the_issue_case_1_200_with_qty_1_beside_1_200_50_elsewhere(tmp_path):
+    path = write_csv(
+        tmp_path / "issue.csv",
+        good(1, unit_price='"1.200,50"', total='"1.200,50"'),
+        good(2, unit_price="1.200", total="1.200"),
+    )
+    frame = cleaned(path)
+    assert list(frame["clean_unit_price"]) == ["1200.50", "1200.00"]
+
+
 def test_a_value_written_against_its_column_is_rejected(tmp_path):
     path = write_csv(
         tmp_path / "mixed.csv",
