@@ -38,8 +38,8 @@ def calamine_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFr
     except Exception as exc:  # calamine raises its own errors and plain ones alike
         label = f"a .{fmt.kind} workbook"
         raise errors.FileRejected(errors.FILE_BAD_WORKBOOK.format(label=label, error=exc)) from None
-    rows = [[None if v == "" else v for v in r] for r in rows]
-    yield from workbook_frames(merged(enumerate(rows, start=1), sorted(merges)), options)
+    cells: list[list[object]] = [[None if v == "" else v for v in r] for r in rows]
+    yield from workbook_frames(merged(enumerate(cells, start=1), sorted(merges)), options)
 
 
 def calamine_check(path: Path, limits, *, kind: str) -> None:

@@ -140,7 +140,7 @@ def _too_long(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         cut = values.str.contains(marker, regex=False).to_numpy(dtype=bool)
         if cut.any():
             for i in np.flatnonzero(cut):
-                text = values.iat[i]
+                text = str(values.iat[int(i)])
                 size = text[text.rindex(marker) + len(marker) :].split(" ", 1)[0]
                 name = "an extra column" if column == "extra" else column
                 why[i] = f"{why[i]}, " if why[i] else ""
@@ -183,7 +183,7 @@ def invoices_clean(
         f"invoice_id is longer than {INVOICE_ID_MAX_LENGTH} characters",
     ).astype(object)
     for i in np.flatnonzero(id_control & ~id_missing & ~id_too_long):
-        position = _control_position(invoice_id.iat[i])
+        position = _control_position(str(invoice_id.iat[int(i)]))
         id_why[i] = f"invoice_id contains a control character at position {position}"
     failures[Reason.UNKNOWN_INVOICE_ID] = (id_missing | id_too_long | id_control, id_why)
 
@@ -193,7 +193,7 @@ def invoices_clean(
     def customer_normalise(text: str) -> str:
         return text.translate(_INVISIBLE).strip().upper()
 
-    for column, reason, lookup, normalise, dim in (
+    for column, rule, lookup, normalise, dim in (
         ("customer_id", Reason.UNKNOWN_CUSTOMER, dims.customers, customer_normalise, "dim_customer"),
         ("item_description", Reason.UNKNOWN_ITEM, dims.items, _item_key, "dim_item"),
         ("status", Reason.UNKNOWN_STATUS, dims.statuses, str.upper, "dim_status"),
@@ -216,12 +216,12 @@ def invoices_clean(
             item_key = raw_keys
         else:
             status_key = raw_keys
-        failures[reason] = (why != "", why)
+        failures[rule] = (why != "", why)
 
     qty, qty_why = _per_distinct(raw["qty"], _quantity, slots=2)
     failures[Reason.INVALID_QUANTITY] = (qty_why != "", qty_why)
     money = {}
-    for column, reason, limit in (
+    for column, rule, limit in (
         ("unit_price", Reason.INVALID_UNIT_PRICE, MAX_UNIT_PRICE_CENTS),
         ("total", Reason.INVALID_TOTAL, MAX_TOTAL_CENTS),
     ):
@@ -233,7 +233,7 @@ def invoices_clean(
 
         cents, text, why = _per_distinct(raw[column], read, slots=3)
         money[column] = (cents, text, why)
-        failures[reason] = (why != "", why)
+        failures[rule] = (why != "", why)
     price_cents, price_text, price_why = money["unit_price"]
     total_cents, total_text, total_why = money["total"]
 

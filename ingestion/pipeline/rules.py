@@ -77,10 +77,7 @@ REASONS: tuple[str, ...] = tuple(str(reason) for reason in Reason)
 
 def reason_columns(code: str) -> tuple[str, ...]:
     """The raw columns a reason is about; none for a code this version does not know."""
-    try:
-        return Reason(code).columns
-    except ValueError:
-        return ()
+    return next((reason.columns for reason in Reason if reason.value == code), ())
 
 
 def reason_table_markdown() -> str:

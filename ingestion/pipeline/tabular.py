@@ -80,14 +80,14 @@ def field_cut(text: str, size: int) -> str:
 
 def fields_bound(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
     """Cut every field longer than ``limit`` bytes (UTF-8) to its start and the cut mark."""
-    for column in frame.columns:
+    for position, column in enumerate(frame.columns):
         values = frame[column]
         suspects = np.flatnonzero((values.str.len() > limit // 4).to_numpy(dtype=bool))
         for i in suspects:
-            text = values.iat[i]
+            text = str(values.iat[int(i)])
             size = len(text.encode("utf-8", "surrogatepass"))
             if size > limit:
-                frame.iat[i, frame.columns.get_loc(column)] = field_cut(text, size)
+                frame.iloc[int(i), position] = field_cut(text, size)
     return frame
 
 

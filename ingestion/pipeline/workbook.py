@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def blank(values: Iterable) -> bool:
     return not any(v is not None and str(v).strip() for v in values)
 
 
-def merged(rows: Iterable[tuple[int, tuple]], merges) -> Iterator[tuple[int, list]]:
+def merged(rows: Iterable[tuple[int, Sequence]], merges) -> Iterator[tuple[int, list]]:
     """Fill every cell of a merged range with its top-left value."""
     pending, active = list(merges), []
     for number, values in rows:

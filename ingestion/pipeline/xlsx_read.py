@@ -50,6 +50,9 @@ def _openpyxl_rows(worksheet, merges) -> Iterator[tuple[int, list]]:
     has_value = etree.XPath("boolean(m:c/m:v | m:c/m:is | m:c/m:f)", namespaces={"m": SHEET_MAIN_NS})
 
     class Parser(WorkSheetParser):
+        row_counter: int
+        col_counter: int
+
         def parse_cell(self, element):
             cell = super().parse_cell(element)
             if cell["value"] is None and element.find(FORMULA_TAG) is not None:
