@@ -1,30 +1,48 @@
 # `make demo`: the app on its embedded default (SQLite, eager Celery) with sample data.
 # `make test`: the whole suite, on SQLite and on MySQL/MariaDB.
+# Both start with `make install`: scripts/bootstrap (system packages), then the virtualenv.
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 8000
+DEMO_DATA ?= data/
 MYSQL_TEST_URL ?= mysql://root:@127.0.0.1:3306/test
 SAMPLE := data/sample_invoices.csv
 
-.PHONY: demo test test-sqlite test-mysql install lint bench
+.PHONY: demo test test-sqlite test-mysql install browser check lint smoke screenshots bench
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+$(VENV)/.installed: requirements.txt requirements-dev.txt scripts/system-packages.txt
+	scripts/bootstrap build
+	test -x $(BIN)/python || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip; }
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-demo: install
-	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --no-input -v0
-	@ls data/*.csv data/*.xlsx 2>/dev/null | grep -q . || \
-		DJANGO_DEBUG=true $(BIN)/python manage.py generate_invoices --rows 10000 --seed 1 --out $(SAMPLE)
-	DJANGO_DEBUG=true $(BIN)/python manage.py load_invoices data/ || true
-	DJANGO_DEBUG=true $(BIN)/python manage.py demo_admin
-	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+# Local development settings, written once and never overwritten (see README, "Configuration").
+.env: | install
+	@echo "writing .env: DJANGO_DEBUG=true, a generated DJANGO_SECRET_KEY, SQLite"
+	@{ echo "# Local development settings written by 'make demo'; it never overwrites this file."; \
+	  echo "# Edit or delete it freely; .env.example lists every variable (and production values)."; \
+	  echo "DJANGO_DEBUG=true"; \
+	  echo "DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	  echo "# Neither DATABASE_URL nor DB_HOST: SQLite at var/dev.sqlite3."; \
+	  echo "DATABASE_URL="; \
+	  echo "DB_HOST="; } > $@
 
-test: install test-sqlite test-mysql
+demo: install .env
+	$(BIN)/python manage.py migrate --no-input -v0
+	@ls data/*.csv data/*.xlsx 2>/dev/null | grep -q . || \
+		$(BIN)/python manage.py generate_invoices --rows 10000 --seed 1 --out $(SAMPLE)
+	$(BIN)/python manage.py load_invoices $(DEMO_DATA) || true
+	$(BIN)/python manage.py demo_admin
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: install browser test-sqlite test-mysql
+
+# Chromium for the browser tests (installed when possible; they are skipped without it).
+browser:
+	scripts/bootstrap browser
 
 test-sqlite: install
 	$(BIN)/pytest -q
@@ -34,6 +52,19 @@ test-mysql: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# What CI checks besides the tests: lint, formatting, and models that match their migrations.
+check: lint
+	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
+
+# A fresh clone's `make demo` on a free port: dashboard and admin answer, the demo admin logs in.
+smoke: install
+	$(BIN)/python scripts/smoke.py
+
+# Refresh docs/dashboard.png and docs/admin-upload.png (tests otherwise write to a temporary folder).
+screenshots: install browser
+	SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/pytest -q -m browser
 
 bench: install
 	$(BIN)/python bench/ingest.py --rows 1000000 --runs 3

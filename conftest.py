@@ -4,7 +4,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-SEED_FILE = ROOT.parent / "shared" / "data" / "seed_input.csv"
+# The reference export (a copy of the finance team's real file), kept out of data/ so that
+# `load_invoices data/` (and `make demo`) load only the generated sample.
+SEED_FILE = ROOT / "data" / "reference" / "seed_input.csv"
+# Where browser tests save their screenshots: a temporary folder, unless SCREENSHOT_DIR is set
+# (`make screenshots` sets it to docs/).
+SCREENSHOT_DIR = os.environ.get("SCREENSHOT_DIR", "")
 # Debian's Chromium, driven by Playwright; never a downloaded browser.
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -23,6 +28,19 @@ def seed_file() -> Path:
     if not SEED_FILE.exists():
         pytest.fail(f"reference export missing: {SEED_FILE}")
     return SEED_FILE
+
+
+@pytest.fixture
+def screenshot(tmp_path):
+    """``screenshot(page, "name.png", **options)`` saves a page to SCREENSHOT_DIR or tmp_path."""
+    folder = Path(SCREENSHOT_DIR) if SCREENSHOT_DIR else tmp_path / "screenshots"
+
+    def save(page, name: str, **options) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / name), **options)
+        return folder / name
+
+    return save
 
 
 @pytest.fixture

@@ -5,14 +5,20 @@ variables; else SQLite under ``var/``. Celery: with ``CELERY_BROKER_URL`` (or
 ``REDIS_URL``) tasks go to that broker; without one they run eagerly in-process.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Local settings (``make demo`` writes one); the environment wins. ENV_FILE="" reads none (tests).
+ENV_FILE = env("ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
@@ -32,6 +38,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "import_export",
+    "axes",
     "warehouse",
     "ingestion",
     "dashboard",
@@ -46,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.NumberTooLargeMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -54,7 +63,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -88,8 +97,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # utf8mb4 everywhere; LOAD DATA LOCAL INFILE for staging when the server allows it.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"charset": "utf8mb4", "local_infile": 1})
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default as a real database: WAL lets readers (progress bar, dashboard)
+    # read beside a load's write transaction; a writer takes its lock at BEGIN (IMMEDIATE)
+    # and waits up to SQLITE_BUSY_TIMEOUT seconds for another one instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=30),
+        }
+    )
+    if str(DATABASES["default"]["NAME"]) != ":memory:":
+        # Tests run on a file too (not SQLite's in-memory database), so WAL and concurrent
+        # readers behave as they do in production.
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(Path(DATABASES["default"]["NAME"]).with_suffix(".test.sqlite3"))
+        }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -107,14 +139,19 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Static files: whitenoise serves them straight from the apps (no collectstatic needed), or,
+# with DJANGO_STATIC_MANIFEST=true (the Docker image), the hashed, compressed copies that
+# collectstatic wrote to STATIC_ROOT (cached for ever by browsers).
+STATIC_MANIFEST = env.bool("DJANGO_STATIC_MANIFEST", default=False) and not DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 LOGIN_URL = "admin:login"
 
@@ -168,16 +205,34 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Login throttling (django-axes) ------------------------------------------
+# After AXES_FAILURE_LIMIT failed logins for one username (from anywhere) or from one
+# client address (whatever the username), that username or address is refused for
+# AXES_COOLOFF_MINUTES (0: until an admin deletes the lockout under Axes > Access attempts).
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+_cooloff_minutes = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
+# Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
+LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "config.login_throttle.client_ip"
+AXES_USERNAME_CALLABLE = "config.login_throttle.client_username"
+
+# --- Import/export permissions (config/permissions.py) ------------------------
+# django-import-export's defaults for any admin; the project's admins also apply
+# ImportExportPermissionMixin, which checks every action (import: add and change).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = IMPORT_ACTIONS[0]
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = EXPORT_ACTIONS[0]
+
 # --- Dashboard ----------------------------------------------------------------
-# False makes /visualization/dashboard/ and /api/ public.
+# True: sales figures need dashboard.view_sales; False makes the dashboard and
+# /api/sells/* public (/api/batches/ always needs warehouse.view_loadbatch).
 DASHBOARD_REQUIRE_LOGIN = env.bool("DASHBOARD_REQUIRE_LOGIN", default=True)
 # Statuses whose invoices count as revenue (cancelled and refunded are not sales).
 DASHBOARD_REVENUE_STATUSES = env.list("DASHBOARD_REVENUE_STATUSES", default=["PAID", "PENDING", "PROCESSING"])
-STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "dashboard.staticfiles.PlotlyFinder",  # plotly/plotly.min.js from the plotly package
-]
 
 # --- Admin uploads and Celery worker ------------------------------------------
 # Uploaded files are kept under MEDIA_ROOT/ADMIN_UPLOAD_SUBDIR: every worker must see them.
@@ -194,16 +249,34 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-CELERY_IMPORTS = ("ingestion.scheduled",)
+# Queueing with the broker down fails within seconds (the batch is marked failed), not 20 s.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 1.5, "socket_timeout": 5})
+
+# --- Batch leases, the sweeper and the scan -------------------------------------
+# A running batch renews its lease every BATCH_LEASE_SECONDS / 4; the sweeper queues again
+# a batch whose lease expired (worker killed, machine lost), or fails it after
+# BATCH_MAX_ATTEMPTS lost workers.
+BATCH_LEASE_SECONDS = env.int("BATCH_LEASE_SECONDS", default=60)
+BATCH_MAX_ATTEMPTS = env.int("BATCH_MAX_ATTEMPTS", default=3)
+BATCH_SWEEP_SECONDS = env.int("BATCH_SWEEP_SECONDS", default=60)
+# How long re-processing and aggregate rebuilds wait for a load that is writing the warehouse.
+FACTS_LOCK_WAIT_SECONDS = env.int("FACTS_LOCK_WAIT_SECONDS", default=60)
+# One temporary folder per running batch (bulk-load files), removed on every exit path.
+LOAD_TMP_DIR = Path(env("LOAD_TMP_DIR", default=str(BASE_DIR / "var" / "tmp")))
 # Celery beat: look for new files in INPUT_DIR (checksums make a re-scan harmless).
 INPUT_SCAN_MINUTES = env.int("INPUT_SCAN_MINUTES", default=5)
-CELERY_BEAT_SCHEDULE = (
-    {
-        "scan-input-dir": {
-            "task": "ingestion.scheduled.scan_input_dir",
-            "schedule": INPUT_SCAN_MINUTES * 60,
-        }
-    }
-    if INPUT_SCAN_MINUTES > 0
-    else {}
-)
+CELERY_BEAT_SCHEDULE = {
+    "batch-sweep": {"task": "ingestion.tasks.batch_sweep", "schedule": BATCH_SWEEP_SECONDS},
+    **(
+        {"scan-input-dir": {"task": "ingestion.tasks.scan_input_dir", "schedule": INPUT_SCAN_MINUTES * 60}}
+        if INPUT_SCAN_MINUTES > 0
+        else {}
+    ),
+}

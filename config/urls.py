@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.login_throttle import lockout_admin_register
 from dashboard.views import favicon
+
+lockout_admin_register(admin.site)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:dashboard", permanent=False)),

@@ -5,10 +5,10 @@ from decimal import Decimal
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
 
-from dashboard.access import api_login_required
+from dashboard.access import batches_api_required, sales_api_required
 from dashboard.forms import LimitForm, PeriodForm, SalesFilterForm, TopForm
 from warehouse import selectors
-from warehouse.selectors import Dimensions
+from warehouse.selectors import DimensionNames
 
 BATCH_NOT_FOUND = "batch not found"
 
@@ -29,9 +29,9 @@ def _json(payload, status=200) -> JsonResponse:
 def _sales_endpoint(form_class, query):
     """A view: validate the GET parameters, run ``query(form, filters, dims)``, answer JSON."""
 
-    @api_login_required
+    @sales_api_required
     def view(request):
-        dims = Dimensions.load()
+        dims = DimensionNames.load()
         form = form_class(request.GET, dims=dims)
         if not form.is_valid():
             return _json({"error": form.first_error()}, status=400)
@@ -70,7 +70,7 @@ sells_kpis = _sales_endpoint(
 )
 
 
-@api_login_required
+@batches_api_required
 def batches(request):
     form = LimitForm(request.GET)
     if not form.is_valid():
@@ -78,7 +78,7 @@ def batches(request):
     return _json({"results": selectors.batches_recent(limit=form.cleaned_data.get("limit") or 20)})
 
 
-@api_login_required
+@batches_api_required
 def batch_detail(request, batch_id: int):
     batch = selectors.batch_get(batch_id=batch_id)
     if batch is None:

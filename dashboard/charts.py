@@ -1,4 +1,5 @@
-"""The dashboard's charts: for each, its rows (from the selectors), CSV columns and figure.
+"""The dashboard's charts: for each, its rows (from the selectors), CSV columns and figure
+(drawn from the rows and the filter, which bounds what a click drills into).
 
 The CSV download of a chart is exactly the rows its figure is drawn from.
 """
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from dashboard import figures
 from warehouse import selectors
-from warehouse.selectors import Dimensions, SalesFilter
+from warehouse.selectors import DimensionNames, SalesFilter
 
 PENDING_TOP = 15
 CUSTOMERS_TOP = 10
@@ -20,12 +21,13 @@ QUALITY_BATCHES = 10
 @dataclass(frozen=True)
 class Chart:
     title: str
-    rows: Callable[[SalesFilter, Dimensions], list[dict]]
+    rows: Callable[[SalesFilter, DimensionNames], list[dict]]
     columns: tuple[str, ...]
-    figure: Callable[[list[dict]], dict]
+    figure: Callable[[list[dict], SalesFilter], dict]
+    drills: bool = True  # a click on a bar or point filters by it
 
 
-def _quality_rows(filters: SalesFilter, dims: Dimensions) -> list[dict]:
+def _quality_rows(filters: SalesFilter, dims: DimensionNames) -> list[dict]:
     """Rejected rows per reason per recent load (batch-level: invoice filters do not apply)."""
     return [
         {"batch_id": b["id"], "batch": f"#{b['id']} {b['file_name']}", "reason": reason, "rejected_rows": n}
@@ -40,36 +42,37 @@ CHARTS: dict[str, Chart] = {
         "Monthly sales and cumulative revenue",
         lambda f, d: selectors.sales_by_period(filters=f, period="monthly", dims=d),
         ("period", "revenue", "cumulative", "invoice_count"),
-        figures.monthly_sales,
+        lambda rows, f: figures.monthly_sales(rows, start=f.start, end=f.end),
     ),
     "pending": Chart(
         f"Pending amount per customer (top {PENDING_TOP})",
         lambda f, d: selectors.customers_pending(filters=f, top=PENDING_TOP, dims=d),
         ("customer_id", "customer_name", "pending_amount", "invoice_count"),
-        figures.pending_customers,
+        lambda rows, f: figures.pending_customers(rows),
     ),
     "customers": Chart(
         f"Top {CUSTOMERS_TOP} customers by revenue",
         lambda f, d: selectors.customers_top(filters=f, top=CUSTOMERS_TOP, dims=d),
         ("customer_id", "customer_name", "revenue", "invoice_count"),
-        figures.top_customers,
+        lambda rows, f: figures.top_customers(rows),
     ),
     "status": Chart(
         "Revenue by status",
         lambda f, d: selectors.sales_by_status(filters=f, dims=d),
         ("status", "revenue", "invoice_count"),
-        figures.revenue_by_status,
+        lambda rows, f: figures.revenue_by_status(rows),
     ),
     "items": Chart(
         "Revenue by item",
         lambda f, d: selectors.sales_by_item(filters=f, dims=d),
         ("item", "revenue", "invoice_count", "qty"),
-        figures.revenue_by_item,
+        lambda rows, f: figures.revenue_by_item(rows),
     ),
     "quality": Chart(
         f"Rejected rows per reason (last {QUALITY_BATCHES} loads)",
         _quality_rows,
         ("batch_id", "batch", "reason", "rejected_rows"),
-        figures.rejections,
+        lambda rows, f: figures.rejections(rows),
+        drills=False,
     ),
 }

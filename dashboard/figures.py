@@ -3,16 +3,49 @@
 Plain dicts (``{"data": [...], "layout": {...}}``) that ``Plotly.newPlot`` takes as
 they are; tests check them against ``plotly.graph_objects.Figure``. Labels are
 HTML-escaped because Plotly reads a few tags in text (a name stays text).
+
+Money axes are compact (``$250k``, ``$4M``: Plotly's own tick labels with a ``$``
+prefix); hovers show exact cents. Each point that can be drilled into carries, as
+``customdata``, the GET parameters of its filter (``customer=C-101``); the page's
+script applies them on click. Legends sit below the plot. Colours of text, grid and
+hover labels come from a light or dark template (``THEMES``) the page picks from the
+system setting.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from html import escape
+from urllib.parse import urlencode
 
-MONEY = "$,.2f"
-MONEY_HOVER = "%{y:$,.2f}"
+MONEY_HOVER = "$,.2f"
+MONTH_HOVER = "%B %Y"
 COLOR = "#2563eb"
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
+# Trace types the page draws: the vendored Plotly bundle must hold each of them.
+TRACE_TYPES = ("bar", "scatter")
+MONEY_AXIS = {"tickprefix": "$", "separatethousands": True, "exponentformat": "B", "rangemode": "tozero"}
+LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"}
+
+
+def _template(*, text: str, grid: str, line: str, hover_bg: str) -> dict:
+    axis = {"gridcolor": grid, "linecolor": line, "zerolinecolor": line, "tickcolor": line}
+    return {
+        "layout": {
+            "font": {"color": text},
+            "xaxis": axis,
+            "yaxis": axis,
+            "legend": {"font": {"color": text}},
+            "hoverlabel": {"bgcolor": hover_bg, "font": {"color": text}, "bordercolor": line},
+        }
+    }
+
+
+THEMES = {
+    "light": _template(text="#111827", grid="#e5e7eb", line="#9ca3af", hover_bg="#ffffff"),
+    "dark": _template(text="#e5e7eb", grid="#374151", line="#6b7280", hover_bg="#1f2937"),
+}
 
 
 def label(text: str) -> str:
@@ -21,6 +54,20 @@ def label(text: str) -> str:
 
 def _amount(value) -> float:
     return float(value)
+
+
+def drill(**params) -> str:
+    """The GET parameters a click on a point applies (they replace the same parameters)."""
+    return urlencode(params)
+
+
+def _label_margin(names: list[str]) -> int:
+    """Room for the longest category label (about 6.5 px a character at 12 px).
+
+    Axes keep ``automargin``, so a longer label still gets room, but at the cost of a
+    second drawing pass: margins that are large enough up front keep the first load quick.
+    """
+    return min(260, 14 + round(6.6 * max((len(n) for n in names), default=0)))
 
 
 def _layout(**extra) -> dict:
@@ -33,56 +80,74 @@ def _layout(**extra) -> dict:
         **extra,
     }
     for name in ("xaxis", "yaxis", "yaxis2"):
-        if name in layout:  # room for "$12,345,678.90" tick labels
-            ticks = {} if layout[name].get("type") == "category" else {"nticks": 6}
-            layout[name] = {"automargin": True, **ticks, **layout[name]}
+        if name in layout:
+            layout[name] = {"automargin": True, **layout[name]}
     return layout
 
 
-def monthly_sales(rows: list[dict]) -> dict:
-    """Bars of revenue per month and the cumulative revenue as a line on a second y-axis."""
-    months = [r["period"] for r in rows]
+def _month_range(month: dt.date, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    """A month's first and last day, narrowed to the selected range (a drill never widens it)."""
+    last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    return max(month, start or month), min(last, end or last)
+
+
+def monthly_sales(rows: list[dict], start: dt.date | None = None, end: dt.date | None = None) -> dict:
+    """Bars of revenue per month and the cumulative revenue as a line on a second y-axis.
+
+    The x-axis is a date axis (one value per month, centred on it), so Plotly spaces
+    the labels to fit and keeps them horizontal where they do.
+    """
+    months = [dt.date.fromisoformat(f"{r['period']}-01") for r in rows]
+    ranges = [_month_range(m, start, end) for m in months]
+    common = {
+        "x": [m.isoformat() for m in months],
+        "xperiod": "M1",
+        "xperiodalignment": "middle",
+        "customdata": [drill(start=a.isoformat(), end=b.isoformat()) for a, b in ranges],
+        "xhoverformat": MONTH_HOVER,
+    }
     return {
         "data": [
             {
                 "type": "bar",
                 "name": "Revenue",
-                "x": months,
                 "y": [_amount(r["revenue"]) for r in rows],
                 "marker": {"color": COLOR},
-                "hovertemplate": MONEY_HOVER,
+                "hovertemplate": f"%{{y:{MONEY_HOVER}}}",
+                **common,
             },
             {
                 "type": "scatter",
                 "mode": "lines+markers",
                 "name": "Cumulative revenue",
-                "x": months,
                 "y": [_amount(r["cumulative"]) for r in rows],
                 "yaxis": "y2",
                 "line": {"color": "#f59e0b"},
-                "hovertemplate": MONEY_HOVER,
+                "hovertemplate": f"%{{y:{MONEY_HOVER}}}",
+                **common,
             },
         ],
         "layout": _layout(
             hovermode="x unified",
             showlegend=True,
-            legend={"orientation": "h", "y": 1.12, "x": 0},
-            margin={"l": 10, "r": 10, "t": 30, "b": 10},
-            xaxis={"type": "category", "title": {"text": "Month"}},
-            yaxis={"title": {"text": "Revenue"}, "tickformat": MONEY, "rangemode": "tozero"},
+            legend=LEGEND_BELOW,
+            margin={"l": 56, "r": 64, "t": 24, "b": 90},
+            # Labels a little below the axis, so the first one clears the "$0" of the y-axis.
+            xaxis={"type": "date", "tickformat": "%b '%y", "ticklabelstandoff": 6, "showgrid": False},
+            yaxis={"title": {"text": "Revenue"}, **MONEY_AXIS},
             yaxis2={
                 "title": {"text": "Cumulative"},
-                "tickformat": MONEY,
+                **MONEY_AXIS,
+                "tickmode": "auto",  # round ticks of its own (an overlaying axis defaults to "sync")
                 "overlaying": "y",
                 "side": "right",
-                "rangemode": "tozero",
                 "showgrid": False,
             },
         ),
     }
 
 
-def _horizontal_money(names: list[str], amounts: list, color: str) -> dict:
+def _horizontal_money(names: list[str], amounts: list, drills: list[str], color: str) -> dict:
     return {
         "data": [
             {
@@ -90,13 +155,15 @@ def _horizontal_money(names: list[str], amounts: list, color: str) -> dict:
                 "orientation": "h",
                 "y": [label(n) for n in names],
                 "x": [_amount(a) for a in amounts],
+                "customdata": drills,
                 "marker": {"color": color},
-                "hovertemplate": "%{y}: %{x:$,.2f}<extra></extra>",
+                "hovertemplate": f"%{{y}}: %{{x:{MONEY_HOVER}}}<extra></extra>",
             }
         ],
         "layout": _layout(
-            xaxis={"tickformat": MONEY, "rangemode": "tozero"},
-            yaxis={"type": "category", "autorange": "reversed", "automargin": True},
+            margin={"l": _label_margin(names), "r": 16, "t": 10, "b": 30},
+            xaxis=MONEY_AXIS,
+            yaxis={"type": "category", "autorange": "reversed"},
         ),
     }
 
@@ -106,37 +173,58 @@ def _customer(row: dict) -> str:
 
 
 def pending_customers(rows: list[dict]) -> dict:
-    return _horizontal_money([_customer(r) for r in rows], [r["pending_amount"] for r in rows], "#dc2626")
+    return _horizontal_money(
+        [_customer(r) for r in rows],
+        [r["pending_amount"] for r in rows],
+        [drill(customer=r["customer_id"]) for r in rows],
+        "#dc2626",
+    )
 
 
 def top_customers(rows: list[dict]) -> dict:
-    return _horizontal_money([_customer(r) for r in rows], [r["revenue"] for r in rows], COLOR)
+    return _horizontal_money(
+        [_customer(r) for r in rows],
+        [r["revenue"] for r in rows],
+        [drill(customer=r["customer_id"]) for r in rows],
+        COLOR,
+    )
 
 
-def _vertical_money(names: list[str], amounts: list, color: str) -> dict:
+def _vertical_money(names: list[str], amounts: list, drills: list[str], color: str) -> dict:
     return {
         "data": [
             {
                 "type": "bar",
                 "x": [label(n) for n in names],
                 "y": [_amount(a) for a in amounts],
+                "customdata": drills,
                 "marker": {"color": color},
-                "hovertemplate": "%{x}: %{y:$,.2f}<extra></extra>",
+                "hovertemplate": f"%{{x}}: %{{y:{MONEY_HOVER}}}<extra></extra>",
             }
         ],
         "layout": _layout(
-            xaxis={"type": "category", "automargin": True},
-            yaxis={"tickformat": MONEY, "rangemode": "tozero", "automargin": True},
+            margin={"l": 56, "r": 10, "t": 10, "b": 30}, xaxis={"type": "category"}, yaxis=MONEY_AXIS
         ),
     }
 
 
 def revenue_by_status(rows: list[dict]) -> dict:
-    return _vertical_money([r["status"] for r in rows], [r["revenue"] for r in rows], "#059669")
+    return _vertical_money(
+        [r["status"] for r in rows],
+        [r["revenue"] for r in rows],
+        [drill(status=r["status"]) for r in rows],
+        "#059669",
+    )
 
 
 def revenue_by_item(rows: list[dict]) -> dict:
-    return _vertical_money([r["item"] for r in rows], [r["revenue"] for r in rows], "#7c3aed")
+    """Horizontal, like the customers: item names stay readable on a narrow screen."""
+    return _horizontal_money(
+        [r["item"] for r in rows],
+        [r["revenue"] for r in rows],
+        [drill(item=r["item"]) for r in rows],
+        "#7c3aed",
+    )
 
 
 def rejections(rows: list[dict]) -> dict:
@@ -158,8 +246,9 @@ def rejections(rows: list[dict]) -> dict:
         "layout": _layout(
             barmode="stack",
             showlegend=True,
-            legend={"orientation": "h", "y": -0.25},
-            xaxis={"type": "category", "title": {"text": "Batch"}},
+            legend=LEGEND_BELOW,
+            margin={"l": 64, "r": 10, "t": 10, "b": 100},
+            xaxis={"type": "category"},
             yaxis={"title": {"text": "Rejected rows"}, "tickformat": ",d", "rangemode": "tozero"},
         ),
     }

@@ -1,25 +1,43 @@
-"""GET parameters of the dashboard and the API, validated (bad values are errors, not 500s)."""
+"""GET parameters of the dashboard and the API, validated (bad values are errors, not 500s);
+the date presets and the chips of the applied filters, as links over the same parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.http import QueryDict
 
-from warehouse.selectors import Dimensions, SalesFilter
+from warehouse.selectors import DATE_MAX, DATE_MIN, DimensionNames, SalesFilter
 
 START_AFTER_END = "must be on or before end"
 DATE_FORMAT = "%Y-%m-%d"
+DATE_OUT_OF_RANGE = f"must be between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}"
+
+
+def _date_field() -> forms.DateField:
+    """``YYYY-MM-DD`` within the range every supported database stores (MySQL's DATE range)."""
+    return forms.DateField(
+        required=False,
+        input_formats=[DATE_FORMAT],
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[
+            MinValueValidator(DATE_MIN, message=DATE_OUT_OF_RANGE),
+            MaxValueValidator(DATE_MAX, message=DATE_OUT_OF_RANGE),
+        ],
+    )
 
 
 class SalesFilterForm(forms.Form):
-    start = forms.DateField(
-        required=False, input_formats=[DATE_FORMAT], widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        required=False, input_formats=[DATE_FORMAT], widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = _date_field()
+    end = _date_field()
     status = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     customer = forms.ChoiceField(required=False)
     item = forms.ChoiceField(required=False)
 
-    def __init__(self, *args, dims: Dimensions, **kwargs):
+    def __init__(self, *args, dims: DimensionNames, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [(name, name) for name in sorted(dims.statuses.values())]
         self.fields["customer"].choices = [("", "All customers")] + sorted(
@@ -46,6 +64,61 @@ class SalesFilterForm(forms.Form):
     def first_error(self) -> str:
         name, messages = next(iter(self.errors.items()))
         return f"{name}: {messages[0]}"
+
+    def chips(self, query: QueryDict) -> list[dict]:
+        """The applied filters (a valid form), each with the query string that removes it."""
+        data, chips = self.cleaned_data, []
+        customers = dict(self.fields["customer"].choices)  # id -> "Name (id)"
+        for name, title in (("start", "From"), ("end", "To"), ("customer", "Customer"), ("item", "Item")):
+            value = data.get(name)
+            if value:
+                text = value.isoformat() if isinstance(value, dt.date) else value
+                text = customers.get(text, text) if name == "customer" else text
+                chips.append({"label": f"{title} {text}", "query": _without(query, name)})
+        for status in data.get("status") or ():
+            chips.append({"label": f"Status {status}", "query": _without(query, "status", status)})
+        return chips
+
+
+def _without(query: QueryDict, name: str, value: str | None = None) -> str:
+    rest = query.copy()
+    rest.setlist(name, [v for v in rest.getlist(name) if value is not None and v != value])
+    return rest.urlencode()
+
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    start: dt.date | None
+    end: dt.date | None
+
+
+def date_presets(today: dt.date) -> list[Preset]:
+    """The date ranges offered beside the date inputs; "to date" ranges end today."""
+    last_month_end = today.replace(day=1) - dt.timedelta(1)
+    quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    return [
+        Preset("This month", today.replace(day=1), today),
+        Preset("Last month", last_month_end.replace(day=1), last_month_end),
+        Preset("Last 30 days", today - dt.timedelta(29), today),
+        Preset("Last 90 days", today - dt.timedelta(89), today),
+        Preset("Quarter to date", quarter_start, today),
+        Preset("Year to date", today.replace(month=1, day=1), today),
+        Preset("Last year", dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)),
+        Preset("All time", None, None),
+    ]
+
+
+def preset_links(query: QueryDict, today: dt.date) -> list[dict]:
+    """Each preset as a query string: the other filters kept, ``start``/``end`` replaced."""
+    links = []
+    for preset in date_presets(today):
+        linked = query.copy()
+        for name, day in (("start", preset.start), ("end", preset.end)):
+            linked.setlist(name, [day.isoformat()] if day else [])
+        active = all(query.get(n, "") == linked.get(n, "") for n in ("start", "end"))
+        links.append({"label": preset.label, "query": linked.urlencode(), "active": active})
+    return links
 
 
 class TopForm(SalesFilterForm):

@@ -1,54 +1,52 @@
 """The dashboard page and the CSV download of each chart."""
 
 import csv
-from decimal import Decimal
 
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.utils import timezone
 
-from dashboard.access import page_login_required
+from dashboard import figures, kpis
+from dashboard.access import sales_page_required
 from dashboard.charts import CHARTS
-from dashboard.forms import SalesFilterForm
+from dashboard.forms import SalesFilterForm, preset_links
 from warehouse import selectors
-from warehouse.selectors import Dimensions
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text  # no spreadsheet formulas
+from warehouse.exports import csv_cell
+from warehouse.selectors import DimensionNames
 
 
-@page_login_required
+@sales_page_required
 def dashboard(request):
-    dims = Dimensions.load()
+    dims = DimensionNames.load()
     form = SalesFilterForm(request.GET, dims=dims)
-    context = {"form": form, "state": selectors.warehouse_state(), "charts": []}
+    context = {"form": form, "state": selectors.warehouse_state(), "charts": [], "themes": figures.THEMES}
+    context["presets"] = preset_links(request.GET, timezone.localdate())
+    context["default_statuses"] = selectors.revenue_statuses()
     if context["state"] == "ready" and form.is_valid():
         filters = form.sales_filter()
-        context["kpis"] = selectors.sales_kpis(filters=filters, dims=dims)
-        context["latest_batch"] = selectors.batch_latest_loaded()
+        context["kpis"], context["cards"] = kpis.sales_cards(filters=filters, dims=dims)
+        context["cards"].append(kpis.rejection_card(selectors.batch_latest_loaded()))
+        context["chips"] = form.chips(request.GET)
         context["query"] = request.GET.urlencode()
         for name, chart in CHARTS.items():
             rows = chart.rows(filters, dims)
-            context["charts"].append({"name": name, "title": chart.title, "has_data": bool(rows)})
-            context.setdefault("figures", {})[name] = chart.figure(rows) if rows else None
+            context["charts"].append(
+                {"name": name, "title": chart.title, "has_data": bool(rows), "drills": chart.drills}
+            )
+            context.setdefault("figures", {})[name] = chart.figure(rows, filters) if rows else None
         # No sales match: the empty state, not a page of empty axes (quality is batch-level).
         matched = any(c["has_data"] for c in context["charts"] if c["name"] != "quality")
         context["figures"] = {k: v for k, v in context["figures"].items() if v is not None and matched}
     return render(request, "dashboard/dashboard.html", context)
 
 
-@page_login_required
+@sales_page_required
 def chart_csv(request, name):
     chart = CHARTS.get(name)
     if chart is None:
         raise Http404("unknown chart")
-    dims = Dimensions.load()
+    dims = DimensionNames.load()
     form = SalesFilterForm(request.GET, dims=dims)
     if not form.is_valid():
         return HttpResponse(form.first_error(), status=400, content_type="text/plain")
@@ -57,7 +55,7 @@ def chart_csv(request, name):
     writer = csv.writer(response)
     writer.writerow(chart.columns)
     for row in chart.rows(form.sales_filter(), dims):
-        writer.writerow([_cell(row[column]) for column in chart.columns])
+        writer.writerow([csv_cell(row[column]) for column in chart.columns])
     return response
 
 

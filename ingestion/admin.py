@@ -15,14 +15,16 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from import_export.admin import ExportActionModelAdmin
 
+from config.permissions import ImportExportPermissionMixin
 from ingestion import views
-from ingestion.batch_actions import batch_cancel, batch_rerun
+from ingestion.dispatch import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource, RejectedInvoiceResource
 from ingestion.pipeline.columns import RAW_COLUMNS
 from ingestion.pipeline.rules import REASONS, reason_columns
 from ingestion.reprocess import rejected_reprocess
 from warehouse.admin import ReadOnlyAdminMixin
 from warehouse.exports import EXPORT_FORMATS
+from warehouse.locks import FactsLockTimeout
 from warehouse.models import LoadBatch, RejectedInvoice
 
 STATUS_COLOURS = {
@@ -44,16 +46,6 @@ def status_badge(status: str):
     )
 
 
-def progress_text(payload: dict) -> str:
-    """``42% · 84,000 / 200,000 rows · running (loading)``; the page's script writes the same."""
-    parts = [f"{payload['percent']}%"] if payload["percent"] is not None else []
-    total = f" / {payload['rows_total']:,}" if payload["rows_total"] else ""
-    parts.append(f"{payload['rows_done']:,}{total} rows")
-    stage = payload["stage"] if payload["stage"] and payload["stage"] != payload["status"] else ""
-    parts.append(f"{payload['status']} ({stage})" if stage else payload["status"])
-    return " \u00b7 ".join(parts)
-
-
 def failing_fields(reason: str, detail: str) -> set[str]:
     codes = set(_REASON_IN_DETAIL.findall(detail or "")) | {reason}
     return {f for code in codes for f in reason_columns(code)}
@@ -63,7 +55,7 @@ def failing_fields(reason: str, detail: str) -> set[str]:
 
 
 @admin.register(LoadBatch)
-class LoadBatchAdmin(ExportActionModelAdmin):
+class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
     """Batches are written by loads only: the admin shows them, uploads, re-runs and cancels.
 
     Re-run creates a *new* forced batch for the same file (the old one stays as history).
@@ -110,7 +102,19 @@ class LoadBatchAdmin(ExportActionModelAdmin):
         ),
         (
             "Run",
-            {"fields": ("task_id", "created_at", "started_at", "finished_at", "duration", "stage_seconds")},
+            {
+                "fields": (
+                    "task_id",
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "duration",
+                    "stage_seconds",
+                    "heartbeat_at",
+                    "lease_owner",
+                    "attempts_display",
+                )
+            },
         ),
     )
     readonly_fields = tuple(f for fs in fieldsets for f in fs[1]["fields"])
@@ -166,8 +170,10 @@ class LoadBatchAdmin(ExportActionModelAdmin):
 
     def cancel_view(self, request, pk):
         def cancel(*, batch, user):
-            batch_cancel(batch=batch, user=user)
+            batch, warning = batch_cancel(batch=batch, user=user)
             self.message_user(request, f"Batch #{batch.pk} cancelled.", messages.SUCCESS)
+            if warning:
+                self.message_user(request, warning, messages.WARNING)
             return redirect("admin:warehouse_loadbatch_change", batch.pk)
 
         return self._post_action(request, pk, cancel)
@@ -175,9 +181,8 @@ class LoadBatchAdmin(ExportActionModelAdmin):
     def rerun_view(self, request, pk):
         def rerun(*, batch, user):
             new = batch_rerun(batch=batch, user=user)
-            self.message_user(
-                request, f"Batch #{new.pk} queued: a forced re-run of #{batch.pk}.", messages.SUCCESS
-            )
+            level, text = views.batch_outcome_message(new)
+            self.message_user(request, f"Re-run of #{batch.pk}: {text}", level)
             return redirect("admin:warehouse_loadbatch_change", new.pk)
 
         return self._post_action(request, pk, rerun)
@@ -228,7 +233,7 @@ class LoadBatchAdmin(ExportActionModelAdmin):
 
     @admin.display(description="rejected %")
     def rejection_rate(self, obj):
-        return f"{obj.rows_rejected * 100 / obj.rows_read:.1f}%" if obj.rows_read else "-"
+        return "-" if obj.rejection_rate is None else f"{obj.rejection_rate:.1f}%"
 
     @admin.display(description="duration")
     def duration(self, obj):
@@ -246,7 +251,29 @@ class LoadBatchAdmin(ExportActionModelAdmin):
             "true" if payload["finished"] else "false",
             payload["status"],
             payload["percent"] or 0,
-            progress_text(payload),
+            payload["progress_text"],
+        )
+
+    @admin.display(description="attempts")
+    def attempts_display(self, obj):
+        if not obj.attempts:
+            return "-"
+        return format_html(
+            '<ol class="ingestion-attempts">{}</ol>',
+            format_html_join(
+                "",
+                "<li>{} · {} · {} s · {} rows{}</li>",
+                (
+                    (
+                        a.get("started_at") or "-",
+                        a.get("status"),
+                        a.get("seconds") if a.get("seconds") is not None else "-",
+                        f"{a.get('rows_done') or 0:,}",
+                        f" · {a['error']}" if a.get("error") else "",
+                    )
+                    for a in obj.attempts
+                ),
+            ),
         )
 
     @admin.display(description="rejected per reason")
@@ -321,7 +348,7 @@ class BatchFilter(admin.SimpleListFilter):
 
 
 @admin.register(RejectedInvoice)
-class RejectedInvoiceAdmin(ReadOnlyAdminMixin, ExportActionModelAdmin):
+class RejectedInvoiceAdmin(ImportExportPermissionMixin, ReadOnlyAdminMixin, ExportActionModelAdmin):
     resource_classes = [RejectedInvoiceResource]
     formats = EXPORT_FORMATS
     list_display = (
@@ -409,7 +436,7 @@ class RejectedInvoiceAdmin(ReadOnlyAdminMixin, ExportActionModelAdmin):
             batch = rejected_reprocess(
                 rejected_ids=list(queryset.values_list("pk", flat=True)), user=request.user
             )
-        except ValueError as exc:
+        except (ValueError, FactsLockTimeout) as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return None
         url = reverse("admin:warehouse_loadbatch_change", args=[batch.pk])

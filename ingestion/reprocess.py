@@ -1,44 +1,61 @@
 """Re-processing rejected rows after their cause is fixed (a customer or item added, ...).
 
 The rows are validated again with the load's own rules (``invoices_clean`` on a frame
-built from ``raw_record``); those that pass are upserted into ``fact_invoices`` and
-marked resolved by a new batch (source ``admin``, file name "reprocess of N rows");
-the rest keep their row with the updated reason and detail. One transaction.
+built from ``raw_record``) and settled the way a clean load of their file would have
+settled them had the fix been there from the start:
 
-Duplicates stay duplicates: a row rejected as ``DUPLICATE_INVOICE_ID`` is kept rejected
-while its invoice exists (it was loaded from the first valid occurrence, or written by a
-later file since): re-processing it would overwrite that invoice with a repeated row.
-Within one re-processing, the first row per file and invoice id wins, as in a load.
+- the first valid row of an invoice id in a file wins: a row that now passes, but whose
+  invoice was loaded from an *earlier* row of the same batch, becomes
+  ``DUPLICATE_INVOICE_ID``; a row that now passes *before* the row its batch loaded takes
+  the invoice over, and that later row becomes the duplicate (a new rejected row of its
+  batch, from staging);
+- a later batch that carried the same invoice still wins: the row is resolved but the
+  invoice keeps the later batch's values;
+- the rest are upserted into ``fact_invoices`` by a new batch (source ``admin``, file name
+  "reprocess of N rows"), marked resolved, and the dashboard aggregates of the days they
+  touched are rebuilt. Rows that still fail keep their row with the updated reason.
+
+Which row a batch loaded comes from staging (the load's lineage). If a batch's staging rows
+were pruned, a repeated row of it never overwrites an invoice that exists. All of it is one
+transaction under the warehouse's write lock, like a load.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from decimal import Decimal
 
 import pandas as pd
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import RAW_COLUMNS
-from ingestion.services import dimensions_load, invoices_validate, reason_counts_ordered
+from ingestion.validation import dimensions_load, invoices_validate, reason_counts_ordered
 from warehouse.aggregates import daily_sales_refresh
-from warehouse.models import Invoice, LoadBatch, RejectedInvoice
+from warehouse.locks import facts_lock
+from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice
 
 NOTHING_TO_REPROCESS = "no unresolved rejected rows selected"
 REPROCESS_FILE_NAME = "reprocess of {rows} rows"
 REPROCESS_NOTE = "re-processed rejected rows of batch(es) {batches}"
+DUPLICATE_OF_EARLIER_ROW = (
+    "DUPLICATE_INVOICE_ID: invoice_id {invoice_id!r} was already loaded from row {first_row} of the same file"
+)
+DUPLICATE_DISPLACED = (
+    "DUPLICATE_INVOICE_ID: invoice_id {invoice_id!r} was loaded from row {first_row} once it was"
+    " re-processed (batch #{batch_id}); this later row is the duplicate"
+)
 DUPLICATE_STILL_LOADED = (
     "DUPLICATE_INVOICE_ID: invoice_id {invoice_id!r} is loaded from {file} (batch #{batch_id});"
     " this repeated row stays rejected"
 )
-DUPLICATE_IN_SELECTION = (
-    "DUPLICATE_INVOICE_ID: invoice_id {invoice_id!r} was already loaded from row {first_row}"
-    " of the same file in this re-processing"
-)
 _FACT_FIELDS = ("issue_date", "customer_id", "item_id", "status_id", "qty", "unit_price", "total")
+_IN = 2000
 
 
 def _text(value) -> str:
@@ -65,116 +82,208 @@ def _invoice(values: dict, batch: LoadBatch) -> Invoice:
     )
 
 
+def _chunks(values: list):
+    for start in range(0, len(values), _IN):
+        yield values[start : start + _IN]
+
+
 def _existing(ids: list[str]) -> dict[str, Invoice]:
     found = {}
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
+    for chunk in _chunks(ids):
         found.update(
             {i.invoice_id: i for i in Invoice.objects.filter(invoice_id__in=chunk).select_related("batch")}
         )
     return found
 
 
+class _Lineage:
+    """What staging says about the rows' batches: which row each loaded, and who came later."""
+
+    def __init__(self, batch_ids: set[int], ids: list[str]) -> None:
+        self.staged = {b for b in batch_ids if StagingInvoice.objects.filter(batch_id=b).exists()}
+        self.loaded: dict[tuple[int, str], int] = {}
+        self.last_batch: dict[str, int] = {}
+        loads = LoadBatch.objects.filter(status=LoadBatch.Status.SUCCEEDED, dry_run=False).exclude(sha256="")
+        later = list(loads.filter(pk__gt=min(batch_ids, default=0)).values_list("pk", flat=True))
+        for chunk in _chunks(ids):
+            rows = StagingInvoice.objects.filter(
+                batch_id__in={*batch_ids, *later}, clean_invoice_id__in=chunk, reason__isnull=True
+            )
+            for batch_id, invoice_id, source_row in rows.values_list(
+                "batch_id", "clean_invoice_id", "source_row"
+            ):
+                if batch_id in batch_ids:
+                    self.loaded[(batch_id, invoice_id)] = source_row
+            for row in (
+                rows.filter(batch_id__in=later).values("clean_invoice_id").annotate(last=Max("batch_id"))
+            ):
+                self.last_batch[row["clean_invoice_id"]] = row["last"]
+
+    def later_batch_wins(self, invoice_id: str, batch_id: int, current: Invoice | None) -> bool:
+        if invoice_id in self.last_batch:
+            return self.last_batch[invoice_id] > batch_id
+        return current is not None and current.batch_id > batch_id and current.batch.sha256 != ""
+
+
+def _displaced_record(
+    batch_id: int, source_row: int, invoice_id: str, first_row: int
+) -> RejectedInvoice | None:
+    """The row a batch had loaded, now the duplicate of an earlier re-processed row."""
+    staged = StagingInvoice.objects.filter(batch_id=batch_id, source_row=source_row).first()
+    if staged is None:
+        return None
+    record = {c: getattr(staged, c) for c in RAW_COLUMNS}
+    if staged.extra:
+        record.update(json.loads(staged.extra))
+    detail = DUPLICATE_DISPLACED.format(invoice_id=invoice_id, first_row=first_row, batch_id=batch_id)
+    StagingInvoice.objects.filter(batch_id=batch_id, source_row=source_row).update(
+        reason=DUPLICATE_INVOICE_ID, detail=detail
+    )
+    batch = LoadBatch.objects.only("file_name", "sha256").get(pk=batch_id)
+    return RejectedInvoice(
+        invoice_id=(staged.invoice_id or "").strip()[:255] or None,
+        reason=DUPLICATE_INVOICE_ID,
+        detail=detail,
+        raw_record=record,
+        batch_id=batch_id,
+        file_name=batch.file_name,
+        file_sha256=batch.sha256,
+        source_row=source_row,
+        created_at=timezone.now(),
+    )
+
+
+def _staging_mark_loaded(row: RejectedInvoice, rec: dict) -> None:
+    """The re-processed row is now the row its batch loaded for this invoice id."""
+    StagingInvoice.objects.filter(batch_id=row.batch_id, source_row=row.source_row).update(
+        reason=None,
+        detail=None,
+        clean_invoice_id=rec["clean_invoice_id"],
+        clean_issue_date=rec["clean_issue_date"],
+        customer_key=rec["customer_key"],
+        item_key=rec["item_key"],
+        status_key=rec["status_key"],
+        clean_qty=rec["clean_qty"],
+        clean_unit_price=rec["clean_unit_price"],
+        clean_total=rec["clean_total"],
+    )
+
+
 def rejected_reprocess(*, rejected_ids: Iterable[int], user=None) -> LoadBatch:
-    """Validate the rows again; load those that pass; return the batch that records it."""
-    with transaction.atomic():
-        ids = sorted(set(rejected_ids))
+    """Validate the rows again; load those that pass; return the batch that records it.
+
+    Waits up to ``FACTS_LOCK_WAIT_SECONDS`` for a running load to finish writing
+    (``warehouse.locks.FactsLockTimeout`` after that).
+    """
+    ids = sorted(set(rejected_ids))
+    with facts_lock(timeout=settings.FACTS_LOCK_WAIT_SECONDS), transaction.atomic():
         rows = sorted(
             (
                 row
-                for start in range(0, len(ids), 2000)
+                for chunk in _chunks(ids)
                 for row in RejectedInvoice.objects.select_for_update().filter(
-                    pk__in=ids[start : start + 2000], resolved_at__isnull=True
+                    pk__in=chunk, resolved_at__isnull=True
                 )
             ),
             key=lambda r: (r.batch_id, r.source_row),
         )
         if not rows:
             raise ValueError(NOTHING_TO_REPROCESS)
-        now = timezone.now()
-        batch = LoadBatch.objects.create(
-            file_name=REPROCESS_FILE_NAME.format(rows=len(rows)),
-            file_path="",
-            sha256="",
-            source=LoadBatch.Source.ADMIN,
-            created_by=user if getattr(user, "pk", None) else None,
-            status=LoadBatch.Status.RUNNING,
-            stage="reprocess",
-            rows_total=len(rows),
-            started_at=now,
-            note=REPROCESS_NOTE.format(
-                batches=", ".join(f"#{b}" for b in sorted({r.batch_id for r in rows}))
-            ),
-        )
-        cleaned = invoices_validate(raw_frame(rows), dims=dimensions_load())
-        records = cleaned.astype(object).where(cleaned.notna(), None).to_dict(orient="records")
-        passing = [(row, rec) for row, rec in zip(rows, records) if rec["reason"] is None]
-        existing = _existing(sorted({rec["clean_invoice_id"] for _, rec in passing}))
+        return _reprocess(rows, user)
 
-        first_in_file: dict[tuple[str, str], int] = {}
-        to_load: dict[str, Invoice] = {}  # rows in batch order: a later batch's row wins
-        for row, rec in passing:
-            invoice_id = rec["clean_invoice_id"]
-            current = existing.get(invoice_id)
-            if row.reason == DUPLICATE_INVOICE_ID and current is not None:
-                rec["reason"] = DUPLICATE_INVOICE_ID
-                rec["detail"] = DUPLICATE_STILL_LOADED.format(
-                    invoice_id=invoice_id, file=current.batch.file_name, batch_id=current.batch_id
-                )
-                continue
-            key = (row.file_sha256, invoice_id)
-            if key in first_in_file:
-                rec["reason"] = DUPLICATE_INVOICE_ID
-                rec["detail"] = DUPLICATE_IN_SELECTION.format(
-                    invoice_id=invoice_id, first_row=first_in_file[key]
-                )
-                continue
-            first_in_file[key] = row.source_row
+
+def _reprocess(rows: list[RejectedInvoice], user) -> LoadBatch:
+    now = timezone.now()
+    batch = LoadBatch.objects.create(
+        file_name=REPROCESS_FILE_NAME.format(rows=len(rows)),
+        file_path="",
+        sha256="",
+        source=LoadBatch.Source.ADMIN,
+        created_by=user if getattr(user, "pk", None) else None,
+        status=LoadBatch.Status.RUNNING,
+        stage="reprocess",
+        rows_total=len(rows),
+        started_at=now,
+        note=REPROCESS_NOTE.format(batches=", ".join(f"#{b}" for b in sorted({r.batch_id for r in rows}))),
+    )
+    cleaned = invoices_validate(raw_frame(rows), dims=dimensions_load())
+    records = cleaned.astype(object).where(cleaned.notna(), None).to_dict(orient="records")
+    passing = [(row, rec) for row, rec in zip(rows, records) if rec["reason"] is None]
+    invoice_ids = sorted({rec["clean_invoice_id"] for _, rec in passing})
+    existing = _existing(invoice_ids)
+    lineage = _Lineage({row.batch_id for row, _ in passing}, invoice_ids)
+
+    to_load: dict[str, Invoice] = {}  # rows in batch order: a later batch's row wins
+    displaced: list[RejectedInvoice] = []
+    for row, rec in passing:
+        invoice_id, key = rec["clean_invoice_id"], (row.batch_id, rec["clean_invoice_id"])
+        current = existing.get(invoice_id)
+        first_row = lineage.loaded.get(key)
+        if first_row is not None and first_row < row.source_row:
+            rec["reason"] = DUPLICATE_INVOICE_ID
+            rec["detail"] = DUPLICATE_OF_EARLIER_ROW.format(invoice_id=invoice_id, first_row=first_row)
+            continue
+        if row.batch_id not in lineage.staged and row.reason == DUPLICATE_INVOICE_ID and current is not None:
+            rec["reason"] = DUPLICATE_INVOICE_ID
+            rec["detail"] = DUPLICATE_STILL_LOADED.format(
+                invoice_id=invoice_id, file=current.batch.file_name, batch_id=current.batch_id
+            )
+            continue
+        if first_row is not None:  # this earlier row takes the invoice from the later one
+            record = _displaced_record(row.batch_id, first_row, invoice_id, row.source_row)
+            if record is not None:
+                displaced.append(record)
+        lineage.loaded[key] = row.source_row
+        _staging_mark_loaded(row, rec)
+        if not lineage.later_batch_wins(invoice_id, row.batch_id, current):
             to_load[invoice_id] = _invoice(rec, batch)
 
-        inserted = updated = unchanged = 0
-        changed = []
-        for invoice_id, new in to_load.items():
-            current = existing.get(invoice_id)
-            if current is None:
-                inserted += 1
-            elif all(getattr(current, f) == getattr(new, f) for f in _FACT_FIELDS):
-                unchanged += 1
-                continue  # an identical invoice keeps the batch that wrote it
-            else:
-                updated += 1
-            changed.append(new)
-        if changed:
-            conflict = {"unique_fields": ["invoice_id"]} if connection.vendor != "mysql" else {}
-            Invoice.objects.bulk_create(
-                changed,
-                batch_size=2000,
-                update_conflicts=True,
-                update_fields=[*_FACT_FIELDS, "batch"],
-                **conflict,
-            )
-            days = {i.issue_date for i in changed} | {
-                existing[i.invoice_id].issue_date for i in changed if i.invoice_id in existing
-            }
-            daily_sales_refresh(days=days)
+    counts = _facts_write(to_load, existing)
+    RejectedInvoice.objects.bulk_create(displaced, batch_size=_IN)
 
-        resolved, still = [], []
-        reasons: Counter = Counter()
-        for row, rec in zip(rows, records):
-            if rec["reason"] is None:
-                row.resolved_at, row.resolved_by_batch = now, batch
-                resolved.append(row)
-            else:
-                row.reason, row.detail = rec["reason"], rec["detail"] or ""
-                reasons[row.reason] += 1
-                still.append(row)
-        RejectedInvoice.objects.bulk_update(resolved, ["resolved_at", "resolved_by_batch"], batch_size=2000)
-        RejectedInvoice.objects.bulk_update(still, ["reason", "detail"], batch_size=2000)
+    resolved, still = [], []
+    reasons: Counter = Counter()
+    for row, rec in zip(rows, records):
+        if rec["reason"] is None:
+            row.resolved_at, row.resolved_by_batch = now, batch
+            resolved.append(row)
+        else:
+            row.reason, row.detail = rec["reason"], rec["detail"] or ""
+            reasons[row.reason] += 1
+            still.append(row)
+    RejectedInvoice.objects.bulk_update(resolved, ["resolved_at", "resolved_by_batch"], batch_size=_IN)
+    RejectedInvoice.objects.bulk_update(still, ["reason", "detail"], batch_size=_IN)
 
-        batch.rows_read = batch.rows_done = len(rows)
-        batch.rows_loaded, batch.rows_rejected = len(resolved), len(still)
-        batch.rows_inserted, batch.rows_updated, batch.rows_unchanged = inserted, updated, unchanged
-        batch.reason_counts = reason_counts_ordered(reasons)
-        batch.status, batch.stage, batch.finished_at = LoadBatch.Status.SUCCEEDED, "done", timezone.now()
-        batch.save()
+    batch.rows_read = batch.rows_done = len(rows)
+    batch.rows_loaded, batch.rows_rejected = len(resolved), len(still)
+    batch.rows_inserted, batch.rows_updated = counts["inserted"], counts["updated"]
+    batch.rows_unchanged = len(resolved) - counts["inserted"] - counts["updated"]
+    batch.reason_counts = reason_counts_ordered(reasons)
+    batch.status, batch.stage, batch.finished_at = LoadBatch.Status.SUCCEEDED, "done", timezone.now()
+    batch.save()
     return batch
+
+
+def _facts_write(to_load: dict[str, Invoice], existing: dict[str, Invoice]) -> dict[str, int]:
+    """Upsert the invoices that changed; rebuild the aggregates of the days they touch."""
+    inserted = updated = 0
+    changed = []
+    for invoice_id, new in to_load.items():
+        current = existing.get(invoice_id)
+        if current is None:
+            inserted += 1
+        elif all(getattr(current, f) == getattr(new, f) for f in _FACT_FIELDS):
+            continue  # an identical invoice keeps the batch that wrote it
+        else:
+            updated += 1
+        changed.append(new)
+    if changed:
+        conflict = {"unique_fields": ["invoice_id"]} if connection.vendor != "mysql" else {}
+        Invoice.objects.bulk_create(
+            changed, batch_size=_IN, update_conflicts=True, update_fields=[*_FACT_FIELDS, "batch"], **conflict
+        )
+        days = {i.issue_date for i in changed} | {
+            existing[i.invoice_id].issue_date for i in changed if i.invoice_id in existing
+        }
+        daily_sales_refresh(days=days)
+    return {"inserted": inserted, "updated": updated}

@@ -1,21 +1,38 @@
-"""Celery tasks: they only orchestrate; the work is in ``ingestion.services``."""
+"""Celery tasks: they only orchestrate; the work is in ``ingestion.services`` and ``dispatch``."""
 
 from celery import shared_task
-from django.db import OperationalError
 
+from ingestion import dispatch, leases
+from ingestion.batch_run import BatchRetry
 from ingestion.services import invoice_file_ingest
+
+INGEST_MAX_RETRIES = 5
 
 
 @shared_task(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),  # only transient database errors are re-raised
-    retry_backoff=10,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
+    ignore_result=True,  # callers follow the batch row, never the result backend
+    max_retries=INGEST_MAX_RETRIES,
 )
 def ingest_batch(self, batch_id: int) -> dict:
-    batch = invoice_file_ingest(batch_id=batch_id)
-    return {"batch_id": batch.pk, "status": batch.status}
+    try:
+        batch = invoice_file_ingest(
+            batch_id=batch_id, retry_transient=self.request.retries < self.max_retries
+        )
+    except BatchRetry as exc:  # queued again after a deadlock, lock wait or lost connection
+        raise self.retry(exc=exc, countdown=min(10 * 2**self.request.retries, 300)) from exc
+    return {"batch_id": batch.pk, "status": batch.status}  # for the worker's log
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def scan_input_dir() -> list[int]:
+    """Beat: new files of INPUT_DIR become scheduled batches."""
+    return dispatch.input_dir_scan()
+
+
+@shared_task(ignore_result=True)
+def batch_sweep() -> list[int]:
+    """Beat: running batches whose lease expired (worker lost) are queued again or failed."""
+    return leases.batch_sweep(requeue=lambda batch: dispatch.batch_enqueue(batch=batch))

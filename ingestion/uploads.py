@@ -10,10 +10,14 @@ from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.utils import timezone
 
-from ingestion.batch_actions import batch_enqueue
+from ingestion.dispatch import batch_enqueue
 from ingestion.pipeline import errors, extract, formats
-from ingestion.services import batch_create, read_limits
+from ingestion.services import batch_create
+from ingestion.validation import read_limits
 from warehouse.models import LoadBatch
+
+# The stored name's part after ``<random>-``: well under the 255 bytes file systems allow.
+STORED_NAME_MAX_BYTES = 150
 
 
 class UploadRejected(Exception):
@@ -34,10 +38,23 @@ def _content_check(path: Path, name: str) -> None:
         raise UploadRejected(f"{name}: {exc}") from None
 
 
+def stored_name(name: str, *, max_bytes: int = STORED_NAME_MAX_BYTES) -> str:
+    """``name`` cut to ``max_bytes`` of UTF-8 (file systems allow 255), keeping its extension."""
+    name = Path(name).name or "upload"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix.encode()) > 16:
+        stem, suffix = name, ""
+    suffix = f".{suffix}" if suffix else ""
+    room = max_bytes - len(suffix.encode())
+    return stem.encode()[:room].decode(errors="ignore") + suffix
+
+
 def upload_save(uploaded) -> Path:
     """Save under MEDIA_ROOT/<subdir>/YYYY/MM/DD/<random>-<name>; check the content, not the name."""
     storage = upload_storage()
-    name = storage.save(f"{timezone.now():%Y/%m/%d}/{uuid.uuid4().hex[:12]}-{uploaded.name}", uploaded)
+    name = storage.save(
+        f"{timezone.now():%Y/%m/%d}/{uuid.uuid4().hex[:12]}-{stored_name(uploaded.name)}", uploaded
+    )
     path = Path(storage.path(name))
     try:
         _content_check(path, uploaded.name)
@@ -66,9 +83,11 @@ def uploads_enqueue(*, files, user, force: bool, dry_run: bool, sheet: str = "")
                 created_by=user,
                 force=force,
                 dry_run=dry_run,
-                file_name=original_name[:255],
+                file_name=stored_name(original_name, max_bytes=255),
                 sheet=sheet,
             )
             batch_enqueue(batch=batch)  # sent once this transaction commits
             batches.append(batch)
+    for batch in batches:  # what happened: queued, already loaded (no broker), or not queued
+        batch.refresh_from_db()
     return batches

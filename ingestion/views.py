@@ -17,31 +17,31 @@ from django.urls import reverse
 from ingestion.forms import InvoiceUploadForm
 from ingestion.uploads import UploadRejected, uploads_enqueue
 from warehouse.models import LoadBatch
+from warehouse.selectors import batch_present
 
-UPLOAD_QUEUED = "{count} file(s) queued for loading: {names}"
+BATCH_QUEUED = "batch #{id} {name}: queued for loading"
+BATCH_RUNNING = "batch #{id} {name}: loading"
+BATCH_ENDED = "batch #{id} {name}: {status}, {read:,} read, {loaded:,} loaded, {rejected:,} rejected"
+BATCH_NOT_LOADED = "batch #{id} {name}: {status}: {reason}"
+
+
+def batch_outcome_message(batch: LoadBatch) -> tuple[int, str]:
+    """(message level, what happened to the batch), for the messages after an action."""
+    values = {"id": batch.pk, "name": batch.file_name, "status": batch.status}
+    if batch.status == LoadBatch.Status.QUEUED:
+        return messages.SUCCESS, BATCH_QUEUED.format(**values)
+    if batch.status == LoadBatch.Status.RUNNING:
+        return messages.SUCCESS, BATCH_RUNNING.format(**values)
+    if batch.status == LoadBatch.Status.SUCCEEDED:
+        counts = {"read": batch.rows_read, "loaded": batch.rows_loaded, "rejected": batch.rows_rejected}
+        return messages.SUCCESS, BATCH_ENDED.format(**values, **counts)
+    level = messages.WARNING if batch.status == LoadBatch.Status.SKIPPED else messages.ERROR
+    return level, BATCH_NOT_LOADED.format(**values, reason=batch.error or batch.note)
 
 
 def batch_progress_payload(batch: LoadBatch) -> dict:
-    finished = batch.status in LoadBatch.FINISHED
-    if batch.status == LoadBatch.Status.SUCCEEDED:
-        percent = 100
-    elif batch.rows_total:
-        percent = min(99, int(batch.rows_done * 100 / batch.rows_total))
-    else:
-        percent = 0 if batch.status == LoadBatch.Status.QUEUED else None
-    return {
-        "id": batch.pk,
-        "status": batch.status,
-        "stage": batch.stage,
-        "rows_done": batch.rows_done,
-        "rows_total": batch.rows_total,
-        "percent": percent,
-        "finished": finished,
-        "rows_read": batch.rows_read,
-        "rows_loaded": batch.rows_loaded,
-        "rows_rejected": batch.rows_rejected,
-        "error": batch.error,
-    }
+    """The progress JSON: the batch as every other view presents it."""
+    return batch_present(batch)
 
 
 def batch_progress(request, pk: int, *, model_admin):
@@ -67,8 +67,9 @@ def invoice_upload(request, *, model_admin):
         except UploadRejected as exc:
             form.add_error("files", str(exc))
         else:
-            names = ", ".join(b.file_name for b in batches)
-            messages.success(request, UPLOAD_QUEUED.format(count=len(batches), names=names))
+            for batch in batches:
+                level, text = batch_outcome_message(batch)
+                messages.add_message(request, level, text)
             if len(batches) == 1:
                 return redirect(reverse("admin:warehouse_loadbatch_change", args=[batches[0].pk]))
             ids = ",".join(str(b.pk) for b in batches)

@@ -2,17 +2,23 @@
 
 Natural keys are normalised the way the load looks them up (customer ids and statuses
 upper-cased, items compared case-insensitively), so ``c-999`` cannot sit next to
-``C-999``. Deleting a dimension row that facts reference is refused (PROTECT).
+``C-999``: forms refuse the twin, imports match the existing row whatever its letter
+case (keeping its spelling), and a unique lower-cased column refuses it in the database.
+Deleting a dimension row that facts reference is refused (PROTECT). Import needs add +
+change, export needs view (``config.permissions``).
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
 from import_export.admin import ExportActionMixin, ImportExportModelAdmin
 
+from config.permissions import ImportExportPermissionMixin
 from warehouse.exports import EXPORT_FORMATS, SafeModelResource
 from warehouse.models import Customer, Invoice, Item, Status
 
 KEY_TAKEN = "{value!r} already exists as {existing!r} (keys are compared ignoring case)"
+IMPORT_CANNOT_CONFIRM = "This import can no longer be confirmed: upload the file again."
 
 
 def _normalise_upper(value) -> str:
@@ -76,11 +82,31 @@ class StatusForm(_KeyForm):
         return _normalise_upper(value)
 
 
-class CustomerResource(SafeModelResource):
+class DimensionResource(SafeModelResource):
+    """Rows match the existing row whose key is equal ignoring case (its spelling is kept)."""
+
+    key_field = ""
+
+    def normalise(self, value) -> str:
+        return _normalise_spaces(value)
+
     def before_import_row(self, row, **kwargs):
         super().before_import_row(row, **kwargs)
-        if row.get("customer_id") is not None:
-            row["customer_id"] = _normalise_upper(row["customer_id"])
+        if row.get(self.key_field) is not None:
+            value = self.normalise(row[self.key_field])
+            existing = (
+                self._meta.model.objects.filter(**{f"{self.key_field}__iexact": value})
+                .values_list(self.key_field, flat=True)
+                .first()
+            )
+            row[self.key_field] = value if existing is None else existing
+
+
+class CustomerResource(DimensionResource):
+    key_field = "customer_id"
+
+    def normalise(self, value) -> str:
+        return _normalise_upper(value)
 
     class Meta:
         model = Customer
@@ -90,11 +116,8 @@ class CustomerResource(SafeModelResource):
         report_skipped = True
 
 
-class ItemResource(SafeModelResource):
-    def before_import_row(self, row, **kwargs):
-        super().before_import_row(row, **kwargs)
-        if row.get("item_description") is not None:
-            row["item_description"] = _normalise_spaces(row["item_description"])
+class ItemResource(DimensionResource):
+    key_field = "item_description"
 
     class Meta:
         model = Item
@@ -104,11 +127,11 @@ class ItemResource(SafeModelResource):
         report_skipped = True
 
 
-class StatusResource(SafeModelResource):
-    def before_import_row(self, row, **kwargs):
-        super().before_import_row(row, **kwargs)
-        if row.get("status_name") is not None:
-            row["status_name"] = _normalise_upper(row["status_name"])
+class StatusResource(DimensionResource):
+    key_field = "status_name"
+
+    def normalise(self, value) -> str:
+        return _normalise_upper(value)
 
     class Meta:
         model = Status
@@ -118,10 +141,38 @@ class StatusResource(SafeModelResource):
         report_skipped = True
 
 
-class DimensionAdmin(ExportActionMixin, ImportExportModelAdmin):
+class DimensionAdmin(ImportExportPermissionMixin, ExportActionMixin, ImportExportModelAdmin):
     """Import with a preview (confirm step), export all/filtered or the selected rows."""
 
     formats = EXPORT_FORMATS
+
+    def process_import(self, request, **kwargs):
+        """The confirm step, refused with a message (not a server error) when its hidden
+        fields do not name a format and a previewed file that is still there."""
+        if request.method == "POST" and self.has_import_permission(request):
+            form = self.create_confirm_form(request)
+            if form.is_valid() and not self._previewed_file_readable(form.cleaned_data):
+                self.message_user(request, IMPORT_CANNOT_CONFIRM, messages.ERROR)
+                info = self.opts.app_label, self.opts.model_name
+                return redirect("admin:{}_{}_import".format(*info))
+        return super().process_import(request, **kwargs)
+
+    def _previewed_file_readable(self, data) -> bool:
+        formats = self.get_import_formats()
+        index = data["format"]
+        if not (index.isdigit() and int(index) < len(formats)):
+            return False
+        input_format = formats[int(index)](encoding=self.from_encoding)
+        storage = self.get_tmp_storage_class()(
+            name=data["import_file_name"],
+            encoding=None if input_format.is_binary() else self.from_encoding,
+            read_mode=input_format.get_read_mode(),
+            **self.get_tmp_storage_class_kwargs(),
+        )
+        try:
+            return bool(data["import_file_name"]) and storage.read() is not None
+        except (OSError, ValueError):
+            return False
 
 
 @admin.register(Customer)

@@ -1,36 +1,54 @@
 """Exports that are safe to open in a spreadsheet (OWASP "CSV injection").
 
-Every text cell that starts with ``= + - @``, a tab or a carriage return gets a leading
-``'`` so Excel/LibreOffice show it as text instead of running it as a formula. Numbers
-are left alone (they stay numbers in XLSX). django-import-export's own setting only
-strips a leading ``=``, so every Resource of the project derives from ``SafeModelResource``.
-Importing a file we exported gives the original text back (the ``'`` is removed again).
+``cell_neutralise`` is the one rule, used by every admin export (``SafeModelResource``)
+and every CSV download (``csv_cell``): a text cell whose first non-blank character is
+``= + - @`` (ASCII or full-width ``＝ ＋ － ＠``), or that starts with a tab, carriage return
+or line feed, gets a leading ``'`` so Excel/LibreOffice show it as text instead of running
+it. Numbers are left alone (they stay numbers in XLSX). django-import-export's own setting
+only strips a leading ``=``, so every Resource of the project derives from
+``SafeModelResource``. Importing a file we exported gives the original text back (the
+``'`` is removed again).
 """
+
+import datetime as dt
+from decimal import Decimal
 
 from import_export import resources, widgets
 from import_export.formats import base_formats
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")  # ASCII and full-width
+CONTROL_STARTS = ("\t", "\r", "\n")
 EXPORT_FORMATS = [base_formats.CSV, base_formats.XLSX]
 
 
+def _runs_as_formula(text: str) -> bool:
+    stripped = text.lstrip()
+    return text.startswith(CONTROL_STARTS) or (bool(stripped) and stripped[0] in FORMULA_STARTS)
+
+
 def cell_neutralise(value):
-    """``'=HYPERLINK(...)`` for ``=HYPERLINK(...)``; anything else unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """``'=HYPERLINK(...)`` for ``=HYPERLINK(...)``; anything else (numbers too) unchanged."""
+    if isinstance(value, str) and _runs_as_formula(value):
         return "'" + value
     return value
 
 
 def cell_restore(value):
     """Undo ``cell_neutralise`` (for files the project exported itself)."""
-    if (
-        isinstance(value, str)
-        and len(value) > 1
-        and value[0] == "'"
-        and value[1:].startswith(FORMULA_PREFIXES)
-    ):
+    if isinstance(value, str) and value.startswith("'") and _runs_as_formula(value[1:]):
         return value[1:]
     return value
+
+
+def csv_cell(value) -> str:
+    """A CSV download's cell: money with two decimals, numbers and dates as such, text made safe."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, (int, float, dt.date)):
+        return str(value)
+    return cell_neutralise(str(value))
 
 
 class SafeExportMixin:

@@ -1,17 +1,34 @@
 """The star schema (table names are part of the contract) and the load batches."""
 
+import datetime as dt
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from warehouse.fields import BusinessKeyField
 
 INVOICE_ID_MAX_LENGTH = 64
 
 
+def _folded(field: str, max_length: int) -> models.GeneratedField:
+    """The natural key in lower case, unique: the database itself refuses a second key that
+    differs only in letter case (``api access`` next to ``API Access``), on SQLite and MySQL."""
+    return models.GeneratedField(
+        expression=Lower(field),
+        output_field=models.CharField(max_length=max_length),
+        db_persist=True,
+        unique=True,
+    )
+
+
 class Customer(models.Model):
     customer_key = models.AutoField(primary_key=True)
     customer_id = models.CharField(max_length=32, unique=True)
     customer_name = models.CharField(max_length=200)
+    customer_id_ci = _folded("customer_id", 32)
 
     class Meta:
         db_table = "dim_customer"
@@ -24,6 +41,7 @@ class Customer(models.Model):
 class Item(models.Model):
     item_key = models.AutoField(primary_key=True)
     item_description = models.CharField(max_length=200, unique=True)
+    item_description_ci = _folded("item_description", 200)
 
     class Meta:
         db_table = "dim_item"
@@ -36,6 +54,7 @@ class Item(models.Model):
 class Status(models.Model):
     status_key = models.AutoField(primary_key=True)
     status_name = models.CharField(max_length=32, unique=True)
+    status_name_ci = _folded("status_name", 32)
 
     class Meta:
         db_table = "dim_status"
@@ -122,6 +141,25 @@ class LoadBatch(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    @property
+    def rejection_rate(self) -> Decimal | None:
+        """Rejected rows as a percentage of the rows read (None before anything was read)."""
+        return Decimal(self.rows_rejected) * 100 / self.rows_read if self.rows_read else None
+
+    @property
+    def percent_done(self) -> int | None:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if self.rows_total:
+            return min(99, int(self.rows_done * 100 / self.rows_total))
+        return 0 if self.status == self.Status.QUEUED else None
+
+    def last_seen_seconds(self, now: dt.datetime | None = None) -> float | None:
+        """Seconds since the running load's last heartbeat (None when it is not running)."""
+        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
+            return None
+        return max(0.0, ((now or timezone.now()) - self.heartbeat_at).total_seconds())
 
 
 class StagingInvoice(models.Model):

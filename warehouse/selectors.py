@@ -15,16 +15,18 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import F, Sum
+from django.db.models import F, Max, Min, Sum
 from django.db.models.functions import TruncMonth
 
 from warehouse.models import Customer, DailySales, Invoice, Item, LoadBatch, MonthlySales, Status
 
 DEFAULT_REVENUE_STATUSES = ("PAID", "PENDING", "PROCESSING")
+# The dates a filter may name: MySQL's DATE range (SQLite and Python hold it too).
+DATE_MIN, DATE_MAX = dt.date(1000, 1, 1), dt.date(9999, 12, 31)
 PENDING = "PENDING"
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -56,13 +58,15 @@ class SalesFilter:
 
 
 @dataclass
-class Dimensions:
+class DimensionNames:
+    """Display names of the dimension keys (customer id and name, item, status)."""
+
     customers: dict[int, tuple[str, str]] = field(default_factory=dict)  # key -> (id, name)
     items: dict[int, str] = field(default_factory=dict)
     statuses: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls) -> Dimensions:
+    def load(cls) -> DimensionNames:
         return cls(
             customers={c.pk: (c.customer_id, c.customer_name) for c in Customer.objects.all()},
             items={i.pk: i.item_description for i in Item.objects.all()},
@@ -77,6 +81,12 @@ def _month_end(day: dt.date) -> dt.date:
 def _date_parts(start: dt.date | None, end: dt.date | None):
     """(monthly queryset, daily queryset) that together cover [start, end] exactly."""
     monthly, daily = MonthlySales.objects.all(), DailySales.objects.none()
+    no_month_after = start is not None and start.day != 1 and _month_end(start) == dt.date.max
+    no_month_before = end is not None and end != _month_end(end) and end.replace(day=1) == dt.date.min
+    if no_month_after or no_month_before:  # the calendar's first or last month: days only
+        return MonthlySales.objects.none(), DailySales.objects.filter(
+            day__gte=start or dt.date.min, day__lte=end or dt.date.max
+        )
     first_full = None if start is None else start if start.day == 1 else _month_end(start) + dt.timedelta(1)
     last_full = (
         None if end is None else end if end == _month_end(end) else end.replace(day=1) - dt.timedelta(1)
@@ -94,7 +104,7 @@ def _date_parts(start: dt.date | None, end: dt.date | None):
     return monthly, daily
 
 
-def _narrow(queryset, filters: SalesFilter, statuses, dims: Dimensions):
+def _narrow(queryset, filters: SalesFilter, statuses, dims: DimensionNames):
     status_keys = [k for k, name in dims.statuses.items() if name in statuses]
     queryset = queryset.filter(status_id__in=status_keys)
     if filters.customer_id:
@@ -105,10 +115,10 @@ def _narrow(queryset, filters: SalesFilter, statuses, dims: Dimensions):
     return queryset
 
 
-def sales_rows(*, filters: SalesFilter, keys: tuple[str, ...], statuses, dims: Dimensions | None = None):
+def sales_rows(*, filters: SalesFilter, keys: tuple[str, ...], statuses, dims: DimensionNames | None = None):
     """Sums of invoice_count, qty and revenue per ``keys`` (``period`` = month, or dimension
     ``customer_id``/``item_id``/``status_id`` keys) as {key tuple: [count, qty, revenue]}."""
-    dims = dims or Dimensions.load()
+    dims = dims or DimensionNames.load()
     if not statuses:
         return {}
     monthly, daily = _date_parts(filters.start, filters.end)
@@ -129,8 +139,8 @@ def _ranked(rows: list[dict], amount: str, name: str) -> list[dict]:
     return sorted(rows, key=lambda r: (-r[amount], r[name]))
 
 
-def sales_kpis(*, filters: SalesFilter, dims: Dimensions | None = None) -> dict:
-    dims = dims or Dimensions.load()
+def sales_kpis(*, filters: SalesFilter, dims: DimensionNames | None = None) -> dict:
+    dims = dims or DimensionNames.load()
     counted, pending = filters.counted_statuses, filters.pending_statuses
     rows = sales_rows(filters=filters, keys=("status_id",), statuses=set(counted) | set(pending), dims=dims)
     by_name = {dims.statuses[key]: total for (key,), total in rows.items()}
@@ -147,71 +157,107 @@ def sales_kpis(*, filters: SalesFilter, dims: Dimensions | None = None) -> dict:
     }
 
 
+FILL_DAYS = 10 * 366
+
+
+def _months(first: dt.date, last: dt.date):
+    month = first.replace(day=1)
+    while month <= last:
+        yield month
+        month = _month_end(month) + dt.timedelta(1)
+
+
+def _weeks(first: dt.date, last: dt.date):
+    monday = first - dt.timedelta(first.weekday())
+    while monday <= last:
+        yield monday
+        monday += dt.timedelta(7)
+
+
+def _week_label(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def sales_by_period(
-    *, filters: SalesFilter, period: str = "monthly", dims: Dimensions | None = None
+    *, filters: SalesFilter, period: str = "monthly", dims: DimensionNames | None = None
 ) -> list[dict]:
-    """Revenue per month (``2024-01``) or ISO week (``2024-W05``) with the running total."""
+    """Revenue per month (``2024-01``) or ISO week (``2024-W05``) with the running total.
+
+    Every period of the range is present (zero where nothing sold): from the filter's
+    start (else the first period with sales) to its end (else the last one). No sales at
+    all: no rows.
+    """
+    totals: dict[dt.date, list] = defaultdict(lambda: [0, 0, ZERO])  # period start -> total
     if period == "monthly":
         rows = sales_rows(filters=filters, keys=("period",), statuses=filters.counted_statuses, dims=dims)
-        labelled = {key.strftime("%Y-%m"): total for (key,), total in rows.items()}
+        totals.update({key: total for (key,), total in rows.items()})
+        label, periods = (lambda day: day.strftime("%Y-%m")), _months
     else:
         daily = _narrow(
-            DailySales.objects.all(), filters, filters.counted_statuses, dims or Dimensions.load()
+            DailySales.objects.all(), filters, filters.counted_statuses, dims or DimensionNames.load()
         )
         if filters.start:
             daily = daily.filter(day__gte=filters.start)
         if filters.end:
             daily = daily.filter(day__lte=filters.end)
-        labelled = defaultdict(lambda: [0, 0, ZERO])
         for row in (
             daily.order_by().values("day").annotate(n=Sum("invoice_count"), q=Sum("qty"), r=Sum("revenue"))
         ):
-            year, week, _ = row["day"].isocalendar()
-            total = labelled[f"{year}-W{week:02d}"]
+            total = totals[row["day"] - dt.timedelta(row["day"].weekday())]
             total[0] += row["n"]
             total[1] += row["q"]
             total[2] += money(row["r"])
+        label, periods = _week_label, _weeks
+    if not totals:
+        return []
+    # Zero-filled from the range's start to its end, but never more than FILL_DAYS beyond the
+    # data on either side: an open-ended range (``end=9999-12-31``) is not 100,000 empty rows.
+    margin = dt.timedelta(days=FILL_DAYS)
+    first = max(filters.start or min(totals), min(totals) - margin)
+    last = min(filters.end or max(totals), max(totals) + margin)
     result, cumulative = [], ZERO
-    for label in sorted(labelled):
-        count, _, revenue = labelled[label]
+    for start in periods(min(first, min(totals)), max(last, max(totals))):
+        count, _, revenue = totals.get(start, (0, 0, ZERO))
         cumulative += revenue
-        result.append({"period": label, "revenue": revenue, "invoice_count": count, "cumulative": cumulative})
+        result.append(
+            {"period": label(start), "revenue": revenue, "invoice_count": count, "cumulative": cumulative}
+        )
     return result
 
 
-def customers_top(*, filters: SalesFilter, top: int = 10, dims: Dimensions | None = None) -> list[dict]:
-    dims = dims or Dimensions.load()
-    rows = sales_rows(filters=filters, keys=("customer_id",), statuses=filters.counted_statuses, dims=dims)
+def _customers_ranked(
+    filters: SalesFilter, statuses, measure: str, top: int, dims: DimensionNames
+) -> list[dict]:
+    """Customers by ``measure`` (the money of ``statuses``), largest first; those with none left out."""
+    rows = sales_rows(filters=filters, keys=("customer_id",), statuses=statuses, dims=dims)
     result = [
         {
             "customer_id": dims.customers[key][0],
             "customer_name": dims.customers[key][1],
-            "revenue": total[2],
-            "invoice_count": total[0],
-        }
-        for (key,), total in rows.items()
-    ]
-    return _ranked(result, "revenue", "customer_id")[:top]
-
-
-def customers_pending(*, filters: SalesFilter, top: int = 15, dims: Dimensions | None = None) -> list[dict]:
-    dims = dims or Dimensions.load()
-    rows = sales_rows(filters=filters, keys=("customer_id",), statuses=filters.pending_statuses, dims=dims)
-    result = [
-        {
-            "customer_id": dims.customers[key][0],
-            "customer_name": dims.customers[key][1],
-            "pending_amount": total[2],
+            measure: total[2],
             "invoice_count": total[0],
         }
         for (key,), total in rows.items()
         if total[2] or total[0]
     ]
-    return _ranked(result, "pending_amount", "customer_id")[:top]
+    return _ranked(result, measure, "customer_id")[:top]
 
 
-def sales_by_status(*, filters: SalesFilter, dims: Dimensions | None = None) -> list[dict]:
-    dims = dims or Dimensions.load()
+def customers_top(*, filters: SalesFilter, top: int = 10, dims: DimensionNames | None = None) -> list[dict]:
+    return _customers_ranked(filters, filters.counted_statuses, "revenue", top, dims or DimensionNames.load())
+
+
+def customers_pending(
+    *, filters: SalesFilter, top: int = 15, dims: DimensionNames | None = None
+) -> list[dict]:
+    return _customers_ranked(
+        filters, filters.pending_statuses, "pending_amount", top, dims or DimensionNames.load()
+    )
+
+
+def sales_by_status(*, filters: SalesFilter, dims: DimensionNames | None = None) -> list[dict]:
+    dims = dims or DimensionNames.load()
     rows = sales_rows(filters=filters, keys=("status_id",), statuses=filters.counted_statuses, dims=dims)
     result = [
         {"status": dims.statuses[key], "revenue": t[2], "invoice_count": t[0]} for (key,), t in rows.items()
@@ -219,8 +265,8 @@ def sales_by_status(*, filters: SalesFilter, dims: Dimensions | None = None) -> 
     return _ranked(result, "revenue", "status")
 
 
-def sales_by_item(*, filters: SalesFilter, dims: Dimensions | None = None) -> list[dict]:
-    dims = dims or Dimensions.load()
+def sales_by_item(*, filters: SalesFilter, dims: DimensionNames | None = None) -> list[dict]:
+    dims = dims or DimensionNames.load()
     rows = sales_rows(filters=filters, keys=("item_id",), statuses=filters.counted_statuses, dims=dims)
     result = [
         {"item": dims.items[key], "revenue": t[2], "invoice_count": t[0], "qty": t[1]}
@@ -229,9 +275,23 @@ def sales_by_item(*, filters: SalesFilter, dims: Dimensions | None = None) -> li
     return _ranked(result, "revenue", "item")
 
 
-def _batch_dict(batch: LoadBatch) -> dict:
-    rate = (Decimal(batch.rows_rejected) / batch.rows_read * 100) if batch.rows_read else None
-    return {
+def progress_text(batch: dict) -> str:
+    """``42% · 84,000 / 200,000 rows · running (loading) · last seen 3 s ago``."""
+    parts = [f"{batch['percent']}%"] if batch["percent"] is not None else []
+    total = f" / {batch['rows_total']:,}" if batch["rows_total"] else ""
+    parts.append(f"{batch['rows_done']:,}{total} rows")
+    stage = batch["stage"] if batch["stage"] and batch["stage"] != batch["status"] else ""
+    parts.append(f"{batch['status']} ({stage})" if stage else batch["status"])
+    if batch["last_seen_seconds"] is not None:
+        parts.append(f"last seen {batch['last_seen_seconds']} s ago")
+    return " \u00b7 ".join(parts)
+
+
+def batch_present(batch: LoadBatch) -> dict:
+    """A batch as the API, the admin's progress JSON and the dashboard show it."""
+    rate = batch.rejection_rate
+    last_seen = batch.last_seen_seconds()
+    presented = {
         "id": batch.pk,
         "file_name": batch.file_name,
         "source": batch.source,
@@ -247,12 +307,19 @@ def _batch_dict(batch: LoadBatch) -> dict:
         "stage": batch.stage,
         "rows_done": batch.rows_done,
         "rows_total": batch.rows_total,
+        "percent": batch.percent_done,
+        "finished": batch.status in LoadBatch.FINISHED,
+        "heartbeat_at": batch.heartbeat_at,
+        "last_seen_seconds": None if last_seen is None else round(last_seen),
+        "attempts": list(batch.attempts or []),
         "error": batch.error,
         "note": batch.note,
         "created_at": batch.created_at,
         "started_at": batch.started_at,
         "finished_at": batch.finished_at,
     }
+    presented["progress_text"] = progress_text(presented)
+    return presented
 
 
 _BATCH_FIELDS = (
@@ -265,6 +332,8 @@ _BATCH_FIELDS = (
     "stage",
     "rows_done",
     "rows_total",
+    "heartbeat_at",
+    "attempts",
     "error",
     "note",
     "created_at",
@@ -274,28 +343,58 @@ _BATCH_FIELDS = (
 
 
 def batches_recent(*, limit: int = 20) -> list[dict]:
-    return [_batch_dict(b) for b in LoadBatch.objects.only(*_BATCH_FIELDS).order_by("-id")[:limit]]
+    return [batch_present(b) for b in LoadBatch.objects.only(*_BATCH_FIELDS).order_by("-id")[:limit]]
 
 
 def batch_get(*, batch_id: int) -> dict | None:
     batch = LoadBatch.objects.only(*_BATCH_FIELDS).filter(pk=batch_id).first()
-    return None if batch is None else _batch_dict(batch)
+    return None if batch is None else batch_present(batch)
 
 
-def _loaded_batches():
-    return LoadBatch.objects.filter(status=LoadBatch.Status.SUCCEEDED, dry_run=False).only(*_BATCH_FIELDS)
+def _file_loads():
+    """Successful loads of a file (a re-processing batch has no file: its sha256 is empty)."""
+    return (
+        LoadBatch.objects.filter(status=LoadBatch.Status.SUCCEEDED, dry_run=False)
+        .exclude(sha256="")
+        .only(*_BATCH_FIELDS)
+    )
 
 
 def batch_latest_loaded() -> dict | None:
-    """The latest successful load (its rejection rate is a KPI)."""
-    batch = _loaded_batches().order_by("-id").first()
-    return None if batch is None else _batch_dict(batch)
+    """The latest successful file load (its rejection rate is a KPI), with ``previous``:
+    the file load before it (or None)."""
+    latest = [batch_present(b) for b in _file_loads().order_by("-id")[:2]]
+    if not latest:
+        return None
+    return {**latest[0], "previous": latest[1] if len(latest) > 1 else None}
 
 
 def rejections_by_batch(*, limit: int = 10) -> list[dict]:
-    """Rejected rows per reason for the recent successful loads, oldest first."""
-    batches = list(_loaded_batches().order_by("-id")[:limit])
-    return [_batch_dict(b) for b in reversed(batches)]
+    """Rejected rows per reason for the recent successful file loads, oldest first."""
+    batches = list(_file_loads().order_by("-id")[:limit])
+    return [batch_present(b) for b in reversed(batches)]
+
+
+def sales_days() -> tuple[dt.date, dt.date] | None:
+    """The first and the last day with sales in the aggregate (None when it is empty)."""
+    bounds = DailySales.objects.aggregate(first=Min("day"), last=Max("day"))
+    return None if bounds["first"] is None else (bounds["first"], bounds["last"])
+
+
+def period_previous(filters: SalesFilter) -> SalesFilter | None:
+    """The same filter over the period of equal length just before ``filters``' range.
+
+    None without a start date (all time has no period before it). An open end is the
+    last day with sales (or the start, when that is earlier).
+    """
+    if filters.start is None:
+        return None
+    end = filters.end
+    if end is None:
+        days = sales_days()
+        end = max(days[1], filters.start) if days else filters.start
+    length = (end - filters.start).days + 1
+    return replace(filters, start=filters.start - dt.timedelta(length), end=filters.start - dt.timedelta(1))
 
 
 def warehouse_state() -> str:

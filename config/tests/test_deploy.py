@@ -47,7 +47,7 @@ def test_entrypoint_load_role_migrates_and_loads_against_mysql(tmp_path, seed_fi
     import MySQLdb
 
     settings = connection.settings_dict
-    name = "entrypoint_check"
+    name = f"{settings['NAME']}_entrypoint"[:64]  # beside this run's own test database
     server = MySQLdb.connect(
         host=settings["HOST"] or "127.0.0.1",
         port=int(settings["PORT"] or 3306),

@@ -31,8 +31,11 @@ def test_time_monthly_and_weekly(user_client, known):
     ]
     _, body = get(user_client, "/api/sells/time/", period="weekly", start="2024-01-01", end="2024-01-31")
     assert [(r["period"], r["revenue"]) for r in body["results"]] == [
+        ("2024-W01", "0.00"),
         ("2024-W02", "200.00"),
         ("2024-W03", "50.50"),
+        ("2024-W04", "0.00"),
+        ("2024-W05", "0.00"),
     ]
 
 

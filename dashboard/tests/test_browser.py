@@ -1,12 +1,9 @@
 """The dashboard in a real Chromium: charts drawn, no console errors, nothing leaves the host."""
 
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared/data/seed_input.csv"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 pytestmark = [
@@ -16,13 +13,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def seeded(reference_data, django_user_model):
+def seeded(reference_data, django_user_model, seed_file):
     from ingestion.services import batch_create, invoice_file_ingest
     from warehouse.aggregates import daily_sales_refresh
 
-    if not SEED.exists():
-        pytest.skip(f"reference export missing: {SEED}")
-    batch = invoice_file_ingest(batch_id=batch_create(path=SEED).pk)
+    batch = invoice_file_ingest(batch_id=batch_create(path=seed_file).pk)
     assert batch.status == "succeeded", batch.error
     daily_sales_refresh()  # idempotent; the load may already have refreshed these days
     return batch
@@ -51,7 +46,7 @@ def _columns(page) -> int:
     return len(page.eval_on_selector(".charts", "e => getComputedStyle(e).gridTemplateColumns").split())
 
 
-def test_dashboard_in_chromium(seeded, session_cookie, live_server, chromium):
+def test_dashboard_in_chromium(seeded, session_cookie, live_server, chromium, screenshot):
     from dashboard.charts import CHARTS
 
     requests, errors = [], []
@@ -67,7 +62,7 @@ def test_dashboard_in_chromium(seeded, session_cookie, live_server, chromium):
     assert _charts_drawn(page) == len(CHARTS)
     assert _columns(page) == 2
     revenue_all = page.inner_text("#kpi-revenue .value")
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    screenshot(page, "dashboard.png", full_page=True)
 
     page.select_option("#id_customer", "C-100")
     page.click("form.filters button[type=submit]")

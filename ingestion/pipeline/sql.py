@@ -2,7 +2,6 @@
 
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
-from warehouse.aggregates import SALES_DELTA_TABLE
 
 FACT_VALUES = ("issue_date", "customer_key", "item_key", "status_key", "qty", "unit_price", "total")
 STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES, in order
@@ -14,8 +13,10 @@ _CSV_FORMAT = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '
 STAGING_CLEAR = "DELETE FROM stg_invoices WHERE batch_id = %s"
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s"
+# Staging rows are replaced, not duplicated: a run that took over a batch from a lost one
+# may meet rows that run staged (the same rows of the same file).
 STAGING_INSERT = (
-    f"INSERT INTO stg_invoices ({', '.join(STAGING_COLUMNS)}, batch_id, file_name, loaded_at)"
+    f"REPLACE INTO stg_invoices ({', '.join(STAGING_COLUMNS)}, batch_id, file_name, loaded_at)"
     f" VALUES ({', '.join(['%s'] * (len(STAGING_COLUMNS) + 3))})"
 )
 
@@ -33,7 +34,7 @@ CHUNK_FILTER = "s.batch_id = %s AND s.source_row BETWEEN %s AND %s"
 def staging_load_data() -> str:
     """LOAD DATA of a chunk. Params: (path, batch_id, file_name, loaded_at)."""
     return (
-        "LOAD DATA LOCAL INFILE %s INTO TABLE stg_invoices CHARACTER SET utf8mb4"
+        "LOAD DATA LOCAL INFILE %s REPLACE INTO TABLE stg_invoices CHARACTER SET utf8mb4"
         f" {_CSV_FORMAT} ({', '.join(STAGING_COLUMNS)}) SET batch_id = %s, file_name = %s, loaded_at = %s"
     )
 
@@ -200,3 +201,66 @@ def duplicates_mark(vendor: str) -> str:
         " WHERE s.batch_id = %s AND s.source_row = t.source_row"
         " AND f.batch_id = s.batch_id AND f.source_row = t.first_row"
     )
+
+
+# --- the sales aggregates' changes --------------------------------------------------------
+
+SALES_DELTA_TABLE = "tmp_sales_delta"
+_AGG_KEYS = ("customer_key", "item_key", "status_key")
+_AGG_MEASURES = ("invoice_count", "qty", "revenue")
+SALES_DELTA_INSERT = f"INSERT INTO {SALES_DELTA_TABLE} VALUES (%s, %s, %s, %s, %s, %s, %s)"
+
+
+def sales_delta_table(vendor: str) -> list[str]:
+    """(Re)create the connection's temporary table of signed per-day changes."""
+    if vendor == "mysql":
+        drop, create = f"DROP TEMPORARY TABLE IF EXISTS {SALES_DELTA_TABLE}", "CREATE TEMPORARY TABLE"
+    else:
+        drop, create = f"DROP TABLE IF EXISTS temp.{SALES_DELTA_TABLE}", "CREATE TEMP TABLE"
+    return [
+        drop,
+        f"{create} {SALES_DELTA_TABLE} (day DATE NOT NULL, customer_key INTEGER NOT NULL,"
+        " item_key INTEGER NOT NULL, status_key INTEGER NOT NULL, invoice_count BIGINT NOT NULL,"
+        " qty BIGINT NOT NULL, revenue DECIMAL(18, 2) NOT NULL)",
+    ]
+
+
+def _added_into(vendor: str, table: str, period: str, select: str) -> str:
+    columns = ", ".join((period, *_AGG_KEYS, *_AGG_MEASURES))
+    if vendor == "mysql":
+        adds = ", ".join(f"{m} = {table}.{m} + VALUES({m})" for m in _AGG_MEASURES)
+        return f"INSERT INTO {table} ({columns}) {select} ON DUPLICATE KEY UPDATE {adds}"
+    adds = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in _AGG_MEASURES)
+    return (
+        f"INSERT INTO {table} ({columns}) SELECT * FROM ({select}) WHERE true"
+        f" ON CONFLICT ({period}, {', '.join(_AGG_KEYS)}) DO UPDATE SET {adds}"
+    )
+
+
+def sales_deltas_merge(vendor: str, *, removals: bool) -> list[str]:
+    """Add the delta table to ``agg_daily_sales`` and ``agg_monthly_sales``.
+
+    ``removals``: some changes were negative, so rows that reached zero are dropped.
+    """
+    keys = ", ".join(_AGG_KEYS)
+    month = "DATE_FORMAT(day, '%Y-%m-01')" if vendor == "mysql" else "date(day, 'start of month')"
+    statements = [
+        _added_into(vendor, "agg_daily_sales", "day", f"SELECT * FROM {SALES_DELTA_TABLE}"),
+        _added_into(
+            vendor,
+            "agg_monthly_sales",
+            "month",
+            f"SELECT {month}, {keys}, SUM(invoice_count), SUM(qty), SUM(revenue) FROM {SALES_DELTA_TABLE}"
+            f" GROUP BY {month}, {keys}",
+        ),
+    ]
+    if removals:
+        statements += [
+            "DELETE FROM agg_daily_sales WHERE invoice_count = 0",
+            "DELETE FROM agg_monthly_sales WHERE invoice_count = 0",
+        ]
+    return statements
+
+
+def staged_count(where: str) -> str:
+    return f"SELECT COUNT(*) FROM stg_invoices s WHERE {where}"

@@ -1,19 +1,16 @@
 """One walk through the admin in the real Chromium: log in, upload a messy file, watch the
 progress reach 100%, open its rejected rows and filter them by a reason.
 
-Saves docs/admin-upload.png. Skipped when /usr/bin/chromium or Playwright is missing.
+Saves admin-upload.png (to docs/ under `make screenshots`). Skipped when /usr/bin/chromium or
+Playwright is missing.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from ingestion.generate import invoice_file_generate
 from warehouse.models import LoadBatch
-
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "admin-upload.png"
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,7 +27,7 @@ def page(chromium):
 
 
 def test_upload_progress_and_rejected_rows_in_chromium(
-    live_server, page, django_user_model, tmp_path, settings
+    live_server, page, django_user_model, tmp_path, settings, screenshot
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     django_user_model.objects.create_superuser("admin", "admin@example.com", "a-long-test-password")
@@ -52,8 +49,7 @@ def test_upload_progress_and_rejected_rows_in_chromium(
     assert page.locator(".ingestion-progress-bar").evaluate("e => e.style.width") == "100%"
     batch = LoadBatch.objects.get()
     assert (batch.source, batch.rows_read) == ("admin", 3_000)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    screenshot(page, "admin-upload.png")
 
     page.click("#content .object-tools >> text=Rejected rows")
     page.wait_for_selector("#reason-counts")

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.generate import invoice_file_generate
 from ingestion.reprocess import NOTHING_TO_REPROCESS, rejected_reprocess
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice
-from warehouse.tests.checks import assert_aggregates_match_facts
+from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
@@ -85,7 +86,7 @@ def test_a_duplicate_row_never_overwrites_the_invoice_of_the_first_occurrence(tm
 
     duplicate.refresh_from_db()
     assert (duplicate.reason, duplicate.resolved_at) == ("DUPLICATE_INVOICE_ID", None)
-    assert "stays rejected" in duplicate.detail
+    assert "already loaded from row 2 of the same file" in duplicate.detail
     assert Invoice.objects.get().qty == 1 and Invoice.objects.get().batch_id == first.pk
     assert (batch.rows_loaded, batch.rows_rejected) == (0, 1)
 
@@ -127,3 +128,66 @@ def test_an_updated_invoice_counts_as_updated(tmp_path):
     assert (batch.rows_inserted, batch.rows_updated, batch.rows_unchanged) == (0, 1, 0)
     assert Invoice.objects.get().status.status_name == "PAID"
     assert_aggregates_match_facts()  # the invoice moved from PENDING to PAID
+
+
+def _fix_loop_file(tmp_path: Path) -> Path:
+    """A generated file whose C-105 rows name an unknown customer, plus repeats on both sides.
+
+    ``R-A``: unknown first, then a valid repeat; ``R-B``: valid first, then unknown;
+    ``R-C``: valid, unknown, valid; ``R-D``: unknown twice; ``R-E``: unknown, then two valid.
+    """
+    path = invoice_file_generate(path=tmp_path / "fix.csv", rows=12_000, seed=31)
+    text = path.read_text().replace(",C-105,", ",C-120,")
+    unknown = "{id},2024-02-0{d},C-120,Tyrell Corp,Audit Service,1,2000.00,2000.00,Paid\n"
+    valid = "{id},2024-03-0{d},C-101,Globex,API Access,{q},500.00,{t}.00,Pending\n"
+    rows = {
+        "R-A": [unknown, valid],
+        "R-B": [valid, unknown],
+        "R-C": [valid, unknown, valid],
+        "R-D": [unknown, unknown],
+        "R-E": [unknown, valid, valid],
+    }
+    lines = text.splitlines(keepends=True)
+    header, body = lines[0], lines[1:]
+    for invoice_id, kinds in rows.items():
+        for n, kind in enumerate(kinds):
+            line = kind.format(id=invoice_id, d=n + 1, q=n + 1, t=500 * (n + 1))
+            body.insert((n + 1) * len(body) // (len(kinds) + 1), line)  # spread over the file
+    path.write_text(header + "".join(body))
+    return path
+
+
+def test_reprocessing_after_adding_a_customer_equals_the_clean_load(tmp_path):
+    fixed = _fix_loop_file(tmp_path)
+    later = invoice_file_generate(path=tmp_path / "later.csv", rows=3_000, seed=32)  # overlaps INV-00001..
+
+    load_path(fixed)
+    load_path(later)
+    Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
+    unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER", resolved_at__isnull=True)
+    assert unknown.count() > 500
+    rejected_reprocess(rejected_ids=list(unknown.values_list("pk", flat=True)))
+    assert_aggregates_match_facts()
+    fixed_loop = warehouse_snapshot()
+    duplicates = {
+        r.invoice_id: r.source_row
+        for r in RejectedInvoice.objects.filter(invoice_id__startswith="R-", resolved_at__isnull=True)
+    }
+
+    warehouse_clear()
+    load_path(fixed)  # the customer exists from the start
+    load_path(later)
+    assert_aggregates_match_facts()
+
+    assert fixed_loop == warehouse_snapshot()
+    assert duplicates == {
+        r.invoice_id: r.source_row for r in RejectedInvoice.objects.filter(invoice_id__startswith="R-")
+    }
+    assert Invoice.objects.get(invoice_id="R-A").customer.customer_id == "C-120"  # the earlier row won
+    assert Invoice.objects.get(invoice_id="R-B").customer.customer_id == "C-101"
+
+
+def load_path(path: Path) -> LoadBatch:
+    batch = invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
+    return batch

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,10 +19,11 @@ import pytest
 from django.db import connection, transaction
 
 from config.celery import app
-from ingestion.batch_actions import batch_cancel, batch_enqueue
+from ingestion.dispatch import batch_cancel, batch_enqueue
 from ingestion.generate import invoice_file_generate
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice
+from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
 BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,23 +64,36 @@ def broker(settings):
         client.delete(key)
 
 
+def process_env(**settings: str) -> dict:
+    """The environment of a process (worker, command) on this test's database and broker."""
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 3306}/{db['NAME']}",
+        "CELERY_BROKER_URL": BROKER_URL,
+        **settings,
+    }
+
+
 class Worker:
     """``celery -A config worker --pool=solo`` on the test database; killed by its own pid."""
 
-    def __init__(self, log: Path):
-        db = connection.settings_dict
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.test_settings",
-            "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 3306}/{db['NAME']}",
-            "CELERY_BROKER_URL": BROKER_URL,
+    def __init__(self, log: Path, *, beat: Path | None = None, **settings: str):
+        defaults = {
             "CELERY_VISIBILITY_TIMEOUT": "5",  # a killed worker's message comes back quickly
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
             "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+            "BATCH_LEASE_SECONDS": "3",  # a killed run's lease expires before its message is back
+            "INPUT_SCAN_MINUTES": "0",
+            "LOG_LEVEL": "INFO",
         }
+        env = process_env(**{**defaults, **settings})
         celery = Path(sys.executable).with_name("celery")
+        self.log_path = log
         self.log = open(log, "ab")
+        beat_args = ["-B", "--schedule", str(beat)] if beat else []
         self.proc = subprocess.Popen(
             [
                 str(celery),
@@ -90,6 +105,7 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *beat_args,
             ],
             cwd=ROOT,
             env=env,
@@ -116,8 +132,8 @@ class Worker:
 def worker_factory(broker, tmp_path):
     started: list[Worker] = []
 
-    def start() -> Worker:
-        started.append(Worker(tmp_path / "worker.log"))
+    def start(**settings) -> Worker:
+        started.append(Worker(tmp_path / f"worker-{len(started)}.log", **settings))
         return started[-1]
 
     yield start
@@ -245,7 +261,7 @@ def test_cancelling_a_running_batch_through_the_worker_leaves_no_facts(tmp_path,
 
 
 def test_scan_input_dir_loads_new_files_once(settings, tmp_path, seed_file):
-    from ingestion.scheduled import scan_input_dir
+    from ingestion.tasks import scan_input_dir
 
     settings.INPUT_DIR = tmp_path
     (tmp_path / "a.csv").write_bytes(seed_file.read_bytes())
@@ -261,7 +277,7 @@ def test_scan_input_dir_loads_new_files_once(settings, tmp_path, seed_file):
 
 
 def test_scan_input_dir_does_not_retry_a_bad_file_forever(settings, tmp_path):
-    from ingestion.scheduled import scan_input_dir
+    from ingestion.tasks import scan_input_dir
 
     settings.INPUT_DIR = tmp_path
     (tmp_path / "bad.csv").write_text("just,a,header\n")
@@ -295,14 +311,7 @@ def test_an_admin_upload_is_enqueued_on_redis_and_loaded_by_the_worker(
 
 def test_load_invoices_with_a_broker_enqueues_and_waits_for_the_worker(seed_file, worker_factory):
     worker_factory()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 3306}/{db['NAME']}",
-        "CELERY_BROKER_URL": BROKER_URL,
-    }
+    env = process_env()
     result = subprocess.run(
         [sys.executable, "manage.py", "load_invoices", "--json", str(seed_file)],
         cwd=ROOT,
@@ -318,3 +327,117 @@ def test_load_invoices_with_a_broker_enqueues_and_waits_for_the_worker(seed_file
     batch = LoadBatch.objects.get(pk=summary["batch_id"])
     assert batch.task_id and batch.source == LoadBatch.Source.CLI
     assert Invoice.objects.count() == 9_011
+
+
+# --- faults with real workers: the same batch twice, a lost worker, a killed connection ------
+
+
+def test_the_same_batch_delivered_twice_runs_once(tmp_path, worker_factory, broker):
+    """Redis hands the message to a second worker while the first still runs it."""
+    path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=21)
+    short = {"CELERY_VISIBILITY_TIMEOUT": "2", "BATCH_LEASE_SECONDS": "30"}
+    first, second = worker_factory(**short), worker_factory(**short)
+    batch = enqueue(path)
+
+    wait_for(batch, finished, every=0.2)
+    time.sleep(1)
+
+    assert batch.status == "succeeded", batch.error
+    received = sum(
+        w.log_path.read_text(errors="replace").count(f"[{batch.task_id}] received") for w in (first, second)
+    )
+    assert received >= 2, "the message was delivered once only: the test proved nothing"
+    assert [a["status"] for a in batch.attempts] == ["succeeded"]
+    counts = tuple(getattr(batch, f) for f in LoadBatch.COUNT_FIELDS)
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    clean = invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    assert counts == tuple(getattr(clean, f) for f in LoadBatch.COUNT_FIELDS)
+    assert warehouse_snapshot() == snapshot
+    assert_aggregates_match_facts()
+
+
+def test_the_sweeper_queues_again_the_batch_of_a_killed_worker(tmp_path, worker_factory, broker):
+    """The only worker SIGKILLed, default visibility timeout: beat's sweeper recovers the batch."""
+    path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=22)
+    defaults = {
+        "CELERY_VISIBILITY_TIMEOUT": str(3 * 3600 + 600 + 3600),  # the default
+        "BATCH_LEASE_SECONDS": "4",
+        "BATCH_SWEEP_SECONDS": "2",
+    }
+    only = worker_factory(**defaults)
+    batch = enqueue(path)
+    wait_for(batch, lambda b: b.status == "running" and b.rows_done >= 5 * 4_000, every=0.02)
+
+    only.kill()
+    killed_at = time.monotonic()
+    worker_factory(beat=tmp_path / "beat-schedule", **defaults)
+    wait_for(batch, finished, every=0.2, timeout=120)
+    print(f"recovered {time.monotonic() - killed_at:.1f} s after the kill")
+
+    assert batch.status == "succeeded", batch.error
+    assert [a["status"] for a in batch.attempts] == ["worker lost", "succeeded"]
+    assert batch.attempts[0]["error"].startswith("worker lost: no heartbeat since")
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    assert warehouse_snapshot() == snapshot
+
+
+@pytest.mark.parametrize("target", ["stager", "merger", "all"])
+def test_a_killed_connection_in_the_worker_is_retried_and_converges(tmp_path, worker_factory, broker, target):
+    from ingestion.tests.test_concurrency import _killer
+
+    path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=23)
+    worker_factory(BATCH_LEASE_SECONDS="30")
+    batch = enqueue(path)
+    with connection.cursor() as cursor:  # this test's own connection is not the load's
+        cursor.execute("SELECT CONNECTION_ID()")
+        mine = {cursor.fetchone()[0]}
+    killer, killed = _killer(batch.pk, target, after_rows=5 * 4_000, spare=mine)
+
+    wait_for(batch, finished, every=0.2, timeout=240)
+    killer.join()
+
+    assert killed
+    assert batch.status == "succeeded", batch.error
+    assert [a["status"] for a in batch.attempts] == ["queued", "succeeded"]
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    assert warehouse_snapshot() == snapshot
+
+
+def test_load_invoices_says_when_no_worker_picks_up_or_the_worker_went_silent(tmp_path, worker_factory):
+    path = invoice_file_generate(path=tmp_path / "big.csv", rows=BIG_ROWS, seed=24)
+    env = process_env(BATCH_LEASE_SECONDS="2")
+    command = subprocess.Popen(
+        [sys.executable, "manage.py", "load_invoices", str(path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(iter(command.stderr.readline, "")))
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("still queued" in line for line in said) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert any("is a worker running" in line for line in said), said
+        worker = worker_factory(BATCH_LEASE_SECONDS="2")
+        batch = LoadBatch.objects.get()
+        wait_for(batch, lambda b: b.status == "running" and b.rows_done >= 3 * 4_000, every=0.02)
+        worker.kill()
+        deadline = time.monotonic() + 60
+        while (
+            not any("no heartbeat from its worker" in line for line in said) and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+        assert any("no heartbeat from its worker" in line for line in said), said
+    finally:
+        command.kill()
+        command.wait()
+        reader.join()

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("warehouse", "0005_batch_lease"),
+        ("warehouse", "0006_dimension_keys_ignore_case"),
     ]
 
     operations = [

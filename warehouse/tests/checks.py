@@ -1,10 +1,13 @@
 """Assertions shared by tests of everything that writes facts."""
 
+import hashlib
+import json
+from collections import Counter
 from decimal import Decimal
 
 from django.db.models import Count, Sum
 
-from warehouse.models import DailySales, Invoice, MonthlySales
+from warehouse.models import DailySales, Invoice, LoadBatch, MonthlySales, RejectedInvoice, StagingInvoice
 
 _KEYS = ("customer_id", "item_id", "status_id")
 
@@ -28,3 +31,41 @@ def assert_aggregates_match_facts() -> None:
         for r in MonthlySales.objects.all()
     }
     assert monthly == months
+
+
+def warehouse_snapshot() -> dict:
+    """What a finance team reads: every fact column (not the writing batch), rejected rows.
+
+    ``facts``: a checksum over every fact column of every invoice, with the count and the
+    sum of totals; ``rejected``: the unresolved rejected rows per reason, and each one's
+    file, row, reason and raw record.
+    """
+    facts = sorted(
+        Invoice.objects.values_list(
+            "invoice_id",
+            "issue_date",
+            "customer__customer_id",
+            "item__item_description",
+            "status__status_name",
+            "qty",
+            "unit_price",
+            "total",
+        )
+    )
+    digest = hashlib.sha256(repr(facts).encode()).hexdigest()
+    unresolved = RejectedInvoice.objects.filter(resolved_at__isnull=True)
+    rows = sorted(
+        (r.file_sha256, r.source_row, r.reason, r.invoice_id or "", json.dumps(r.raw_record, sort_keys=True))
+        for r in unresolved
+    )
+    return {
+        "facts": (len(facts), sum((f[-1] for f in facts), Decimal(0)), digest),
+        "rejected_per_reason": dict(sorted(Counter(r[2] for r in rows).items())),
+        "rejected": hashlib.sha256(repr(rows).encode()).hexdigest(),
+    }
+
+
+def warehouse_clear() -> None:
+    """Empty every table a load writes, to replay loads from scratch in the same database."""
+    for model in (Invoice, RejectedInvoice, StagingInvoice, LoadBatch, DailySales, MonthlySales):
+        model.objects.all().delete()

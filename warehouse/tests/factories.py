@@ -18,7 +18,7 @@ INVOICES = [
 ]
 
 
-def batch_create(**fields) -> LoadBatch:
+def batch_make(**fields) -> LoadBatch:
     defaults = {
         "file_name": "known.csv",
         "file_path": "/known.csv",
@@ -43,7 +43,7 @@ def invoice_create(batch, invoice_id, day, customer, item, status, qty, price) -
 
 
 def known_warehouse_create() -> LoadBatch:
-    batch = batch_create(
+    batch = batch_make(
         rows_read=9,
         rows_loaded=7,
         rows_inserted=7,

@@ -9,7 +9,7 @@ from warehouse import selectors
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.models import Customer, DailySales
 from warehouse.selectors import SalesFilter
-from warehouse.tests.factories import batch_create, invoice_create, known_warehouse_create
+from warehouse.tests.factories import batch_make, invoice_create, known_warehouse_create
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -51,15 +51,35 @@ def test_monthly_with_cumulative(known):
     ]
 
 
-def test_weekly_uses_iso_weeks(known):
+def test_weekly_uses_iso_weeks_and_draws_every_week(known):
     rows = selectors.sales_by_period(filters=SalesFilter(), period="weekly")
+    sold = {"2024-W02": D("200.00"), "2024-W03": D("50.50"), "2024-W05": D("30.00"), "2024-W09": D("101.00")}
+    sold["2024-W13"] = D("0.05")
     assert [(r["period"], r["revenue"]) for r in rows] == [
-        ("2024-W02", D("200.00")),
-        ("2024-W03", D("50.50")),
-        ("2024-W05", D("30.00")),
-        ("2024-W09", D("101.00")),
-        ("2024-W13", D("0.05")),
+        (f"2024-W{week:02d}", sold.get(f"2024-W{week:02d}", D("0.00"))) for week in range(2, 14)
     ]
+    assert rows[-1]["cumulative"] == D("381.55")
+
+
+def test_every_month_of_the_range_is_drawn_zero_where_empty(known):
+    flt = SalesFilter(start=dt.date(2023, 11, 15), end=dt.date(2024, 5, 2), statuses=("PAID",))
+    rows = selectors.sales_by_period(filters=flt)
+    assert [(r["period"], r["revenue"], r["invoice_count"], r["cumulative"]) for r in rows] == [
+        ("2023-11", D("0.00"), 0, D("0.00")),
+        ("2023-12", D("0.00"), 0, D("0.00")),
+        ("2024-01", D("200.00"), 1, D("200.00")),
+        ("2024-02", D("0.00"), 0, D("200.00")),
+        ("2024-03", D("0.05"), 1, D("200.05")),
+        ("2024-04", D("0.00"), 0, D("200.05")),
+        ("2024-05", D("0.00"), 0, D("200.05")),
+    ]
+    # Open ends stop at the first and last month with sales; nothing sold: no rows at all.
+    assert [r["period"] for r in selectors.sales_by_period(filters=SalesFilter(statuses=("PAID",)))] == [
+        "2024-01",
+        "2024-02",
+        "2024-03",
+    ]
+    assert selectors.sales_by_period(filters=SalesFilter(start=dt.date(2030, 1, 1))) == []
 
 
 def test_date_range_uses_partial_months_exactly(known):
@@ -95,7 +115,7 @@ def test_customer_and_item_filters_narrow(known):
 
 
 def test_pending_top_15_sorted():
-    batch = batch_create()
+    batch = batch_make()
     for n in range(20):
         Customer.objects.create(customer_id=f"X-{n:02d}", customer_name=f"Extra {n}")
         invoice_create(batch, f"P{n}", "2024-05-01", f"X-{n:02d}", "API Access", "PENDING", 1, f"{n + 1}.00")
@@ -110,7 +130,7 @@ def test_pending_top_15_sorted():
 
 
 def test_random_ranges_match_daily_aggregate():
-    batch = batch_create()
+    batch = batch_make()
     rng = random.Random(7)
     for n in range(300):
         day = dt.date(2023, 11, 1) + dt.timedelta(days=rng.randrange(150))
@@ -140,13 +160,40 @@ def test_random_ranges_match_daily_aggregate():
 
 
 def test_batches_and_latest_quality(known):
-    batch_create(status="failed", file_name="bad.csv")
+    batch_make(status="failed", file_name="bad.csv")
     latest = selectors.batch_latest_loaded()
     assert (latest["id"], latest["rejection_rate"]) == (known.pk, D("22.22"))
     assert [b["file_name"] for b in selectors.batches_recent()] == ["bad.csv", "known.csv"]
     assert selectors.batch_get(batch_id=known.pk)["reason_counts"] == {"INVALID_DATE": 1, "TOTAL_MISMATCH": 1}
     assert selectors.batch_get(batch_id=10**9) is None
     assert [b["id"] for b in selectors.rejections_by_batch()] == [known.pk]
+
+
+def test_latest_load_is_the_latest_file_not_a_reprocessing(known):
+    later = batch_make(file_name="later.csv", sha256="1" * 64, rows_read=25, rows_rejected=25)
+    batch_make(file_name="reprocess of 25 rows", file_path="", sha256="", rows_read=25, rows_loaded=25)
+    latest = selectors.batch_latest_loaded()
+    assert (latest["id"], latest["rejection_rate"], latest["rows_rejected"]) == (later.pk, D("100.00"), 25)
+    assert latest["previous"]["id"] == known.pk
+    assert [b["id"] for b in selectors.rejections_by_batch()] == [known.pk, later.pk]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "previous"),
+    [
+        ("2024-03-01", "2024-03-31", ("2024-01-30", "2024-02-29")),  # 31 days before
+        ("2024-02-01", "2024-02-29", ("2024-01-03", "2024-01-31")),
+        ("2024-01-15", "2024-01-15", ("2024-01-14", "2024-01-14")),
+        ("2024-03-01", None, ("2024-01-30", "2024-02-29")),  # open end: the last day with sales
+    ],
+)
+def test_previous_period_has_the_same_length_just_before(known, start, end, previous):
+    flt = SalesFilter(
+        start=dt.date.fromisoformat(start), end=end and dt.date.fromisoformat(end), customer_id="C-101"
+    )
+    before = selectors.period_previous(flt)
+    assert (before.start.isoformat(), before.end.isoformat(), before.customer_id) == (*previous, "C-101")
+    assert selectors.period_previous(SalesFilter(end=dt.date(2024, 3, 1))) is None
 
 
 def test_warehouse_state():

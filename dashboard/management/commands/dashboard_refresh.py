@@ -5,6 +5,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from warehouse.aggregates import daily_sales_refresh
+from warehouse.locks import FactsLockTimeout
 
 
 class Command(BaseCommand):
@@ -20,5 +21,8 @@ class Command(BaseCommand):
             days = [dt.date.fromisoformat(d) for d in day] or None
         except ValueError as exc:
             raise CommandError(f"--day: {exc}") from exc
-        written = daily_sales_refresh(days=days)
+        try:
+            written = daily_sales_refresh(days=days)
+        except FactsLockTimeout as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"agg_daily_sales: {written} rows written")

@@ -4,15 +4,27 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import OperationalError
+from django.utils import timezone
 
-from ingestion.batch_actions import batch_enqueue
+from ingestion.batch_run import BatchRetry
+from ingestion.dispatch import batch_enqueue, batch_queue_failed
 from ingestion.paths import input_files
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
 
 # Like the task's retry policy, for loads run in this process (no broker).
 IN_PROCESS_ATTEMPTS = 3
+QUEUE_FAILED_HINT = (
+    "batch #{batch_id} {file}: {error}. Start the broker, or load in this process:"
+    " unset CELERY_BROKER_URL, or pass --in-process."
+)
+WORKER_SILENT = (
+    "batch #{batch_id}: no heartbeat from its worker for {seconds:.0f} s (the worker may be gone);"
+    " it is queued again once its lease expires"
+)
+NOT_PICKED_UP = (
+    "batch #{batch_id}: still queued after {seconds:.0f} s; is a worker running (celery -A config worker)?"
+)
 
 
 def batch_summary(batch: LoadBatch) -> dict:
@@ -45,6 +57,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON object per batch on stdout.")
         parser.add_argument(
+            "--in-process",
+            action="store_true",
+            help="Load in this process even when a broker is configured.",
+        )
+        parser.add_argument(
             "--sheet", default="", help="Workbooks: the sheet to read (default: the first with data)."
         )
         parser.add_argument(
@@ -53,14 +70,14 @@ class Command(BaseCommand):
             help="With a broker: enqueue the batches and return without waiting.",
         )
 
-    def handle(self, *args, paths, force, dry_run, json: bool, no_wait, **options):
+    def handle(self, *args, paths, force, dry_run, json: bool, no_wait, in_process, **options):
         try:
             files = input_files(paths or [str(settings.INPUT_DIR)])
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if not files:
             raise CommandError(f"no CSV or XLSX files found in: {', '.join(paths) or settings.INPUT_DIR}")
-        eager = settings.CELERY_TASK_ALWAYS_EAGER
+        eager = settings.CELERY_TASK_ALWAYS_EAGER or in_process
         batches = [
             batch_create(
                 path=path, source=LoadBatch.Source.CLI, force=force, dry_run=dry_run, sheet=options["sheet"]
@@ -72,6 +89,12 @@ class Command(BaseCommand):
         else:
             for batch in batches:
                 batch_enqueue(batch=batch)
+                batch.refresh_from_db()
+                if batch_queue_failed(batch):
+                    raise CommandError(
+                        QUEUE_FAILED_HINT.format(batch_id=batch.pk, file=batch.file_name, error=batch.error),
+                        returncode=1,
+                    )
             if no_wait:
                 for batch in batches:
                     self.stdout.write(f"queued batch #{batch.pk} {batch.file_name}")
@@ -105,17 +128,23 @@ class Command(BaseCommand):
         try:
             for attempt in range(1, IN_PROCESS_ATTEMPTS + 1):
                 try:
-                    return invoice_file_ingest(batch_id=batch.pk, on_progress=on_progress)
-                except OperationalError:  # transient (deadlock, lost connection): run it again
-                    if attempt == IN_PROCESS_ATTEMPTS:  # the batch row says failed, and why
-                        return LoadBatch.objects.get(pk=batch.pk)
+                    return invoice_file_ingest(
+                        batch_id=batch.pk,
+                        on_progress=on_progress,
+                        retry_transient=attempt < IN_PROCESS_ATTEMPTS,
+                    )
+                except BatchRetry:  # transient (deadlock, lost connection): run it again
                     time.sleep(2**attempt)
+            return LoadBatch.objects.get(pk=batch.pk)
         finally:
             if bar is not None:
                 bar.close()
 
     def _wait(self, batch: LoadBatch, *, quiet: bool) -> LoadBatch:
+        """Follow the batch row (never the result backend); say when no worker answers."""
         bar = self._progress_bar(batch, quiet)
+        silent_after = settings.BATCH_LEASE_SECONDS / 2
+        warned = None
         try:
             while True:
                 batch.refresh_from_db()
@@ -124,10 +153,27 @@ class Command(BaseCommand):
                     bar.set_postfix_str(batch.stage or batch.status)
                 if batch.status in LoadBatch.FINISHED:
                     return batch
+                warning = self._silence(batch, silent_after)
+                if warning and warning[:30] != warned:  # once per kind of silence
+                    self.stderr.write(warning)
+                warned = warning[:30] if warning else None
                 time.sleep(0.5)
         finally:
             if bar is not None:
                 bar.close()
+
+    @staticmethod
+    def _silence(batch: LoadBatch, seconds: float) -> str:
+        now = timezone.now()
+        if batch.status == LoadBatch.Status.RUNNING and batch.heartbeat_at:
+            quiet = (now - batch.heartbeat_at).total_seconds()
+            if quiet > seconds:
+                return WORKER_SILENT.format(batch_id=batch.pk, seconds=quiet)
+        if batch.status == LoadBatch.Status.QUEUED:
+            waited = (now - (batch.started_at or batch.created_at)).total_seconds()
+            if waited > 4 * seconds:
+                return NOT_PICKED_UP.format(batch_id=batch.pk, seconds=waited)
+        return ""
 
     # -- reporting -----------------------------------------------------------------------
 

@@ -6,14 +6,10 @@
   if (!box || box.dataset.finished === "true") { return; }
   var bar = box.querySelector(".ingestion-progress-bar");
   var text = box.parentNode.querySelector(".ingestion-progress-text");
-  function fmt(n) { return n === null || n === undefined ? "" : Number(n).toLocaleString("en-US"); }
   function show(p) {
     box.dataset.status = p.status;
     if (p.percent !== null) { bar.style.width = p.percent + "%"; }
-    var parts = p.percent !== null ? [p.percent + "%"] : [];
-    parts.push(fmt(p.rows_done) + (p.rows_total ? " / " + fmt(p.rows_total) : "") + " rows");
-    parts.push(p.stage && p.stage !== p.status ? p.status + " (" + p.stage + ")" : p.status);
-    text.textContent = parts.join(" \u00b7 ");
+    text.textContent = p.progress_text;  // written by the server, like the page's first render
   }
   function poll() {
     fetch(box.dataset.url, {credentials: "same-origin", headers: {"Accept": "application/json"}})

@@ -1,0 +1,123 @@
+"""Who can do what: the project's permission model, declared once.
+
+``CAPABILITIES`` says which permissions each thing a user can do needs (all of them);
+``ROLES`` says which permissions each group holds. From them come: the guards of the
+dashboard and the API (``dashboard.access``), the import/export hooks of every admin
+(``ImportExportPermissionMixin``), the groups (the ``dashboard`` data migration calls
+``groups_sync``) and the README's "Who can do what" table (``permission_table``; a test
+checks the README holds exactly that table).
+
+Django's own ``view``/``add``/``change``/``delete`` permissions of each model guard its
+admin pages. Import of a model needs ``add`` and ``change`` of it (an import creates and
+updates rows); export needs ``view`` of it (an export is the list, in a file).
+"""
+
+from __future__ import annotations
+
+VIEW_SALES = "dashboard.view_sales"
+VIEW_BATCHES = "warehouse.view_loadbatch"
+UPLOAD = "warehouse.add_loadbatch"
+
+IMPORT_ACTIONS = ("add", "change")
+EXPORT_ACTIONS = ("view",)
+
+_DIMENSIONS = ("customer", "item", "status")
+
+
+def _perms(action: str, *models: str) -> tuple[str, ...]:
+    return tuple(f"warehouse.{action}_{model}" for model in models)
+
+
+# What a user does -> the permissions it needs. Order is the README table's order.
+CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "read the sales dashboard, its chart CSVs and `/api/sells/*`": (VIEW_SALES,),
+    "see batches, their live progress and `/api/batches/`; export batches": (VIEW_BATCHES,),
+    "upload files, re-run and cancel batches": (VIEW_BATCHES, UPLOAD),
+    "browse, filter and export rejected rows": ("warehouse.view_rejectedinvoice",),
+    "re-process rejected rows": ("warehouse.view_rejectedinvoice", "warehouse.change_rejectedinvoice"),
+    "see the facts (read-only)": ("warehouse.view_invoice",),
+    "see and export customers, items, statuses": _perms("view", *_DIMENSIONS),
+    "add, edit and import customers, items, statuses": _perms("view", *_DIMENSIONS)
+    + _perms("add", *_DIMENSIONS)
+    + _perms("change", *_DIMENSIONS),
+    "delete customers, items, statuses (none that facts use)": _perms("delete", *_DIMENSIONS),
+    "manage users, groups and login lockouts (superusers: no group holds these)": (
+        "auth.change_user",
+        "auth.change_group",
+        "axes.delete_accessattempt",
+    ),
+}
+
+_VIEW_ALL = (
+    VIEW_SALES,
+    VIEW_BATCHES,
+    "warehouse.view_rejectedinvoice",
+    "warehouse.view_invoice",
+    *_perms("view", *_DIMENSIONS),
+)
+
+# Groups a data migration creates (and ``groups_sync`` keeps in line with this table).
+ROLES: dict[str, tuple[str, ...]] = {
+    "Viewer": _VIEW_ALL,
+    "Finance analyst": (VIEW_SALES, "warehouse.view_invoice", *_perms("view", *_DIMENSIONS)),
+    "Data steward": (
+        *_VIEW_ALL,
+        UPLOAD,
+        "warehouse.change_rejectedinvoice",
+        *_perms("add", *_DIMENSIONS),
+        *_perms("change", *_DIMENSIONS),
+    ),
+}
+
+
+def model_permissions(opts, actions: tuple[str, ...]) -> tuple[str, ...]:
+    """``("warehouse.add_item", "warehouse.change_item")`` for ``Item._meta`` and add+change."""
+    return tuple(f"{opts.app_label}.{action}_{opts.model_name}" for action in actions)
+
+
+class ImportExportPermissionMixin:
+    """django-import-export's hooks: import needs add + change, export needs view."""
+
+    def has_import_permission(self, request) -> bool:
+        return request.user.has_perms(model_permissions(self.opts, IMPORT_ACTIONS))
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perms(model_permissions(self.opts, EXPORT_ACTIONS))
+
+
+def groups_sync(*, group_model, permission_model) -> None:
+    """Create the ``ROLES`` groups and set their permissions to exactly the declared ones."""
+    for name, perms in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        wanted = [p.split(".", 1) for p in perms]
+        found = [
+            permission_model.objects.get(content_type__app_label=app, codename=codename)
+            for app, codename in wanted
+        ]
+        group.permissions.set(found)
+
+
+def _brace(names: dict) -> str:
+    return next(iter(names)) if len(names) == 1 else "{" + ",".join(names) + "}"
+
+
+def _needs(perms: tuple[str, ...]) -> str:
+    """``warehouse.{view,add}_{item,status}`` for a full product of actions and models."""
+    parsed = [(p.split(".")[0], *p.split(".", 1)[1].split("_", 1)) for p in perms]
+    apps_, actions, models = (dict.fromkeys(x[i] for x in parsed) for i in range(3))
+    if len(apps_) == 1 and len(parsed) == len(actions) * len(models) == len(set(perms)) > 1:
+        return f"`{next(iter(apps_))}.{_brace(actions)}_{_brace(models)}`"
+    return ", ".join(f"`{p}`" for p in perms)
+
+
+def permission_table() -> str:
+    """The README's "Who can do what" table (Markdown), from ``CAPABILITIES`` and ``ROLES``."""
+    roles = list(ROLES)
+    lines = [
+        "| a staff user can | with the permissions | " + " | ".join(roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for what, perms in CAPABILITIES.items():
+        held = ["yes" if set(perms) <= set(ROLES[role]) else "" for role in roles]
+        lines.append(f"| {what} | {_needs(perms)} | " + " | ".join(held) + " |")
+    return "\n".join(lines)

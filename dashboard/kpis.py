@@ -1,0 +1,109 @@
+"""KPI cards: each value with its change against the period of equal length just before.
+
+Both periods are read from the same aggregate tables (``selectors.sales_kpis``); the
+previous period is ``selectors.period_previous`` (none for "all time"). The rejection
+rate describes the latest file load and compares with the file load before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from warehouse import selectors
+from warehouse.selectors import DimensionNames, SalesFilter
+
+NO_DATA = "no data"
+MINUS = "\u2212"
+
+
+@dataclass(frozen=True)
+class Change:
+    delta: Decimal  # current - previous, raw (tests and data attributes read it)
+    percent: Decimal | None  # None when the previous value is zero
+    text: str  # "+$1,234.56 (+12.3 %)"
+
+    @property
+    def direction(self) -> str:
+        return "up" if self.delta > 0 else "down" if self.delta < 0 else "flat"
+
+    @property
+    def arrow(self) -> str:
+        return {"up": "\u25b2", "down": "\u25bc", "flat": "="}[self.direction]
+
+
+@dataclass(frozen=True)
+class Card:
+    key: str
+    label: str
+    value: str
+    sub: str = ""
+    change: Change | None = None
+    compared_with: str = ""  # what the change is against; empty: nothing to compare with
+
+
+def _money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _signed(delta: Decimal, fmt) -> str:
+    sign = "+" if delta > 0 else MINUS if delta < 0 else "\u00b1"
+    return sign + fmt(abs(delta))
+
+
+def _change(current, previous, fmt, unit: str = "") -> Change:
+    delta = Decimal(current) - Decimal(previous)
+    percent = None if not previous else (delta / Decimal(previous) * 100).quantize(Decimal("0.1"))
+    text = _signed(delta, fmt) + unit
+    if percent is not None:
+        text += f" ({_signed(percent, lambda p: f'{p:,.1f}')} %)"
+    return Change(delta=delta, percent=percent, text=text)
+
+
+def _period_text(filters: SalesFilter) -> str:
+    return f"{filters.start:%Y-%m-%d} to {filters.end:%Y-%m-%d}"
+
+
+def sales_cards(*, filters: SalesFilter, dims: DimensionNames) -> tuple[dict, list[Card]]:
+    """(the KPI values, the sales cards with their changes)."""
+    kpis = selectors.sales_kpis(filters=filters, dims=dims)
+    before = selectors.period_previous(filters)
+    previous = selectors.sales_kpis(filters=before, dims=dims) if before else None
+    has_previous = bool(previous and (previous["invoice_count"] or previous["pending_count"]))
+    compared = f"previous period, {_period_text(before)}" if before else ""
+    pending_sub = f"{_count(kpis['pending_count'])} invoice{'s' if kpis['pending_count'] != 1 else ''}"
+    specs = [
+        ("revenue", "Revenue", "revenue", _money, ""),
+        ("invoices", "Invoices", "invoice_count", _count, ""),
+        ("average", "Average invoice", "average_invoice", _money, ""),
+        ("pending", "Pending", "pending_amount", _money, pending_sub),
+    ]
+    cards = []
+    for key, title, field, fmt, sub in specs:
+        usable = has_previous and (field != "average_invoice" or previous["invoice_count"])
+        change = _change(kpis[field], previous[field], fmt) if usable else None
+        cards.append(Card(key, title, fmt(kpis[field]), sub, change, compared))
+    return kpis, cards
+
+
+def rejection_card(latest: dict | None) -> Card:
+    """The rejection rate of the latest file load, against the file load before it."""
+    if latest is None:
+        return Card("rejection", "Rejected, latest load", "\u2013", "no load yet")
+    rate = latest["rejection_rate"] or Decimal("0.00")
+    finished = f", {latest['finished_at']:%Y-%m-%d %H:%M}" if latest["finished_at"] else ""
+    sub = (
+        f"{latest['file_name']} (batch #{latest['id']}): {_count(latest['rows_rejected'])} of "
+        f"{_count(latest['rows_read'])} rows{finished}"
+    )
+    earlier = latest.get("previous")
+    if earlier is None:
+        return Card("rejection", "Rejected, latest load", f"{rate:.2f}%", sub)
+    before = earlier["rejection_rate"] or Decimal("0.00")
+    delta = rate - before
+    change = Change(delta=delta, percent=None, text=_signed(delta, lambda d: f"{d:.2f}") + " pts")
+    return Card("rejection", "Rejected, latest load", f"{rate:.2f}%", sub, change, f"batch #{earlier['id']}")

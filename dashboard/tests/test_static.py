@@ -1,0 +1,58 @@
+"""The vendored Plotly bundle, and static files as production serves them (whitenoise)."""
+
+import re
+from pathlib import Path
+
+import plotly.offline
+import pytest
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+from django.templatetags.static import static
+from django.test import Client
+
+from dashboard import figures
+from dashboard.charts import CHARTS
+
+BUNDLE = "dashboard/vendor/plotly-basic-4.1.1.min.js"
+PRODUCTION_STORAGE = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+
+def test_vendored_bundle_matches_the_plotly_package_and_holds_every_trace_type():
+    path = Path(finders.find(BUNDLE))
+    text = path.read_text(encoding="utf-8")
+    version = re.search(r"plotly\.js \(basic - minified\) v(\S+)", text[:300]).group(1)
+    assert version == plotly.offline.get_plotlyjs_version()  # the schema the figures are built for
+    assert version in BUNDLE
+    traces = set(re.findall(r'moduleType:"trace",name:"(\w+)"', text))
+    assert set(figures.TRACE_TYPES) <= traces
+    assert (path.parent / "plotly-LICENSE.txt").read_text().startswith("MIT License")
+
+
+@pytest.mark.django_db
+def test_the_page_uses_only_traces_of_the_bundle(user_client, known):
+    from dashboard.tests.test_views import figures as page_figures
+
+    figs = page_figures(user_client.get("/visualization/dashboard/"))
+    assert set(figs) == set(CHARTS)
+    assert {trace["type"] for figure in figs.values() for trace in figure["data"]} <= set(figures.TRACE_TYPES)
+
+
+def test_production_static_files_are_compressed_and_cached_for_long(tmp_path, settings):
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = PRODUCTION_STORAGE
+    call_command("collectstatic", "--no-input", verbosity=0)
+    url = static(BUNDLE)
+    assert re.fullmatch(r"/static/dashboard/vendor/plotly-basic-4\.1\.1\.min\.[0-9a-f]{12}\.js", url)
+    assert not list(tmp_path.glob("plotly/*"))  # the 4.8 MB full bundle is not shipped
+
+    client = Client()  # a new handler: whitenoise indexes the collected files
+    for encoding in ("br", "gzip"):
+        response = client.get(url, headers={"accept-encoding": encoding})
+        body = b"".join(response.streaming_content)
+        assert (response.status_code, response["Content-Encoding"]) == (200, encoding)
+        assert len(body) < 400_000  # of 1.19 MB
+        assert "immutable" in response["Cache-Control"]
+        assert int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1)) >= 365 * 24 * 3600

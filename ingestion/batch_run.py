@@ -1,0 +1,330 @@
+"""One run of a batch: claim, read, clean, stage and merge its file, record the outcome.
+
+``ingestion.services.invoice_file_ingest`` is the entry point; this module is its engine.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ingestion import leases
+from ingestion.pipeline import errors, extract, formats, load
+from ingestion.pipeline.amounts import AmountConventions
+from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
+from ingestion.pipeline.seen import InvoiceIdFilter
+from ingestion.validation import dimensions_load, invoices_validate, read_limits, reason_counts_ordered
+from warehouse.models import LoadBatch
+
+logger = logging.getLogger(__name__)
+
+# Errors worth retrying the whole batch for: deadlock, lock wait timeout, lost connection.
+TRANSIENT_DB_ERRORS = {1205, 1213, 2006, 2013}
+BATCH_SKIPPED_NOTE = "identical to batch #{batch_id}, already loaded (use force to load again)"
+BATCH_CANCELLED_ERROR = "cancelled while running"
+BATCH_UNEXPECTED_ERROR = "unexpected error while loading: {error}"
+BATCH_RETRYING = "queued again after a transient database error: {error}"
+ESTIMATE_BYTES = 64 * 1024 * 1024  # progress: lines counted up to here, then extrapolated
+
+
+def _libc_malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+# pandas frees each chunk's memory, but glibc keeps it in its arenas (one per thread);
+# handing it back after every chunk keeps the footprint flat on very long files.
+_malloc_trim = _libc_malloc_trim()
+
+
+def _rows_estimate(path: Path, fmt: extract.FileFormat) -> int | None:
+    """Lines in the file (less the header): counted up to 64 MiB, extrapolated beyond."""
+    if formats.reader_for(fmt.kind).workbook:
+        return None
+    size, counted, lines = path.stat().st_size, 0, 0
+    with open(path, "rb") as handle:
+        while counted < ESTIMATE_BYTES and (block := handle.read(1 << 22)):
+            lines += block.count(b"\n")
+            counted += len(block)
+    if counted < size:
+        lines = lines * size // max(counted, 1)
+    return max(lines - 1, 0)
+
+
+class BatchCancelled(Exception):
+    """A user cancelled the batch while it ran."""
+
+
+class LeaseLost(Exception):
+    """Another run took the batch over (this run's lease had expired)."""
+
+
+class BatchRetry(Exception):
+    """A transient database error: the batch is queued again for another attempt."""
+
+
+def _connection_drop() -> None:
+    """Close this thread's connection, dead or alive; the next query opens a new one."""
+    try:
+        connection.close()
+    except Exception:
+        logger.debug("closing a broken connection", exc_info=True)
+
+
+def _tmp_dirs_sweep(root: Path) -> None:
+    """Remove the temporary folders of runs that no longer hold their batch (killed ones)."""
+    for folder in root.glob("batch-*"):
+        _, batch_id, owner = (folder.name.split("-", 2) + ["", ""])[:3]
+        live = LoadBatch.objects.filter(
+            pk=int(batch_id) if batch_id.isdigit() else 0,
+            status=LoadBatch.Status.RUNNING,
+            lease_owner__endswith=owner,
+        ).exists()
+        if not live:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class BatchRun:
+    """One execution of a batch: reads, cleans and stages the file, then merges it."""
+
+    def __init__(self, batch: LoadBatch, owner: str, on_progress: Callable[[LoadBatch], None] | None):
+        self.batch = batch
+        self.owner = owner
+        self.on_progress = on_progress
+        self.stage_started = time.perf_counter()
+        self.stage_seconds: dict[str, float] = {}
+        self.writer: load.BatchWriter | None = None
+        self.lost = threading.Event()
+
+    def stage(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.batch.stage:
+            self.stage_seconds[self.batch.stage] = round(now - self.stage_started, 3)
+        self.stage_started = now
+        self.batch.stage = name
+        self.progress_save()
+
+    def progress_save(self) -> None:
+        batch = self.batch
+        if self.lost.is_set() or not leases.lease_renew(
+            batch_id=batch.pk,
+            owner=self.owner,
+            stage=batch.stage,
+            rows_done=batch.rows_done,
+            rows_total=batch.rows_total,
+        ):
+            self.stopped()
+        if self.on_progress:
+            self.on_progress(batch)
+
+    def stopped(self) -> None:
+        """Raise why this run may not go on: a user's cancel, or a lost lease."""
+        if LoadBatch.objects.filter(pk=self.batch.pk, status=LoadBatch.Status.CANCELLED).exists():
+            raise BatchCancelled()
+        raise LeaseLost()
+
+    def on_lease_lost(self) -> None:  # from the heartbeat thread
+        self.lost.set()
+        if self.writer is not None:
+            self.writer.abort()
+
+    def load(self, fmt: extract.FileFormat, tmp_dir: Path) -> None:
+        """Read, clean, stage and merge every row; commit with the batch's final counts."""
+        batch = self.batch
+        dims = dimensions_load()
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        self.writer = writer = load.BatchWriter(
+            batch_id=batch.pk,
+            file_name=batch.file_name,
+            file_sha256=batch.sha256,
+            loaded_at=now,
+            created_at=now,
+            tmp_dir=tmp_dir,
+            dry_run=batch.dry_run,
+        )
+        seen = InvoiceIdFilter()
+        reasons: Counter = Counter()
+        conventions, notes = AmountConventions(), []
+        batch.rows_read = batch.rows_done = 0
+        try:
+            chunks = extract.chunks_read(
+                Path(batch.file_path),
+                fmt,
+                chunk_rows=settings.INGEST_CHUNK_ROWS,
+                limits=read_limits(),
+                sheet=batch.sheet or None,
+                notes=notes,
+            )
+            for raw in chunks:
+                if raw.empty:
+                    continue
+                cleaned = invoices_validate(raw, dims=dims, conventions=conventions)
+                valid = cleaned["reason"].isna().to_numpy()
+                candidate = np.zeros(len(raw), dtype=bool)
+                candidate[valid] = seen.maybe_seen(cleaned["clean_invoice_id"][valid])
+                cleaned["dup_candidate"] = candidate.astype(np.int8)
+                reasons.update(cleaned["reason"].dropna().tolist())
+                writer.chunk_write(pd.concat([raw, cleaned], axis=1))
+                batch.rows_read += len(raw)
+                batch.rows_done = batch.rows_read
+                batch.rows_total = max(batch.rows_total or 0, batch.rows_done)
+                self.progress_save()
+                if _malloc_trim is not None:
+                    _malloc_trim(0)
+            if notes:
+                batch.note = "; ".join(notes)[:255]
+            self.stage("waiting" if writer.waiting else "finishing")
+            writer.commit(lambda: self.commit(writer, reasons))
+        except load.WriteAborted:
+            writer.rollback()
+            self.stopped()
+        except BaseException:
+            writer.rollback()
+            raise
+
+    def commit(self, writer: load.BatchWriter, reasons: Counter) -> None:
+        """Final counts on the batch row, inside the batch's transaction."""
+        batch, counts = self.batch, writer.counts
+        if counts.duplicates:
+            reasons[DUPLICATE_INVOICE_ID] += counts.duplicates
+        batch.rows_rejected = sum(reasons.values())
+        batch.rows_loaded = batch.rows_read - batch.rows_rejected
+        batch.rows_inserted, batch.rows_updated = counts.inserted, counts.updated
+        batch.rows_unchanged = counts.unchanged
+        batch.reason_counts = reason_counts_ordered(reasons)
+        batch.rows_total = batch.rows_read
+        self.stage_seconds[batch.stage] = round(time.perf_counter() - self.stage_started, 3)
+        self.stage_seconds.update(writer.timings)
+        batch.stage = "done"
+        if not self.finish(LoadBatch.Status.SUCCEEDED):
+            self.stopped()
+
+    def execute(self, tmp_dir: Path) -> None:
+        batch = self.batch
+        self.stage("loading")
+        fmt = extract.file_format_detect(Path(batch.file_path))
+        batch.rows_total = _rows_estimate(Path(batch.file_path), fmt)
+        try:
+            self.load(fmt, tmp_dir)
+        except errors.EncodingMismatch:
+            logger.info("batch %s: not UTF-8 after all, reading again as cp1252", batch.pk)
+            self.load(extract.FileFormat("csv", "cp1252", fmt.delimiter), tmp_dir)
+
+    def finish(self, status: str, *, error: str = "", note: str = "") -> bool:
+        """Write the outcome, if the batch is still this run's; False if it is not.
+
+        Anything but success leaves no counts: nothing of the file reached the warehouse.
+        A user's cancel stays a cancel (with the user's message).
+        """
+        batch, now = self.batch, timezone.now()
+        if status != LoadBatch.Status.SUCCEEDED:
+            for name in LoadBatch.COUNT_FIELDS:
+                setattr(batch, name, 0)
+            batch.reason_counts = {}
+        mine = LoadBatch.objects.filter(pk=batch.pk, lease_owner=self.owner)
+        if status == LoadBatch.Status.CANCELLED:
+            current = mine.filter(status=LoadBatch.Status.CANCELLED).values_list("error", flat=True).first()
+            error = current or error
+        else:
+            mine = mine.filter(status=LoadBatch.Status.RUNNING)
+        batch.status, batch.error, batch.note = status, error, note or batch.note
+        batch.finished_at = None if status == LoadBatch.Status.QUEUED else now
+        batch.stage_seconds = self.stage_seconds
+        batch.attempts = leases.attempt_record(batch, status=status, error=error, now=now)
+        batch.lease_owner, batch.lease_expires_at = "", None
+        fields = (
+            *LoadBatch.COUNT_FIELDS,
+            "reason_counts",
+            "status",
+            "error",
+            "note",
+            "finished_at",
+            "stage",
+            "rows_done",
+            "rows_total",
+            "stage_seconds",
+            "attempts",
+            "lease_owner",
+            "lease_expires_at",
+        )
+        written = mine.update(**{name: getattr(batch, name) for name in fields})
+        if not written:  # cancelled meanwhile, or taken over: the row is not this run's to write
+            batch.refresh_from_db()
+            return False
+        if self.on_progress:
+            self.on_progress(batch)
+        return True
+
+    def run(self, *, retry_transient: bool) -> LoadBatch:
+        batch = self.batch
+        if not batch.force and not batch.dry_run:
+            earlier = (
+                LoadBatch.objects.filter(
+                    sha256=batch.sha256, status=LoadBatch.Status.SUCCEEDED, dry_run=False
+                )
+                .exclude(pk=batch.pk)
+                .order_by("-pk")
+                .first()
+            )
+            if earlier is not None:
+                self.finish(LoadBatch.Status.SKIPPED, note=BATCH_SKIPPED_NOTE.format(batch_id=earlier.pk))
+                return batch
+        # One folder per database: the sweep only judges runs of batches it can see.
+        root = Path(settings.LOAD_TMP_DIR) / (
+            slugify(str(connection.settings_dict["NAME"]))[:60] or "default"
+        )
+        root.mkdir(parents=True, exist_ok=True)
+        _tmp_dirs_sweep(root)
+        tmp_dir = root / f"batch-{batch.pk}-{self.owner.rsplit(':', 1)[-1]}"
+        tmp_dir.mkdir()
+        heartbeat = None
+        if connection.vendor == "mysql":  # SQLite: one process; progress updates renew the lease
+            heartbeat = leases.BatchHeartbeat(batch_id=batch.pk, owner=self.owner, on_lost=self.on_lease_lost)
+            heartbeat.start()
+        try:
+            self._execute_and_finish(retry_transient=retry_transient, tmp_dir=tmp_dir)
+        finally:
+            if heartbeat is not None:
+                heartbeat.stop()
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        return batch
+
+    def _execute_and_finish(self, *, retry_transient: bool, tmp_dir: Path) -> None:
+        batch = self.batch
+        try:
+            self.execute(tmp_dir)
+        except BatchCancelled:
+            batch.stage = "cancelled"
+            self.finish(LoadBatch.Status.CANCELLED, error=BATCH_CANCELLED_ERROR)
+        except LeaseLost:
+            logger.warning("batch %s: taken over by another run; this run stopped", batch.pk)
+            batch.refresh_from_db()
+        except errors.FileRejected as exc:
+            self.finish(LoadBatch.Status.FAILED, error=str(exc))
+        except OperationalError as exc:
+            _connection_drop()  # it may be the connection that failed: retry on a new one
+            error = BATCH_UNEXPECTED_ERROR.format(error=exc)
+            if retry_transient and exc.args and exc.args[0] in TRANSIENT_DB_ERRORS:
+                if self.finish(LoadBatch.Status.QUEUED, error=BATCH_RETRYING.format(error=exc)):
+                    raise BatchRetry(error) from exc
+                return
+            self.finish(LoadBatch.Status.FAILED, error=error)
+        except Exception as exc:
+            logger.exception("batch %s failed", batch.pk)
+            _connection_drop()
+            self.finish(LoadBatch.Status.FAILED, error=BATCH_UNEXPECTED_ERROR.format(error=exc))

@@ -1,0 +1,154 @@
+"""Sending batches to the workers: enqueue, cancel, re-run, and the scan of INPUT_DIR.
+
+Used by the admin, ``load_invoices``, the API and the beat tasks; the load itself is in
+``ingestion.services``. A broker that cannot be reached is an answer, not a crash: the
+batch is marked failed with ``BATCH_QUEUE_FAILED`` (its file kept for a re-run) within
+the publish retry policy's few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from celery import uuid
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from ingestion.paths import input_files
+from ingestion.services import batch_create, file_sha256
+from warehouse.models import LoadBatch
+
+logger = logging.getLogger(__name__)
+
+BATCH_NOT_CANCELLABLE = "batch #{batch_id} is {status}: only queued or running batches can be cancelled"
+BATCH_NOT_RERUNNABLE = "batch #{batch_id} is {status}: only finished batches of a file can be re-run"
+BATCH_FILE_GONE = "batch #{batch_id}: its file is no longer at {path}"
+BATCH_CANCELLED_BY = "cancelled by {user}"
+BATCH_QUEUE_FAILED = "could not queue: broker unreachable ({error})"
+REVOKE_FAILED = "the workers could not be told (broker unreachable); the load stops at its next chunk"
+RERUN_NOTE = "re-run of batch #{batch_id}"
+_BROKER_ERRORS = (BrokerError, OSError)
+
+
+def _publish(batch_id: int, task_id: str) -> None:
+    from ingestion.tasks import ingest_batch
+
+    try:
+        ingest_batch.apply_async((batch_id,), task_id=task_id)
+    except _BROKER_ERRORS as exc:
+        logger.error("batch %s: %s", batch_id, BATCH_QUEUE_FAILED.format(error=exc))
+        LoadBatch.objects.filter(pk=batch_id, status=LoadBatch.Status.QUEUED).update(
+            status=LoadBatch.Status.FAILED,
+            error=BATCH_QUEUE_FAILED.format(error=exc),
+            finished_at=timezone.now(),
+        )
+
+
+def batch_enqueue(*, batch: LoadBatch) -> str:
+    """Queue ``ingest_batch`` once the batch row is committed; record the task id on the row.
+
+    Without a broker Celery is eager: the load then runs in-process right after commit.
+    When the broker cannot be reached the batch ends ``failed`` with ``BATCH_QUEUE_FAILED``
+    (reload the batch to see it).
+    """
+    task_id = uuid()
+    LoadBatch.objects.filter(pk=batch.pk).update(task_id=task_id)
+    batch.task_id = task_id
+    transaction.on_commit(lambda: _publish(batch.pk, task_id))
+    return task_id
+
+
+def batch_queue_failed(batch: LoadBatch) -> bool:
+    """True if the batch could not be sent to the workers."""
+    return batch.status == LoadBatch.Status.FAILED and batch.error.startswith(BATCH_QUEUE_FAILED[:15])
+
+
+def batch_cancel(*, batch: LoadBatch, user=None) -> tuple[LoadBatch, str]:
+    """Mark a queued or running batch cancelled and revoke its task; (batch, warning).
+
+    A running load notices between chunks (its lease renewal fails) and rolls back: a
+    cancelled load leaves no facts and no rejected rows.
+    """
+    if batch.status not in (LoadBatch.Status.QUEUED, LoadBatch.Status.RUNNING):
+        raise ValueError(BATCH_NOT_CANCELLABLE.format(batch_id=batch.pk, status=batch.status))
+    error = BATCH_CANCELLED_BY.format(user=getattr(user, "username", None) or "an admin")
+    updated = LoadBatch.objects.filter(
+        pk=batch.pk, status__in=(LoadBatch.Status.QUEUED, LoadBatch.Status.RUNNING)
+    ).update(status=LoadBatch.Status.CANCELLED, error=error, finished_at=timezone.now())
+    if not updated:  # it ended meanwhile
+        batch.refresh_from_db()
+        raise ValueError(BATCH_NOT_CANCELLABLE.format(batch_id=batch.pk, status=batch.status))
+    warning = ""
+    if batch.task_id and not settings.CELERY_TASK_ALWAYS_EAGER:
+        from config.celery import app
+
+        try:  # no terminate: the running load stops itself at the next chunk and rolls back
+            app.control.revoke(batch.task_id)
+        except _BROKER_ERRORS as exc:
+            logger.warning("batch %s: revoke failed: %s", batch.pk, exc)
+            warning = REVOKE_FAILED
+    batch.refresh_from_db()
+    return batch, warning
+
+
+def batch_rerun(*, batch: LoadBatch, user=None) -> LoadBatch:
+    """A new forced batch for the same file (the old batch stays as history), enqueued."""
+    if batch.status not in LoadBatch.FINISHED or not batch.file_path:
+        raise ValueError(BATCH_NOT_RERUNNABLE.format(batch_id=batch.pk, status=batch.status))
+    path = Path(batch.file_path)
+    if not path.is_file():
+        raise ValueError(BATCH_FILE_GONE.format(batch_id=batch.pk, path=path))
+    with transaction.atomic():
+        new = batch_create(
+            path=path,
+            source=LoadBatch.Source.ADMIN,
+            created_by=user if getattr(user, "pk", None) else None,
+            force=True,
+            dry_run=batch.dry_run,
+            file_name=batch.file_name,
+        )
+        new.note = RERUN_NOTE.format(batch_id=batch.pk)
+        new.save(update_fields=["note"])
+        batch_enqueue(batch=new)
+    new.refresh_from_db()
+    return new
+
+
+def _already_handled(sha256: str) -> bool:
+    """A queued, running or loaded batch of this content, or a scheduled load that failed.
+
+    A scheduled load that failed because the broker was unreachable does not count: the
+    next scan tries that file again.
+    """
+    batches = LoadBatch.objects.filter(sha256=sha256, dry_run=False)
+    pending = (LoadBatch.Status.QUEUED, LoadBatch.Status.RUNNING, LoadBatch.Status.SUCCEEDED)
+    failed = batches.filter(source=LoadBatch.Source.SCHEDULED, status=LoadBatch.Status.FAILED)
+    return (
+        batches.filter(status__in=pending).exists()
+        or failed.exclude(error__startswith=BATCH_QUEUE_FAILED[:15]).exists()
+    )
+
+
+def input_dir_scan() -> list[int]:
+    """Create and enqueue a batch for each new file in INPUT_DIR; return the batch ids.
+
+    A file whose content already has a queued, running or succeeded batch is left alone,
+    and so is one whose scheduled load failed (re-run it from the admin once fixed).
+    """
+    if not settings.INPUT_DIR.is_dir():
+        logger.warning("INPUT_DIR %s is not a folder; nothing to scan", settings.INPUT_DIR)
+        return []
+    created = []
+    for path in input_files([str(settings.INPUT_DIR)]):
+        sha256, _ = file_sha256(path)
+        if _already_handled(sha256):
+            continue
+        with transaction.atomic():
+            batch = batch_create(path=path, source=LoadBatch.Source.SCHEDULED)
+            batch_enqueue(batch=batch)
+        created.append(batch.pk)
+        logger.info("scheduled batch #%s for %s", batch.pk, path)
+    return created
