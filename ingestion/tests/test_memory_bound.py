@@ -1,5 +1,5 @@
 """Memory is bounded whatever the file holds: the hostile files run in a child process
-(the real extract and clean code, default limits) that reports its own peak RSS."""
+(the real extract and clean code, default limits) that reports its own peak RSS (Linux)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ RSS_LIMIT_MB = 500
 MB = 1_000_000
 
 CHILD = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from ingestion.pipeline import errors
 from ingestion.pipeline.amounts import AmountConventions
@@ -31,7 +31,9 @@ try:
         rows += len(invoices_clean(raw, dims=dims, conventions=conventions))
 except errors.FileRejected as exc:
     error = str(exc)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+# VmHWM is this process's own peak: ru_maxrss would include the parent's, copied at fork.
+status = open("/proc/self/status").read()
+peak = int(status.split("VmHWM:")[1].split()[0]) // 1024
 print(json.dumps({"rows": rows, "error": error, "peak_mb": peak}))
 """
 
