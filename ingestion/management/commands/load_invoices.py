@@ -62,6 +62,9 @@ class Command(BaseCommand):
             help="Load in this process even when a broker is configured.",
         )
         parser.add_argument(
+            "--sheet", default="", help="Workbooks: the sheet to read (default: the first with data)."
+        )
+        parser.add_argument(
             "--no-wait",
             action="store_true",
             help="With a broker: enqueue the batches and return without waiting.",
@@ -76,7 +79,9 @@ class Command(BaseCommand):
             raise CommandError(f"no CSV or XLSX files found in: {', '.join(paths) or settings.INPUT_DIR}")
         eager = settings.CELERY_TASK_ALWAYS_EAGER or in_process
         batches = [
-            batch_create(path=path, source=LoadBatch.Source.CLI, force=force, dry_run=dry_run)
+            batch_create(
+                path=path, source=LoadBatch.Source.CLI, force=force, dry_run=dry_run, sheet=options["sheet"]
+            )
             for path in files
         ]
         if eager:
