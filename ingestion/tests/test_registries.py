@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.admin import ReasonFilter, RejectedInvoiceAdmin, failing_fields
+from ingestion.admin.display import failing_fields
+from ingestion.admin.filters import ReasonFilter
+from ingestion.admin.rejected import RejectedInvoiceAdmin
 from ingestion.forms import InvoiceUploadForm
 from ingestion.paths import INPUT_SUFFIXES
 from ingestion.pipeline import formats
