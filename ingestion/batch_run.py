@@ -22,10 +22,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ingestion import leases
-from ingestion.pipeline import errors, extract, load
+from ingestion.pipeline import errors, extract, formats, load
+from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.seen import InvoiceIdFilter
-from ingestion.validation import dimensions_load, invoices_validate, reason_counts_ordered
+from ingestion.validation import dimensions_load, invoices_validate, read_limits, reason_counts_ordered
 from warehouse.models import LoadBatch
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ BATCH_SKIPPED_NOTE = "identical to batch #{batch_id}, already loaded (use force 
 BATCH_CANCELLED_ERROR = "cancelled while running"
 BATCH_UNEXPECTED_ERROR = "unexpected error while loading: {error}"
 BATCH_RETRYING = "queued again after a transient database error: {error}"
+ESTIMATE_BYTES = 64 * 1024 * 1024  # progress: lines counted up to here, then extrapolated
 
 
 def _libc_malloc_trim():
@@ -51,12 +53,16 @@ _malloc_trim = _libc_malloc_trim()
 
 
 def _rows_estimate(path: Path, fmt: extract.FileFormat) -> int | None:
-    if fmt.kind != "csv":
+    """Lines in the file (less the header): counted up to 64 MiB, extrapolated beyond."""
+    if formats.reader_for(fmt.kind).workbook:
         return None
-    lines = 0
+    size, counted, lines = path.stat().st_size, 0, 0
     with open(path, "rb") as handle:
-        while block := handle.read(1 << 22):
+        while counted < ESTIMATE_BYTES and (block := handle.read(1 << 22)):
             lines += block.count(b"\n")
+            counted += len(block)
+    if counted < size:
+        lines = lines * size // max(counted, 1)
     return max(lines - 1, 0)
 
 
@@ -153,12 +159,21 @@ class BatchRun:
         )
         seen = InvoiceIdFilter()
         reasons: Counter = Counter()
+        conventions, notes = AmountConventions(), []
         batch.rows_read = batch.rows_done = 0
         try:
-            for raw in extract.chunks_read(Path(batch.file_path), fmt, chunk_rows=settings.INGEST_CHUNK_ROWS):
+            chunks = extract.chunks_read(
+                Path(batch.file_path),
+                fmt,
+                chunk_rows=settings.INGEST_CHUNK_ROWS,
+                limits=read_limits(),
+                sheet=batch.sheet or None,
+                notes=notes,
+            )
+            for raw in chunks:
                 if raw.empty:
                     continue
-                cleaned = invoices_validate(raw, dims=dims)
+                cleaned = invoices_validate(raw, dims=dims, conventions=conventions)
                 valid = cleaned["reason"].isna().to_numpy()
                 candidate = np.zeros(len(raw), dtype=bool)
                 candidate[valid] = seen.maybe_seen(cleaned["clean_invoice_id"][valid])
@@ -171,6 +186,8 @@ class BatchRun:
                 self.progress_save()
                 if _malloc_trim is not None:
                     _malloc_trim(0)
+            if notes:
+                batch.note = "; ".join(notes)[:255]
             self.stage("waiting" if writer.waiting else "finishing")
             writer.commit(lambda: self.commit(writer, reasons))
         except load.WriteAborted:

@@ -1,13 +1,13 @@
-"""The admin upload form: one or more CSV/XLSX files, size-limited; content is checked once saved."""
+"""The admin upload form: one or more invoice files, size-limited; content is checked once saved."""
 
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from ingestion.paths import INPUT_SUFFIXES
+from ingestion.pipeline.formats import INPUT_SUFFIXES
 
 FILE_TOO_LARGE = "{name}: {size} is over the limit of {limit}"
-FILE_BAD_EXTENSION = "{name}: only CSV or XLSX files ({suffixes}) can be uploaded"
+FILE_BAD_EXTENSION = "{name}: only invoice files ({suffixes}) can be uploaded"
 TOO_MANY_FILES = "at most {limit} files per upload"
 
 
@@ -29,7 +29,13 @@ class MultipleFileField(forms.FileField):
 
 class InvoiceUploadForm(forms.Form):
     files = MultipleFileField(
-        label="Invoice files", help_text="CSV (comma, semicolon or tab) or XLSX; you can pick several."
+        label="Invoice files",
+        help_text="CSV (comma, semicolon or tab), XLSX, XLS or ODS; you can pick several.",
+    )
+    sheet = forms.CharField(
+        required=False,
+        max_length=255,
+        help_text="Workbooks: the sheet to read. Empty: the first sheet that holds data.",
     )
     force = forms.BooleanField(
         required=False, help_text="Load even if the same file (same sha256) was already loaded."

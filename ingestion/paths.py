@@ -1,9 +1,11 @@
-"""Which files a load means: files, folders (their CSV/XLSX files) and glob patterns."""
+"""Which files a load means: files, folders (their files of a readable format) and glob patterns."""
 
 from glob import glob
 from pathlib import Path
 
-INPUT_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
+from ingestion.pipeline.formats import INPUT_SUFFIXES
+
+__all__ = ["INPUT_SUFFIXES", "input_files"]
 PATH_NOT_FOUND = "no such file or folder: {path}"
 
 

@@ -34,6 +34,7 @@ def batch_create(
     force: bool = False,
     dry_run: bool = False,
     file_name: str | None = None,
+    sheet: str = "",
 ) -> LoadBatch:
     """Record a file to load (queued). The file must stay where every worker can read it."""
     path = Path(path)
@@ -47,6 +48,7 @@ def batch_create(
         created_by=created_by,
         force=force,
         dry_run=dry_run,
+        sheet=sheet,
     )
 
 

@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from ingestion.pipeline.clean import MISSING_TOKENS, UNKNOWN_CUSTOMER, UNKNOWN_ITEM, UNKNOWN_STATUS
+from ingestion.pipeline.clean import MISSING_TOKENS
+from ingestion.pipeline.rules import Reason
 from ingestion.validation import dimensions_load
 from warehouse.models import Customer, Item, RejectedInvoice, Status
 
 CUSTOMER, ITEM, STATUS = "customer", "item", "status"
 # kind -> (reason code, raw column, model, key field)
 KINDS = {
-    CUSTOMER: (UNKNOWN_CUSTOMER, "customer_id", Customer, "customer_id"),
-    ITEM: (UNKNOWN_ITEM, "item_description", Item, "item_description"),
-    STATUS: (UNKNOWN_STATUS, "status", Status, "status_name"),
+    CUSTOMER: (Reason.UNKNOWN_CUSTOMER, "customer_id", Customer, "customer_id"),
+    ITEM: (Reason.UNKNOWN_ITEM, "item_description", Item, "item_description"),
+    STATUS: (Reason.UNKNOWN_STATUS, "status", Status, "status_name"),
 }
 
 

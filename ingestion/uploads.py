@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-import zipfile
 from pathlib import Path
 
 from django.conf import settings
@@ -12,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from ingestion.dispatch import batch_enqueue
-from ingestion.pipeline import errors, extract
+from ingestion.pipeline import errors, extract, formats
 from ingestion.services import batch_create
+from ingestion.validation import read_limits
 from warehouse.models import LoadBatch
 
-NOT_A_WORKBOOK = "{name}: a ZIP file, but not an Excel workbook (.xlsx)"
 # The stored name's part after ``<random>-``: well under the 255 bytes file systems allow.
 STORED_NAME_MAX_BYTES = 150
 
@@ -30,18 +29,13 @@ def upload_storage() -> FileSystemStorage:
 
 
 def _content_check(path: Path, name: str) -> None:
+    """The checks a load would make first: what the file is, and for a workbook its parts."""
     try:
-        fmt = extract.file_format_detect(path)
+        reader = formats.reader_for(extract.file_format_detect(path).kind)
+        if reader.check is not None:
+            reader.check(path, read_limits())
     except errors.FileRejected as exc:
         raise UploadRejected(f"{name}: {exc}") from None
-    if fmt.kind == "xlsx":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                is_workbook = "xl/workbook.xml" in archive.namelist()
-        except zipfile.BadZipFile:
-            is_workbook = False
-        if not is_workbook:
-            raise UploadRejected(NOT_A_WORKBOOK.format(name=name))
 
 
 def stored_name(name: str, *, max_bytes: int = STORED_NAME_MAX_BYTES) -> str:
@@ -70,7 +64,7 @@ def upload_save(uploaded) -> Path:
     return path
 
 
-def uploads_enqueue(*, files, user, force: bool, dry_run: bool) -> list[LoadBatch]:
+def uploads_enqueue(*, files, user, force: bool, dry_run: bool, sheet: str = "") -> list[LoadBatch]:
     """Save every file first (all or none), then create and enqueue one batch per file."""
     saved: list[tuple[Path, str]] = []
     try:
@@ -90,6 +84,7 @@ def uploads_enqueue(*, files, user, force: bool, dry_run: bool) -> list[LoadBatc
                 force=force,
                 dry_run=dry_run,
                 file_name=stored_name(original_name, max_bytes=255),
+                sheet=sheet,
             )
             batch_enqueue(batch=batch)  # sent once this transaction commits
             batches.append(batch)

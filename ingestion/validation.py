@@ -7,6 +7,8 @@ from collections import Counter
 import pandas as pd
 from django.conf import settings
 
+from ingestion.pipeline import extract
+from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean
 from warehouse.models import Customer, Item, Status
 
@@ -20,13 +22,30 @@ def dimensions_load():
     )
 
 
-def invoices_validate(raw: pd.DataFrame, *, dims) -> pd.DataFrame:
-    """``invoices_clean`` with this installation's settings (date order, missing ids)."""
+def invoices_validate(
+    raw: pd.DataFrame, *, dims, conventions: AmountConventions | None = None
+) -> pd.DataFrame:
+    """``invoices_clean`` with this installation's settings (date order, missing ids).
+
+    ``conventions`` carries the file's amount conventions from one chunk to the next.
+    """
     return invoices_clean(
         raw,
         dims=dims,
         day_first=settings.INVOICE_DATE_ORDER.upper() != "MDY",
         allow_missing_invoice_id=settings.ALLOW_MISSING_INVOICE_ID,
+        conventions=conventions,
+    )
+
+
+def read_limits() -> extract.Limits:
+    """The installation's limits on what one file may hold (the load and the upload)."""
+    return extract.Limits(
+        field_bytes=settings.INGEST_MAX_FIELD_BYTES,
+        line_bytes=settings.INGEST_MAX_LINE_BYTES,
+        chunk_bytes=settings.INGEST_MAX_CHUNK_BYTES,
+        part_bytes=settings.INGEST_MAX_XLSX_PART_BYTES,
+        part_ratio=settings.INGEST_MAX_XLSX_RATIO,
     )
 
 

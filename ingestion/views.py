@@ -62,6 +62,7 @@ def invoice_upload(request, *, model_admin):
                 user=request.user,
                 force=form.cleaned_data["force"],
                 dry_run=form.cleaned_data["dry_run"],
+                sheet=form.cleaned_data["sheet"],
             )
         except UploadRejected as exc:
             form.add_error("files", str(exc))

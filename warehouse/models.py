@@ -122,6 +122,7 @@ class LoadBatch(models.Model):
     attempts = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     note = models.CharField(max_length=255, blank=True)
+    sheet = models.CharField(max_length=255, blank=True)  # a workbook's sheet to read; blank: the first
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

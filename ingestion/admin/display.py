@@ -7,7 +7,7 @@ import re
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ingestion.pipeline.clean import REASONS
+from ingestion.pipeline.rules import REASONS, reason_columns
 
 STATUS_COLOURS = {
     "queued": "#6c757d",
@@ -50,21 +50,8 @@ def reasons_in_detail(reason: str, detail: str) -> set[str]:
     return set(_REASON_IN_DETAIL.findall(detail or "")) | {reason}
 
 
-# Which raw fields each reason is about (highlighted in the raw record).
-REASON_FIELDS = {
-    "UNKNOWN_INVOICE_ID": ("invoice_id",),
-    "INVALID_DATE": ("issue_date",),
-    "UNKNOWN_CUSTOMER": ("customer_id",),
-    "UNKNOWN_ITEM": ("item_description",),
-    "UNKNOWN_STATUS": ("status",),
-    "INVALID_QUANTITY": ("qty",),
-    "INVALID_UNIT_PRICE": ("unit_price",),
-    "INVALID_TOTAL": ("total",),
-    "TOTAL_MISMATCH": ("qty", "unit_price", "total"),
-    "DUPLICATE_INVOICE_ID": ("invoice_id",),
-}
 _REASON_IN_DETAIL = re.compile(r"\b(" + "|".join(REASONS) + r"):")
 
 
 def failing_fields(reason: str, detail: str) -> set[str]:
-    return {f for code in reasons_in_detail(reason, detail) for f in REASON_FIELDS.get(code, ())}
+    return {f for code in reasons_in_detail(reason, detail) for f in reason_columns(code)}

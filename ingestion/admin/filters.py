@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from ingestion.pipeline.rules import REASONS
 from warehouse.models import LoadBatch, RejectedInvoice
 
 
@@ -51,3 +52,16 @@ class BatchFilter(admin.SimpleListFilter):
         if self.value() and self.value().isdigit():
             return queryset.filter(batch_id=int(self.value()))
         return queryset
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """Every reason the rules declare, in check order (``?reason=CODE``)."""
+
+    title = "reason"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        return [(code, code) for code in REASONS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(reason=self.value()) if self.value() else queryset

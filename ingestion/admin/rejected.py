@@ -18,7 +18,7 @@ from import_export.admin import ExportActionModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
 from ingestion.admin.display import admin_url, admin_url_name, failing_fields, number, reasons_in_detail
-from ingestion.admin.filters import BatchFilter, ResolvedFilter
+from ingestion.admin.filters import BatchFilter, ReasonFilter, ResolvedFilter
 from ingestion.admin.wording import detail_for_people, detail_sentence
 from ingestion.exports import RejectedInvoiceResource
 from ingestion.pipeline.columns import RAW_COLUMNS
@@ -64,7 +64,7 @@ class RejectedInvoiceAdmin(
     list_display_links = ("id", "invoice_id")
     list_filter = (
         ResolvedFilter,
-        "reason",
+        ReasonFilter,
         BatchFilter,
         "file_name",
         ("created_at", admin.DateFieldListFilter),

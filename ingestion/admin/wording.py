@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ingestion.pipeline.clean import REASONS, UNKNOWN_CUSTOMER, UNKNOWN_ITEM, UNKNOWN_STATUS
+from ingestion.pipeline.rules import REASONS, Reason
 
 _PART = re.compile(r"(?:^|; )(" + "|".join(REASONS) + r"): ")
 _WORDS = (
@@ -22,9 +22,9 @@ _WORDS = (
     (" != ", " differs from "),
 )
 _NOT_LISTED = {
-    UNKNOWN_CUSTOMER: "customer_id",
-    UNKNOWN_ITEM: "item_description",
-    UNKNOWN_STATUS: "status",
+    Reason.UNKNOWN_CUSTOMER: "customer_id",
+    Reason.UNKNOWN_ITEM: "item_description",
+    Reason.UNKNOWN_STATUS: "status",
 }
 
 
@@ -45,10 +45,10 @@ def _not_listed(reason: str, message: str, raw: dict) -> str | None:
     if column is None or "is not in dim_" not in message:
         return None
     value = " ".join(str(raw.get(column) or "").split())
-    if reason == UNKNOWN_CUSTOMER:
+    if reason == Reason.UNKNOWN_CUSTOMER:
         name = " ".join(str(raw.get("customer_name") or "").split())
         return f"customer {value}{f' ({name})' if name else ''} is not in the customer list"
-    if reason == UNKNOWN_ITEM:
+    if reason == Reason.UNKNOWN_ITEM:
         return f"item \u201c{value}\u201d is not in the item list"
     return f"status {value} is not in the status list"
 

@@ -10,53 +10,33 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
-from ingestion.pipeline.columns import RAW_COLUMNS
+from ingestion.pipeline.amounts import SPACES, US_NUMBER, AmountConventions, money_read
+from ingestion.pipeline.amounts import amount_parse as amount_parse
+from ingestion.pipeline.columns import FIELD_CUT, FIELD_CUT_KEEP, RAW_COLUMNS
+from ingestion.pipeline.dates import MISSING_TOKENS as MISSING_TOKENS
+from ingestion.pipeline.dates import date_parse as date_parse
+from ingestion.pipeline.dates import formula_why
+from ingestion.pipeline.rules import REASONS as REASONS
+from ingestion.pipeline.rules import Reason
 
-# Reason codes, in the order rows are checked: the first failure is the reason.
-UNKNOWN_INVOICE_ID = "UNKNOWN_INVOICE_ID"
-INVALID_DATE = "INVALID_DATE"
-UNKNOWN_CUSTOMER = "UNKNOWN_CUSTOMER"
-UNKNOWN_ITEM = "UNKNOWN_ITEM"
-UNKNOWN_STATUS = "UNKNOWN_STATUS"
-INVALID_QUANTITY = "INVALID_QUANTITY"
-INVALID_UNIT_PRICE = "INVALID_UNIT_PRICE"
-INVALID_TOTAL = "INVALID_TOTAL"
-TOTAL_MISMATCH = "TOTAL_MISMATCH"
-DUPLICATE_INVOICE_ID = "DUPLICATE_INVOICE_ID"
-REASONS = (
-    UNKNOWN_INVOICE_ID,
-    INVALID_DATE,
-    UNKNOWN_CUSTOMER,
-    UNKNOWN_ITEM,
-    UNKNOWN_STATUS,
-    INVALID_QUANTITY,
-    INVALID_UNIT_PRICE,
-    INVALID_TOTAL,
-    TOTAL_MISMATCH,
-    DUPLICATE_INVOICE_ID,
-)
+# Reason codes are declared once, with their order and columns, in ``rules.py``.
+DUPLICATE_INVOICE_ID = Reason.DUPLICATE_INVOICE_ID.value  # settled over the whole batch, by the load
 
-MISSING_TOKENS = frozenset({"", "null", "n/a", "nan", "none"})
 INVOICE_ID_MAX_LENGTH = 64
 MAX_QTY = 2_147_483_647
 MAX_UNIT_PRICE_CENTS = 10**12 - 1  # decimal(12,2)
 MAX_TOTAL_CENTS = 10**14 - 1  # decimal(14,2)
-MIN_YEAR, MAX_YEAR = 1900, 2100
 
-_CURRENCY = re.compile(r"(?i)usd|eur|\$|€")
-_SPACES = re.compile(r"[\s\u00a0\u202f]+")
-_US_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$", re.ASCII)
-_EU_NUMBER = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d{1,2}$", re.ASCII)
-_TIME_SUFFIX = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-_YMD = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})" + _TIME_SUFFIX + "$", re.ASCII)
-_XYY = re.compile(r"^(\d{1,2})([-/])(\d{1,2})\2(\d{4})" + _TIME_SUFFIX + "$", re.ASCII)
-_CENT = Decimal("0.01")
+# Removed from ids before matching: zero-width characters and non-breaking spaces.
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f"
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS))
+_INVISIBLE_ANY = f"[{_INVISIBLE_CHARS}]"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -97,71 +77,20 @@ def _per_distinct(values: pd.Series, func, *, slots: int) -> tuple[np.ndarray, .
 # --- single values -------------------------------------------------------------
 
 
-def date_parse(text: str, *, day_first: bool = True) -> tuple[date | None, str]:
-    """Return (date, "") or (None, why)."""
-    value = text.strip()
-    if value.lower() in MISSING_TOKENS:
-        return None, "issue_date is missing"
-    match = _YMD.match(value)
-    if match:
-        candidates = [(int(match[1]), int(match[3]), int(match[4]))]
-    else:
-        match = _XYY.match(value)
-        if not match:
-            return None, f"issue_date {value!r} is not in an accepted format"
-        a, b, year = int(match[1]), int(match[3]), int(match[4])
-        first, second = ((year, b, a), (year, a, b)) if day_first else ((year, a, b), (year, b, a))
-        candidates = [first, second]
-    for year, month, day in candidates:
-        try:
-            parsed = date(year, month, day)
-        except ValueError:
-            continue
-        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-            return None, f"issue_date {value!r} is outside {MIN_YEAR}-{MAX_YEAR}"
-        return parsed, ""
-    return None, f"issue_date {value!r} is not a real date"
-
-
-def amount_parse(text: str) -> Decimal | None:
-    """``'$ 1,200.50'`` -> ``Decimal('1200.50')`` rounded half-up to cents; None if not a number."""
-    value = _SPACES.sub("", _CURRENCY.sub("", text))
-    if value.startswith("(") and value.endswith(")"):
-        value = "-" + value[1:-1]
-    if _US_NUMBER.match(value):
-        value = value.replace(",", "")
-    elif _EU_NUMBER.match(value):
-        value = value.replace(".", "").replace(",", ".")
-    else:
-        return None
-    try:
-        return Decimal(value).quantize(_CENT, rounding=ROUND_HALF_UP)
-    except InvalidOperation:
-        return None
-
-
-def _money(text: str, *, column: str, limit_cents: int) -> tuple[object, object, str]:
-    """(cents, "1234.50", "") or (None, None, why)."""
-    value = text.strip()
-    if value.lower() in MISSING_TOKENS:
+def _money(text: str, *, column: str, limit_cents: int, convention: str | None) -> tuple:
+    if text.strip().lower() in MISSING_TOKENS:
         return None, None, f"{column} is missing"
-    amount = amount_parse(value)
-    if amount is None:
-        return None, None, f"{column} {value!r} is not a number"
-    if amount < 0:
-        return None, None, f"{column} {value!r} is negative"
-    cents = int(amount * 100)
-    if cents > limit_cents:
-        return None, None, f"{column} {value!r} is too large"
-    return cents, f"{amount:.2f}", ""
+    return money_read(text, column=column, limit_cents=limit_cents, convention=convention)
 
 
 def _quantity(text: str) -> tuple[object, str]:
     value = text.strip()
     if value.lower() in MISSING_TOKENS:
         return None, "qty is missing"
-    compact = _SPACES.sub("", value)
-    exact = Decimal(compact.replace(",", "")) if _US_NUMBER.match(compact) else None
+    if why := formula_why("qty", value):
+        return None, why
+    compact = SPACES.sub("", value)
+    exact = Decimal(compact.replace(",", "")) if US_NUMBER.match(compact) else None
     if exact is None or exact != exact.to_integral_value():
         return None, f"qty {value!r} is not a whole number"
     qty = int(exact)
@@ -181,54 +110,101 @@ def _generated_invoice_ids(raw: pd.DataFrame) -> pd.Series:
     return "GEN-" + content.map(lambda s: hashlib.sha256(s.encode()).hexdigest()[:20])
 
 
+def _id_clean(values: pd.Series) -> pd.Series:
+    """Trim, and remove zero-width characters and non-breaking spaces anywhere in the id."""
+    if values.str.contains(_INVISIBLE_ANY, regex=True).any():
+        values = values.str.replace(_INVISIBLE_ANY, "", regex=True)
+    return values.str.strip()
+
+
+def _control_position(text: str) -> int:
+    match = _CONTROL.search(text)
+    return match.start() + 1 if match else 0
+
+
+def _too_long(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Rows holding a field the reader cut (see ``columns.FIELD_CUT``), and which."""
+    n = len(raw)
+    failed = np.zeros(n, dtype=bool)
+    why = np.full(n, "", dtype=object)
+    marker = FIELD_CUT.split("{", 1)[0]
+    columns = [*RAW_COLUMNS, "extra"] if "extra" in raw.columns else RAW_COLUMNS
+    for column in columns:
+        values = raw[column]
+        if column == "extra":
+            if values.isna().all():
+                continue
+            values = values.fillna("")
+        if not len(values) or values.str.len().max() < FIELD_CUT_KEEP:
+            continue  # a cut field is longer than the start it keeps
+        cut = values.str.contains(marker, regex=False).to_numpy(dtype=bool)
+        if cut.any():
+            for i in np.flatnonzero(cut):
+                text = str(values.iat[int(i)])
+                size = text[text.rindex(marker) + len(marker) :].split(" ", 1)[0]
+                name = "an extra column" if column == "extra" else column
+                why[i] = f"{why[i]}, " if why[i] else ""
+                why[i] += f"{name} is longer than the field limit ({size} bytes)"
+            failed |= cut
+    return failed, why
+
+
 def invoices_clean(
     raw: pd.DataFrame,
     *,
     dims: Dimensions,
     day_first: bool = True,
     allow_missing_invoice_id: bool = False,
+    conventions: AmountConventions | None = None,
 ) -> pd.DataFrame:
     """Add the cleaned columns, ``reason`` (first failure) and ``detail`` (every failure).
 
     ``raw`` holds the nine raw columns as text. Returned columns: ``clean_invoice_id,
     clean_issue_date, customer_key, item_key, status_key, clean_qty, clean_unit_price,
     clean_total, reason, detail`` (cleaned values are null where a rule failed).
-    Duplicates across the file are found later, over the whole batch.
+    ``conventions`` carries each amount column's decimal convention from one chunk of a
+    file to the next. Duplicates across the file are found later, over the whole batch.
     """
     n = len(raw)
-    failures: list[tuple[str, np.ndarray, np.ndarray]] = []  # (reason, failed mask, message)
+    conventions = conventions if conventions is not None else AmountConventions()
+    failures: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # reason -> (failed mask, message)
+    failures[Reason.FIELD_TOO_LONG] = _too_long(raw)
 
-    invoice_id = raw["invoice_id"].str.strip()
+    invoice_id = _id_clean(raw["invoice_id"])
     id_missing = invoice_id.str.lower().isin(MISSING_TOKENS).to_numpy()
     if allow_missing_invoice_id and id_missing.any():
         invoice_id = invoice_id.where(~id_missing, _generated_invoice_ids(raw))
         id_missing = np.zeros(n, dtype=bool)
     id_too_long = (invoice_id.str.len() > INVOICE_ID_MAX_LENGTH).to_numpy()
-    failures.append(
-        (
-            UNKNOWN_INVOICE_ID,
-            id_missing | id_too_long,
-            np.where(
-                id_missing,
-                "invoice_id is missing",
-                f"invoice_id is longer than {INVOICE_ID_MAX_LENGTH} characters",
-            ),
-        )
-    )
+    id_control = invoice_id.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool)
+    id_why = np.where(
+        id_missing,
+        "invoice_id is missing",
+        f"invoice_id is longer than {INVOICE_ID_MAX_LENGTH} characters",
+    ).astype(object)
+    for i in np.flatnonzero(id_control & ~id_missing & ~id_too_long):
+        position = _control_position(str(invoice_id.iat[int(i)]))
+        id_why[i] = f"invoice_id contains a control character at position {position}"
+    failures[Reason.UNKNOWN_INVOICE_ID] = (id_missing | id_too_long | id_control, id_why)
 
     dates, date_why = _per_distinct(raw["issue_date"], lambda v: date_parse(v, day_first=day_first), slots=2)
-    failures.append((INVALID_DATE, date_why != "", date_why))
+    failures[Reason.INVALID_DATE] = (date_why != "", date_why)
 
-    for column, reason, lookup, normalise, dim in (
-        ("customer_id", UNKNOWN_CUSTOMER, dims.customers, str.upper, "dim_customer"),
-        ("item_description", UNKNOWN_ITEM, dims.items, _item_key, "dim_item"),
-        ("status", UNKNOWN_STATUS, dims.statuses, str.upper, "dim_status"),
+    def customer_normalise(text: str) -> str:
+        return text.translate(_INVISIBLE).strip().upper()
+
+    for column, rule, lookup, normalise, dim in (
+        ("customer_id", Reason.UNKNOWN_CUSTOMER, dims.customers, customer_normalise, "dim_customer"),
+        ("item_description", Reason.UNKNOWN_ITEM, dims.items, _item_key, "dim_item"),
+        ("status", Reason.UNKNOWN_STATUS, dims.statuses, str.upper, "dim_status"),
     ):
 
         def resolve(value, lookup=lookup, normalise=normalise, column=column, dim=dim):
             text = value.strip()
             if text.lower() in MISSING_TOKENS:
                 return None, f"{column} is missing"
+            if position := _control_position(text):
+                return None, f"{column} contains a control character at position {position}"
             key = lookup.get(normalise(text))
             return (key, "") if key is not None else (None, f"{column} {text!r} is not in {dim}")
 
@@ -240,20 +216,26 @@ def invoices_clean(
             item_key = raw_keys
         else:
             status_key = raw_keys
-        failures.append((reason, why != "", why))
+        failures[rule] = (why != "", why)
 
     qty, qty_why = _per_distinct(raw["qty"], _quantity, slots=2)
-    failures.append((INVALID_QUANTITY, qty_why != "", qty_why))
-    price_cents, price_text, price_why = _per_distinct(
-        raw["unit_price"],
-        lambda v: _money(v, column="unit_price", limit_cents=MAX_UNIT_PRICE_CENTS),
-        slots=3,
-    )
-    failures.append((INVALID_UNIT_PRICE, price_why != "", price_why))
-    total_cents, total_text, total_why = _per_distinct(
-        raw["total"], lambda v: _money(v, column="total", limit_cents=MAX_TOTAL_CENTS), slots=3
-    )
-    failures.append((INVALID_TOTAL, total_why != "", total_why))
+    failures[Reason.INVALID_QUANTITY] = (qty_why != "", qty_why)
+    money = {}
+    for column, rule, limit in (
+        ("unit_price", Reason.INVALID_UNIT_PRICE, MAX_UNIT_PRICE_CENTS),
+        ("total", Reason.INVALID_TOTAL, MAX_TOTAL_CENTS),
+    ):
+        counts = raw[column].value_counts(sort=False)
+        convention = conventions.decide(column, counts.index, counts.to_numpy())
+
+        def read(value, column=column, limit=limit, convention=convention):
+            return _money(value, column=column, limit_cents=limit, convention=convention)
+
+        cents, text, why = _per_distinct(raw[column], read, slots=3)
+        money[column] = (cents, text, why)
+        failures[rule] = (why != "", why)
+    price_cents, price_text, price_why = money["unit_price"]
+    total_cents, total_text, total_why = money["total"]
 
     numbers_ok = (qty_why == "") & (price_why == "") & (total_why == "")
     mismatch = np.zeros(n, dtype=bool)
@@ -268,11 +250,12 @@ def invoices_clean(
                 f"total {total_text[i]} != qty {qty[i]} x unit_price {price_text[i]}"
                 f" = {Decimal(q[i] * p[i]) / 100:.2f}"
             )
-    failures.append((TOTAL_MISMATCH, mismatch, mismatch_why))
+    failures[Reason.TOTAL_MISMATCH] = (mismatch, mismatch_why)
 
+    ordered = [(code.value, *failures[code]) for code in Reason if code in failures]
     reason = np.full(n, None, dtype=object)
     any_failed = np.zeros(n, dtype=bool)
-    for code, failed, _ in failures:
+    for code, failed, _ in ordered:
         reason[failed & ~any_failed] = code
         any_failed |= failed
     detail = np.full(n, None, dtype=object)
@@ -280,7 +263,7 @@ def invoices_clean(
     if len(rejected):
         parts = [
             np.where(failed[rejected], f"{code}: " + messages[rejected].astype(str), "")
-            for code, failed, messages in failures
+            for code, failed, messages in ordered
         ]
         detail[rejected] = ["; ".join(p for p in row if p) for row in zip(*parts)]
 

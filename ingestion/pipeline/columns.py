@@ -27,3 +27,7 @@ CLEAN_COLUMNS = (
 
 # The staging row as the pipeline writes it (batch, file name and timestamp are constants).
 STAGING_COLUMNS = ("source_row", *RAW_COLUMNS, "extra", *CLEAN_COLUMNS, "dup_candidate")
+
+# What the reader keeps of a field over the field limit: its start, then this mark.
+FIELD_CUT_KEEP = 256
+FIELD_CUT = "\u2026[cut: {size} bytes]"

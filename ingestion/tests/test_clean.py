@@ -15,22 +15,24 @@ import pytest
 
 from ingestion.pipeline import clean
 from ingestion.pipeline.clean import (
-    INVALID_DATE,
-    INVALID_QUANTITY,
-    INVALID_TOTAL,
-    INVALID_UNIT_PRICE,
     REASONS,
-    TOTAL_MISMATCH,
-    UNKNOWN_CUSTOMER,
-    UNKNOWN_INVOICE_ID,
-    UNKNOWN_ITEM,
-    UNKNOWN_STATUS,
     amount_parse,
     date_parse,
     dimensions_from_rows,
     invoices_clean,
 )
-from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS
+from ingestion.pipeline.columns import CLEAN_COLUMNS, FIELD_CUT, RAW_COLUMNS
+from ingestion.pipeline.rules import Reason
+
+INVALID_DATE = Reason.INVALID_DATE
+INVALID_QUANTITY = Reason.INVALID_QUANTITY
+INVALID_TOTAL = Reason.INVALID_TOTAL
+INVALID_UNIT_PRICE = Reason.INVALID_UNIT_PRICE
+TOTAL_MISMATCH = Reason.TOTAL_MISMATCH
+UNKNOWN_CUSTOMER = Reason.UNKNOWN_CUSTOMER
+UNKNOWN_INVOICE_ID = Reason.UNKNOWN_INVOICE_ID
+UNKNOWN_ITEM = Reason.UNKNOWN_ITEM
+UNKNOWN_STATUS = Reason.UNKNOWN_STATUS
 
 DIMS = dimensions_from_rows(
     customers=[("C001", 1), (" c002 ", 2)],
@@ -84,6 +86,7 @@ def assert_rejected(row: dict, reason: str, detail: str) -> None:
 
 def test_reason_codes_are_in_contract_order():
     assert REASONS == (
+        "FIELD_TOO_LONG",
         "UNKNOWN_INVOICE_ID",
         "INVALID_DATE",
         "UNKNOWN_CUSTOMER",
@@ -614,6 +617,11 @@ def test_no_total_mismatch_when_a_number_is_invalid():
 
 # One bad value per rule, in contract order.
 BAD_VALUES = [
+    (
+        "customer_name",
+        "A" * 256 + FIELD_CUT.format(size="2,000,000"),
+        "FIELD_TOO_LONG: customer_name is longer than the field limit (2,000,000 bytes)",
+    ),
     ("invoice_id", "NULL", "UNKNOWN_INVOICE_ID: invoice_id is missing"),
     ("issue_date", "2023-13-22", "INVALID_DATE: issue_date '2023-13-22' is not a real date"),
     ("customer_id", "C404", "UNKNOWN_CUSTOMER: customer_id 'C404' is not in dim_customer"),

@@ -66,6 +66,7 @@ def row(source_row, *values, extra=None) -> dict:
         ("invoices-tab.tsv", FileFormat("csv", "utf-8", "\t")),
         ("invoices-mixed-case-headers.csv", FileFormat("csv", "utf-8", ",")),
         ("invoices-corrupt.xlsx", FileFormat("xlsx")),
+        ("invoices-legacy.xls", FileFormat("xls")),
     ],
 )
 def test_file_format_detect(name, expected):
@@ -78,7 +79,6 @@ def test_file_format_detect(name, expected):
         ("invoices-empty.csv", errors.FILE_EMPTY),
         ("invoices-whitespace-only.csv", errors.FILE_EMPTY),
         ("invoices-binary.bin", errors.FILE_BINARY),
-        ("invoices-legacy.xls", errors.FILE_LEGACY_XLS),
     ],
 )
 def test_file_format_detect_rejects(name, message):
@@ -95,8 +95,8 @@ def test_empty_fixture_is_really_empty():
     ("source", "disguise", "outcome"),
     [
         ("invoices-binary.bin", "invoices.csv", errors.FILE_BINARY),
-        ("invoices-legacy.xls", "invoices.xlsx", errors.FILE_LEGACY_XLS),
-        ("invoices-legacy.xls", "invoices.csv", errors.FILE_LEGACY_XLS),
+        ("invoices-legacy.xls", "invoices.xlsx", FileFormat("xls")),
+        ("invoices-legacy.xls", "invoices.csv", FileFormat("xls")),
         ("invoices-empty.csv", "invoices.xlsx", errors.FILE_EMPTY),
         ("invoices-header-only.csv", "invoices.xlsx", FileFormat("csv", "utf-8", ",")),
         ("invoices-semicolon.csv", "invoices.tsv", FileFormat("csv", "utf-8", ";")),
@@ -519,8 +519,9 @@ def test_zip_that_is_not_a_workbook(tmp_path):
     path = tmp_path / "archive.xlsx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    assert file_format_detect(path) == FileFormat("xlsx")
-    assert rejected(path).startswith(errors.FILE_BAD_XLSX.format(error=""))
+    with pytest.raises(errors.FileRejected) as info:
+        file_format_detect(path)
+    assert str(info.value) == errors.FILE_NOT_A_WORKBOOK
 
 
 def test_xlsx_with_another_name_is_read(tmp_path):

@@ -213,7 +213,7 @@ def test_dry_run_reports_and_writes_nothing(seed_file):
     [
         (b"", errors.FILE_EMPTY),
         (b"\x00\x01\x02binary\x00" * 50, errors.FILE_BINARY),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, errors.FILE_LEGACY_XLS),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "looks like a .xls workbook but cannot be read"),
         (b"invoice_id,issue_date,total\nINV-1,2023-01-01,10\n", "missing required columns: customer_id"),
         (
             HEADER.encode() + b"INV-1,2023-01-01,C-100,Acme,API Access,1,5,5,Paid,extra\n",

@@ -9,6 +9,7 @@ from django.utils import timezone
 from ingestion.batch_run import BatchRetry
 from ingestion.dispatch import batch_enqueue, batch_queue_failed
 from ingestion.paths import input_files
+from ingestion.pipeline.formats import INPUT_SUFFIXES
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
 
@@ -41,7 +42,7 @@ def batch_summary(batch: LoadBatch) -> dict:
 
 class Command(BaseCommand):
     help = (
-        "Load invoice files (CSV or XLSX) into the warehouse. PATH may be files, folders or"
+        "Load invoice files (CSV, XLSX, XLS or ODS) into the warehouse. PATH may be files, folders or"
         " globs; default: INPUT_DIR. Exit status 1 when any batch failed."
     )
 
@@ -62,6 +63,9 @@ class Command(BaseCommand):
             help="Load in this process even when a broker is configured.",
         )
         parser.add_argument(
+            "--sheet", default="", help="Workbooks: the sheet to read (default: the first with data)."
+        )
+        parser.add_argument(
             "--no-wait",
             action="store_true",
             help="With a broker: enqueue the batches and return without waiting.",
@@ -73,10 +77,13 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if not files:
-            raise CommandError(f"no CSV or XLSX files found in: {', '.join(paths) or settings.INPUT_DIR}")
+            found_in = ", ".join(paths) or settings.INPUT_DIR
+            raise CommandError(f"no invoice files ({', '.join(sorted(INPUT_SUFFIXES))}) found in: {found_in}")
         eager = settings.CELERY_TASK_ALWAYS_EAGER or in_process
         batches = [
-            batch_create(path=path, source=LoadBatch.Source.CLI, force=force, dry_run=dry_run)
+            batch_create(
+                path=path, source=LoadBatch.Source.CLI, force=force, dry_run=dry_run, sheet=options["sheet"]
+            )
             for path in files
         ]
         if eager:
