@@ -13,7 +13,7 @@ from config.api_schemas import Batch, Error, RejectedPage
 from config.permissions import REPROCESS, VIEW_REJECTED
 from dashboard.api import json_answer
 from ingestion.api import BATCH_NOT_FOUND
-from ingestion.pipeline.clean import REASONS
+from ingestion.pipeline.rules import REASONS
 from ingestion.reprocess import rejected_reprocess
 from ingestion.streams import rejected_csv_response
 from warehouse.locks import FactsLockTimeout
