@@ -25,6 +25,7 @@ from ingestion import leases
 from ingestion.pipeline import errors, extract, formats, load
 from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
+from ingestion.pipeline.lanes import connection_close
 from ingestion.pipeline.seen import InvoiceIdFilter
 from ingestion.validation import dimensions_load, invoices_validate, read_limits, reason_counts_ordered
 from warehouse.models import LoadBatch
@@ -76,14 +77,6 @@ class LeaseLost(Exception):
 
 class BatchRetry(Exception):
     """A transient database error: the batch is queued again for another attempt."""
-
-
-def _connection_drop() -> None:
-    """Close this thread's connection, dead or alive; the next query opens a new one."""
-    try:
-        connection.close()
-    except Exception:
-        logger.debug("closing a broken connection", exc_info=True)
 
 
 def _tmp_dirs_sweep(root: Path) -> None:
@@ -317,7 +310,7 @@ class BatchRun:
         except errors.FileRejected as exc:
             self.finish(LoadBatch.Status.FAILED, error=str(exc))
         except OperationalError as exc:
-            _connection_drop()  # it may be the connection that failed: retry on a new one
+            connection_close()  # it may be the connection that failed: retry on a new one
             error = BATCH_UNEXPECTED_ERROR.format(error=exc)
             if retry_transient and exc.args and exc.args[0] in TRANSIENT_DB_ERRORS:
                 if self.finish(LoadBatch.Status.QUEUED, error=BATCH_RETRYING.format(error=exc)):
@@ -326,5 +319,5 @@ class BatchRun:
             self.finish(LoadBatch.Status.FAILED, error=error)
         except Exception as exc:
             logger.exception("batch %s failed", batch.pk)
-            _connection_drop()
+            connection_close()
             self.finish(LoadBatch.Status.FAILED, error=BATCH_UNEXPECTED_ERROR.format(error=exc))

@@ -27,7 +27,8 @@ BATCH_NOT_CANCELLABLE = "batch #{batch_id} is {status}: only queued or running b
 BATCH_NOT_RERUNNABLE = "batch #{batch_id} is {status}: only finished batches of a file can be re-run"
 BATCH_FILE_GONE = "batch #{batch_id}: its file is no longer at {path}"
 BATCH_CANCELLED_BY = "cancelled by {user}"
-BATCH_QUEUE_FAILED = "could not queue: broker unreachable ({error})"
+QUEUE_FAILED = "could not queue"  # how a batch that never reached the workers is recognised
+BATCH_QUEUE_FAILED = QUEUE_FAILED + ": broker unreachable ({error})"
 REVOKE_FAILED = "the workers could not be told (broker unreachable); the load stops at its next chunk"
 RERUN_NOTE = "re-run of batch #{batch_id}"
 _BROKER_ERRORS = (BrokerError, OSError)
@@ -63,7 +64,7 @@ def batch_enqueue(*, batch: LoadBatch) -> str:
 
 def batch_queue_failed(batch: LoadBatch) -> bool:
     """True if the batch could not be sent to the workers."""
-    return batch.status == LoadBatch.Status.FAILED and batch.error.startswith(BATCH_QUEUE_FAILED[:15])
+    return batch.status == LoadBatch.Status.FAILED and batch.error.startswith(QUEUE_FAILED)
 
 
 def batch_cancel(*, batch: LoadBatch, user=None) -> tuple[LoadBatch, str]:
@@ -127,8 +128,7 @@ def _already_handled(sha256: str) -> bool:
     pending = (LoadBatch.Status.QUEUED, LoadBatch.Status.RUNNING, LoadBatch.Status.SUCCEEDED)
     failed = batches.filter(source=LoadBatch.Source.SCHEDULED, status=LoadBatch.Status.FAILED)
     return (
-        batches.filter(status__in=pending).exists()
-        or failed.exclude(error__startswith=BATCH_QUEUE_FAILED[:15]).exists()
+        batches.filter(status__in=pending).exists() or failed.exclude(error__startswith=QUEUE_FAILED).exists()
     )
 
 

@@ -21,10 +21,11 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
+from ingestion.pipeline.lanes import connection_close
 from warehouse.models import LoadBatch
 
 logger = logging.getLogger(__name__)
@@ -119,20 +120,13 @@ class BatchHeartbeat:
                     renewed = lease_renew(batch_id=self.batch_id, owner=self.owner)
                 except DatabaseError:  # a dropped connection: a new one next time
                     logger.warning("batch %s: heartbeat failed", self.batch_id, exc_info=True)
-                    _connection_drop()
+                    connection_close()
                     continue
                 if not renewed and not self._stop.is_set():
                     self.on_lost()
                     return
         finally:
-            _connection_drop()
-
-
-def _connection_drop() -> None:
-    try:
-        connection.close()
-    except Exception:
-        logger.debug("closing a broken connection", exc_info=True)
+            connection_close()
 
 
 def batch_sweep(*, requeue: Callable[[LoadBatch], None]) -> list[int]:

@@ -40,6 +40,7 @@ class Lane:
 
 
 def connection_close() -> None:
+    """Close this thread's connection, dead or alive; the next query opens a new one."""
     try:
         connection.close()
     except Exception:  # an already broken connection
