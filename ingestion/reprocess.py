@@ -125,10 +125,9 @@ class _Lineage:
         return current is not None and current.batch_id > batch_id and current.batch.sha256 != ""
 
 
-def _displaced_record(
-    batch_id: int, source_row: int, invoice_id: str, first_row: int
-) -> RejectedInvoice | None:
-    """The row a batch had loaded, now the duplicate of an earlier re-processed row."""
+def _displaced_record(row: RejectedInvoice, source_row: int, invoice_id: str) -> RejectedInvoice | None:
+    """The row ``row``'s batch had loaded, now the duplicate of that earlier re-processed row."""
+    batch_id, first_row = row.batch_id, row.source_row
     staged = StagingInvoice.objects.filter(batch_id=batch_id, source_row=source_row).first()
     if staged is None:
         return None
@@ -139,15 +138,14 @@ def _displaced_record(
     StagingInvoice.objects.filter(batch_id=batch_id, source_row=source_row).update(
         reason=DUPLICATE_INVOICE_ID, detail=detail
     )
-    batch = LoadBatch.objects.only("file_name", "sha256").get(pk=batch_id)
     return RejectedInvoice(
         invoice_id=(staged.invoice_id or "").strip()[:255] or None,
         reason=DUPLICATE_INVOICE_ID,
         detail=detail,
         raw_record=record,
         batch_id=batch_id,
-        file_name=batch.file_name,
-        file_sha256=batch.sha256,
+        file_name=row.file_name,  # the same batch's file
+        file_sha256=row.file_sha256,
         source_row=source_row,
         created_at=timezone.now(),
     )
@@ -230,7 +228,7 @@ def _reprocess(rows: list[RejectedInvoice], user) -> LoadBatch:
             )
             continue
         if first_row is not None:  # this earlier row takes the invoice from the later one
-            record = _displaced_record(row.batch_id, first_row, invoice_id, row.source_row)
+            record = _displaced_record(row, first_row, invoice_id)
             if record is not None:
                 displaced.append(record)
         lineage.loaded[key] = row.source_row
