@@ -54,6 +54,43 @@ def reference_data(django_db_blocker):
 
 
 @pytest.fixture
+def staff_user(django_user_model):
+    """``staff_user(username, *codenames, **fields)``: a staff user holding the permissions named."""
+    from django.contrib.auth.models import Permission
+
+    def make(username: str, *codenames: str, **fields):
+        user = django_user_model.objects.create_user(
+            username, **{"password": "pw", "is_staff": True, **fields}
+        )
+        user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def logged_in():
+    """``logged_in(user, **options)``: a new ``Client(**options)`` holding ``user``'s session."""
+    from django.test import Client
+
+    def make(user, **options) -> Client:
+        client = Client(**options)
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def browser_login(django_user_model, live_server, logged_in):
+    """A superuser's session cookie for the live server (logged in the Django way), for Playwright."""
+    client = logged_in(
+        django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-admin-123")
+    )
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}
+
+
+@pytest.fixture
 def chromium():
     """A headless Chromium (skips the test where /usr/bin/chromium or Playwright is missing)."""
     if not CHROMIUM.exists():

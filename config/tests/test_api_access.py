@@ -10,19 +10,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
+from config.tests.accounts import ACCOUNTS
+from ingestion.tests.files import invoices_csv, write_invoices
 from tokens.services import token_create, token_revoke
 from warehouse.models import LoadBatch, RejectedInvoice
 from warehouse.tests.factories import batch_make
 
 pytestmark = pytest.mark.django_db
 
-ACCOUNTS = ("anonymous", "staff", "viewer", "uploader", "superuser")
 VIEWER = (
     "view_sales",
     "view_loadbatch",
@@ -32,11 +32,9 @@ VIEWER = (
     "view_item",
     "view_status",
 )
-UPLOADER = ("add_loadbatch", "view_loadbatch")
-CSV = b"invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
 ROWS = (
-    b"INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid\n"
-    b"INV-2,2024-01-05,C-999,X,Server Setup,1,1,1,Paid\n"
+    "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid",
+    "INV-2,2024-01-05,C-999,X,Server Setup,1,1,1,Paid",
 )
 
 # Answers in ACCOUNTS order.
@@ -76,28 +74,15 @@ def test_every_api_url_has_a_rule():
 
 
 @pytest.fixture
-def accounts(django_user_model):
-    """account -> its user (None for anonymous)."""
-
-    def user(name, codenames=(), **flags):
-        user = django_user_model.objects.create_user(name, password=f"pw-{name}-123", is_staff=True, **flags)
-        user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-        return user
-
-    return {
-        "anonymous": None,
-        "staff": user("staff"),
-        "viewer": user("viewer", VIEWER),
-        "uploader": user("uploader", UPLOADER),
-        "superuser": user("superuser", is_superuser=True),
-    }
+def accounts(account_user):
+    """account -> its user (None for anonymous); the viewer holds the Viewer group's permissions."""
+    return {account: account_user(account, viewer=VIEWER) for account in ACCOUNTS}
 
 
 @pytest.fixture
 def world(tmp_path, settings, reference_data):
     settings.MEDIA_ROOT = tmp_path / "media"
-    path = tmp_path / "old.csv"
-    path.write_bytes(CSV + ROWS)
+    path = write_invoices(tmp_path, *ROWS, name="old.csv")
     finished = batch_make(file_path=str(path), sha256="1" * 64)
     rejected = RejectedInvoice.objects.create(
         reason="UNKNOWN_CUSTOMER",
@@ -123,7 +108,7 @@ def _request(client: Client, name: str, method: str, world, **headers):
         args = []
     url = reverse(f"api:{name}", args=args)
     if name == "batch_upload":
-        upload = SimpleUploadedFile("in.csv", CSV + ROWS, content_type="text/csv")
+        upload = SimpleUploadedFile("in.csv", invoices_csv(*ROWS).encode(), content_type="text/csv")
         return client.post(url, {"file": upload, "force": "true"}, headers=headers)
     if name == "rejected_reprocess":
         RejectedInvoice.objects.filter(pk=world["rejected"].pk).update(resolved_at=None)
@@ -147,19 +132,17 @@ def test_every_api_url_through_a_token(accounts, world, name, method):
 
 
 @pytest.mark.parametrize(("name", "method"), sorted(EXPECTED))
-def test_every_api_url_through_the_session(accounts, world, name, method):
+def test_every_api_url_through_the_session(accounts, world, logged_in, name, method):
     answers = []
     for account in ACCOUNTS:
-        client = Client()
-        if accounts[account] is not None:
-            client.force_login(accounts[account])
+        user = accounts[account]
+        client = Client() if user is None else logged_in(user)
         answers.append(_request(client, name, method, world).status_code)
     assert tuple(answers) == EXPECTED[(name, method)]
 
 
-def test_session_writes_need_the_csrf_token_and_tokens_do_not(accounts, world):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(accounts["superuser"])
+def test_session_writes_need_the_csrf_token_and_tokens_do_not(accounts, world, logged_in):
+    client = logged_in(accounts["superuser"], enforce_csrf_checks=True)
     url = reverse("api:batch_rerun", args=[world["finished"].pk])
     refused = client.post(url)
     assert refused.status_code == 403

@@ -73,13 +73,10 @@ def test_the_schema_needs_a_login(db):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_the_docs_page_loads_offline_in_chromium(django_user_model, live_server, chromium):
-    client = Client()
-    client.force_login(django_user_model.objects.create_superuser("admin", "a@example.com", "pw-admin-123"))
-    cookie = {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}
+def test_the_docs_page_loads_offline_in_chromium(browser_login, live_server, chromium):
     requests, errors = [], []
     context = chromium.new_context()
-    context.add_cookies([cookie])
+    context.add_cookies([browser_login])
     page = context.new_page()
     page.on("request", lambda request: requests.append(request.url))
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))

@@ -54,20 +54,17 @@ SALES_API = {
 
 
 @pytest.fixture
-def reader(django_user_model) -> Client:
-    user = django_user_model.objects.create_user("reader", password="pw", is_staff=True)
+def reader(staff_user, logged_in) -> Client:
+    user = staff_user("reader")
     user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-    client = Client(raise_request_exception=False)  # a server error is an answer to count
-    client.force_login(user)
+    client = logged_in(user, raise_request_exception=False)  # a server error is an answer to count
     known_warehouse_create()
     return client
 
 
 @pytest.fixture
-def superuser(admin_user) -> Client:
-    client = Client(raise_request_exception=False)
-    client.force_login(admin_user)
-    return client
+def superuser(admin_user, logged_in) -> Client:
+    return logged_in(admin_user, raise_request_exception=False)
 
 
 def server_errors(client, url: str, params: tuple[str, ...], values=HOSTILE) -> dict:

@@ -22,13 +22,12 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from config.tests.accounts import ACCOUNTS
 from tokens.services import token_create
 from warehouse.models import Customer, Item, LoadBatch, RejectedInvoice, Status
 from warehouse.tests.factories import batch_make, invoice_create
 
 pytestmark = pytest.mark.django_db
-
-ACCOUNTS = ("anonymous", "staff", "viewer", "uploader", "superuser")
 
 # Answers, in ACCOUNTS order: an HTTP status, or "login" (a redirect to the login page).
 L = "login"
@@ -302,24 +301,17 @@ def url_for(route: str, objects: dict) -> str:
 
 
 @pytest.fixture
-def account_client(django_user_model):
+def account_client(account_user, logged_in):
+    """``account_client(account)``: a client of that account; the viewer holds every view permission."""
+
     def make(account: str) -> Client:
-        client = Client()
-        if account == "anonymous":
-            return client
-        if account == "superuser":
-            user = django_user_model.objects.create_superuser(account, password="pw")
-        else:
-            user = django_user_model.objects.create_user(account, password="pw", is_staff=True)
-        if account == "viewer":
-            user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-        elif account == "uploader":
-            user.user_permissions.set(
-                Permission.objects.filter(
-                    content_type__app_label="warehouse", codename__in=("add_loadbatch", "view_loadbatch")
-                )
-            )
-        client.force_login(user)
+        every_view = Permission.objects.filter(codename__startswith="view_").values_list(
+            "codename", flat=True
+        )
+        user = account_user(account, viewer=tuple(every_view))
+        if user is None:
+            return Client()
+        client = logged_in(user)
         client.user = user
         return client
 

@@ -38,20 +38,22 @@ def test_the_migration_creates_the_groups_with_the_declared_permissions():
         assert held == set(perms), name
 
 
-def member(django_user_model, group: str) -> Client:
-    user = django_user_model.objects.create_user(
-        group.lower().replace(" ", "-"), password="pw", is_staff=True
-    )
-    user.groups.add(Group.objects.get(name=group))
-    client = Client()
-    client.force_login(user)
-    return client
+@pytest.fixture
+def member(staff_user, logged_in):
+    """``member(group)``: a client of a staff user in that group (and with no other permission)."""
+
+    def make(group: str) -> Client:
+        user = staff_user(group.lower().replace(" ", "-"))
+        user.groups.add(Group.objects.get(name=group))
+        return logged_in(user)
+
+    return make
 
 
 @pytest.mark.django_db
-def test_a_finance_analyst_reads_sales_but_not_batches_or_rejected_rows(django_user_model):
+def test_a_finance_analyst_reads_sales_but_not_batches_or_rejected_rows(member):
     batch = known_warehouse_create()
-    analyst = member(django_user_model, "Finance analyst")
+    analyst = member("Finance analyst")
 
     assert analyst.get("/visualization/dashboard/").status_code == 200
     assert analyst.get("/api/sells/kpis/").status_code == 200
@@ -64,8 +66,8 @@ def test_a_finance_analyst_reads_sales_but_not_batches_or_rejected_rows(django_u
 
 
 @pytest.mark.django_db
-def test_a_data_steward_uploads_and_imports_but_does_not_delete(django_user_model):
-    steward = member(django_user_model, "Data steward")
+def test_a_data_steward_uploads_and_imports_but_does_not_delete(member):
+    steward = member("Data steward")
 
     assert steward.get(reverse("admin:warehouse_loadbatch_upload")).status_code == 200
     assert steward.get(reverse("admin:warehouse_item_import")).status_code == 200
@@ -75,10 +77,8 @@ def test_a_data_steward_uploads_and_imports_but_does_not_delete(django_user_mode
 
 
 @pytest.mark.django_db
-def test_staff_without_permissions_can_neither_import_nor_export(django_user_model):
-    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
-    client = Client()
-    client.force_login(user)
+def test_staff_without_permissions_can_neither_import_nor_export(staff_user, logged_in):
+    client = logged_in(staff_user("staff"))
     batch = batch_make()
     RejectedInvoice.objects.create(
         reason="INVALID_DATE",
@@ -102,10 +102,9 @@ def test_staff_without_permissions_can_neither_import_nor_export(django_user_mod
 
 
 @pytest.mark.django_db
-def test_import_needs_add_and_change_and_export_needs_view(django_user_model):
-    user = django_user_model.objects.create_user("partial", password="pw", is_staff=True)
-    client = Client()
-    client.force_login(user)
+def test_import_needs_add_and_change_and_export_needs_view(django_user_model, staff_user, logged_in):
+    user = staff_user("partial")
+    client = logged_in(user)
     url = reverse("admin:warehouse_item_import")
 
     user.user_permissions.set(Permission.objects.filter(codename__in=("view_item", "add_item")))

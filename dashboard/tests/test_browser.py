@@ -12,29 +12,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def seeded(reference_data, django_user_model, seed_file):
-    from ingestion.services import batch_create, invoice_file_ingest
-    from warehouse.aggregates import daily_sales_refresh
-
-    batch = invoice_file_ingest(batch_id=batch_create(path=seed_file).pk)
-    assert batch.status == "succeeded", batch.error
-    daily_sales_refresh()  # idempotent; the load may already have refreshed these days
-    return batch
-
-
-@pytest.fixture
-def session_cookie(django_user_model, live_server):
-    """Log a superuser in (the Django way) and hand its session cookie to the browser."""
-    from django.test import Client
-
-    client = Client()
-    client.force_login(
-        django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-admin-123")
-    )
-    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}
-
-
 def _charts_drawn(page) -> int:
     page.wait_for_function(
         "document.querySelectorAll('.js-plotly-plot').length === document.querySelectorAll('.chart').length"
@@ -46,12 +23,12 @@ def _columns(page) -> int:
     return len(page.eval_on_selector(".charts", "e => getComputedStyle(e).gridTemplateColumns").split())
 
 
-def test_dashboard_in_chromium(seeded, session_cookie, live_server, chromium, screenshot):
+def test_dashboard_in_chromium(seeded_warehouse, browser_login, live_server, chromium, screenshot):
     from dashboard.charts import CHARTS
 
     requests, errors = [], []
     context = chromium.new_context(viewport={"width": 1366, "height": 900})
-    context.add_cookies([session_cookie])
+    context.add_cookies([browser_login])
     page = context.new_page()
     page.on("request", lambda request: requests.append(request.url))
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))

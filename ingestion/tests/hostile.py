@@ -11,7 +11,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status"
+from ingestion.tests.files import HEADER
+
 GOOD_ROW = "INV-{n},2023-05-01,C-100,Acme,API Access,1,5.00,5.00,Paid"
 BLOCK = 1 << 20
 GB = 1_000_000_000

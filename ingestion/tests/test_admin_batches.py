@@ -5,46 +5,37 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from ingestion.batch_run import BATCH_CANCELLED_ERROR
 from ingestion.dispatch import BATCH_CANCELLED_BY, RERUN_NOTE
 from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
 ROWS = (
-    "INV-1,2024-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid\n"
-    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending\n"
-    "INV-3,2024-02-05,C-999,<script>alert(1)</script>,API Access,1,500,500,Paid\n"
+    "INV-1,2024-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid",
+    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending",
+    "INV-3,2024-02-05,C-999,<script>alert(1)</script>,API Access,1,500,500,Paid",
 )
 
 
 @pytest.fixture
 def messy(tmp_path) -> Path:
-    path = tmp_path / "messy.csv"
-    path.write_text(HEADER + ROWS, encoding="utf-8")
-    return path
+    return write_invoices(tmp_path, *ROWS, name="messy.csv")
 
 
 @pytest.fixture
 def loaded(messy) -> LoadBatch:
-    return invoice_file_ingest(batch_id=batch_create(path=messy).pk)
+    return ingest(messy)
 
 
 @pytest.fixture
-def viewer_client(django_user_model) -> Client:
-    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_loadbatch", "view_rejectedinvoice"])
-    )
-    client = Client()
-    client.force_login(user)
-    return client
+def viewer_client(staff_user, logged_in) -> Client:
+    return logged_in(staff_user("viewer", "view_loadbatch", "view_rejectedinvoice"))
 
 
 def change_url(batch: LoadBatch) -> str:

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import BooleanField
 from django.urls import reverse
 
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.tests.files import ingest, write_invoices
 from warehouse.exports import cell_neutralise, cell_restore
 from warehouse.models import Customer, Invoice, RejectedInvoice
 
@@ -81,13 +81,13 @@ def test_a_formula_customer_name_is_inert_in_csv_and_xlsx(admin_client):
 
 
 def test_numbers_stay_numbers_in_xlsx(admin_client, tmp_path):
-    path = tmp_path / "neg.csv"
-    path.write_text(
-        "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
-        "INV-1,2024-01-05,C-100,=cmd|' /C calc'!A0,Server Setup,-2,1200.50,-2401.00,Paid\n",
-        encoding="utf-8",
+    batch = ingest(
+        write_invoices(
+            tmp_path,
+            "INV-1,2024-01-05,C-100,=cmd|' /C calc'!A0,Server Setup,-2,1200.50,-2401.00,Paid",
+            name="neg.csv",
+        )
     )
-    batch = invoice_file_ingest(batch_id=batch_create(path=path).pk)
 
     sheet = xlsx_sheet(export(admin_client, "rejectedinvoice", XLSX_FORMAT))
     header = [c.value for c in sheet[1]]
@@ -103,14 +103,14 @@ def test_numbers_stay_numbers_in_xlsx(admin_client, tmp_path):
 
 
 def test_rejected_rows_export_the_filtered_list_with_raw_columns(admin_client, tmp_path):
-    path = tmp_path / "two.csv"
-    path.write_text(
-        "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
-        "INV-1,2024-13-05,C-100,Acme,Server Setup,1,1,1,Paid\n"
-        "INV-2,2024-01-05,C-999,@evil,Server Setup,1,1,1,Paid\n",
-        encoding="utf-8",
+    ingest(
+        write_invoices(
+            tmp_path,
+            "INV-1,2024-13-05,C-100,Acme,Server Setup,1,1,1,Paid",
+            "INV-2,2024-01-05,C-999,@evil,Server Setup,1,1,1,Paid",
+            name="two.csv",
+        )
     )
-    invoice_file_ingest(batch_id=batch_create(path=path).pk)
 
     rows = csv_rows(
         export(admin_client, "rejectedinvoice", CSV_FORMAT, params={"reason": "UNKNOWN_CUSTOMER"})
@@ -123,13 +123,7 @@ def test_rejected_rows_export_the_filtered_list_with_raw_columns(admin_client, t
 
 
 def test_export_selected_is_an_action_on_the_rejected_rows(admin_client, tmp_path):
-    path = tmp_path / "bad.csv"
-    path.write_text(
-        "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
-        "INV-1,2024-13-05,C-100,Acme,Server Setup,1,1,1,Paid\n",
-        encoding="utf-8",
-    )
-    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    ingest(write_invoices(tmp_path, "INV-1,2024-13-05,C-100,Acme,Server Setup,1,1,1,Paid", name="bad.csv"))
     ids = list(RejectedInvoice.objects.values_list("pk", flat=True))
 
     response = admin_client.post(
@@ -168,13 +162,7 @@ def test_dimension_keys_are_unique_ignoring_case(admin_client):
 
 
 def test_a_customer_with_invoices_cannot_be_deleted(admin_client, tmp_path):
-    path = tmp_path / "ok.csv"
-    path.write_text(
-        "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
-        "INV-1,2024-01-05,C-100,Acme,Server Setup,1,1,1,Paid\n",
-        encoding="utf-8",
-    )
-    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    ingest(write_invoices(tmp_path, "INV-1,2024-01-05,C-100,Acme,Server Setup,1,1,1,Paid", name="ok.csv"))
     customer = Customer.objects.get(customer_id="C-100")
 
     response = admin_client.post(

@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.pipeline.columns import RAW_COLUMNS
+from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, LoadBatch, RejectedInvoice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status,note\n"
+COLUMNS = (*RAW_COLUMNS, "note")
 ROWS = (
-    "INV-1,2024-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid,ok\n"
-    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending,bad date\n"
-    "INV-3,2024-02-05,C-999,Newcomer Ltd,API Access,1,500,500,Paid,new customer\n"
-    "INV-4,2024-02-06,C-998,Other New,API Access,2,500,999,Paid,new customer and bad total\n"
+    "INV-1,2024-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid,ok",
+    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending,bad date",
+    "INV-3,2024-02-05,C-999,Newcomer Ltd,API Access,1,500,500,Paid,new customer",
+    "INV-4,2024-02-06,C-998,Other New,API Access,2,500,999,Paid,new customer and bad total",
 )
 LIST_URL = reverse("admin:warehouse_rejectedinvoice_changelist")
 
 
 @pytest.fixture
 def batch(tmp_path) -> LoadBatch:
-    path = tmp_path / "messy.csv"
-    path.write_text(HEADER + ROWS, encoding="utf-8")
-    return invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    return ingest(write_invoices(tmp_path, *ROWS, name="messy.csv", columns=COLUMNS))
 
 
 def listed(response) -> list[str]:
@@ -65,9 +62,11 @@ def test_filters_and_search(admin_client, batch, params, expected):
 
 
 def test_filter_by_batch_and_date(admin_client, batch, tmp_path):
-    other = tmp_path / "other.csv"
-    other.write_text(HEADER + "X-1,2024-13-01,C-100,Acme,Server Setup,1,1,1,Paid,\n", encoding="utf-8")
-    invoice_file_ingest(batch_id=batch_create(path=other).pk)
+    ingest(
+        write_invoices(
+            tmp_path, "X-1,2024-13-01,C-100,Acme,Server Setup,1,1,1,Paid,", name="other.csv", columns=COLUMNS
+        )
+    )
 
     assert listed(admin_client.get(LIST_URL, {"batch__id__exact": batch.pk})) == ["INV-2", "INV-3", "INV-4"]
     today = batch.created_at.date().isoformat()
@@ -107,11 +106,8 @@ def test_reprocess_loads_a_row_once_its_customer_is_added_in_the_admin(admin_cli
     assert listed(admin_client.get(LIST_URL, {"resolved": "yes"})) == ["INV-3"]
 
 
-def test_reprocess_needs_the_change_permission(django_user_model, batch):
-    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_rejectedinvoice"))
-    client = Client()
-    client.force_login(user)
+def test_reprocess_needs_the_change_permission(staff_user, logged_in, batch):
+    client = logged_in(staff_user("viewer", "view_rejectedinvoice"))
 
     response = client.get(LIST_URL)
 

@@ -7,47 +7,26 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from ingestion.forms import FILE_BAD_EXTENSION, FILE_TOO_LARGE
+from ingestion.tests.files import invoices_csv
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("reference_data", "media"),
+]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UPLOAD_URL = reverse("admin:warehouse_loadbatch_upload")
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
-MESSY = HEADER + (
-    'INV-1,2024-01-05,C-100,acme corp,Server Setup,2,"$ 1,200.50",2401.00,paid\n'
-    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending\n"
-    "INV-3,05/02/2024,C-999,Nobody,API Access,1,USD 500,500.00,PAID\n"
-    "INV-1,2024-01-05,C-100,acme corp,Server Setup,2,1200.50,2401.00,paid\n"
+MESSY = invoices_csv(
+    'INV-1,2024-01-05,C-100,acme corp,Server Setup,2,"$ 1,200.50",2401.00,paid',
+    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending",
+    "INV-3,05/02/2024,C-999,Nobody,API Access,1,USD 500,500.00,PAID",
+    "INV-1,2024-01-05,C-100,acme corp,Server Setup,2,1200.50,2401.00,paid",
 )
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def uploader(django_user_model):
-    user = django_user_model.objects.create_user("uploader", password="pw", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["add_loadbatch", "view_loadbatch", "view_rejectedinvoice"])
-    )
-    return user
-
-
-@pytest.fixture
-def uploader_client(uploader) -> Client:
-    client = Client()
-    client.force_login(uploader)
-    return client
 
 
 def csv_file(name: str = "messy.csv", content: str = MESSY) -> SimpleUploadedFile:
@@ -59,11 +38,8 @@ def test_the_upload_page_needs_a_login(client):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_staff_without_the_upload_permission_is_refused(django_user_model):
-    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_loadbatch"))
-    client = Client()
-    client.force_login(user)
+def test_staff_without_the_upload_permission_is_refused(staff_user, logged_in):
+    client = logged_in(staff_user("viewer", "view_loadbatch"))
 
     assert client.get(UPLOAD_URL).status_code == 403
     assert client.post(UPLOAD_URL, {"files": csv_file()}).status_code == 403
@@ -178,9 +154,8 @@ def test_an_xlsx_upload_loads(uploader_client, tmp_path):
     assert (batch.status, batch.rows_read, batch.rows_loaded) == ("succeeded", 4, 1), batch.error
 
 
-def test_the_upload_needs_the_csrf_token(uploader):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(uploader)
+def test_the_upload_needs_the_csrf_token(uploader, logged_in):
+    client = logged_in(uploader, enforce_csrf_checks=True)
 
     assert client.post(UPLOAD_URL, {"files": csv_file()}).status_code == 403
     page = client.get(UPLOAD_URL)
@@ -191,10 +166,7 @@ def test_the_upload_needs_the_csrf_token(uploader):
     assert LoadBatch.objects.count() == 1
 
 
-def test_the_batch_list_offers_the_upload_to_uploaders_only(uploader_client, django_user_model):
+def test_the_batch_list_offers_the_upload_to_uploaders_only(uploader_client, staff_user, logged_in):
     assert UPLOAD_URL.encode() in uploader_client.get(reverse("admin:warehouse_loadbatch_changelist")).content
-    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_loadbatch"))
-    client = Client()
-    client.force_login(viewer)
+    client = logged_in(staff_user("viewer", "view_loadbatch"))
     assert UPLOAD_URL.encode() not in client.get(reverse("admin:warehouse_loadbatch_changelist")).content

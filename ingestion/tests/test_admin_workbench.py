@@ -7,34 +7,29 @@ import re
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from ingestion.admin.wording import detail_sentence
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.tests.files import ingest, write_invoices
 from ingestion.views import batch_outcome_message
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, Status
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
 ROWS = (
-    "INV-1,2024-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid\n"
-    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending\n"
-    "INV-3,2024-02-05,C-999,Newcomer Ltd,API Access,1,500,500,Paid\n"
-    "INV-4,2024-02-06,c-999,,Quantum Widget,2,500,1000,Paid\n"
-    "INV-5,2024-02-07,C-998,Other New,API Access,1,500,500,Shipped\n"
+    "INV-1,2024-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid",
+    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending",
+    "INV-3,2024-02-05,C-999,Newcomer Ltd,API Access,1,500,500,Paid",
+    "INV-4,2024-02-06,c-999,,Quantum Widget,2,500,1000,Paid",
+    "INV-5,2024-02-07,C-998,Other New,API Access,1,500,500,Shipped",
 )
 LIST_URL = reverse("admin:warehouse_rejectedinvoice_changelist")
 
 
 @pytest.fixture
 def batch(tmp_path) -> LoadBatch:
-    path = tmp_path / "messy.csv"
-    path.write_text(HEADER + ROWS, encoding="utf-8")
-    return invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    return ingest(write_invoices(tmp_path, *ROWS, name="messy.csv"))
 
 
 def row_url(invoice_id: str) -> str:
@@ -193,11 +188,8 @@ def test_reprocess_this_row(admin_client, batch):
     assert 'id="reprocess-row"' not in response.content.decode()  # resolved now
 
 
-def test_reprocess_this_row_needs_the_reprocess_permission(django_user_model, batch):
-    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_rejectedinvoice"))
-    client = Client()
-    client.force_login(user)
+def test_reprocess_this_row_needs_the_reprocess_permission(staff_user, logged_in, batch):
+    client = logged_in(staff_user("viewer", "view_rejectedinvoice"))
     row = RejectedInvoice.objects.get(invoice_id="INV-3")
 
     page = client.get(row_url("INV-3")).content.decode()
@@ -236,11 +228,8 @@ def test_the_list_action_adds_the_unknown_customers_and_items_then_offers_to_rep
     assert listed(admin_client.get(LIST_URL, {"resolved": "all"})) == ["INV-2", "INV-3", "INV-4", "INV-5"]
 
 
-def test_the_add_action_needs_an_add_permission(django_user_model, batch):
-    user = django_user_model.objects.create_user("fixer", password="pw", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_rejectedinvoice", "add_item"]))
-    client = Client()
-    client.force_login(user)
+def test_the_add_action_needs_an_add_permission(staff_user, logged_in, batch):
+    client = logged_in(staff_user("fixer", "view_rejectedinvoice", "add_item"))
     ids = list(RejectedInvoice.objects.values_list("pk", flat=True))
 
     client.post(LIST_URL, {"action": "add_unknowns", "_selected_action": ids})

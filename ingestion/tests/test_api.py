@@ -17,12 +17,12 @@ from django.urls import reverse
 from config.celery import app
 from ingestion.exports import RejectedInvoiceResource
 from ingestion.streams import rejected_csv_lines
+from ingestion.tests.files import invoices_csv, write_invoices
 from tokens.services import token_create
 from warehouse.models import Customer, LoadBatch, RejectedInvoice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
 STEWARD = (
     "view_loadbatch",
     "add_loadbatch",
@@ -98,7 +98,7 @@ def test_a_bad_file_is_a_400_naming_the_file_and_nothing_is_kept(script, setting
     assert not any(Path(settings.MEDIA_ROOT).rglob("*.csv"))
 
     settings.ADMIN_UPLOAD_MAX_BYTES = 10
-    big = SimpleUploadedFile("big.csv", (HEADER * 2).encode())
+    big = SimpleUploadedFile("big.csv", (invoices_csv() * 2).encode())
     response = script.post(reverse("api:batch_upload"), {"file": big})
     assert (response.status_code, response.json()["error"][:13]) == (400, "file: big.csv")
 
@@ -108,8 +108,9 @@ def test_a_bad_file_is_a_400_naming_the_file_and_nothing_is_kept(script, setting
 
 
 def test_the_same_content_twice_is_skipped_unless_forced_and_dry_run_loads_nothing(script, tmp_path):
-    path = tmp_path / "one.csv"
-    path.write_text(HEADER + "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid\n")
+    path = write_invoices(
+        tmp_path, "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid", name="one.csv"
+    )
     assert upload(script, path).json()["status"] == "succeeded"
     assert upload(script, path).json()["status"] == "skipped"
     assert upload(script, path, force="true").json()["status"] == "succeeded"
@@ -118,8 +119,9 @@ def test_the_same_content_twice_is_skipped_unless_forced_and_dry_run_loads_nothi
 
 
 def test_a_broker_that_is_down_answers_503_with_the_failed_batch(script, tmp_path, settings):
-    path = tmp_path / "one.csv"
-    path.write_text(HEADER + "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid\n")
+    path = write_invoices(
+        tmp_path, "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid", name="one.csv"
+    )
     saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "broker_connection_max_retries")}
     app.conf.update(broker_url="redis://127.0.0.1:9/0", task_always_eager=False)
     app._pool, app.amqp._producer_pool = None, None
@@ -138,8 +140,9 @@ def test_a_broker_that_is_down_answers_503_with_the_failed_batch(script, tmp_pat
 
 
 def test_rerun_and_cancel(script, tmp_path):
-    path = tmp_path / "one.csv"
-    path.write_text(HEADER + "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid\n")
+    path = write_invoices(
+        tmp_path, "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid", name="one.csv"
+    )
     first = upload(script, path).json()
 
     rerun = script.post(reverse("api:batch_rerun", args=[first["id"]]))
@@ -158,12 +161,12 @@ def test_rerun_and_cancel(script, tmp_path):
 
 
 def test_reprocess_by_filter_and_by_ids(script, tmp_path):
-    path = tmp_path / "two.csv"
-    path.write_text(
-        HEADER
-        + "INV-1,2024-01-05,C-900,New Co,Server Setup,1,10.00,10.00,Paid\n"
-        + "INV-2,2024-01-05,C-901,Other,Server Setup,1,10.00,10.00,Paid\n"
-        + "INV-3,2024-13-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid\n"
+    path = write_invoices(
+        tmp_path,
+        "INV-1,2024-01-05,C-900,New Co,Server Setup,1,10.00,10.00,Paid",
+        "INV-2,2024-01-05,C-901,Other,Server Setup,1,10.00,10.00,Paid",
+        "INV-3,2024-13-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid",
+        name="two.csv",
     )
     batch = upload(script, path).json()
     assert batch["reason_counts"] == {"INVALID_DATE": 1, "UNKNOWN_CUSTOMER": 2}
@@ -208,13 +211,12 @@ def test_bad_rejected_parameters_are_400_naming_the_parameter(script, params, pa
 
 
 def test_the_streamed_csv_is_the_admin_export_cell_for_cell_and_formula_safe(script, tmp_path):
-    path = tmp_path / "evil.csv"
-    path.write_text(
-        HEADER
-        + 'INV-1,2024-01-05,C-999,"=HYPERLINK(""x"")",Server Setup,1,1,1,Paid\n'
-        + '@INV-2,2024-13-05,C-100,Ünïcode; "quoted",Server Setup,1,1,1,Paid\n'
-        + "INV-3,2024-01-05,C-100,Acme,Server Setup,-1,1,1,Paid\n",
-        encoding="utf-8",
+    path = write_invoices(
+        tmp_path,
+        'INV-1,2024-01-05,C-999,"=HYPERLINK(""x"")",Server Setup,1,1,1,Paid',
+        '@INV-2,2024-13-05,C-100,Ünïcode; "quoted",Server Setup,1,1,1,Paid',
+        "INV-3,2024-01-05,C-100,Acme,Server Setup,-1,1,1,Paid",
+        name="evil.csv",
     )
     batch = upload(script, path).json()
 
@@ -235,10 +237,8 @@ def test_the_streamed_csv_is_the_admin_export_cell_for_cell_and_formula_safe(scr
 
 
 def test_the_stream_reads_in_chunks_and_yields_as_it_reads(script, tmp_path):
-    path = tmp_path / "many.csv"
-    path.write_text(
-        HEADER + "".join(f"INV-{i},2024-13-05,C-100,A,Server Setup,1,1,1,Paid\n" for i in range(25))
-    )
+    rows = [f"INV-{i},2024-13-05,C-100,A,Server Setup,1,1,1,Paid" for i in range(25)]
+    path = write_invoices(tmp_path, *rows, name="many.csv")
     upload(script, path)
     blocks = list(rejected_csv_lines(queryset=RejectedInvoice.objects.all(), chunk_size=10))
     assert [b.count(b"\r\n") for b in blocks] == [11, 10, 5]  # header + 10, 10, 5

@@ -10,12 +10,12 @@ from django.utils.text import slugify
 
 from ingestion.leases import batch_sweep
 from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import LoadBatch
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
-ROW = "INV-{n},2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid\n"
+ROW = "INV-{n},2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid"
 
 
 @pytest.fixture(autouse=True)
@@ -24,19 +24,16 @@ def tmp_root(settings, tmp_path) -> Path:
     return settings.LOAD_TMP_DIR
 
 
-def write(path: Path, rows: int, *, bad_line: int | None = None) -> Path:
+def write(folder: Path, rows: int, *, bad_line: int | None = None) -> Path:
     lines = [ROW.format(n=n) for n in range(rows)]
     if bad_line is not None:  # a row with an extra field fails the whole file
-        lines[bad_line - 2] = lines[bad_line - 2].rstrip("\n") + ",extra\n"
-    path.write_text(HEADER + "".join(lines))
-    return path
+        lines[bad_line - 2] += ",extra"
+    return write_invoices(folder, *lines, name="a.csv")
 
 
 def test_a_batch_that_fails_part_way_keeps_no_counts_and_its_attempt(tmp_path, settings, tmp_root):
     settings.INGEST_CHUNK_ROWS = 1_000
-    batch = invoice_file_ingest(
-        batch_id=batch_create(path=write(tmp_path / "a.csv", 5_000, bad_line=4_500)).pk
-    )
+    batch = ingest(write(tmp_path, 5_000, bad_line=4_500))
 
     batch.refresh_from_db()
     assert batch.status == "failed" and "4500" in batch.error.replace(",", "")
@@ -49,17 +46,17 @@ def test_a_batch_that_fails_part_way_keeps_no_counts_and_its_attempt(tmp_path, s
 
 
 def test_a_skipped_batch_keeps_no_counts(tmp_path):
-    path = write(tmp_path / "a.csv", 10)
-    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    path = write(tmp_path, 10)
+    ingest(path)
 
-    again = invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    again = ingest(path)
 
     assert again.status == "skipped"
     assert all(getattr(again, f) == 0 for f in LoadBatch.COUNT_FIELDS)
 
 
 def test_a_succeeded_batch_records_one_attempt_and_leaves_no_folder(tmp_path, tmp_root):
-    batch = invoice_file_ingest(batch_id=batch_create(path=write(tmp_path / "a.csv", 10)).pk)
+    batch = ingest(write(tmp_path, 10))
 
     assert batch.status == "succeeded" and batch.rows_read == batch.rows_loaded + batch.rows_rejected == 10
     assert [a["status"] for a in batch.attempts] == ["succeeded"]
@@ -72,13 +69,13 @@ def test_folders_of_killed_runs_are_removed_when_the_next_run_starts(tmp_path, t
     stale.mkdir(parents=True)
     (stale / "stg_invoices-x.csv").write_text("left by a killed run")
 
-    invoice_file_ingest(batch_id=batch_create(path=write(tmp_path / "a.csv", 10)).pk)
+    ingest(write(tmp_path, 10))
 
     assert not stale.exists()
 
 
 def test_the_sweeper_queues_again_a_batch_whose_lease_expired(tmp_path):
-    batch = batch_create(path=write(tmp_path / "a.csv", 10))
+    batch = batch_create(path=write(tmp_path, 10))
     LoadBatch.objects.filter(pk=batch.pk).update(
         status="running", lease_owner="gone:1:abc", lease_expires_at="2000-01-01T00:00:00Z", rows_done=7
     )
@@ -94,7 +91,7 @@ def test_the_sweeper_queues_again_a_batch_whose_lease_expired(tmp_path):
 
 def test_the_sweeper_fails_a_batch_after_too_many_lost_workers(tmp_path, settings):
     settings.BATCH_MAX_ATTEMPTS = 2
-    batch = batch_create(path=write(tmp_path / "a.csv", 10))
+    batch = batch_create(path=write(tmp_path, 10))
     for _ in range(2):
         LoadBatch.objects.filter(pk=batch.pk).update(
             status="running", lease_owner="gone:1:abc", lease_expires_at="2000-01-01T00:00:00Z"
@@ -107,7 +104,7 @@ def test_the_sweeper_fails_a_batch_after_too_many_lost_workers(tmp_path, setting
 
 
 def test_a_live_lease_is_left_alone_by_a_second_run_and_the_sweeper(tmp_path):
-    batch = batch_create(path=write(tmp_path / "a.csv", 10))
+    batch = batch_create(path=write(tmp_path, 10))
     LoadBatch.objects.filter(pk=batch.pk).update(
         status="running", lease_owner="alive:1:abc", lease_expires_at="2999-01-01T00:00:00Z"
     )

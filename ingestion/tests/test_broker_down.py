@@ -13,16 +13,16 @@ from django.urls import reverse
 
 from config.celery import app
 from ingestion.dispatch import QUEUE_FAILED, REVOKE_FAILED, batch_queue_failed
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.services import batch_create
 from ingestion.tasks import scan_input_dir
+from ingestion.tests.files import ingest, invoices_csv, write_invoices
 from warehouse.models import LoadBatch
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
 DEAD_BROKER = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
 ANSWER_SECONDS = 5
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
-ROW = "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid\n"
+ROW = "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid"
 
 
 @pytest.fixture(autouse=True)
@@ -39,10 +39,7 @@ def broker_down(settings, tmp_path):
 
 @pytest.fixture
 def invoices(tmp_path) -> Path:
-    path = tmp_path / "in" / "a.csv"
-    path.parent.mkdir()
-    path.write_text(HEADER + ROW)
-    return path
+    return write_invoices(tmp_path, ROW, name="in/a.csv")
 
 
 class Clock:
@@ -78,7 +75,7 @@ def test_load_invoices_in_process_loads_despite_the_broker(invoices):
 
 
 def test_an_admin_upload_shows_the_message_and_keeps_the_file(admin_client, settings):
-    upload = SimpleUploadedFile("a.csv", (HEADER + ROW).encode(), content_type="text/csv")
+    upload = SimpleUploadedFile("a.csv", invoices_csv(ROW).encode(), content_type="text/csv")
 
     with Clock():
         response = admin_client.post(
@@ -138,5 +135,5 @@ def test_the_scan_fails_its_batches_and_tries_them_again_next_time(settings, inv
 
 
 def test_the_load_itself_never_needs_the_broker(invoices):
-    batch = invoice_file_ingest(batch_id=batch_create(path=invoices).pk)
+    batch = ingest(invoices)
     assert batch.status == "succeeded"

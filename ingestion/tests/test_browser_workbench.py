@@ -10,9 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, LoadBatch, RejectedInvoice
 
 pytestmark = [
@@ -21,18 +20,13 @@ pytestmark = [
     pytest.mark.usefixtures("reference_data"),
 ]
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
 MAX_ACTIONS = 6
 
 
 @pytest.fixture
-def context(chromium, django_user_model, live_server):
-    client = Client()
-    client.force_login(django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-admin-1"))
+def context(chromium, browser_login):
     context = chromium.new_context(viewport={"width": 1400, "height": 900})
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
+    context.add_cookies([browser_login])
     yield context
     context.close()
 
@@ -44,8 +38,7 @@ def tyrell_file(tmp_path):
         f"TYR-{n:03d},2024-03-{n:02d},C-120,Tyrell Corp,API Access,{n},{price},{n * price:.2f},Paid"
         for n, price in prices.items()
     ]
-    path = tmp_path / "tyrell-march.csv"
-    path.write_text(HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    path = write_invoices(tmp_path, *lines, name="tyrell-march.csv")
     return path, sum(n * price for n, price in prices.items())
 
 
@@ -57,7 +50,7 @@ def dashboard_totals(page, url) -> tuple[Decimal, int]:
 
 
 def test_the_batch_list_fits_1400_px(context, live_server, seed_file, tmp_path, screenshot):
-    invoice_file_ingest(batch_id=batch_create(path=seed_file).pk)
+    ingest(seed_file)
     LoadBatch.objects.create(
         file_name="finance-export-full-year-2024-all-regions-final-v2.csv",
         status="succeeded",
@@ -88,9 +81,9 @@ def test_the_batch_list_fits_1400_px(context, live_server, seed_file, tmp_path, 
 def test_25_rows_of_an_unknown_customer_are_fixed_in_at_most_6_actions(
     context, live_server, seed_file, tmp_path, screenshot
 ):
-    invoice_file_ingest(batch_id=batch_create(path=seed_file).pk)
+    ingest(seed_file)
     path, tyrell_sum = tyrell_file(tmp_path)
-    batch = invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    batch = ingest(path)
     assert (batch.rows_rejected, batch.reason_counts) == (25, {"UNKNOWN_CUSTOMER": 25})
     page = context.new_page()
     revenue_before, invoices_before = dashboard_totals(page, live_server.url)

@@ -23,6 +23,7 @@ from ingestion.dispatch import batch_rerun
 from ingestion.generate import invoice_file_generate
 from ingestion.reprocess import NOTHING_TO_REPROCESS, rejected_reprocess
 from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.tests.files import ingest
 from warehouse.locks import facts_lock_name
 from warehouse.models import Customer, LoadBatch, RejectedInvoice
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
@@ -77,10 +78,6 @@ def started_in_background(batch: LoadBatch) -> tuple[threading.Thread, list]:
     while not LoadBatch.objects.filter(pk=batch.pk, status="running", rows_done__gt=0).exists():
         time.sleep(0.01)
     return runner, result
-
-
-def ingest(path: Path, **kwargs) -> LoadBatch:
-    return invoice_file_ingest(batch_id=batch_create(path=path, **kwargs).pk)
 
 
 def batch_counts(batch: LoadBatch) -> tuple:

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from ingestion.pipeline import errors
 from ingestion.pipeline.columns import RAW_COLUMNS
 from ingestion.pipeline.extract import FileFormat, chunks_read, file_format_detect, header_map
+from ingestion.tests.files import invoices_csv, write_invoices
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FRAME_COLUMNS = ["source_row", *RAW_COLUMNS, "extra"]
@@ -226,8 +227,7 @@ def test_ragged_first_row_is_rejected():
 
 
 def test_short_row_is_padded_with_empty_text(tmp_path):
-    path = tmp_path / "short.csv"
-    path.write_text(",".join(HEADER) + "\nINV-1,2023-01-05\n", encoding="utf-8")
+    path = write_invoices(tmp_path, "INV-1,2023-01-05", name="short.csv")
     assert records(path) == [row(2, "INV-1", "2023-01-05", "", "", "", "", "", "", "")]
 
 
@@ -332,9 +332,11 @@ def test_mixed_case_headers_and_extra_column():
 
 
 def test_extra_json_keeps_non_ascii(tmp_path):
-    path = tmp_path / "extra.csv"
-    path.write_text(
-        ",".join(HEADER) + ",Remarque\nINV-1,2023-01-05,C1,A,W,1,1,1,PAID,déjà payé €\n", encoding="utf-8"
+    path = write_invoices(
+        tmp_path,
+        "INV-1,2023-01-05,C1,A,W,1,1,1,PAID,déjà payé €",
+        name="extra.csv",
+        columns=[*HEADER, "Remarque"],
     )
     assert read_all(path)["extra"].tolist() == ['{"Remarque": "déjà payé €"}']
 
@@ -348,9 +350,8 @@ def test_source_row_numbering_across_chunks():
 
 
 def test_source_row_numbering_larger_file(tmp_path):
-    path = tmp_path / "many.csv"
-    body = "".join(f"INV-{i},2023-01-05,C1,A,W,1,1.00,1.00,PAID\n" for i in range(25))
-    path.write_text(",".join(HEADER) + "\n" + body, encoding="utf-8")
+    rows = [f"INV-{i},2023-01-05,C1,A,W,1,1.00,1.00,PAID" for i in range(25)]
+    path = write_invoices(tmp_path, *rows, name="many.csv")
     chunks = list(chunks_read(path, file_format_detect(path), chunk_rows=10))
     assert [len(c) for c in chunks] == [10, 10, 5]
     frame = pd.concat(chunks, ignore_index=True)
@@ -359,8 +360,7 @@ def test_source_row_numbering_larger_file(tmp_path):
 
 
 def test_quoted_field_with_newline_is_one_value(tmp_path):
-    path = tmp_path / "multiline.csv"
-    path.write_text(",".join(HEADER) + '\nINV-1,2023-01-05,C1,"Acme\nInc",W,1,1,1,PAID\n', encoding="utf-8")
+    path = write_invoices(tmp_path, 'INV-1,2023-01-05,C1,"Acme\nInc",W,1,1,1,PAID', name="multiline.csv")
     assert records(path) == [row(2, "INV-1", "2023-01-05", "C1", "Acme\nInc", "W", "1", "1", "1", "PAID")]
 
 
@@ -371,9 +371,9 @@ def test_blank_line_does_not_shift_source_row():
 
 def late_cp1252_file(path: Path, rows: int) -> Path:
     """``rows`` ASCII rows, then one row with a cp1252 byte (0xE9, é)."""
-    body = "".join(f"INV-{i:05d},2023-01-05,C001,Acme,Widget,2,1.50,3.00,PAID\n" for i in range(rows))
+    body = [f"INV-{i:05d},2023-01-05,C001,Acme,Widget,2,1.50,3.00,PAID" for i in range(rows)]
     tail = "INV-X,2023-01-05,C001,Café,Widget,2,1.50,3.00,PAID\n".encode("cp1252")
-    path.write_bytes((",".join(HEADER) + "\n" + body).encode() + tail)
+    path.write_bytes(invoices_csv(*body).encode() + tail)
     return path
 
 

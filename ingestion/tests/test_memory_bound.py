@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.tests import hostile
+from ingestion.tests.files import write_invoices
 
 RSS_LIMIT_MB = 500
 MB = 1_000_000
@@ -78,8 +79,7 @@ def test_hostile_files_stay_within_the_memory_bound(tmp_path, name, make, error)
 
 
 def test_the_child_measures_a_real_load(tmp_path):
-    path = tmp_path / "ok.csv"
-    path.write_text(hostile.HEADER + "\n" + hostile.GOOD_ROW.format(n=1) + "\n", encoding="utf-8")
+    path = write_invoices(tmp_path, hostile.GOOD_ROW.format(n=1), name="ok.csv")
     outcome = run_child(path)
     assert (outcome["rows"], outcome["error"]) == (1, None)
     assert 20 < outcome["peak_mb"] < RSS_LIMIT_MB

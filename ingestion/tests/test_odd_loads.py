@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
-from openpyxl import Workbook
 
 from ingestion.pipeline.columns import RAW_COLUMNS
-from ingestion.services import batch_create, invoice_file_ingest
 from ingestion.tests import hostile
+from ingestion.tests.files import ingest, write_invoices, write_workbook
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
@@ -25,28 +21,12 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 ROW = ["2023-05-01", "C-100", "Acme", "API Access", 1, 5.0, 5.0, "Paid"]
 
 
-def load(path: Path, **kwargs) -> LoadBatch:
-    return invoice_file_ingest(batch_id=batch_create(path=path, **kwargs).pk)
-
-
-def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    book = Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for r in rows:
-            sheet.append(r)
-    book.save(path)
-    return path
-
-
 def test_a_nul_in_an_id_never_reaches_the_facts(tmp_path):
-    lines = [hostile.HEADER] + [hostile.GOOD_ROW.format(n=n) for n in range(2, 7000)]
-    lines[5999] = lines[5999].replace("INV-6000", "N-59\x0099")  # line 6000
-    path = tmp_path / "nul.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = [hostile.GOOD_ROW.format(n=n) for n in range(2, 7000)]
+    rows[5998] = rows[5998].replace("INV-6000", "N-59\x0099")  # line 6000
+    path = write_invoices(tmp_path, *rows, name="nul.csv")
 
-    batch = load(path)
+    batch = ingest(path)
 
     assert (batch.status, batch.rows_read, batch.rows_rejected) == ("succeeded", 6998, 1)
     rejected = RejectedInvoice.objects.get()
@@ -57,13 +37,13 @@ def test_a_nul_in_an_id_never_reaches_the_facts(tmp_path):
 
 def test_a_field_over_the_limit_is_rejected_and_staged_cut(tmp_path, settings):
     settings.INGEST_MAX_FIELD_BYTES = 10_000
-    path = tmp_path / "long.csv"
-    path.write_text(
-        f"{hostile.HEADER}\n{hostile.GOOD_ROW.format(n=1)}\n"
-        f"INV-2,2023-05-01,C-100,{'x' * 50_000},API Access,1,5.00,5.00,Paid\n",
-        encoding="utf-8",
+    path = write_invoices(
+        tmp_path,
+        hostile.GOOD_ROW.format(n=1),
+        f"INV-2,2023-05-01,C-100,{'x' * 50_000},API Access,1,5.00,5.00,Paid",
+        name="long.csv",
     )
-    batch = load(path)
+    batch = ingest(path)
 
     assert (batch.rows_loaded, batch.rows_rejected, batch.reason_counts) == (1, 1, {"FIELD_TOO_LONG": 1})
     staged = StagingInvoice.objects.get(batch=batch, source_row=3)
@@ -73,14 +53,14 @@ def test_a_field_over_the_limit_is_rejected_and_staged_cut(tmp_path, settings):
 def test_a_line_over_the_limit_fails_the_batch_with_nothing_loaded(tmp_path, settings):
     settings.INGEST_MAX_LINE_BYTES = 100_000
     path = hostile.csv_one_huge_row(tmp_path, size=1_000_000)
-    batch = load(path)
+    batch = ingest(path)
     assert batch.status == "failed"
     assert batch.error == "line 2 is longer than the line limit (100,000 bytes): is this really a CSV file?"
     assert not Invoice.objects.exists() and not RejectedInvoice.objects.exists()
 
 
 def test_the_batch_note_names_the_sheet_read_and_the_others(tmp_path):
-    path = workbook(
+    path = write_workbook(
         tmp_path / "book.xlsx",
         {
             "Cover": [],
@@ -88,7 +68,7 @@ def test_the_batch_note_names_the_sheet_read_and_the_others(tmp_path):
             "June": [list(RAW_COLUMNS), ["INV-2", *ROW]],
         },
     )
-    batch = load(path)
+    batch = ingest(path)
     assert (batch.status, batch.rows_loaded) == ("succeeded", 1)
     assert batch.note == (
         "read sheet 'May'; other sheets with data, not read: 'June';"
@@ -97,7 +77,7 @@ def test_the_batch_note_names_the_sheet_read_and_the_others(tmp_path):
 
 
 def test_load_invoices_reads_the_sheet_it_is_told(tmp_path):
-    path = workbook(
+    path = write_workbook(
         tmp_path / "book.xlsx",
         {"May": [list(RAW_COLUMNS), ["INV-1", *ROW]], "June": [list(RAW_COLUMNS), ["INV-2", *ROW]]},
     )
@@ -108,20 +88,8 @@ def test_load_invoices_reads_the_sheet_it_is_told(tmp_path):
     assert LoadBatch.objects.get().sheet == "June"
 
 
-@pytest.fixture
-def uploader_client(django_user_model, settings, tmp_path) -> Client:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    user = django_user_model.objects.create_user("uploader", password="pw", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["add_loadbatch", "view_loadbatch", "view_rejectedinvoice"])
-    )
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_the_upload_form_passes_the_sheet(uploader_client, tmp_path):
-    path = workbook(
+    path = write_workbook(
         tmp_path / "book.xlsx",
         {"May": [list(RAW_COLUMNS), ["INV-1", *ROW]], "June": [list(RAW_COLUMNS), ["INV-2", *ROW]]},
     )

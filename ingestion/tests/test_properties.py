@@ -15,11 +15,10 @@ from hypothesis import strategies as st
 from ingestion.pipeline import errors
 from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean
-from ingestion.pipeline.columns import RAW_COLUMNS
 from ingestion.pipeline.extract import FileFormat, chunks_read, file_format_detect
 from ingestion.pipeline.rules import REASONS
+from ingestion.tests.files import invoices_csv
 
-HEADER = ",".join(RAW_COLUMNS)
 DIMS = dimensions_from_rows(customers=[("C-1", 1)], items=[("Widget", 2)], statuses=[("Paid", 3)])
 FILE_ERRORS = [
     re.compile("^" + re.sub(r"\\\{[^}]*\\\}", ".*", re.escape(value)) + "$", re.S)
@@ -87,8 +86,7 @@ CELL = st.one_of(
 def test_any_table_under_the_header_gives_a_file_error_or_rows_each_loaded_or_rejected(
     rows, delimiter, encoding
 ):
-    lines = [HEADER.replace(",", delimiter), *(delimiter.join(r) for r in rows)]
-    content = ("\n".join(lines) + "\n").encode(encoding, errors="replace")
+    content = invoices_csv(*rows, delimiter=delimiter).encode(encoding, errors="replace")
     assert_each_row_loaded_or_rejected(content)
 
 
@@ -109,11 +107,11 @@ def comma(cents: int, grouped: bool) -> str:
     grouped=st.booleans(),
 )
 def test_amounts_printed_in_either_convention_read_back_to_the_same_cents(amounts, writer, grouped):
-    lines = [HEADER.replace(",", ";")]
+    lines = []
     for n, cents in enumerate(amounts):
         text = writer(cents, grouped)
         lines.append(f"INV-{n};2023-05-01;C-1;Acme;Widget;1;{text};{text};Paid")
-    frame = read_and_clean(("\n".join(lines) + "\n").encode())
+    frame = read_and_clean(invoices_csv(*lines, delimiter=";").encode())
     assert frame["reason"].isna().all(), frame["detail"].dropna().tolist()
     assert [Decimal(v) for v in frame["clean_total"]] == [Decimal(c) / 100 for c in amounts]
 
@@ -134,10 +132,10 @@ DATE_FORMATS = [
 @FAST
 @given(days=st.lists(DAYS, min_size=1, max_size=10))
 def test_dates_printed_in_every_accepted_format_read_back_to_the_same_day(days):
-    lines = [HEADER]
+    lines = []
     for n, day in enumerate(days):
         for f, write in enumerate(DATE_FORMATS):
             lines.append(f"INV-{n}-{f},{write(day)},C-1,Acme,Widget,1,5.00,5.00,Paid")
-    frame = read_and_clean(("\n".join(lines) + "\n").encode())
+    frame = read_and_clean(invoices_csv(*lines).encode())
     assert frame["reason"].isna().all(), frame["detail"].dropna().tolist()
     assert list(frame["clean_issue_date"]) == [day for day in days for _ in DATE_FORMATS]

@@ -9,24 +9,25 @@ import pytest
 
 from ingestion.generate import invoice_file_generate
 from ingestion.reprocess import NOTHING_TO_REPROCESS, rejected_reprocess
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
 
-
-def load(path: Path, rows: list[str]) -> LoadBatch:
-    path.write_text(HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
-    batch = invoice_file_ingest(batch_id=batch_create(path=path).pk)
+def load(path: Path) -> LoadBatch:
+    batch = ingest(path)
     assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
     return batch
 
 
 def test_a_row_of_an_unknown_customer_loads_once_the_customer_exists(tmp_path):
-    load(tmp_path / "a.csv", ["INV-1,2024-01-05,C-999,New Co,Server Setup,2,1200.50,2401.00,Paid"])
+    load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,2,1200.50,2401.00,Paid", name="a.csv"
+        )
+    )
     rejected = RejectedInvoice.objects.get()
     assert rejected.reason == "UNKNOWN_CUSTOMER"
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
@@ -48,11 +49,12 @@ def test_a_row_of_an_unknown_customer_loads_once_the_customer_exists(tmp_path):
 
 def test_rows_that_still_fail_keep_an_updated_reason(tmp_path):
     load(
-        tmp_path / "a.csv",
-        [
+        write_invoices(
+            tmp_path,
             "INV-1,2024-01-05,C-999,New Co,Server Setup,2,1200.50,99.00,Paid",
             "INV-2,2024-01-05,C-100,Acme,Quantum Thing,1,10.00,10.00,Paid",
-        ],
+            name="a.csv",
+        )
     )
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
     ids = list(RejectedInvoice.objects.values_list("pk", flat=True))
@@ -73,11 +75,12 @@ def test_rows_that_still_fail_keep_an_updated_reason(tmp_path):
 
 def test_a_duplicate_row_never_overwrites_the_invoice_of_the_first_occurrence(tmp_path):
     first = load(
-        tmp_path / "a.csv",
-        [
+        write_invoices(
+            tmp_path,
             "INV-1,2024-01-05,C-100,Acme,Server Setup,1,100.00,100.00,Paid",
             "INV-1,2024-01-05,C-100,Acme,Server Setup,2,100.00,200.00,Paid",
-        ],
+            name="a.csv",
+        )
     )
     duplicate = RejectedInvoice.objects.get()
     assert duplicate.reason == "DUPLICATE_INVOICE_ID"
@@ -93,11 +96,12 @@ def test_a_duplicate_row_never_overwrites_the_invoice_of_the_first_occurrence(tm
 
 def test_the_first_row_per_invoice_id_wins_within_one_reprocessing(tmp_path):
     load(
-        tmp_path / "a.csv",
-        [
+        write_invoices(
+            tmp_path,
             "INV-7,2024-01-05,C-999,X,Server Setup,1,100.00,100.00,Paid",
             "INV-7,2024-01-06,C-999,X,Server Setup,2,100.00,200.00,Paid",
-        ],
+            name="a.csv",
+        )
     )
     Customer.objects.create(customer_id="C-999", customer_name="X")
 
@@ -109,7 +113,11 @@ def test_the_first_row_per_invoice_id_wins_within_one_reprocessing(tmp_path):
 
 
 def test_resolved_rows_are_not_reprocessed_again(tmp_path):
-    load(tmp_path / "a.csv", ["INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid"])
+    load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"
+        )
+    )
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
     ids = list(RejectedInvoice.objects.values_list("pk", flat=True))
     rejected_reprocess(rejected_ids=ids)
@@ -119,8 +127,14 @@ def test_resolved_rows_are_not_reprocessed_again(tmp_path):
 
 
 def test_an_updated_invoice_counts_as_updated(tmp_path):
-    load(tmp_path / "a.csv", ["INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Pending"])
-    load(tmp_path / "b.csv", ["INV-1,2024-01-05,C-999,Acme,Server Setup,1,10.00,10.00,Paid"])
+    load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Pending", name="a.csv"
+        )
+    )
+    load(
+        write_invoices(tmp_path, "INV-1,2024-01-05,C-999,Acme,Server Setup,1,10.00,10.00,Paid", name="b.csv")
+    )
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
 
     batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
@@ -161,8 +175,8 @@ def test_reprocessing_after_adding_a_customer_equals_the_clean_load(tmp_path):
     fixed = _fix_loop_file(tmp_path)
     later = invoice_file_generate(path=tmp_path / "later.csv", rows=3_000, seed=32)  # overlaps INV-00001..
 
-    load_path(fixed)
-    load_path(later)
+    load(fixed)
+    load(later)
     Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
     unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER", resolved_at__isnull=True)
     assert unknown.count() > 500
@@ -175,8 +189,8 @@ def test_reprocessing_after_adding_a_customer_equals_the_clean_load(tmp_path):
     }
 
     warehouse_clear()
-    load_path(fixed)  # the customer exists from the start
-    load_path(later)
+    load(fixed)  # the customer exists from the start
+    load(later)
     assert_aggregates_match_facts()
 
     assert fixed_loop == warehouse_snapshot()
@@ -185,9 +199,3 @@ def test_reprocessing_after_adding_a_customer_equals_the_clean_load(tmp_path):
     }
     assert Invoice.objects.get(invoice_id="R-A").customer.customer_id == "C-120"  # the earlier row won
     assert Invoice.objects.get(invoice_id="R-B").customer.customer_id == "C-101"
-
-
-def load_path(path: Path) -> LoadBatch:
-    batch = invoice_file_ingest(batch_id=batch_create(path=path).pk)
-    assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
-    return batch

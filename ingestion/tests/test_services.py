@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from io import StringIO
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,22 +15,11 @@ from ingestion.generate import invoice_file_generate, invoices_generate
 from ingestion.pipeline import errors
 from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean
 from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.tests.files import ingest, invoices_csv, write_invoices
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, StagingInvoice, Status
 from warehouse.tests.checks import assert_aggregates_match_facts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
-
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
-
-
-def write_csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
-    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-def load(path: Path, **kwargs) -> LoadBatch:
-    batch = batch_create(path=path, **kwargs)
-    return invoice_file_ingest(batch_id=batch.pk)
 
 
 def facts() -> dict[str, tuple]:
@@ -51,7 +39,7 @@ def facts() -> dict[str, tuple]:
 
 
 def test_seed_export_loads_exactly(seed_file):
-    batch = load(seed_file)
+    batch = ingest(seed_file)
 
     assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
     assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected) == (10_000, 9_011, 989)
@@ -76,11 +64,10 @@ def test_seed_export_loads_exactly(seed_file):
 
 
 def test_rejected_rows_keep_the_raw_record_and_every_failure(tmp_path):
-    path = write_csv(
-        tmp_path / "bad.csv", ["INV-1,2023-13-40,C-100,Acme,Server Setup,2,$ 1,200.50,NULL,Paid"]
+    path = write_invoices(
+        tmp_path, 'INV-1,2023-13-40,C-100,Acme,Server Setup,2,"$ 1,200.50",NULL,Paid', name="bad.csv"
     )
-    path.write_text(HEADER + 'INV-1,2023-13-40,C-100,Acme,Server Setup,2,"$ 1,200.50",NULL,Paid\n')
-    batch = load(path)
+    batch = ingest(path)
 
     row = RejectedInvoice.objects.get(batch=batch)
     assert (row.invoice_id, row.reason, row.source_row) == ("INV-1", "INVALID_DATE", 2)
@@ -91,8 +78,8 @@ def test_rejected_rows_keep_the_raw_record_and_every_failure(tmp_path):
 
 
 def test_same_file_again_is_skipped_and_changes_nothing(seed_file):
-    first = load(seed_file)
-    again = load(seed_file)
+    first = ingest(seed_file)
+    again = ingest(seed_file)
 
     assert again.status == LoadBatch.Status.SKIPPED
     assert f"#{first.pk}" in again.note
@@ -101,9 +88,9 @@ def test_same_file_again_is_skipped_and_changes_nothing(seed_file):
 
 
 def test_forced_reload_leaves_facts_and_rejected_rows_as_they_were(seed_file):
-    first = load(seed_file)
+    first = ingest(seed_file)
     before = facts()
-    forced = load(seed_file, force=True)
+    forced = ingest(seed_file, force=True)
 
     assert forced.status == LoadBatch.Status.SUCCEEDED
     assert (forced.rows_inserted, forced.rows_updated, forced.rows_unchanged) == (0, 0, 9_011)
@@ -114,23 +101,21 @@ def test_forced_reload_leaves_facts_and_rejected_rows_as_they_were(seed_file):
 
 
 def test_later_batch_updates_an_invoice_and_counts_it(tmp_path):
-    a = load(
-        write_csv(
-            tmp_path / "a.csv",
-            [
-                "INV-1,2023-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Pending",
-                "INV-2,2023-01-06,C-101,Globex,API Access,1,500,500,Paid",
-            ],
+    a = ingest(
+        write_invoices(
+            tmp_path,
+            "INV-1,2023-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Pending",
+            "INV-2,2023-01-06,C-101,Globex,API Access,1,500,500,Paid",
+            name="a.csv",
         )
     )
-    b = load(
-        write_csv(
-            tmp_path / "b.csv",
-            [
-                "INV-1,2023-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid",
-                "INV-2,2023-01-06,C-101,Globex,API Access,1,500,500,Paid",
-                "INV-3,2023-01-07,C-102,Soylent,Cloud Storage,3,20,60,Pending",
-            ],
+    b = ingest(
+        write_invoices(
+            tmp_path,
+            "INV-1,2023-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid",
+            "INV-2,2023-01-06,C-101,Globex,API Access,1,500,500,Paid",
+            "INV-3,2023-01-07,C-102,Soylent,Cloud Storage,3,20,60,Pending",
+            name="b.csv",
         )
     )
 
@@ -142,13 +127,12 @@ def test_later_batch_updates_an_invoice_and_counts_it(tmp_path):
 
 
 def test_invoice_ids_are_case_sensitive(tmp_path):
-    batch = load(
-        write_csv(
-            tmp_path / "case.csv",
-            [
-                "INV-1,2023-01-05,C-100,Acme,Server Setup,1,10,10,Paid",
-                "inv-1,2023-01-05,C-100,Acme,Server Setup,2,10,20,Paid",
-            ],
+    batch = ingest(
+        write_invoices(
+            tmp_path,
+            "INV-1,2023-01-05,C-100,Acme,Server Setup,1,10,10,Paid",
+            "inv-1,2023-01-05,C-100,Acme,Server Setup,2,10,20,Paid",
+            name="case.csv",
         )
     )
 
@@ -157,15 +141,14 @@ def test_invoice_ids_are_case_sensitive(tmp_path):
 
 
 def test_first_valid_occurrence_wins(tmp_path):
-    batch = load(
-        write_csv(
-            tmp_path / "dups.csv",
-            [
-                "INV-7,2023-13-01,C-100,Acme,Server Setup,1,10,10,Paid",  # row 2: invalid
-                "INV-7,2023-02-01,C-100,Acme,Server Setup,1,10,10,Paid",  # row 3: first valid
-                "INV-7,2023-02-01,C-100,Acme,Server Setup,1,10,10,Paid",  # row 4: identical copy
-                "INV-7,2023-03-01,C-101,Globex,API Access,2,5,10,Pending",  # row 5: differs
-            ],
+    batch = ingest(
+        write_invoices(
+            tmp_path,
+            "INV-7,2023-13-01,C-100,Acme,Server Setup,1,10,10,Paid",  # row 2: invalid
+            "INV-7,2023-02-01,C-100,Acme,Server Setup,1,10,10,Paid",  # row 3: first valid
+            "INV-7,2023-02-01,C-100,Acme,Server Setup,1,10,10,Paid",  # row 4: identical copy
+            "INV-7,2023-03-01,C-101,Globex,API Access,2,5,10,Pending",  # row 5: differs
+            name="dups.csv",
         )
     )
 
@@ -181,7 +164,7 @@ def test_first_valid_occurrence_wins(tmp_path):
 def test_duplicates_are_found_across_chunks(tmp_path, settings):
     settings.INGEST_CHUNK_ROWS = 1_000
     path = invoice_file_generate(path=tmp_path / "gen.csv", rows=5_000, seed=3)
-    batch = load(path)
+    batch = ingest(path)
 
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     dims = dimensions_from_rows(
@@ -200,7 +183,7 @@ def test_duplicates_are_found_across_chunks(tmp_path, settings):
 
 
 def test_dry_run_reports_and_writes_nothing(seed_file):
-    batch = load(seed_file, dry_run=True)
+    batch = ingest(seed_file, dry_run=True)
 
     assert batch.status == LoadBatch.Status.SUCCEEDED
     assert (batch.rows_loaded, batch.rows_rejected, batch.rows_inserted) == (9_011, 989, 9_011)
@@ -216,7 +199,7 @@ def test_dry_run_reports_and_writes_nothing(seed_file):
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "looks like a .xls workbook but cannot be read"),
         (b"invoice_id,issue_date,total\nINV-1,2023-01-01,10\n", "missing required columns: customer_id"),
         (
-            HEADER.encode() + b"INV-1,2023-01-01,C-100,Acme,API Access,1,5,5,Paid,extra\n",
+            invoices_csv("INV-1,2023-01-01,C-100,Acme,API Access,1,5,5,Paid,extra").encode(),
             "line 2 has more fields than the header",
         ),
     ],
@@ -225,7 +208,7 @@ def test_dry_run_reports_and_writes_nothing(seed_file):
 def test_file_level_faults_fail_the_batch_with_a_message(tmp_path, content, message):
     path = tmp_path / "file.csv"
     path.write_bytes(content)
-    batch = load(path)
+    batch = ingest(path)
 
     assert batch.status == LoadBatch.Status.FAILED
     assert message in batch.error
@@ -234,7 +217,7 @@ def test_file_level_faults_fail_the_batch_with_a_message(tmp_path, content, mess
 
 
 def test_header_only_file_is_an_empty_successful_batch(tmp_path):
-    batch = load(write_csv(tmp_path / "none-today.csv", []))
+    batch = ingest(write_invoices(tmp_path, name="none-today.csv"))
 
     assert (batch.status, batch.rows_read, batch.rows_loaded) == (LoadBatch.Status.SUCCEEDED, 0, 0)
 
@@ -248,7 +231,7 @@ def test_a_failure_part_way_leaves_no_partial_facts_and_a_rerun_converges(tmp_pa
         + "\n"
     )
 
-    batch = load(path)
+    batch = ingest(path)
     assert batch.status == LoadBatch.Status.FAILED
     assert "line 7001 has 10 fields" in batch.error
     assert Invoice.objects.count() == 0 and RejectedInvoice.objects.count() == 0
@@ -315,7 +298,7 @@ def test_xlsx_loads_like_csv(tmp_path):
     path = tmp_path / "invoices.xlsx"
     workbook.save(path)
 
-    batch = load(path)
+    batch = ingest(path)
     assert (batch.status, batch.rows_read, batch.rows_loaded) == (LoadBatch.Status.SUCCEEDED, 2, 1)
     assert facts()["INV-1"][:4] == ("2023-04-05", "C-100", "Server Setup", "PAID")
     rejected = RejectedInvoice.objects.get()
@@ -330,7 +313,7 @@ def test_load_data_refused_falls_back_to_inserts(seed_file, monkeypatch):
     if connection.vendor != "mysql":
         pytest.skip("LOAD DATA is MySQL/MariaDB only")
     monkeypatch.setitem(connections.settings["default"]["OPTIONS"], "local_infile", 0)
-    batch = load(seed_file)
+    batch = ingest(seed_file)
 
     assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
     assert (batch.rows_loaded, batch.rows_rejected) == (9_011, 989)
@@ -350,13 +333,12 @@ def test_generated_sample_has_the_seed_kinds_of_mess():
 def test_awkward_raw_text_survives_staging_and_rejected_rows_exactly(tmp_path):
     awkward = 'He said "hi", then\nleft \\N \\\\ NULL é€ 😀'
     quoted = '"' + awkward.replace('"', '""') + '"'
-    batch = load(
-        write_csv(
-            tmp_path / "awkward.csv",
-            [
-                f"INV-1,2023-01-05,C-100,{quoted},Server Setup,1,10,10,Paid",
-                f"INV-2,2023-01-05,C-100,{quoted},Server Setup,1,10,NULL,Paid",
-            ],
+    batch = ingest(
+        write_invoices(
+            tmp_path,
+            f"INV-1,2023-01-05,C-100,{quoted},Server Setup,1,10,10,Paid",
+            f"INV-2,2023-01-05,C-100,{quoted},Server Setup,1,10,NULL,Paid",
+            name="awkward.csv",
         )
     )
 
@@ -370,23 +352,22 @@ def test_awkward_raw_text_survives_staging_and_rejected_rows_exactly(tmp_path):
 
 
 def test_aggregates_follow_every_load(tmp_path, seed_file):
-    load(seed_file)
+    ingest(seed_file)
     assert_aggregates_match_facts()
 
-    moved = write_csv(
-        tmp_path / "moves.csv",
-        [
-            "INV-00001,2024-02-29,C-101,Globex,API Access,3,500,1500,Paid",  # every field changes
-            "INV-00002,2023-09-16,C-104,Umbrella Corp,Audit Service,2,2000.00,4000.00,REFUNDED",  # same
-            "INV-99999,2024-02-29,C-101,Globex,API Access,1,500,500,Pending",  # new
-            "INV-99999,2024-02-29,C-101,Globex,API Access,1,500,500,Pending",  # duplicate
-        ],
+    moved = write_invoices(
+        tmp_path,
+        "INV-00001,2024-02-29,C-101,Globex,API Access,3,500,1500,Paid",  # every field changes
+        "INV-00002,2023-09-16,C-104,Umbrella Corp,Audit Service,2,2000.00,4000.00,REFUNDED",  # same
+        "INV-99999,2024-02-29,C-101,Globex,API Access,1,500,500,Pending",  # new
+        "INV-99999,2024-02-29,C-101,Globex,API Access,1,500,500,Pending",  # duplicate
+        name="moves.csv",
     )
-    batch = load(moved)
+    batch = ingest(moved)
     assert (batch.rows_inserted, batch.rows_updated, batch.rows_unchanged) == (1, 1, 1)
     assert_aggregates_match_facts()
 
-    load(seed_file, force=True)  # puts INV-00001 back
+    ingest(seed_file, force=True)  # puts INV-00001 back
     assert_aggregates_match_facts()
 
 

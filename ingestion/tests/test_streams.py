@@ -10,12 +10,11 @@ from django.contrib.messages import get_messages
 from django.forms import BooleanField
 from django.urls import reverse
 
-from ingestion.services import batch_create, invoice_file_ingest
 from ingestion.streams import XLSX_TOO_MANY_ROWS
+from ingestion.tests.files import ingest, write_invoices
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
 CSV_FORMAT, XLSX_FORMAT = "0", "1"
 
 
@@ -28,11 +27,13 @@ def form_data(client, url: str, file_format: str) -> dict:
 
 @pytest.fixture
 def rejected(tmp_path):
-    path = tmp_path / "bad.csv"
-    path.write_text(
-        HEADER + "".join(f"INV-{i},2024-13-05,C-100,=A{i},Server Setup,1,1,1,Paid\n" for i in range(7))
+    ingest(
+        write_invoices(
+            tmp_path,
+            *(f"INV-{i},2024-13-05,C-100,=A{i},Server Setup,1,1,1,Paid" for i in range(7)),
+            name="bad.csv",
+        )
     )
-    invoice_file_ingest(batch_id=batch_create(path=path).pk)
 
 
 def test_the_admin_csv_export_streams_every_filtered_row(admin_client, rejected):

@@ -8,11 +8,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from ingestion.tests.files import invoices_csv
 from ingestion.uploads import STORED_NAME_MAX_BYTES, stored_name
 from warehouse.models import LoadBatch
 
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
-ROW = "N-1,2024-01-05,C-100,Acme Corp,Server Setup,2,10.00,20.00,PAID\n"
+ROW = "N-1,2024-01-05,C-100,Acme Corp,Server Setup,2,10.00,20.00,PAID"
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_an_upload_named_with_300_characters_is_loaded(admin_client, settings, t
 
     response = admin_client.post(
         reverse("admin:warehouse_loadbatch_upload"),
-        {"files": SimpleUploadedFile(name, (HEADER + ROW).encode(), content_type="text/csv")},
+        {"files": SimpleUploadedFile(name, invoices_csv(ROW).encode(), content_type="text/csv")},
     )
 
     assert response.status_code == 302

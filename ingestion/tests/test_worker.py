@@ -21,7 +21,8 @@ from django.db import connection, transaction
 from config.celery import app
 from ingestion.dispatch import batch_cancel, batch_enqueue
 from ingestion.generate import invoice_file_generate
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.services import batch_create
+from ingestion.tests.files import ingest
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
@@ -229,7 +230,7 @@ def test_worker_killed_mid_load_converges_to_the_clean_run(tmp_path, worker_fact
 
     for model in (Invoice, RejectedInvoice, StagingInvoice, LoadBatch):
         model.objects.all().delete()
-    clean = invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    clean = ingest(path)
 
     assert clean.status == LoadBatch.Status.SUCCEEDED
     assert counts == (
@@ -351,7 +352,7 @@ def test_the_same_batch_delivered_twice_runs_once(tmp_path, worker_factory, brok
     counts = tuple(getattr(batch, f) for f in LoadBatch.COUNT_FIELDS)
     snapshot = warehouse_snapshot()
     warehouse_clear()
-    clean = invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    clean = ingest(path)
     assert counts == tuple(getattr(clean, f) for f in LoadBatch.COUNT_FIELDS)
     assert warehouse_snapshot() == snapshot
     assert_aggregates_match_facts()
@@ -380,7 +381,7 @@ def test_the_sweeper_queues_again_the_batch_of_a_killed_worker(tmp_path, worker_
     assert batch.attempts[0]["error"].startswith("worker lost: no heartbeat since")
     snapshot = warehouse_snapshot()
     warehouse_clear()
-    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    ingest(path)
     assert warehouse_snapshot() == snapshot
 
 
@@ -404,7 +405,7 @@ def test_a_killed_connection_in_the_worker_is_retried_and_converges(tmp_path, wo
     assert [a["status"] for a in batch.attempts] == ["queued", "succeeded"]
     snapshot = warehouse_snapshot()
     warehouse_clear()
-    invoice_file_ingest(batch_id=batch_create(path=path).pk)
+    ingest(path)
     assert warehouse_snapshot() == snapshot
 
 

@@ -19,12 +19,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(django_user_model):
+def staff(staff_user, logged_in):
     """A staff user with no permission at all: tokens are everyone's own business."""
-    user = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
-    client = Client()
-    client.force_login(user)
-    return user, client
+    user = staff_user("clerk")
+    return user, logged_in(user)
 
 
 def create_in_admin(client, name: str, **fields):
@@ -61,9 +59,9 @@ def test_an_expiry_in_the_past_is_refused(staff):
     assert not ApiToken.objects.exists()
 
 
-def test_users_see_and_revoke_only_their_own_tokens(staff, django_user_model):
+def test_users_see_and_revoke_only_their_own_tokens(staff, staff_user):
     user, client = staff
-    other = django_user_model.objects.create_user("other", password="pw-other-123", is_staff=True)
+    other = staff_user("other")
     theirs, _ = token_create(user=other, name="theirs")
     mine, secret = token_create(user=user, name="mine")
 
@@ -83,11 +81,10 @@ def test_users_see_and_revoke_only_their_own_tokens(staff, django_user_model):
     assert refused.status_code == 401
 
 
-def test_a_superuser_sees_every_token(staff, django_user_model):
+def test_a_superuser_sees_every_token(staff, django_user_model, logged_in):
     user, _ = staff
     token_create(user=user, name="clerk's script")
-    admin = Client()
-    admin.force_login(django_user_model.objects.create_superuser("root", "r@example.com", "pw-root-123"))
+    admin = logged_in(django_user_model.objects.create_superuser("root", "r@example.com", "pw-root-123"))
     assert "clerk&#x27;s script" in admin.get(reverse("admin:tokens_apitoken_changelist")).content.decode()
 
 
