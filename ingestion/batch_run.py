@@ -82,7 +82,7 @@ class BatchRetry(Exception):
 def _tmp_dirs_sweep(root: Path) -> None:
     """Remove the temporary folders of runs that no longer hold their batch (killed ones)."""
     for folder in root.glob("batch-*"):
-        _, batch_id, owner = (folder.name.split("-", 2) + ["", ""])[:3]
+        _, batch_id, owner = [*folder.name.split("-", 2), "", ""][:3]
         live = LoadBatch.objects.filter(
             pk=int(batch_id) if batch_id.isdigit() else 0,
             status=LoadBatch.Status.RUNNING,

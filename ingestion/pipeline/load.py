@@ -31,9 +31,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from django.db import OperationalError, connection, transaction
@@ -74,8 +75,8 @@ class BatchWriter:
     batch_id: int
     file_name: str
     file_sha256: str
-    loaded_at: object  # already adapted for the database
-    created_at: object
+    loaded_at: Any  # already adapted for the database
+    created_at: Any
     tmp_dir: Path
     dry_run: bool = False
     counts: MergeCounts = field(default_factory=MergeCounts)
@@ -88,9 +89,10 @@ class BatchWriter:
         self._stop = threading.Event()
         self._stager = Lane("stager", threaded=threaded)
         self._merger = Lane("merger", threaded=threaded)
-        self._stager_bulk: bulk.BulkWriter | None = None
-        self._merger_bulk: bulk.BulkWriter | None = None
-        self._atomic = None
+        # One bulk writer per lane: each remembers what its own connection refused.
+        self._stager_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
+        self._merger_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
+        self._atomic: transaction.Atomic | None = None
         self._locked = False
         self._candidates: list[pd.DataFrame] = []
         self._unmerged: tuple[int, int] | None = None  # staged rows waiting for the lock
@@ -141,7 +143,7 @@ class BatchWriter:
         maybe_seen = frame["dup_candidate"] == 1
         if maybe_seen.any():
             self._candidates.append(frame.loc[maybe_seen, ["source_row", "clean_invoice_id"]])
-        rows = (int(frame["source_row"].iat[0]), int(frame["source_row"].iat[-1]))
+        rows = (int(frame["source_row"].iloc[0]), int(frame["source_row"].iloc[-1]))
         staged = self._stager.submit(self._stage, frame)
         self._in_flight = [staged]
         if self._ready is None or not self._ready.done():
@@ -185,10 +187,8 @@ class BatchWriter:
                 self._ready.result()
         except BaseException:  # the error being handled already says what went wrong
             pass
-        try:
+        with suppress(BaseException):
             self._merger.submit(self._end, OperationalError, OperationalError("rollback"), None).result()
-        except BaseException:
-            pass
         self._close()
 
     def _close(self) -> None:
@@ -202,9 +202,9 @@ class BatchWriter:
             if not facts_lock_wait(stop=self._stop.is_set):
                 raise WriteAborted()
         self._locked = True
-        self._merger_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
-        self._atomic = transaction.atomic()
-        self._atomic.__enter__()
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        self._atomic = atomic
         with connection.cursor() as cursor:
             cursor.execute(sql.FACTS_ANY)
             self.warehouse_empty = cursor.fetchone() is None
@@ -308,7 +308,6 @@ class BatchWriter:
     # -- stager steps (autocommit) -------------------------------------------------------
 
     def _staging_clear(self) -> None:
-        self._stager_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
         with connection.cursor() as cursor:
             cursor.execute(sql.STAGING_CLEAR, [self.batch_id])
 

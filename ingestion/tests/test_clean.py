@@ -722,4 +722,4 @@ def test_empty_frame_gives_empty_result():
 
 
 def test_module_missing_tokens_match_the_contract():
-    assert clean.MISSING_TOKENS == frozenset({"", "null", "n/a", "nan", "none"})
+    assert frozenset({"", "null", "n/a", "nan", "none"}) == clean.MISSING_TOKENS

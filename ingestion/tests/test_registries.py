@@ -34,7 +34,7 @@ def test_the_readme_reason_table_is_the_rules_table():
 
 
 def test_reasons_are_the_rules_in_check_order():
-    assert REASONS == tuple(reason.value for reason in Reason)
+    assert tuple(reason.value for reason in Reason) == REASONS
     assert REASONS[0] == "FIELD_TOO_LONG" and REASONS[-1] == "DUPLICATE_INVOICE_ID"
 
 
@@ -65,7 +65,7 @@ def test_no_reason_code_is_written_out_outside_the_rules():
 
 
 def test_the_folder_scan_and_the_upload_form_offer_the_readers_extensions():
-    assert INPUT_SUFFIXES == {suffix for reader in formats.READERS for suffix in reader.extensions}
+    assert {suffix for reader in formats.READERS for suffix in reader.extensions} == INPUT_SUFFIXES
     accept = InvoiceUploadForm().fields["files"].widget.attrs["accept"]
     assert set(accept.split(",")) == INPUT_SUFFIXES
 
