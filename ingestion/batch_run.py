@@ -25,8 +25,8 @@ from ingestion import leases
 from ingestion.pipeline import errors, extract, formats, load
 from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
+from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.pipeline.lanes import connection_close
-from ingestion.pipeline.seen import InvoiceIdFilter
 from ingestion.validation import dimensions_load, invoices_validate, read_limits, reason_counts_ordered
 from warehouse.models import LoadBatch
 
