@@ -17,7 +17,7 @@ from ingestion.admin.display import admin_url
 from ingestion.forms import InvoiceUploadForm
 from ingestion.uploads import UploadRejected, uploads_enqueue
 from warehouse.models import LoadBatch
-from warehouse.selectors import batch_present
+from warehouse.selectors.batches import batch_present
 
 BATCH_QUEUED = "batch #{id} {name}: queued for loading"
 BATCH_RUNNING = "batch #{id} {name}: loading"

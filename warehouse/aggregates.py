@@ -13,7 +13,6 @@ MySQL/MariaDB and SQLite.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Iterable
 
@@ -24,6 +23,7 @@ from django.db.models.functions import TruncMonth
 
 from warehouse.locks import facts_lock
 from warehouse.models import DailySales, Invoice, MonthlySales
+from warehouse.selectors.periods import month_end
 
 DAYS_PER_STATEMENT = 500
 # Names in the SELECT -> columns of the aggregate tables.
@@ -71,10 +71,6 @@ def _chunks(values: list, size: int):
         yield values[start : start + size]
 
 
-def _month_end(month: dt.date) -> dt.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
 def daily_sales_refresh(*, days: Iterable[dt.date] | None = None) -> int:
     """Recompute the aggregates for ``days`` (None: every day) from fact_invoices.
 
@@ -97,6 +93,6 @@ def daily_sales_refresh(*, days: Iterable[dt.date] | None = None) -> int:
         months = sorted({day.replace(day=1) for day in days})
         for month in months:
             MonthlySales.objects.filter(month=month).delete()
-            daily = DailySales.objects.filter(day__gte=month, day__lte=_month_end(month))
+            daily = DailySales.objects.filter(day__gte=month, day__lte=month_end(month))
             _insert_select("agg_monthly_sales", _monthly_select(daily))
     return written
