@@ -39,16 +39,12 @@ def batch_outcome_message(batch: LoadBatch) -> tuple[int, str]:
     return level, BATCH_NOT_LOADED.format(**values, reason=batch.error or batch.note)
 
 
-def batch_progress_payload(batch: LoadBatch) -> dict:
-    """The progress JSON: the batch as every other view presents it."""
-    return batch_present(batch)
-
-
 def batch_progress(request, pk: int, *, model_admin):
+    """The progress JSON: the batch as every other view presents it (``batch_present``)."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     batch = get_object_or_404(LoadBatch, pk=pk)
-    return JsonResponse(batch_progress_payload(batch), headers={"Cache-Control": "no-store"})
+    return JsonResponse(batch_present(batch), headers={"Cache-Control": "no-store"})
 
 
 def invoice_upload(request, *, model_admin):
