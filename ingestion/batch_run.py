@@ -1,6 +1,8 @@
-"""One run of a batch: claim, read, clean, stage and merge its file, record the outcome.
+"""One run of a claimed batch: skip a file already loaded, or read, clean, stage and merge
+it; record the outcome.
 
-``ingestion.services.invoice_file_ingest`` is the entry point; this module is its engine.
+``ingestion.services.invoice_file_ingest`` is the entry point (it claims the batch); this
+module is its engine.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Admin views of the ingestion app: the upload form and the batch progress JSON.
 
 They are wired into the admin by ``ingestion.admin.batches.LoadBatchAdmin.get_urls`` (so the
-admin's login, staff check and CSRF apply) and stay thin: the work is in
-``ingestion.uploads`` and ``ingestion.services``.
+admin's login, staff check and CSRF apply) and stay thin: the upload's work is in
+``ingestion.uploads``, the progress JSON is ``warehouse.selectors.batches.batch_present``.
 """
 
 from django.conf import settings

@@ -2,9 +2,11 @@
 
 ``agg_daily_sales`` holds one row per day x customer x item x status (invoice count,
 quantity, revenue); ``agg_monthly_sales`` rolls it up per month. Reads never touch the
-fact table. The load keeps both tables current itself, adding its signed changes in its
-own transaction (``ingestion.pipeline.sql.sales_deltas_merge``); ``daily_sales_refresh``
-rebuilds given days (re-processing, ``dashboard_refresh``) or everything from the facts.
+fact table. A load keeps both tables current itself, in its own transaction: it collects
+its signed changes per day (``ingestion.pipeline.sales``), bulk-loads them into a delta
+table and adds that to both tables (``ingestion.pipeline.sales_changes``). Here,
+``daily_sales_refresh`` rebuilds given days from the facts (re-processing,
+``dashboard_refresh --day``) or everything (``dashboard_refresh``).
 
 Each refresh is one transaction under the warehouse's write lock: one DELETE and one
 INSERT ... SELECT per chunk of days, compiled by the ORM, so the same code runs on
