@@ -1,4 +1,6 @@
-"""Settings for the test suite: the real settings, with fixed secrets and eager Celery."""
+"""Settings for the test suite: the real settings without a ``.env``, with a fixed secret key,
+a fast password hasher, small chunks and a SQLite file per run. Celery runs eagerly, as
+everywhere, unless the environment names a broker."""
 
 import os
 

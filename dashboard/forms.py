@@ -10,7 +10,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import QueryDict
 
-from warehouse.selectors import DATE_MAX, DATE_MIN, DimensionNames, SalesFilter
+from warehouse.selectors.sales import DATE_MAX, DATE_MIN, DimensionNames, SalesFilter
 
 START_AFTER_END = "must be on or before end"
 DATE_FORMAT = "%Y-%m-%d"

@@ -1,4 +1,4 @@
-"""The star schema (table names are part of the contract) and the load batches."""
+"""All tables (names are part of the contract): star schema, batches, staging, rejected rows, aggregates."""
 
 import datetime as dt
 from decimal import Decimal
@@ -272,7 +272,7 @@ class RejectedInvoice(models.Model):
         return f"row {self.source_row}: {self.reason}"
 
 
-# --- Dashboard aggregates (maintained by warehouse.aggregates) ----------------------
+# --- Dashboard aggregates (kept current by loads; rebuilt by warehouse.aggregates) ------
 
 
 def _dimension_key(model, column: str):
@@ -299,8 +299,8 @@ class SalesAggregate(models.Model):
 class DailySales(SalesAggregate):
     """Per day; the dashboard reads it for partial months and weekly series.
 
-    The load adds its changes in its own transaction (``warehouse.aggregates``);
-    ``daily_sales_refresh`` rebuilds days from the facts.
+    A load adds its changes in its own transaction (``ingestion.pipeline.sales_changes``);
+    ``warehouse.aggregates.daily_sales_refresh`` rebuilds days from the facts.
     """
 
     pk = models.CompositePrimaryKey("day", "customer", "item", "status")

@@ -9,7 +9,7 @@ Two lanes, each one database connection working through its steps in order:
   new to the file, writes the chunk's rejected rows, and at the end settles the few "maybe
   seen" ids exactly (``DUPLICATE_INVOICE_ID`` for all but the first valid occurrence),
   upserts the rest, adds the batch's changes to the aggregates and commits together with
-  the batch row, then releases the lock.
+  the batch row, then releases the lock (its statements: ``ingestion.pipeline.merge``).
 
 While another load holds the lock, this one keeps reading, cleaning and staging; the
 chunks staged meanwhile are merged from staging once the lock is taken. So any number of
@@ -39,33 +39,17 @@ from typing import Any
 import pandas as pd
 from django.db import OperationalError, connection, transaction
 
-from ingestion.pipeline import bulk, duplicates, sales, sql
+from ingestion.pipeline import bulk, duplicates, sql
 from ingestion.pipeline.columns import STAGING_COLUMNS
 from ingestion.pipeline.lanes import Lane
-from ingestion.pipeline.rejected import rejected_rows
-from ingestion.pipeline.sales_changes import SalesChanges
+from ingestion.pipeline.merge import FactsMerge, MergeCounts
 from warehouse.locks import facts_lock_release, facts_lock_wait
 
 logger = logging.getLogger(__name__)
 
-_FACT_SOURCE = ("clean_invoice_id", *sql.STAGED_VALUES)
-
 
 class WriteAborted(Exception):
     """The run was told to stop (cancelled, or its lease was lost) while it waited."""
-
-
-@dataclass
-class MergeCounts:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-
-    def add(self, *, rows: int, existing: int, unchanged: int) -> None:
-        self.inserted += rows - existing
-        self.updated += existing - unchanged
-        self.unchanged += unchanged
 
 
 @dataclass
@@ -81,7 +65,6 @@ class BatchWriter:
     dry_run: bool = False
     counts: MergeCounts = field(default_factory=MergeCounts)
     timings: dict[str, float] = field(default_factory=dict)
-    sales: SalesChanges = field(default_factory=SalesChanges)  # for the aggregates
 
     def __post_init__(self) -> None:
         self.vendor = connection.vendor
@@ -89,9 +72,18 @@ class BatchWriter:
         self._stop = threading.Event()
         self._stager = Lane("stager", threaded=threaded)
         self._merger = Lane("merger", threaded=threaded)
-        # One bulk writer per lane: each remembers what its own connection refused.
         self._stager_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
-        self._merger_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
+        # The merge steps run on the merger lane, once the lock is taken (``_lock_and_begin``).
+        self._facts_merge = FactsMerge(
+            batch_id=self.batch_id,
+            file_name=self.file_name,
+            file_sha256=self.file_sha256,
+            created_at=self.created_at,
+            dry_run=self.dry_run,
+            bulk=bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time),
+            timed=self._timed,
+            counts=self.counts,
+        )
         self._atomic: transaction.Atomic | None = None
         self._locked = False
         self._candidates: list[pd.DataFrame] = []
@@ -152,9 +144,9 @@ class BatchWriter:
             return
         self._ready.result()
         if self._unmerged:
-            self._in_flight.append(self._merger.submit(self._merge_staged, self._unmerged))
+            self._in_flight.append(self._merger.submit(self._facts_merge.staged_merge, self._unmerged))
             self._unmerged = None
-        self._in_flight.append(self._merger.submit(self._merge_chunk, frame, rows, staged))
+        self._in_flight.append(self._merger.submit(self._facts_merge.chunk_merge, frame, rows, staged))
 
     def commit(self, on_commit: Callable[[], None]) -> MergeCounts:
         """Settle duplicates, write the rest, run ``on_commit`` in the transaction, commit."""
@@ -164,7 +156,7 @@ class BatchWriter:
                 self._ready = self._merger.submit(self._lock_and_begin)
             self._ready.result()
             if self._unmerged:
-                self._merger.submit(self._merge_staged, self._unmerged).result()
+                self._merger.submit(self._facts_merge.staged_merge, self._unmerged).result()
                 self._unmerged = None
             candidates = (
                 pd.concat(self._candidates, ignore_index=True)
@@ -205,15 +197,7 @@ class BatchWriter:
         atomic = transaction.atomic()
         atomic.__enter__()
         self._atomic = atomic
-        with connection.cursor() as cursor:
-            cursor.execute(sql.FACTS_ANY)
-            self.warehouse_empty = cursor.fetchone() is None
-            if not self.dry_run:
-                cursor.execute(sql.BATCHES_OF_FILE, [self.file_sha256])
-                batch_ids = [row[0] for row in cursor.fetchall()]
-                for start in range(0, len(batch_ids), 500):
-                    part = batch_ids[start : start + 500]
-                    cursor.execute(sql.rejected_clear(len(part)), part)
+        self._facts_merge.begin()
 
     def _end(self, *exc_info) -> None:
         atomic, self._atomic = self._atomic, None
@@ -225,85 +209,22 @@ class BatchWriter:
                 self._locked = False
                 facts_lock_release()
 
-    def _merge_chunk(self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future) -> None:
-        with self._timed("db_facts"):
-            if not (self.warehouse_empty and not self.dry_run and self._facts_load(frame)):
-                staged.result()  # merging from staging needs the chunk there
-                self._merge(sql.CHUNK_FILTER, (self.batch_id, *rows), certain=True)
-        if not self.dry_run:
-            with self._timed("db_rejected"):
-                self._merger_bulk.frame_write(
-                    rejected_rows(frame),
-                    table="rejected_invoices",
-                    load_sql=sql.rejected_load_data(),
-                    insert_sql=sql.REJECTED_INSERT,
-                    constants=(self.batch_id, self.file_name, self.file_sha256, self.created_at),
-                )
-
-    def _merge_staged(self, rows: tuple[int, int]) -> None:
-        """The rows staged while another load held the lock: merged from staging."""
-        params = (self.batch_id, *rows)
-        with self._timed("db_facts"):
-            self._merge(sql.CHUNK_FILTER, params, certain=True)
-        if not self.dry_run:
-            with self._timed("db_rejected"), connection.cursor() as cursor:
-                statement = sql.rejected_insert(self.vendor, sql.CHUNK_FILTER)
-                cursor.execute(statement, [self.file_sha256, self.created_at, *params])
-
-    def _merge(self, where: str, params, *, certain: bool) -> None:
-        """Count then upsert the valid rows matching ``where`` (certain: not maybe-duplicates)."""
-        where = f"{where} AND s.reason IS NULL AND s.dup_candidate = {0 if certain else 1}"
-        with connection.cursor() as cursor:
-            if self.warehouse_empty:
-                cursor.execute(sql.staged_count(where), params)
-                self.counts.add(rows=cursor.fetchone()[0], existing=0, unchanged=0)
-            else:
-                cursor.execute(sql.merge_preview(where), params)
-                rows, existing, unchanged = (int(v or 0) for v in cursor.fetchone())
-                self.counts.add(rows=rows, existing=existing, unchanged=unchanged)
-            if not self.dry_run:
-                statements = sql.sales_deltas(where, warehouse_empty=self.warehouse_empty)
-                for sign, statement in zip((1,) if len(statements) == 1 else (-1, 1), statements):
-                    cursor.execute(statement, params)
-                    self.sales.add(sales.from_grouped_rows(cursor.fetchall(), sign))
-                cursor.execute(sql.facts_upsert(self.vendor, where), params)
-
     def _finish(self, candidates: pd.DataFrame, first_rows: Future, on_commit: Callable[[], None]) -> None:
         try:
             if not self.dry_run:
                 with self._timed("db_aggregates"):
-                    self.sales.apply(self._merger_bulk, self.vendor)
+                    self._facts_merge.aggregates_add()
             if len(candidates):
                 with self._timed("db_duplicates"):
-                    self._duplicates_settle(candidates, first_rows.result())
+                    self._facts_merge.duplicates_settle(candidates, first_rows.result())
                 if not self.dry_run:  # the settled candidates' changes
-                    self.sales.apply(self._merger_bulk, self.vendor)
+                    self._facts_merge.aggregates_add()
             on_commit()
         except BaseException as exc:
             self._end(type(exc), exc, exc.__traceback__)
             raise
         with self._timed("db_commit"):
             self._end(None, None, None)
-
-    def _first_rows(self, candidates: pd.DataFrame) -> dict[str, int]:
-        """(stager) invoice id -> first valid source row, for the maybe-seen ids."""
-        if not len(candidates):
-            return {}
-        with self._timed("db_first_rows"):
-            return duplicates.first_valid_rows(self.batch_id, self.vendor, candidates["clean_invoice_id"])
-
-    def _duplicates_settle(self, candidates: pd.DataFrame, first_rows: dict[str, int]) -> None:
-        """First valid occurrence wins: mark the later ones, merge the rest of the candidates."""
-        self.counts.duplicates = duplicates.later_rows_mark(
-            self.batch_id, self.vendor, candidates, first_rows
-        )
-        self._merge(sql.DEFERRED_FILTER, [self.batch_id], certain=False)
-        if not self.dry_run and self.counts.duplicates:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    sql.rejected_insert(self.vendor, sql.DUPLICATES_FILTER),
-                    [self.file_sha256, self.created_at, self.batch_id],
-                )
 
     # -- stager steps (autocommit) -------------------------------------------------------
 
@@ -322,17 +243,9 @@ class BatchWriter:
                 exact=False,  # rows are replaced (see sql.STAGING_INSERT)
             )
 
-    def _facts_load(self, frame: pd.DataFrame) -> bool:
-        """New invoices into an empty warehouse: straight in, no upsert needed."""
-        new = frame.loc[frame["reason"].isna() & (frame["dup_candidate"] == 0), list(_FACT_SOURCE)]
-        written = self._merger_bulk.frame_write(
-            new,
-            table="fact_invoices",
-            load_sql=sql.facts_load_data(),
-            insert_sql=None,
-            constants=(self.batch_id,),
-        )
-        if written:
-            self.counts.add(rows=len(new), existing=0, unchanged=0)
-            self.sales.add(sales.from_new_invoices(new))
-        return written
+    def _first_rows(self, candidates: pd.DataFrame) -> dict[str, int]:
+        """Invoice id -> first valid source row, for the maybe-seen ids."""
+        if not len(candidates):
+            return {}
+        with self._timed("db_first_rows"):
+            return duplicates.first_valid_rows(self.batch_id, self.vendor, candidates["clean_invoice_id"])
