@@ -9,7 +9,7 @@ DEMO_DATA ?= data/
 MYSQL_TEST_URL ?= mysql://root:@127.0.0.1:3306/test
 SAMPLE := data/sample_invoices.csv
 
-.PHONY: demo test test-sqlite test-mysql install browser check lint smoke screenshots bench
+.PHONY: demo test test-sqlite test-mysql install browser check lint format hooks smoke screenshots bench
 
 install: $(VENV)/.installed
 
@@ -50,13 +50,24 @@ test-sqlite: install
 test-mysql: install
 	DATABASE_URL=$(MYSQL_TEST_URL) $(BIN)/pytest -q
 
+# Lint, formatting and types (the rule sets and mypy's files are in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
-# What CI checks besides the tests: lint, formatting, and models that match their migrations.
+# What CI checks besides the tests: lint, formatting, types, and models that match their migrations.
+# The pre-commit hook (`make hooks`) runs the same target before every commit.
 check: lint
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Apply ruff's safe fixes and formatting to the whole tree.
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+hooks: install
+	$(BIN)/pre-commit install
 
 # A fresh clone's `make demo` on a free port: dashboard and admin answer, the demo admin logs in.
 smoke: install

@@ -137,7 +137,7 @@ def main() -> None:
 
     from warehouse.aggregates import daily_sales_refresh
     from warehouse.models import DailySales, Invoice, MonthlySales
-    from warehouse.selectors import DEFAULT_REVENUE_STATUSES
+    from warehouse.selectors.sales import DEFAULT_REVENUE_STATUSES
 
     call_command("migrate", verbosity=0)
     print(f"fill {args.facts:,} facts: {facts_fill(args.facts):.1f}s")

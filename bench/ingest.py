@@ -29,13 +29,14 @@ _ONE_RUN = r"""
 import json, resource, time, django
 django.setup()
 from ingestion.services import batch_create, invoice_file_ingest
+from warehouse.selectors.batches import batch_present
 started = time.perf_counter()
 batch = batch_create(path=PATH)
 batch = invoice_file_ingest(batch_id=batch.pk)
 seconds = time.perf_counter() - started
+presented = batch_present(batch)
 print(json.dumps({
-    "status": batch.status, "error": batch.error, "rows_read": batch.rows_read,
-    "rows_loaded": batch.rows_loaded, "rows_rejected": batch.rows_rejected,
+    **{key: presented[key] for key in ("status", "error", "rows_read", "rows_loaded", "rows_rejected")},
     "seconds": seconds, "stages": batch.stage_seconds,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))

@@ -24,10 +24,7 @@ def client_username(request, credentials=None) -> str | None:
     """The username failures are counted against (django-axes' own rule), cut to what its
     tables hold: a login form posting a 5,000-character name is a failed login, not an error."""
     field = settings.AXES_USERNAME_FORM_FIELD
-    if credentials:
-        username = credentials.get(field)
-    else:
-        username = getattr(request, "data", request.POST).get(field)
+    username = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
     return None if username is None else str(username)[:USERNAME_MAX_LENGTH]
 
 

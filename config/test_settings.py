@@ -1,4 +1,6 @@
-"""Settings for the test suite: the real settings, with fixed secrets and eager Celery."""
+"""Settings for the test suite: the real settings without a ``.env``, with a fixed secret key,
+a fast password hasher, small chunks and a SQLite file per run. Celery runs eagerly, as
+everywhere, unless the environment names a broker."""
 
 import os
 
@@ -7,7 +9,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -1,4 +1,4 @@
-"""Sales endpoints of the JSON API: thin views over ``warehouse.selectors``.
+"""Sales endpoints of the JSON API: thin views over ``warehouse.selectors.sales``.
 
 Parameters are validated by the dashboard's own forms (``dashboard.forms``) and documented
 from them (``dashboard.openapi``). Money is a string with two decimals.
@@ -15,8 +15,8 @@ from config.api_schemas import Error, Sales
 from config.permissions import VIEW_SALES
 from dashboard.forms import PeriodForm, SalesFilterForm, TopForm
 from dashboard.openapi import form_parameters
-from warehouse import selectors
-from warehouse.selectors import DimensionNames
+from warehouse.selectors import batches, sales
+from warehouse.selectors.sales import DimensionNames
 
 router = Router(tags=["sales"], auth=auth_for(VIEW_SALES))
 
@@ -65,14 +65,14 @@ sells_customers = _sales_endpoint(
     "/sells/customers/",
     "sells_customers",
     TopForm,
-    lambda form, f, d: selectors.customers_top(filters=f, top=_top(form, 10), dims=d),
+    lambda form, f, d: sales.customers_top(filters=f, top=_top(form, 10), dims=d),
     "Top customers by revenue: customer_id, customer_name, revenue, invoice_count",
 )
 sells_time = _sales_endpoint(
     "/sells/time/",
     "sells_time",
     PeriodForm,
-    lambda form, f, d: selectors.sales_by_period(
+    lambda form, f, d: sales.sales_by_period(
         filters=f, period=form.cleaned_data.get("period") or "monthly", dims=d
     ),
     "Revenue per month or ISO week: period, revenue, invoice_count, cumulative",
@@ -82,8 +82,8 @@ sells_kpis = _sales_endpoint(
     "sells_kpis",
     SalesFilterForm,
     lambda form, f, d: {
-        **selectors.sales_kpis(filters=f, dims=d),
-        "latest_batch": selectors.batch_latest_loaded(),
+        **sales.sales_kpis(filters=f, dims=d),
+        "latest_batch": batches.batch_latest_loaded(),
     },
     "Revenue, invoice count, average, pending amount and count, the latest file load",
 )
@@ -91,20 +91,20 @@ sells_pending = _sales_endpoint(
     "/sells/pending/",
     "sells_pending",
     TopForm,
-    lambda form, f, d: selectors.customers_pending(filters=f, top=_top(form, 15), dims=d),
+    lambda form, f, d: sales.customers_pending(filters=f, top=_top(form, 15), dims=d),
     "Pending amount per customer",
 )
 sells_status = _sales_endpoint(
     "/sells/status/",
     "sells_status",
     SalesFilterForm,
-    lambda form, f, d: selectors.sales_by_status(filters=f, dims=d),
+    lambda form, f, d: sales.sales_by_status(filters=f, dims=d),
     "Revenue per status",
 )
 sells_items = _sales_endpoint(
     "/sells/items/",
     "sells_items",
     SalesFilterForm,
-    lambda form, f, d: selectors.sales_by_item(filters=f, dims=d),
+    lambda form, f, d: sales.sales_by_item(filters=f, dims=d),
     "Revenue per item",
 )

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dashboard import figures
-from warehouse import selectors
-from warehouse.selectors import DimensionNames, SalesFilter
+from warehouse.selectors import batches, sales
+from warehouse.selectors.sales import DimensionNames, SalesFilter
 
 PENDING_TOP = 15
 CUSTOMERS_TOP = 10
@@ -31,7 +31,7 @@ def _quality_rows(filters: SalesFilter, dims: DimensionNames) -> list[dict]:
     """Rejected rows per reason per recent load (batch-level: invoice filters do not apply)."""
     return [
         {"batch_id": b["id"], "batch": f"#{b['id']} {b['file_name']}", "reason": reason, "rejected_rows": n}
-        for b in selectors.rejections_by_batch(limit=QUALITY_BATCHES)
+        for b in batches.rejections_by_batch(limit=QUALITY_BATCHES)
         for reason, n in sorted(b["reason_counts"].items())
         if n
     ]
@@ -40,31 +40,31 @@ def _quality_rows(filters: SalesFilter, dims: DimensionNames) -> list[dict]:
 CHARTS: dict[str, Chart] = {
     "monthly": Chart(
         "Monthly sales and cumulative revenue",
-        lambda f, d: selectors.sales_by_period(filters=f, period="monthly", dims=d),
+        lambda f, d: sales.sales_by_period(filters=f, period="monthly", dims=d),
         ("period", "revenue", "cumulative", "invoice_count"),
         lambda rows, f: figures.monthly_sales(rows, start=f.start, end=f.end),
     ),
     "pending": Chart(
         f"Pending amount per customer (top {PENDING_TOP})",
-        lambda f, d: selectors.customers_pending(filters=f, top=PENDING_TOP, dims=d),
+        lambda f, d: sales.customers_pending(filters=f, top=PENDING_TOP, dims=d),
         ("customer_id", "customer_name", "pending_amount", "invoice_count"),
         lambda rows, f: figures.pending_customers(rows),
     ),
     "customers": Chart(
         f"Top {CUSTOMERS_TOP} customers by revenue",
-        lambda f, d: selectors.customers_top(filters=f, top=CUSTOMERS_TOP, dims=d),
+        lambda f, d: sales.customers_top(filters=f, top=CUSTOMERS_TOP, dims=d),
         ("customer_id", "customer_name", "revenue", "invoice_count"),
         lambda rows, f: figures.top_customers(rows),
     ),
     "status": Chart(
         "Revenue by status",
-        lambda f, d: selectors.sales_by_status(filters=f, dims=d),
+        lambda f, d: sales.sales_by_status(filters=f, dims=d),
         ("status", "revenue", "invoice_count"),
         lambda rows, f: figures.revenue_by_status(rows),
     ),
     "items": Chart(
         "Revenue by item",
-        lambda f, d: selectors.sales_by_item(filters=f, dims=d),
+        lambda f, d: sales.sales_by_item(filters=f, dims=d),
         ("item", "revenue", "invoice_count", "qty"),
         lambda rows, f: figures.revenue_by_item(rows),
     ),

@@ -10,7 +10,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import QueryDict
 
-from warehouse.selectors import DATE_MAX, DATE_MIN, DimensionNames, SalesFilter
+from warehouse.selectors.sales import DATE_MAX, DATE_MIN, DimensionNames, SalesFilter
 
 START_AFTER_END = "must be on or before end"
 DATE_FORMAT = "%Y-%m-%d"
@@ -40,9 +40,10 @@ class SalesFilterForm(forms.Form):
     def __init__(self, *args, dims: DimensionNames, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [(name, name) for name in sorted(dims.statuses.values())]
-        self.fields["customer"].choices = [("", "All customers")] + sorted(
-            (cid, f"{name} ({cid})") for cid, name in dims.customers.values()
-        )
+        self.fields["customer"].choices = [
+            ("", "All customers"),
+            *sorted((cid, f"{name} ({cid})") for cid, name in dims.customers.values()),
+        ]
         self.fields["item"].choices = [("", "All items")] + [(i, i) for i in sorted(dims.items.values())]
 
     def clean(self):

@@ -1,7 +1,7 @@
 """KPI cards: each value with its change against the period of equal length just before.
 
-Both periods are read from the same aggregate tables (``selectors.sales_kpis``); the
-previous period is ``selectors.period_previous`` (none for "all time"). The rejection
+Both periods are read from the same aggregate tables (``sales.sales_kpis``); the
+previous period is ``sales.period_previous`` (none for "all time"). The rejection
 rate describes the latest file load and compares with the file load before it.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from warehouse import selectors
-from warehouse.selectors import DimensionNames, SalesFilter
+from warehouse.selectors import sales
+from warehouse.selectors.sales import DimensionNames, SalesFilter
 
 NO_DATA = "no data"
 MINUS = "\u2212"
@@ -70,9 +70,9 @@ def _period_text(filters: SalesFilter) -> str:
 
 def sales_cards(*, filters: SalesFilter, dims: DimensionNames) -> tuple[dict, list[Card]]:
     """(the KPI values, the sales cards with their changes)."""
-    kpis = selectors.sales_kpis(filters=filters, dims=dims)
-    before = selectors.period_previous(filters)
-    previous = selectors.sales_kpis(filters=before, dims=dims) if before else None
+    kpis = sales.sales_kpis(filters=filters, dims=dims)
+    before = sales.period_previous(filters)
+    previous = sales.sales_kpis(filters=before, dims=dims) if before else None
     has_previous = bool(previous and (previous["invoice_count"] or previous["pending_count"]))
     compared = f"previous period, {_period_text(before)}" if before else ""
     pending_sub = f"{_count(kpis['pending_count'])} invoice{'s' if kpis['pending_count'] != 1 else ''}"

@@ -13,3 +13,6 @@ class Sales(models.Model):
         db_table = "dashboard_sales"
         default_permissions = ()
         permissions = [("view_sales", "Can view sales figures (dashboard, chart CSVs, sales API)")]
+
+    def __str__(self):
+        return "sales figures"

@@ -11,22 +11,22 @@ from dashboard import figures, kpis
 from dashboard.access import sales_page_required
 from dashboard.charts import CHARTS
 from dashboard.forms import SalesFilterForm, preset_links
-from warehouse import selectors
 from warehouse.exports import csv_cell
-from warehouse.selectors import DimensionNames
+from warehouse.selectors import batches, sales
+from warehouse.selectors.sales import DimensionNames
 
 
 @sales_page_required
 def dashboard(request):
     dims = DimensionNames.load()
     form = SalesFilterForm(request.GET, dims=dims)
-    context = {"form": form, "state": selectors.warehouse_state(), "charts": [], "themes": figures.THEMES}
+    context = {"form": form, "state": sales.warehouse_state(), "charts": [], "themes": figures.THEMES}
     context["presets"] = preset_links(request.GET, timezone.localdate())
-    context["default_statuses"] = selectors.revenue_statuses()
+    context["default_statuses"] = sales.revenue_statuses()
     if context["state"] == "ready" and form.is_valid():
         filters = form.sales_filter()
         context["kpis"], context["cards"] = kpis.sales_cards(filters=filters, dims=dims)
-        context["cards"].append(kpis.rejection_card(selectors.batch_latest_loaded()))
+        context["cards"].append(kpis.rejection_card(batches.batch_latest_loaded()))
         context["chips"] = form.chips(request.GET)
         context["query"] = request.GET.urlencode()
         for name, chart in CHARTS.items():

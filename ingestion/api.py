@@ -3,7 +3,7 @@
 
 Thin: the upload goes through the admin's form and ``ingestion.uploads.uploads_enqueue``,
 re-run and cancel through ``ingestion.dispatch``; every batch is shown by
-``warehouse.selectors.batch_present``.
+``warehouse.selectors.batches.batch_present``.
 """
 
 from django.urls import reverse
@@ -20,7 +20,7 @@ from ingestion.dispatch import batch_cancel, batch_queue_failed, batch_rerun
 from ingestion.forms import InvoiceUploadForm
 from ingestion.uploads import UploadRejected, uploads_enqueue
 from warehouse.models import LoadBatch
-from warehouse.selectors import batch_present, batches_recent
+from warehouse.selectors.batches import batch_present, batches_recent
 
 router = Router(tags=["batches"])
 

@@ -19,7 +19,7 @@ from ingestion.streams import rejected_csv_response
 from warehouse.locks import FactsLockTimeout
 from warehouse.models import LoadBatch
 from warehouse.rejected import cursor_decode, rejected_filter, rejected_page
-from warehouse.selectors import batch_present
+from warehouse.selectors.batches import batch_present
 
 router = Router(tags=["rejected rows"])
 

@@ -1,13 +1,14 @@
-"""One run of a batch: claim, read, clean, stage and merge its file, record the outcome.
+"""One run of a claimed batch: skip a file already loaded, or read, clean, stage and merge
+it; record the outcome.
 
-``ingestion.services.invoice_file_ingest`` is the entry point; this module is its engine.
+``ingestion.services.invoice_file_ingest`` is the entry point (it claims the batch); this
+module is its engine.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
-import shutil
 import threading
 import time
 from collections import Counter
@@ -19,14 +20,14 @@ import pandas as pd
 from django.conf import settings
 from django.db import OperationalError, connection
 from django.utils import timezone
-from django.utils.text import slugify
 
 from ingestion import leases
-from ingestion.pipeline import errors, extract, formats, load
+from ingestion.pipeline import errors, extract, load
 from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
+from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.pipeline.lanes import connection_close
-from ingestion.pipeline.seen import InvoiceIdFilter
+from ingestion.tmp_dirs import batch_tmp_dir
 from ingestion.validation import dimensions_load, invoices_validate, read_limits, reason_counts_ordered
 from warehouse.models import LoadBatch
 
@@ -38,7 +39,6 @@ BATCH_SKIPPED_NOTE = "identical to batch #{batch_id}, already loaded (use force 
 BATCH_CANCELLED_ERROR = "cancelled while running"
 BATCH_UNEXPECTED_ERROR = "unexpected error while loading: {error}"
 BATCH_RETRYING = "queued again after a transient database error: {error}"
-ESTIMATE_BYTES = 64 * 1024 * 1024  # progress: lines counted up to here, then extrapolated
 
 
 def _libc_malloc_trim():
@@ -53,20 +53,6 @@ def _libc_malloc_trim():
 _malloc_trim = _libc_malloc_trim()
 
 
-def _rows_estimate(path: Path, fmt: extract.FileFormat) -> int | None:
-    """Lines in the file (less the header): counted up to 64 MiB, extrapolated beyond."""
-    if formats.reader_for(fmt.kind).workbook:
-        return None
-    size, counted, lines = path.stat().st_size, 0, 0
-    with open(path, "rb") as handle:
-        while counted < ESTIMATE_BYTES and (block := handle.read(1 << 22)):
-            lines += block.count(b"\n")
-            counted += len(block)
-    if counted < size:
-        lines = lines * size // max(counted, 1)
-    return max(lines - 1, 0)
-
-
 class BatchCancelled(Exception):
     """A user cancelled the batch while it ran."""
 
@@ -77,19 +63,6 @@ class LeaseLost(Exception):
 
 class BatchRetry(Exception):
     """A transient database error: the batch is queued again for another attempt."""
-
-
-def _tmp_dirs_sweep(root: Path) -> None:
-    """Remove the temporary folders of runs that no longer hold their batch (killed ones)."""
-    for folder in root.glob("batch-*"):
-        _, batch_id, owner = (folder.name.split("-", 2) + ["", ""])[:3]
-        live = LoadBatch.objects.filter(
-            pk=int(batch_id) if batch_id.isdigit() else 0,
-            status=LoadBatch.Status.RUNNING,
-            lease_owner__endswith=owner,
-        ).exists()
-        if not live:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 class BatchRun:
@@ -211,7 +184,7 @@ class BatchRun:
         batch = self.batch
         self.stage("loading")
         fmt = extract.file_format_detect(Path(batch.file_path))
-        batch.rows_total = _rows_estimate(Path(batch.file_path), fmt)
+        batch.rows_total = extract.rows_estimate(Path(batch.file_path), fmt)
         try:
             self.load(fmt, tmp_dir)
         except errors.EncodingMismatch:
@@ -277,24 +250,18 @@ class BatchRun:
             if earlier is not None:
                 self.finish(LoadBatch.Status.SKIPPED, note=BATCH_SKIPPED_NOTE.format(batch_id=earlier.pk))
                 return batch
-        # One folder per database: the sweep only judges runs of batches it can see.
-        root = Path(settings.LOAD_TMP_DIR) / (
-            slugify(str(connection.settings_dict["NAME"]))[:60] or "default"
-        )
-        root.mkdir(parents=True, exist_ok=True)
-        _tmp_dirs_sweep(root)
-        tmp_dir = root / f"batch-{batch.pk}-{self.owner.rsplit(':', 1)[-1]}"
-        tmp_dir.mkdir()
-        heartbeat = None
-        if connection.vendor == "mysql":  # SQLite: one process; progress updates renew the lease
-            heartbeat = leases.BatchHeartbeat(batch_id=batch.pk, owner=self.owner, on_lost=self.on_lease_lost)
-            heartbeat.start()
-        try:
-            self._execute_and_finish(retry_transient=retry_transient, tmp_dir=tmp_dir)
-        finally:
-            if heartbeat is not None:
-                heartbeat.stop()
-            shutil.rmtree(tmp_dir, ignore_errors=True)
+        with batch_tmp_dir(batch_id=batch.pk, owner=self.owner) as tmp_dir:
+            heartbeat = None
+            if connection.vendor == "mysql":  # SQLite: one process; progress updates renew the lease
+                heartbeat = leases.BatchHeartbeat(
+                    batch_id=batch.pk, owner=self.owner, on_lost=self.on_lease_lost
+                )
+                heartbeat.start()
+            try:
+                self._execute_and_finish(retry_transient=retry_transient, tmp_dir=tmp_dir)
+            finally:
+                if heartbeat is not None:
+                    heartbeat.stop()
         return batch
 
     def _execute_and_finish(self, *, retry_transient: bool, tmp_dir: Path) -> None:

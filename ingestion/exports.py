@@ -6,6 +6,14 @@ from ingestion.pipeline.columns import RAW_COLUMNS
 from warehouse.exports import SafeModelResource
 from warehouse.models import LoadBatch, RejectedInvoice
 
+# The columns of an export of rejected rows, in order (the admin's CSV/XLSX and the
+# streamed CSV): the row's own fields with its raw record flattened in, one column a field.
+REJECTED_EXPORT_COLUMNS = (
+    *("id", "batch_id", "file_name", "source_row", "reason", "detail"),
+    *(f"raw_{c}" for c in RAW_COLUMNS),
+    *("created_at", "resolved_at"),
+)
+
 
 def _raw(column: str):
     def dehydrate(instance: RejectedInvoice) -> str:
@@ -37,17 +45,7 @@ class RejectedInvoiceResource(SafeModelResource):
 
     class Meta:
         model = RejectedInvoice
-        fields = (
-            "id",
-            "batch_id",
-            "file_name",
-            "source_row",
-            "reason",
-            "detail",
-            *(f"raw_{c}" for c in RAW_COLUMNS),
-            "created_at",
-            "resolved_at",
-        )
+        fields = REJECTED_EXPORT_COLUMNS
         export_order = fields
 
 

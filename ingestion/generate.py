@@ -54,7 +54,7 @@ def _pick(rng, n: int, rate: float) -> np.ndarray:
 def invoices_generate(*, rows: int, seed: int, first_number: int = 1, width: int = 5) -> pd.DataFrame:
     """``rows`` messy invoice rows as text, ids numbered from ``first_number``."""
     rng = np.random.default_rng(seed)
-    repeats = int(round(rows * RATES["repeated_row"]))
+    repeats = round(rows * RATES["repeated_row"])
     base = rows - repeats
     numbers = np.arange(first_number, first_number + base)
     ids = np.char.add("INV-", np.char.zfill(numbers.astype(str), width)).astype(object)

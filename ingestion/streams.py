@@ -21,7 +21,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from import_export.formats import base_formats
 
-from ingestion.exports import RejectedInvoiceResource
+from ingestion.exports import REJECTED_EXPORT_COLUMNS, RejectedInvoiceResource
 from ingestion.pipeline.columns import RAW_COLUMNS
 from warehouse.exports import cell_neutralise
 from warehouse.rejected import rejected_chunks
@@ -44,17 +44,9 @@ _FIELDS = (
 _DATETIME = "%Y-%m-%d %H:%M:%S"
 
 
-# The resource's field names, in the order ``_cells`` makes them.
-_COLUMNS = (
-    *("id", "batch_id", "file_name", "source_row", "reason", "detail"),
-    *(f"raw_{c}" for c in RAW_COLUMNS),
-    *("created_at", "resolved_at"),
-)
-
-
 def _cells(safe=cell_neutralise):
-    """A function from a row read as ``_FIELDS`` to its cells in ``_COLUMNS`` order (the
-    resource's text for each: formula-safe text, local times, empty for None)."""
+    """A function from a row read as ``_FIELDS`` to its cells in ``REJECTED_EXPORT_COLUMNS``
+    order (the resource's text for each: formula-safe text, local times, empty for None)."""
     tz = timezone.get_current_timezone()
     seen: dict = {}  # a load writes its rows with one timestamp: format each time once
 
@@ -94,11 +86,9 @@ def _cells(safe=cell_neutralise):
 def rejected_csv_lines(*, queryset, fields: list[str] | None = None, chunk_size: int = 5000):
     """The header, then one encoded block of CSV lines per chunk of rows read."""
     resource = RejectedInvoiceResource()
-    order = list(RejectedInvoiceResource._meta.export_order)
-    assert sorted(order) == sorted(_COLUMNS), order
-    selected = [n for n in order if not fields or n in fields]
-    picks = [_COLUMNS.index(n) for n in selected]
-    whole = picks == list(range(len(_COLUMNS)))
+    selected = [n for n in REJECTED_EXPORT_COLUMNS if not fields or n in fields]
+    picks = [REJECTED_EXPORT_COLUMNS.index(n) for n in selected]
+    whole = picks == list(range(len(REJECTED_EXPORT_COLUMNS)))
     cells = _cells()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -1,8 +1,8 @@
 """Admin views of the ingestion app: the upload form and the batch progress JSON.
 
 They are wired into the admin by ``ingestion.admin.batches.LoadBatchAdmin.get_urls`` (so the
-admin's login, staff check and CSRF apply) and stay thin: the work is in
-``ingestion.uploads`` and ``ingestion.services``.
+admin's login, staff check and CSRF apply) and stay thin: the upload's work is in
+``ingestion.uploads``, the progress JSON is ``warehouse.selectors.batches.batch_present``.
 """
 
 from django.conf import settings
@@ -17,7 +17,7 @@ from ingestion.admin.display import admin_url
 from ingestion.forms import InvoiceUploadForm
 from ingestion.uploads import UploadRejected, uploads_enqueue
 from warehouse.models import LoadBatch
-from warehouse.selectors import batch_present
+from warehouse.selectors.batches import batch_present
 
 BATCH_QUEUED = "batch #{id} {name}: queued for loading"
 BATCH_RUNNING = "batch #{id} {name}: loading"
@@ -39,16 +39,12 @@ def batch_outcome_message(batch: LoadBatch) -> tuple[int, str]:
     return level, BATCH_NOT_LOADED.format(**values, reason=batch.error or batch.note)
 
 
-def batch_progress_payload(batch: LoadBatch) -> dict:
-    """The progress JSON: the batch as every other view presents it."""
-    return batch_present(batch)
-
-
 def batch_progress(request, pk: int, *, model_admin):
+    """The progress JSON: the batch as every other view presents it (``batch_present``)."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     batch = get_object_or_404(LoadBatch, pk=pk)
-    return JsonResponse(batch_progress_payload(batch), headers={"Cache-Control": "no-store"})
+    return JsonResponse(batch_present(batch), headers={"Cache-Control": "no-store"})
 
 
 def invoice_upload(request, *, model_admin):

@@ -8,6 +8,8 @@ Deleting a dimension row that facts reference is refused (PROTECT). Import needs
 change, export needs view (``config.permissions``).
 """
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
@@ -32,10 +34,11 @@ def _normalise_spaces(value) -> str:
 
 
 class _KeyForm(forms.ModelForm):
-    key_field: str = ""
+    """The add/change form of a dimension row: refuses a key equal to another ignoring case.
+    (Made per dimension by ``_dimension_form_and_resource``.)"""
 
-    def normalise(self, value: str) -> str:
-        return _normalise_spaces(value)
+    key_field: str = ""
+    normalise: Callable[[str], str]
 
     def clean(self):
         cleaned = super().clean()
@@ -54,43 +57,12 @@ class _KeyForm(forms.ModelForm):
         return cleaned
 
 
-class CustomerForm(_KeyForm):
-    key_field = "customer_id"
+class _KeyResource(SafeModelResource):
+    """Import/export of a dimension table: a row matches the existing row whose key is equal
+    ignoring case (its spelling is kept)."""
 
-    class Meta:
-        model = Customer
-        fields = ("customer_id", "customer_name")
-
-    def normalise(self, value):
-        return _normalise_upper(value)
-
-
-class ItemForm(_KeyForm):
-    key_field = "item_description"
-
-    class Meta:
-        model = Item
-        fields = ("item_description",)
-
-
-class StatusForm(_KeyForm):
-    key_field = "status_name"
-
-    class Meta:
-        model = Status
-        fields = ("status_name",)
-
-    def normalise(self, value):
-        return _normalise_upper(value)
-
-
-class DimensionResource(SafeModelResource):
-    """Rows match the existing row whose key is equal ignoring case (its spelling is kept)."""
-
-    key_field = ""
-
-    def normalise(self, value) -> str:
-        return _normalise_spaces(value)
+    key_field: str = ""
+    normalise: Callable[[str], str]
 
     def before_import_row(self, row, **kwargs):
         super().before_import_row(row, **kwargs)
@@ -104,43 +76,31 @@ class DimensionResource(SafeModelResource):
             row[self.key_field] = value if existing is None else existing
 
 
-class CustomerResource(DimensionResource):
-    key_field = "customer_id"
+def _dimension_form_and_resource(dimension, *, key: str, columns: tuple[str, ...], normalise):
+    """The admin form and the import/export resource of one dimension table, keyed on ``key``
+    written the way ``normalise`` writes it."""
 
-    def normalise(self, value) -> str:
-        return _normalise_upper(value)
+    class Form(_KeyForm):
+        key_field = key
 
-    class Meta:
-        model = Customer
-        fields = ("customer_id", "customer_name")
-        import_id_fields = ("customer_id",)
-        skip_unchanged = True
-        report_skipped = True
+        class Meta:
+            model = dimension
+            fields = columns
 
+    class Resource(_KeyResource):
+        key_field = key
 
-class ItemResource(DimensionResource):
-    key_field = "item_description"
+        class Meta:
+            model = dimension
+            fields = columns
+            import_id_fields = (key,)
+            skip_unchanged = True
+            report_skipped = True
 
-    class Meta:
-        model = Item
-        fields = ("item_description",)
-        import_id_fields = ("item_description",)
-        skip_unchanged = True
-        report_skipped = True
-
-
-class StatusResource(DimensionResource):
-    key_field = "status_name"
-
-    def normalise(self, value) -> str:
-        return _normalise_upper(value)
-
-    class Meta:
-        model = Status
-        fields = ("status_name",)
-        import_id_fields = ("status_name",)
-        skip_unchanged = True
-        report_skipped = True
+    for made, suffix in ((Form, "Form"), (Resource, "Resource")):
+        made.normalise = staticmethod(normalise)
+        made.__name__ = made.__qualname__ = f"{dimension.__name__}{suffix}"
+    return Form, Resource
 
 
 class DimensionAdmin(ImportExportPermissionMixin, ExportActionMixin, ImportExportModelAdmin):
@@ -187,6 +147,17 @@ class DimensionAdmin(ImportExportPermissionMixin, ExportActionMixin, ImportExpor
             return bool(data["import_file_name"]) and storage.read() is not None
         except (OSError, ValueError):
             return False
+
+
+CustomerForm, CustomerResource = _dimension_form_and_resource(
+    Customer, key="customer_id", columns=("customer_id", "customer_name"), normalise=_normalise_upper
+)
+ItemForm, ItemResource = _dimension_form_and_resource(
+    Item, key="item_description", columns=("item_description",), normalise=_normalise_spaces
+)
+StatusForm, StatusResource = _dimension_form_and_resource(
+    Status, key="status_name", columns=("status_name",), normalise=_normalise_upper
+)
 
 
 @admin.register(Customer)

@@ -2,9 +2,11 @@
 
 ``agg_daily_sales`` holds one row per day x customer x item x status (invoice count,
 quantity, revenue); ``agg_monthly_sales`` rolls it up per month. Reads never touch the
-fact table. The load keeps both tables current itself, adding its signed changes in its
-own transaction (``ingestion.pipeline.sql.sales_deltas_merge``); ``daily_sales_refresh``
-rebuilds given days (re-processing, ``dashboard_refresh``) or everything from the facts.
+fact table. A load keeps both tables current itself, in its own transaction: it collects
+its signed changes per day (``ingestion.pipeline.sales``), bulk-loads them into a delta
+table and adds that to both tables (``ingestion.pipeline.sales_changes``). Here,
+``daily_sales_refresh`` rebuilds given days from the facts (re-processing,
+``dashboard_refresh --day``) or everything (``dashboard_refresh``).
 
 Each refresh is one transaction under the warehouse's write lock: one DELETE and one
 INSERT ... SELECT per chunk of days, compiled by the ORM, so the same code runs on
@@ -13,7 +15,6 @@ MySQL/MariaDB and SQLite.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Iterable
 
@@ -24,6 +25,7 @@ from django.db.models.functions import TruncMonth
 
 from warehouse.locks import facts_lock
 from warehouse.models import DailySales, Invoice, MonthlySales
+from warehouse.selectors.periods import month_end
 
 DAYS_PER_STATEMENT = 500
 # Names in the SELECT -> columns of the aggregate tables.
@@ -71,10 +73,6 @@ def _chunks(values: list, size: int):
         yield values[start : start + size]
 
 
-def _month_end(month: dt.date) -> dt.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
 def daily_sales_refresh(*, days: Iterable[dt.date] | None = None) -> int:
     """Recompute the aggregates for ``days`` (None: every day) from fact_invoices.
 
@@ -97,6 +95,6 @@ def daily_sales_refresh(*, days: Iterable[dt.date] | None = None) -> int:
         months = sorted({day.replace(day=1) for day in days})
         for month in months:
             MonthlySales.objects.filter(month=month).delete()
-            daily = DailySales.objects.filter(day__gte=month, day__lte=_month_end(month))
+            daily = DailySales.objects.filter(day__gte=month, day__lte=month_end(month))
             _insert_select("agg_monthly_sales", _monthly_select(daily))
     return written

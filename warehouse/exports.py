@@ -2,12 +2,12 @@
 
 ``cell_neutralise`` is the one rule, used by every admin export (``SafeModelResource``)
 and every CSV download (``csv_cell``): a text cell whose first non-blank character is
-``= + - @`` (ASCII or full-width ``＝ ＋ － ＠``), or that starts with a tab, carriage return
-or line feed, gets a leading ``'`` so Excel/LibreOffice show it as text instead of running
-it. Numbers are left alone (they stay numbers in XLSX). django-import-export's own setting
-only strips a leading ``=``, so every Resource of the project derives from
-``SafeModelResource``. Importing a file we exported gives the original text back (the
-``'`` is removed again).
+``= + - @`` (ASCII, or their full-width forms U+FF1D, U+FF0B, U+FF0D, U+FF20), or that
+starts with a tab, carriage return or line feed, gets a leading ``'`` so Excel and
+LibreOffice show it as text instead of running it. Numbers are left alone (they stay
+numbers in XLSX). django-import-export's own setting only strips a leading ``=``, so
+every Resource of the project derives from ``SafeModelResource``. Importing a file we
+exported gives the original text back (the ``'`` is removed again).
 """
 
 import datetime as dt

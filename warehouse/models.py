@@ -1,4 +1,4 @@
-"""The star schema (table names are part of the contract) and the load batches."""
+"""All tables (names are part of the contract): star schema, batches, staging, rejected rows, aggregates."""
 
 import datetime as dt
 from decimal import Decimal
@@ -165,8 +165,8 @@ class LoadBatch(models.Model):
 class StagingInvoice(models.Model):
     """Every input row, its raw text exactly as read, plus what cleaning made of it.
 
-    The ``clean_*`` columns and ``reason`` are filled by the pipeline; the fact and
-    rejected tables are written from here in one transaction at the end of a batch.
+    The ``clean_*`` columns and ``reason`` are filled by the pipeline; the load's merge
+    writes the fact and rejected tables from here.
     """
 
     pk = models.CompositePrimaryKey("batch", "source_row")
@@ -184,7 +184,8 @@ class StagingInvoice(models.Model):
     unit_price = models.TextField(blank=True)
     total = models.TextField(blank=True)
     status = models.TextField(blank=True)
-    extra = models.TextField(null=True, blank=True)  # JSON of extra columns, if any
+    # JSON of extra columns; NULL when the file has none (the SQL merges it only when present).
+    extra = models.TextField(null=True, blank=True)  # noqa: DJ001
 
     clean_invoice_id = BusinessKeyField(max_length=INVOICE_ID_MAX_LENGTH, null=True)
     clean_issue_date = models.DateField(null=True)
@@ -194,14 +195,18 @@ class StagingInvoice(models.Model):
     clean_qty = models.IntegerField(null=True)
     clean_unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     clean_total = models.DecimalField(max_digits=14, decimal_places=2, null=True)
-    reason = models.CharField(max_length=32, null=True)
-    detail = models.TextField(null=True)
+    # NULL until a rule fails: the merge selects the passing rows with ``reason IS NULL``.
+    reason = models.CharField(max_length=32, null=True)  # noqa: DJ001
+    detail = models.TextField(null=True)  # noqa: DJ001
     dup_candidate = models.BooleanField(
         default=False, help_text="An earlier row of the file may carry the same invoice id."
     )
 
     class Meta:
         db_table = "stg_invoices"
+
+    def __str__(self):
+        return f"batch {self.batch_id} row {self.source_row}"
 
 
 class Invoice(models.Model):
@@ -234,7 +239,8 @@ class Invoice(models.Model):
 
 
 class RejectedInvoice(models.Model):
-    invoice_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL when the row has no invoice id (blank), so "no id" sorts and filters apart from ids.
+    invoice_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     reason = models.CharField(max_length=32, db_index=True)
     detail = models.TextField(blank=True)
     raw_record = models.JSONField()
@@ -266,7 +272,7 @@ class RejectedInvoice(models.Model):
         return f"row {self.source_row}: {self.reason}"
 
 
-# --- Dashboard aggregates (maintained by warehouse.aggregates) ----------------------
+# --- Dashboard aggregates (kept current by loads; rebuilt by warehouse.aggregates) ------
 
 
 def _dimension_key(model, column: str):
@@ -293,8 +299,8 @@ class SalesAggregate(models.Model):
 class DailySales(SalesAggregate):
     """Per day; the dashboard reads it for partial months and weekly series.
 
-    The load adds its changes in its own transaction (``warehouse.aggregates``);
-    ``daily_sales_refresh`` rebuilds days from the facts.
+    A load adds its changes in its own transaction (``ingestion.pipeline.sales_changes``);
+    ``warehouse.aggregates.daily_sales_refresh`` rebuilds days from the facts.
     """
 
     pk = models.CompositePrimaryKey("day", "customer", "item", "status")
@@ -302,6 +308,9 @@ class DailySales(SalesAggregate):
 
     class Meta:
         db_table = "agg_daily_sales"
+
+    def __str__(self):
+        return f"{self.day}: {self.invoice_count} invoices, {self.revenue}"
 
 
 class MonthlySales(SalesAggregate):
@@ -312,3 +321,6 @@ class MonthlySales(SalesAggregate):
 
     class Meta:
         db_table = "agg_monthly_sales"
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}: {self.invoice_count} invoices, {self.revenue}"

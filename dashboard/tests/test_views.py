@@ -233,7 +233,9 @@ def test_change_is_marked_up_or_down_with_value_and_percent(user_client, known):
     )  # pending: nothing was pending before, no percent
     html = user_client.get(URL, {"start": "2024-02-01", "end": "2024-02-29"}).content.decode()
     assert re.search(
-        r'class="change down"[^>]*>\s*<span aria-hidden="true">▼</span> −\$220\.50 \(−88\.0 %\)', html
+        r'class="change down"[^>]*>\s*<span aria-hidden="true">▼</span> \N{MINUS SIGN}\$220\.50 '
+        r"\(\N{MINUS SIGN}88\.0 %\)",
+        html,
     )
 
 

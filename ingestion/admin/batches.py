@@ -20,6 +20,7 @@ from ingestion.dispatch import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource
 from warehouse.exports import EXPORT_FORMATS
 from warehouse.models import LoadBatch, RejectedInvoice
+from warehouse.selectors.batches import batch_present
 
 
 @admin.register(LoadBatch)
@@ -216,7 +217,7 @@ class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
 
     @admin.display(description="progress")
     def progress_display(self, obj):
-        payload = views.batch_progress_payload(obj)
+        payload = batch_present(obj)
         return format_html(
             '<div class="ingestion-progress" data-url="{}" data-finished="{}" data-status="{}">'
             '<div class="ingestion-progress-bar" style="width:{}%"></div></div>'

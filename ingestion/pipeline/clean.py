@@ -37,6 +37,12 @@ _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00a0\u2007\u202f"
 _INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS))
 _INVISIBLE_ANY = f"[{_INVISIBLE_CHARS}]"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NULL = np.array(None, dtype=object)  # 0-d: np.where's types take no bare None
+
+
+def _kept(valid: np.ndarray, values) -> np.ndarray:
+    """``values`` where the row passed, None elsewhere (an object array)."""
+    return np.where(valid, values, _NULL)
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ def _too_long(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         cut = values.str.contains(marker, regex=False).to_numpy(dtype=bool)
         if cut.any():
             for i in np.flatnonzero(cut):
-                text = str(values.iat[int(i)])
+                text = str(values.iloc[int(i)])
                 size = text[text.rindex(marker) + len(marker) :].split(" ", 1)[0]
                 name = "an extra column" if column == "extra" else column
                 why[i] = f"{why[i]}, " if why[i] else ""
@@ -183,7 +189,7 @@ def invoices_clean(
         f"invoice_id is longer than {INVOICE_ID_MAX_LENGTH} characters",
     ).astype(object)
     for i in np.flatnonzero(id_control & ~id_missing & ~id_too_long):
-        position = _control_position(str(invoice_id.iat[int(i)]))
+        position = _control_position(str(invoice_id.iloc[int(i)]))
         id_why[i] = f"invoice_id contains a control character at position {position}"
     failures[Reason.UNKNOWN_INVOICE_ID] = (id_missing | id_too_long | id_control, id_why)
 
@@ -270,13 +276,13 @@ def invoices_clean(
     valid = ~any_failed
     out = pd.DataFrame(index=raw.index)
     out["clean_invoice_id"] = invoice_id.where(valid)
-    out["clean_issue_date"] = pd.Series(np.where(valid, dates, None), index=raw.index)
+    out["clean_issue_date"] = pd.Series(_kept(valid, dates), index=raw.index)
     out["customer_key"] = pd.Series(customer_key, index=raw.index).where(valid)
     out["item_key"] = pd.Series(item_key, index=raw.index).where(valid)
     out["status_key"] = pd.Series(status_key, index=raw.index).where(valid)
-    out["clean_qty"] = pd.Series(pd.array(np.where(valid, qty, None), dtype="Int64"), index=raw.index)
-    out["clean_unit_price"] = pd.Series(np.where(valid, price_text, None), index=raw.index)
-    out["clean_total"] = pd.Series(np.where(valid, total_text, None), index=raw.index)
+    out["clean_qty"] = pd.Series(pd.array(_kept(valid, qty), dtype="Int64"), index=raw.index)
+    out["clean_unit_price"] = pd.Series(_kept(valid, price_text), index=raw.index)
+    out["clean_total"] = pd.Series(_kept(valid, total_text), index=raw.index)
     out["reason"] = reason
     out["detail"] = detail
     return out

@@ -19,13 +19,14 @@ from ingestion.pipeline import errors
 from ingestion.pipeline.formats import reader_for, reader_recognise
 from ingestion.pipeline.tabular import Limits, ReadOptions, header_map
 
-__all__ = ["FileFormat", "Limits", "chunks_read", "file_format_detect", "header_map"]
+__all__ = ["FileFormat", "Limits", "chunks_read", "file_format_detect", "header_map", "rows_estimate"]
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")
 # Share of control bytes (NUL included, tab and line ends not) above which a file is binary.
 BINARY_CONTROL_SHARE = 0.01
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 26))
+ESTIMATE_BYTES = 64 * 1024 * 1024  # progress: lines counted up to here, then extrapolated
 
 
 @dataclass(frozen=True)
@@ -109,3 +110,18 @@ def chunks_read(
     if notes is not None:
         options.notes = notes
     yield from reader_for(fmt.kind).chunks(Path(path), fmt, options)
+
+
+def rows_estimate(path: Path, fmt: FileFormat) -> int | None:
+    """Lines in the file (less the header), for progress: counted up to 64 MiB, extrapolated
+    beyond; None for a workbook."""
+    if reader_for(fmt.kind).workbook:
+        return None
+    size, counted, lines = path.stat().st_size, 0, 0
+    with open(path, "rb") as handle:
+        while counted < ESTIMATE_BYTES and (block := handle.read(1 << 22)):
+            lines += block.count(b"\n")
+            counted += len(block)
+    if counted < size:
+        lines = lines * size // max(counted, 1)
+    return max(lines - 1, 0)

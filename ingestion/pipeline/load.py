@@ -9,7 +9,7 @@ Two lanes, each one database connection working through its steps in order:
   new to the file, writes the chunk's rejected rows, and at the end settles the few "maybe
   seen" ids exactly (``DUPLICATE_INVOICE_ID`` for all but the first valid occurrence),
   upserts the rest, adds the batch's changes to the aggregates and commits together with
-  the batch row, then releases the lock.
+  the batch row, then releases the lock (its statements: ``ingestion.pipeline.merge``).
 
 While another load holds the lock, this one keeps reading, cleaning and staging; the
 chunks staged meanwhile are merged from staging once the lock is taken. So any number of
@@ -31,40 +31,25 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from django.db import OperationalError, connection, transaction
 
-from ingestion.pipeline import bulk, duplicates, sales, sql
+from ingestion.pipeline import bulk, duplicates, sql
 from ingestion.pipeline.columns import STAGING_COLUMNS
 from ingestion.pipeline.lanes import Lane
-from ingestion.pipeline.rejected import rejected_rows
-from ingestion.pipeline.sales_changes import SalesChanges
+from ingestion.pipeline.merge import FactsMerge, MergeCounts
 from warehouse.locks import facts_lock_release, facts_lock_wait
 
 logger = logging.getLogger(__name__)
 
-_FACT_SOURCE = ("clean_invoice_id", *sql.STAGED_VALUES)
-
 
 class WriteAborted(Exception):
     """The run was told to stop (cancelled, or its lease was lost) while it waited."""
-
-
-@dataclass
-class MergeCounts:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-
-    def add(self, *, rows: int, existing: int, unchanged: int) -> None:
-        self.inserted += rows - existing
-        self.updated += existing - unchanged
-        self.unchanged += unchanged
 
 
 @dataclass
@@ -74,13 +59,12 @@ class BatchWriter:
     batch_id: int
     file_name: str
     file_sha256: str
-    loaded_at: object  # already adapted for the database
-    created_at: object
+    loaded_at: Any  # already adapted for the database
+    created_at: Any
     tmp_dir: Path
     dry_run: bool = False
     counts: MergeCounts = field(default_factory=MergeCounts)
     timings: dict[str, float] = field(default_factory=dict)
-    sales: SalesChanges = field(default_factory=SalesChanges)  # for the aggregates
 
     def __post_init__(self) -> None:
         self.vendor = connection.vendor
@@ -88,9 +72,19 @@ class BatchWriter:
         self._stop = threading.Event()
         self._stager = Lane("stager", threaded=threaded)
         self._merger = Lane("merger", threaded=threaded)
-        self._stager_bulk: bulk.BulkWriter | None = None
-        self._merger_bulk: bulk.BulkWriter | None = None
-        self._atomic = None
+        self._stager_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
+        # The merge steps run on the merger lane, once the lock is taken (``_lock_and_begin``).
+        self._facts_merge = FactsMerge(
+            batch_id=self.batch_id,
+            file_name=self.file_name,
+            file_sha256=self.file_sha256,
+            created_at=self.created_at,
+            dry_run=self.dry_run,
+            bulk=bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time),
+            timed=self._timed,
+            counts=self.counts,
+        )
+        self._atomic: transaction.Atomic | None = None
         self._locked = False
         self._candidates: list[pd.DataFrame] = []
         self._unmerged: tuple[int, int] | None = None  # staged rows waiting for the lock
@@ -141,7 +135,7 @@ class BatchWriter:
         maybe_seen = frame["dup_candidate"] == 1
         if maybe_seen.any():
             self._candidates.append(frame.loc[maybe_seen, ["source_row", "clean_invoice_id"]])
-        rows = (int(frame["source_row"].iat[0]), int(frame["source_row"].iat[-1]))
+        rows = (int(frame["source_row"].iloc[0]), int(frame["source_row"].iloc[-1]))
         staged = self._stager.submit(self._stage, frame)
         self._in_flight = [staged]
         if self._ready is None or not self._ready.done():
@@ -150,9 +144,9 @@ class BatchWriter:
             return
         self._ready.result()
         if self._unmerged:
-            self._in_flight.append(self._merger.submit(self._merge_staged, self._unmerged))
+            self._in_flight.append(self._merger.submit(self._facts_merge.staged_merge, self._unmerged))
             self._unmerged = None
-        self._in_flight.append(self._merger.submit(self._merge_chunk, frame, rows, staged))
+        self._in_flight.append(self._merger.submit(self._facts_merge.chunk_merge, frame, rows, staged))
 
     def commit(self, on_commit: Callable[[], None]) -> MergeCounts:
         """Settle duplicates, write the rest, run ``on_commit`` in the transaction, commit."""
@@ -162,7 +156,7 @@ class BatchWriter:
                 self._ready = self._merger.submit(self._lock_and_begin)
             self._ready.result()
             if self._unmerged:
-                self._merger.submit(self._merge_staged, self._unmerged).result()
+                self._merger.submit(self._facts_merge.staged_merge, self._unmerged).result()
                 self._unmerged = None
             candidates = (
                 pd.concat(self._candidates, ignore_index=True)
@@ -185,10 +179,8 @@ class BatchWriter:
                 self._ready.result()
         except BaseException:  # the error being handled already says what went wrong
             pass
-        try:
+        with suppress(BaseException):
             self._merger.submit(self._end, OperationalError, OperationalError("rollback"), None).result()
-        except BaseException:
-            pass
         self._close()
 
     def _close(self) -> None:
@@ -202,18 +194,10 @@ class BatchWriter:
             if not facts_lock_wait(stop=self._stop.is_set):
                 raise WriteAborted()
         self._locked = True
-        self._merger_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
-        self._atomic = transaction.atomic()
-        self._atomic.__enter__()
-        with connection.cursor() as cursor:
-            cursor.execute(sql.FACTS_ANY)
-            self.warehouse_empty = cursor.fetchone() is None
-            if not self.dry_run:
-                cursor.execute(sql.BATCHES_OF_FILE, [self.file_sha256])
-                batch_ids = [row[0] for row in cursor.fetchall()]
-                for start in range(0, len(batch_ids), 500):
-                    part = batch_ids[start : start + 500]
-                    cursor.execute(sql.rejected_clear(len(part)), part)
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        self._atomic = atomic
+        self._facts_merge.begin()
 
     def _end(self, *exc_info) -> None:
         atomic, self._atomic = self._atomic, None
@@ -225,59 +209,16 @@ class BatchWriter:
                 self._locked = False
                 facts_lock_release()
 
-    def _merge_chunk(self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future) -> None:
-        with self._timed("db_facts"):
-            if not (self.warehouse_empty and not self.dry_run and self._facts_load(frame)):
-                staged.result()  # merging from staging needs the chunk there
-                self._merge(sql.CHUNK_FILTER, (self.batch_id, *rows), certain=True)
-        if not self.dry_run:
-            with self._timed("db_rejected"):
-                self._merger_bulk.frame_write(
-                    rejected_rows(frame),
-                    table="rejected_invoices",
-                    load_sql=sql.rejected_load_data(),
-                    insert_sql=sql.REJECTED_INSERT,
-                    constants=(self.batch_id, self.file_name, self.file_sha256, self.created_at),
-                )
-
-    def _merge_staged(self, rows: tuple[int, int]) -> None:
-        """The rows staged while another load held the lock: merged from staging."""
-        params = (self.batch_id, *rows)
-        with self._timed("db_facts"):
-            self._merge(sql.CHUNK_FILTER, params, certain=True)
-        if not self.dry_run:
-            with self._timed("db_rejected"), connection.cursor() as cursor:
-                statement = sql.rejected_insert(self.vendor, sql.CHUNK_FILTER)
-                cursor.execute(statement, [self.file_sha256, self.created_at, *params])
-
-    def _merge(self, where: str, params, *, certain: bool) -> None:
-        """Count then upsert the valid rows matching ``where`` (certain: not maybe-duplicates)."""
-        where = f"{where} AND s.reason IS NULL AND s.dup_candidate = {0 if certain else 1}"
-        with connection.cursor() as cursor:
-            if self.warehouse_empty:
-                cursor.execute(sql.staged_count(where), params)
-                self.counts.add(rows=cursor.fetchone()[0], existing=0, unchanged=0)
-            else:
-                cursor.execute(sql.merge_preview(where), params)
-                rows, existing, unchanged = (int(v or 0) for v in cursor.fetchone())
-                self.counts.add(rows=rows, existing=existing, unchanged=unchanged)
-            if not self.dry_run:
-                statements = sql.sales_deltas(where, warehouse_empty=self.warehouse_empty)
-                for sign, statement in zip((1,) if len(statements) == 1 else (-1, 1), statements):
-                    cursor.execute(statement, params)
-                    self.sales.add(sales.from_grouped_rows(cursor.fetchall(), sign))
-                cursor.execute(sql.facts_upsert(self.vendor, where), params)
-
     def _finish(self, candidates: pd.DataFrame, first_rows: Future, on_commit: Callable[[], None]) -> None:
         try:
             if not self.dry_run:
                 with self._timed("db_aggregates"):
-                    self.sales.apply(self._merger_bulk, self.vendor)
+                    self._facts_merge.aggregates_add()
             if len(candidates):
                 with self._timed("db_duplicates"):
-                    self._duplicates_settle(candidates, first_rows.result())
+                    self._facts_merge.duplicates_settle(candidates, first_rows.result())
                 if not self.dry_run:  # the settled candidates' changes
-                    self.sales.apply(self._merger_bulk, self.vendor)
+                    self._facts_merge.aggregates_add()
             on_commit()
         except BaseException as exc:
             self._end(type(exc), exc, exc.__traceback__)
@@ -285,30 +226,9 @@ class BatchWriter:
         with self._timed("db_commit"):
             self._end(None, None, None)
 
-    def _first_rows(self, candidates: pd.DataFrame) -> dict[str, int]:
-        """(stager) invoice id -> first valid source row, for the maybe-seen ids."""
-        if not len(candidates):
-            return {}
-        with self._timed("db_first_rows"):
-            return duplicates.first_valid_rows(self.batch_id, self.vendor, candidates["clean_invoice_id"])
-
-    def _duplicates_settle(self, candidates: pd.DataFrame, first_rows: dict[str, int]) -> None:
-        """First valid occurrence wins: mark the later ones, merge the rest of the candidates."""
-        self.counts.duplicates = duplicates.later_rows_mark(
-            self.batch_id, self.vendor, candidates, first_rows
-        )
-        self._merge(sql.DEFERRED_FILTER, [self.batch_id], certain=False)
-        if not self.dry_run and self.counts.duplicates:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    sql.rejected_insert(self.vendor, sql.DUPLICATES_FILTER),
-                    [self.file_sha256, self.created_at, self.batch_id],
-                )
-
     # -- stager steps (autocommit) -------------------------------------------------------
 
     def _staging_clear(self) -> None:
-        self._stager_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
         with connection.cursor() as cursor:
             cursor.execute(sql.STAGING_CLEAR, [self.batch_id])
 
@@ -323,17 +243,9 @@ class BatchWriter:
                 exact=False,  # rows are replaced (see sql.STAGING_INSERT)
             )
 
-    def _facts_load(self, frame: pd.DataFrame) -> bool:
-        """New invoices into an empty warehouse: straight in, no upsert needed."""
-        new = frame.loc[frame["reason"].isna() & (frame["dup_candidate"] == 0), list(_FACT_SOURCE)]
-        written = self._merger_bulk.frame_write(
-            new,
-            table="fact_invoices",
-            load_sql=sql.facts_load_data(),
-            insert_sql=None,
-            constants=(self.batch_id,),
-        )
-        if written:
-            self.counts.add(rows=len(new), existing=0, unchanged=0)
-            self.sales.add(sales.from_new_invoices(new))
-        return written
+    def _first_rows(self, candidates: pd.DataFrame) -> dict[str, int]:
+        """Invoice id -> first valid source row, for the maybe-seen ids."""
+        if not len(candidates):
+            return {}
+        with self._timed("db_first_rows"):
+            return duplicates.first_valid_rows(self.batch_id, self.vendor, candidates["clean_invoice_id"])

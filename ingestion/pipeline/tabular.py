@@ -84,7 +84,7 @@ def fields_bound(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
         values = frame[column]
         suspects = np.flatnonzero((values.str.len() > limit // 4).to_numpy(dtype=bool))
         for i in suspects:
-            text = str(values.iat[int(i)])
+            text = str(values.iloc[int(i)])
             size = len(text.encode("utf-8", "surrogatepass"))
             if size > limit:
                 frame.iloc[int(i), position] = field_cut(text, size)

@@ -71,7 +71,7 @@ def merged(rows: Iterable[tuple[int, Sequence]], merges) -> Iterator[tuple[int, 
     for number, values in rows:
         cells = list(values)
         while pending and pending[0][0] == number:
-            r0, c0, r1, c1 = pending.pop(0)
+            _r0, c0, r1, c1 = pending.pop(0)
             top_left = cells[c0 - 1] if c0 - 1 < len(cells) else None
             active.append((r1, c0, c1, top_left))
         active = [a for a in active if a[0] >= number]

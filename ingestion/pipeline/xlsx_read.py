@@ -110,11 +110,12 @@ def _workbook_open(handle):
             self._min_column = self._min_row = 1
             self._max_column = self._max_row = None
 
-    original, excel.ReadOnlyWorksheet = excel.ReadOnlyWorksheet, Sheet
+    # openpyxl.reader.excel imports the class by name; its stubs do not declare that name.
+    original, excel.ReadOnlyWorksheet = excel.ReadOnlyWorksheet, Sheet  # type: ignore[attr-defined]
     try:
         return load_workbook(handle, read_only=True, data_only=True)
     finally:
-        excel.ReadOnlyWorksheet = original
+        excel.ReadOnlyWorksheet = original  # type: ignore[attr-defined]
 
 
 def xlsx_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFrame]:

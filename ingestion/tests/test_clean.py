@@ -1,4 +1,5 @@
-"""Unit tests for the pure cleaning functions (DESIGN.md section 4, "The load contract").
+"""Unit tests for the pure cleaning functions (README: "What a load does" and "Choices where
+the contract is silent").
 
 No database: dimensions are built in memory with ``dimensions_from_rows``.
 DUPLICATE_INVOICE_ID is settled later in SQL, so it is not tested here.
@@ -722,4 +723,4 @@ def test_empty_frame_gives_empty_result():
 
 
 def test_module_missing_tokens_match_the_contract():
-    assert clean.MISSING_TOKENS == frozenset({"", "null", "n/a", "nan", "none"})
+    assert frozenset({"", "null", "n/a", "nan", "none"}) == clean.MISSING_TOKENS

@@ -227,7 +227,7 @@ def test_a_failure_part_way_leaves_no_partial_facts_and_a_rerun_converges(tmp_pa
     good = seed_file.read_text().splitlines()
     path = tmp_path / "broken.csv"
     path.write_text(
-        "\n".join(good[:7_000] + ["INV-X,2023-01-01,C-100,Acme,API Access,1,5,5,Paid,oops"] + good[7_000:])
+        "\n".join([*good[:7000], "INV-X,2023-01-01,C-100,Acme,API Access,1,5,5,Paid,oops", *good[7000:]])
         + "\n"
     )
 

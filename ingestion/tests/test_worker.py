@@ -93,7 +93,7 @@ class Worker:
         env = process_env(**{**defaults, **settings})
         celery = Path(sys.executable).with_name("celery")
         self.log_path = log
-        self.log = open(log, "ab")
+        self.log = open(log, "ab")  # noqa: SIM115 (open for the worker's lifetime, closed in stop())
         beat_args = ["-B", "--schedule", str(beat)] if beat else []
         self.proc = subprocess.Popen(
             [

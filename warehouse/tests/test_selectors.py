@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from warehouse import selectors
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.models import Customer, DailySales
-from warehouse.selectors import SalesFilter
+from warehouse.selectors import batches, sales
+from warehouse.selectors.sales import SalesFilter
 from warehouse.tests.factories import batch_make, invoice_create, known_warehouse_create
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def known():
 
 
 def test_kpis_count_paid_pending_processing_by_default(known):
-    kpis = selectors.sales_kpis(filters=SalesFilter())
+    kpis = sales.sales_kpis(filters=SalesFilter())
     assert kpis == {
         "revenue": D("381.55"),
         "invoice_count": 5,
@@ -34,16 +34,16 @@ def test_kpis_count_paid_pending_processing_by_default(known):
 
 def test_revenue_statuses_setting_changes_the_set(known, settings):
     settings.DASHBOARD_REVENUE_STATUSES = ["PAID"]
-    assert selectors.sales_kpis(filters=SalesFilter())["revenue"] == D("200.05")
+    assert sales.sales_kpis(filters=SalesFilter())["revenue"] == D("200.05")
 
 
 def test_status_filter_replaces_the_counted_set(known):
-    kpis = selectors.sales_kpis(filters=SalesFilter(statuses=("CANCELLED",)))
+    kpis = sales.sales_kpis(filters=SalesFilter(statuses=("CANCELLED",)))
     assert (kpis["revenue"], kpis["invoice_count"], kpis["pending_amount"]) == (D("999.99"), 1, D("0.00"))
 
 
 def test_monthly_with_cumulative(known):
-    rows = selectors.sales_by_period(filters=SalesFilter())
+    rows = sales.sales_by_period(filters=SalesFilter())
     assert [(r["period"], r["revenue"], r["cumulative"], r["invoice_count"]) for r in rows] == [
         ("2024-01", D("250.50"), D("250.50"), 2),
         ("2024-02", D("30.00"), D("280.50"), 1),
@@ -52,7 +52,7 @@ def test_monthly_with_cumulative(known):
 
 
 def test_weekly_uses_iso_weeks_and_draws_every_week(known):
-    rows = selectors.sales_by_period(filters=SalesFilter(), period="weekly")
+    rows = sales.sales_by_period(filters=SalesFilter(), period="weekly")
     sold = {"2024-W02": D("200.00"), "2024-W03": D("50.50"), "2024-W05": D("30.00"), "2024-W09": D("101.00")}
     sold["2024-W13"] = D("0.05")
     assert [(r["period"], r["revenue"]) for r in rows] == [
@@ -63,7 +63,7 @@ def test_weekly_uses_iso_weeks_and_draws_every_week(known):
 
 def test_every_month_of_the_range_is_drawn_zero_where_empty(known):
     flt = SalesFilter(start=dt.date(2023, 11, 15), end=dt.date(2024, 5, 2), statuses=("PAID",))
-    rows = selectors.sales_by_period(filters=flt)
+    rows = sales.sales_by_period(filters=flt)
     assert [(r["period"], r["revenue"], r["invoice_count"], r["cumulative"]) for r in rows] == [
         ("2023-11", D("0.00"), 0, D("0.00")),
         ("2023-12", D("0.00"), 0, D("0.00")),
@@ -74,22 +74,22 @@ def test_every_month_of_the_range_is_drawn_zero_where_empty(known):
         ("2024-05", D("0.00"), 0, D("200.05")),
     ]
     # Open ends stop at the first and last month with sales; nothing sold: no rows at all.
-    assert [r["period"] for r in selectors.sales_by_period(filters=SalesFilter(statuses=("PAID",)))] == [
+    assert [r["period"] for r in sales.sales_by_period(filters=SalesFilter(statuses=("PAID",)))] == [
         "2024-01",
         "2024-02",
         "2024-03",
     ]
-    assert selectors.sales_by_period(filters=SalesFilter(start=dt.date(2030, 1, 1))) == []
+    assert sales.sales_by_period(filters=SalesFilter(start=dt.date(2030, 1, 1))) == []
 
 
 def test_date_range_uses_partial_months_exactly(known):
     flt = SalesFilter(start=dt.date(2024, 1, 12), end=dt.date(2024, 3, 1))
-    assert selectors.sales_kpis(filters=flt)["revenue"] == D("181.50")
-    assert [r["period"] for r in selectors.sales_by_period(filters=flt)] == ["2024-01", "2024-02", "2024-03"]
+    assert sales.sales_kpis(filters=flt)["revenue"] == D("181.50")
+    assert [r["period"] for r in sales.sales_by_period(filters=flt)] == ["2024-01", "2024-02", "2024-03"]
 
 
 def test_top_customers_ranked(known):
-    rows = selectors.customers_top(filters=SalesFilter(), top=2)
+    rows = sales.customers_top(filters=SalesFilter(), top=2)
     assert [(r["customer_id"], r["customer_name"], r["revenue"]) for r in rows] == [
         ("C-100", "Acme Corp", D("230.00")),
         ("C-101", "Globex Inc", D("151.50")),
@@ -97,12 +97,12 @@ def test_top_customers_ranked(known):
 
 
 def test_by_status_and_item(known):
-    assert [(r["status"], r["revenue"]) for r in selectors.sales_by_status(filters=SalesFilter())] == [
+    assert [(r["status"], r["revenue"]) for r in sales.sales_by_status(filters=SalesFilter())] == [
         ("PAID", D("200.05")),
         ("PENDING", D("151.50")),
         ("PROCESSING", D("30.00")),
     ]
-    assert [(r["item"], r["revenue"]) for r in selectors.sales_by_item(filters=SalesFilter())] == [
+    assert [(r["item"], r["revenue"]) for r in sales.sales_by_item(filters=SalesFilter())] == [
         ("API Access", D("301.00")),
         ("Cloud Storage", D("80.50")),
         ("Server Setup", D("0.05")),
@@ -110,8 +110,8 @@ def test_by_status_and_item(known):
 
 
 def test_customer_and_item_filters_narrow(known):
-    assert selectors.sales_kpis(filters=SalesFilter(customer_id="C-100"))["revenue"] == D("230.00")
-    assert selectors.sales_kpis(filters=SalesFilter(item="Server Setup"))["revenue"] == D("0.05")
+    assert sales.sales_kpis(filters=SalesFilter(customer_id="C-100"))["revenue"] == D("230.00")
+    assert sales.sales_kpis(filters=SalesFilter(item="Server Setup"))["revenue"] == D("0.05")
 
 
 def test_pending_top_15_sorted():
@@ -122,7 +122,7 @@ def test_pending_top_15_sorted():
     invoice_create(batch, "PAID1", "2024-05-01", "C-100", "API Access", "PAID", 1, "1000.00")
     daily_sales_refresh()
 
-    rows = selectors.customers_pending(filters=SalesFilter())
+    rows = sales.customers_pending(filters=SalesFilter())
 
     assert len(rows) == 15
     assert [r["pending_amount"] for r in rows] == [D(f"{n}.00") for n in range(20, 5, -1)]
@@ -154,28 +154,26 @@ def test_random_ranges_match_daily_aggregate():
             ).aggregate(r=Sum("revenue"))["r"]
             or 0
         )
-        assert selectors.sales_kpis(filters=SalesFilter(start=start, end=end))["revenue"] == selectors.money(
-            expected
-        )
+        assert sales.sales_kpis(filters=SalesFilter(start=start, end=end))["revenue"] == sales.money(expected)
 
 
 def test_batches_and_latest_quality(known):
     batch_make(status="failed", file_name="bad.csv")
-    latest = selectors.batch_latest_loaded()
+    latest = batches.batch_latest_loaded()
     assert (latest["id"], latest["rejection_rate"]) == (known.pk, D("22.22"))
-    assert [b["file_name"] for b in selectors.batches_recent()] == ["bad.csv", "known.csv"]
-    assert selectors.batch_get(batch_id=known.pk)["reason_counts"] == {"INVALID_DATE": 1, "TOTAL_MISMATCH": 1}
-    assert selectors.batch_get(batch_id=10**9) is None
-    assert [b["id"] for b in selectors.rejections_by_batch()] == [known.pk]
+    assert [b["file_name"] for b in batches.batches_recent()] == ["bad.csv", "known.csv"]
+    assert batches.batch_get(batch_id=known.pk)["reason_counts"] == {"INVALID_DATE": 1, "TOTAL_MISMATCH": 1}
+    assert batches.batch_get(batch_id=10**9) is None
+    assert [b["id"] for b in batches.rejections_by_batch()] == [known.pk]
 
 
 def test_latest_load_is_the_latest_file_not_a_reprocessing(known):
     later = batch_make(file_name="later.csv", sha256="1" * 64, rows_read=25, rows_rejected=25)
     batch_make(file_name="reprocess of 25 rows", file_path="", sha256="", rows_read=25, rows_loaded=25)
-    latest = selectors.batch_latest_loaded()
+    latest = batches.batch_latest_loaded()
     assert (latest["id"], latest["rejection_rate"], latest["rows_rejected"]) == (later.pk, D("100.00"), 25)
     assert latest["previous"]["id"] == known.pk
-    assert [b["id"] for b in selectors.rejections_by_batch()] == [known.pk, later.pk]
+    assert [b["id"] for b in batches.rejections_by_batch()] == [known.pk, later.pk]
 
 
 @pytest.mark.parametrize(
@@ -191,14 +189,14 @@ def test_previous_period_has_the_same_length_just_before(known, start, end, prev
     flt = SalesFilter(
         start=dt.date.fromisoformat(start), end=end and dt.date.fromisoformat(end), customer_id="C-101"
     )
-    before = selectors.period_previous(flt)
+    before = sales.period_previous(flt)
     assert (before.start.isoformat(), before.end.isoformat(), before.customer_id) == (*previous, "C-101")
-    assert selectors.period_previous(SalesFilter(end=dt.date(2024, 3, 1))) is None
+    assert sales.period_previous(SalesFilter(end=dt.date(2024, 3, 1))) is None
 
 
 def test_warehouse_state():
-    assert selectors.warehouse_state() == "empty"
+    assert sales.warehouse_state() == "empty"
     known_warehouse_create()
-    assert selectors.warehouse_state() == "ready"
+    assert sales.warehouse_state() == "ready"
     DailySales.objects.all().delete()
-    assert selectors.warehouse_state() == "stale"
+    assert sales.warehouse_state() == "stale"

@@ -12,6 +12,7 @@ from ingestion.paths import input_files
 from ingestion.pipeline.formats import INPUT_SUFFIXES
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
+from warehouse.selectors.batches import batch_present
 
 # Like the task's retry policy, for loads run in this process (no broker).
 IN_PROCESS_ATTEMPTS = 3
@@ -26,18 +27,23 @@ WORKER_SILENT = (
 NOT_PICKED_UP = (
     "batch #{batch_id}: still queued after {seconds:.0f} s; is a worker running (celery -A config worker)?"
 )
+# The keys of a ``--json`` line (README, "Loading invoices") -> the ``batch_present`` keys
+# they show.
+JSON_KEYS = {
+    "batch_id": "id",
+    "file": "file_name",
+    "status": "status",
+    **{field: field for field in LoadBatch.COUNT_FIELDS},
+    "reasons": "reason_counts",
+    "error": "error",
+}
 
 
-def batch_summary(batch: LoadBatch) -> dict:
-    """The ``--json`` line of one batch."""
-    return {
-        "batch_id": batch.pk,
-        "file": batch.file_name,
-        "status": batch.status,
-        **{field: getattr(batch, field) for field in LoadBatch.COUNT_FIELDS},
-        "reasons": batch.reason_counts,
-        "error": batch.error or None,
-    }
+def batch_json(presented: dict) -> dict:
+    """The ``--json`` line of a batch, from ``batch_present``: its keys, no error as null."""
+    line = {key: presented[name] for key, name in JSON_KEYS.items()}
+    line["error"] = line["error"] or None
+    return line
 
 
 class Command(BaseCommand):
@@ -180,21 +186,23 @@ class Command(BaseCommand):
     # -- reporting -----------------------------------------------------------------------
 
     def _report(self, batches: list[LoadBatch], *, as_json: bool) -> None:
+        presented = [batch_present(batch) for batch in batches]
         if as_json:
-            for batch in batches:
-                self.stdout.write(json.dumps(batch_summary(batch)))
+            for batch in presented:
+                self.stdout.write(json.dumps(batch_json(batch)))
             return
         self.stdout.write(
             f"{'batch':>6}  {'status':<10} {'read':>10} {'loaded':>10} {'inserted':>10}"
             f" {'updated':>9} {'unchanged':>10} {'rejected':>9}  file"
         )
-        for b in batches:
+        for b in presented:
             self.stdout.write(
-                f"{b.pk:>6}  {b.status:<10} {b.rows_read:>10,} {b.rows_loaded:>10,} {b.rows_inserted:>10,}"
-                f" {b.rows_updated:>9,} {b.rows_unchanged:>10,} {b.rows_rejected:>9,}  {b.file_name}"
+                f"{b['id']:>6}  {b['status']:<10} {b['rows_read']:>10,} {b['rows_loaded']:>10,}"
+                f" {b['rows_inserted']:>10,} {b['rows_updated']:>9,} {b['rows_unchanged']:>10,}"
+                f" {b['rows_rejected']:>9,}  {b['file_name']}"
             )
-            if b.reason_counts:
-                reasons = ", ".join(f"{k} {v:,}" for k, v in b.reason_counts.items())
+            if b["reason_counts"]:
+                reasons = ", ".join(f"{k} {v:,}" for k, v in b["reason_counts"].items())
                 self.stdout.write(f"{'':>8}rejected: {reasons}")
-            if b.error or b.note:
-                self.stdout.write(f"{'':>8}{b.error or b.note}")
+            if b["error"] or b["note"]:
+                self.stdout.write(f"{'':>8}{b['error'] or b['note']}")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ingestion.pipeline.seen import InvoiceIdFilter
+from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 
 
 def ids(*values: str, index=None) -> pd.Series:

@@ -1,0 +1,145 @@
+"""The merger's writes inside a batch's transaction, once the warehouse's write lock is held.
+
+Valid rows go from staging (or, into an empty warehouse, straight from the chunk) to
+``fact_invoices``; rejected rows to ``rejected_invoices``. Each merge is counted before it
+writes (``MergeCounts``: inserted, updated, unchanged) and its effect on the sales
+aggregates collected (``SalesChanges``), from the facts as they are at that point of the
+serial order of the loads. ``load.BatchWriter`` runs these steps on its merger lane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from django.db import connection
+
+from ingestion.pipeline import bulk, duplicates, sales, sql
+from ingestion.pipeline.rejected import rejected_rows
+from ingestion.pipeline.sales_changes import SalesChanges
+
+_FACT_SOURCE = ("clean_invoice_id", *sql.STAGED_VALUES)
+
+
+@dataclass
+class MergeCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+
+    def add(self, *, rows: int, existing: int, unchanged: int) -> None:
+        self.inserted += rows - existing
+        self.updated += existing - unchanged
+        self.unchanged += unchanged
+
+
+@dataclass
+class FactsMerge:
+    """One batch's merge steps, on the merger's connection, in the batch's transaction."""
+
+    batch_id: int
+    file_name: str
+    file_sha256: str
+    created_at: Any  # already adapted for the database
+    dry_run: bool
+    bulk: bulk.BulkWriter
+    timed: Callable[[str], AbstractContextManager]  # times a step under a label
+    counts: MergeCounts
+    sales: SalesChanges = field(default_factory=SalesChanges)  # for the aggregates
+
+    def __post_init__(self) -> None:
+        self.vendor = connection.vendor
+        self.warehouse_empty = False
+
+    def begin(self) -> None:
+        """Note whether the warehouse is empty; clear the rejected rows of earlier loads of the file."""
+        with connection.cursor() as cursor:
+            cursor.execute(sql.FACTS_ANY)
+            self.warehouse_empty = cursor.fetchone() is None
+            if not self.dry_run:
+                cursor.execute(sql.BATCHES_OF_FILE, [self.file_sha256])
+                batch_ids = [row[0] for row in cursor.fetchall()]
+                for start in range(0, len(batch_ids), 500):
+                    part = batch_ids[start : start + 500]
+                    cursor.execute(sql.rejected_clear(len(part)), part)
+
+    def chunk_merge(self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future) -> None:
+        """A cleaned chunk: its certainly-new valid rows into the facts, its rejected rows."""
+        with self.timed("db_facts"):
+            if not (self.warehouse_empty and not self.dry_run and self._facts_load(frame)):
+                staged.result()  # merging from staging needs the chunk there
+                self._merge(sql.CHUNK_FILTER, (self.batch_id, *rows), certain=True)
+        if not self.dry_run:
+            with self.timed("db_rejected"):
+                self.bulk.frame_write(
+                    rejected_rows(frame),
+                    table="rejected_invoices",
+                    load_sql=sql.rejected_load_data(),
+                    insert_sql=sql.REJECTED_INSERT,
+                    constants=(self.batch_id, self.file_name, self.file_sha256, self.created_at),
+                )
+
+    def staged_merge(self, rows: tuple[int, int]) -> None:
+        """The rows staged while another load held the lock: merged from staging."""
+        params = (self.batch_id, *rows)
+        with self.timed("db_facts"):
+            self._merge(sql.CHUNK_FILTER, params, certain=True)
+        if not self.dry_run:
+            with self.timed("db_rejected"), connection.cursor() as cursor:
+                statement = sql.rejected_insert(self.vendor, sql.CHUNK_FILTER)
+                cursor.execute(statement, [self.file_sha256, self.created_at, *params])
+
+    def duplicates_settle(self, candidates: pd.DataFrame, first_rows: dict[str, int]) -> None:
+        """First valid occurrence wins: mark the later ones, merge the rest of the candidates."""
+        self.counts.duplicates = duplicates.later_rows_mark(
+            self.batch_id, self.vendor, candidates, first_rows
+        )
+        self._merge(sql.DEFERRED_FILTER, [self.batch_id], certain=False)
+        if not self.dry_run and self.counts.duplicates:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql.rejected_insert(self.vendor, sql.DUPLICATES_FILTER),
+                    [self.file_sha256, self.created_at, self.batch_id],
+                )
+
+    def aggregates_add(self) -> None:
+        """Add the changes collected so far to the sales aggregates."""
+        self.sales.apply(self.bulk, self.vendor)
+
+    def _merge(self, where: str, params, *, certain: bool) -> None:
+        """Count then upsert the valid rows matching ``where`` (certain: not maybe-duplicates)."""
+        where = f"{where} AND s.reason IS NULL AND s.dup_candidate = {0 if certain else 1}"
+        with connection.cursor() as cursor:
+            if self.warehouse_empty:
+                cursor.execute(sql.staged_count(where), params)
+                self.counts.add(rows=cursor.fetchone()[0], existing=0, unchanged=0)
+            else:
+                cursor.execute(sql.merge_preview(where), params)
+                rows, existing, unchanged = (int(v or 0) for v in cursor.fetchone())
+                self.counts.add(rows=rows, existing=existing, unchanged=unchanged)
+            if not self.dry_run:
+                statements = sql.sales_deltas(where, warehouse_empty=self.warehouse_empty)
+                for sign, statement in zip((1,) if len(statements) == 1 else (-1, 1), statements):
+                    cursor.execute(statement, params)
+                    self.sales.add(sales.from_grouped_rows(cursor.fetchall(), sign))
+                cursor.execute(sql.facts_upsert(self.vendor, where), params)
+
+    def _facts_load(self, frame: pd.DataFrame) -> bool:
+        """New invoices into an empty warehouse: straight in, no upsert needed."""
+        new = frame.loc[frame["reason"].isna() & (frame["dup_candidate"] == 0), list(_FACT_SOURCE)]
+        written = self.bulk.frame_write(
+            new,
+            table="fact_invoices",
+            load_sql=sql.facts_load_data(),
+            insert_sql=None,
+            constants=(self.batch_id,),
+        )
+        if written:
+            self.counts.add(rows=len(new), existing=0, unchanged=0)
+            self.sales.add(sales.from_new_invoices(new))
+        return written
