@@ -22,6 +22,7 @@ from ingestion.forms import InvoiceUploadForm
 from ingestion.paths import INPUT_SUFFIXES
 from ingestion.pipeline import formats
 from ingestion.pipeline.rules import REASONS, Reason, reason_table_markdown
+from ingestion.tests.files import write_invoices
 from warehouse.models import LoadBatch
 from warehouse.selectors.batches import batch_present
 
@@ -108,11 +109,10 @@ BATCH_SOURCES = [
 ]
 # Keys only a presentation of a whole batch carries (an attempt record has its own rows_done).
 BATCH_KEYS = (*LoadBatch.COUNT_FIELDS, "reason_counts", "last_seen_seconds", "progress_text")
-HEADER = "invoice_id,issue_date,customer_id,customer_name,item_description,qty,unit_price,total,status\n"
 ROWS = (
-    "INV-1,2024-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid\n"
-    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending\n"
-    "INV-3,2024-02-05,C-999,Newcomer Ltd,API Access,1,500,500,Paid\n"
+    "INV-1,2024-01-05,C-100,Acme,Server Setup,2,1200.50,2401.00,Paid",
+    "INV-2,2024-13-05,C-101,Globex,API Access,1,500,500,Pending",
+    "INV-3,2024-02-05,C-999,Newcomer Ltd,API Access,1,500,500,Paid",
 )
 
 
@@ -123,8 +123,7 @@ def as_json(value):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("reference_data")
 def test_every_view_of_a_batch_shows_what_batch_present_gives(tmp_path, admin_client):
-    path = tmp_path / "messy.csv"
-    path.write_text(HEADER + ROWS, encoding="utf-8")
+    path = write_invoices(tmp_path, *ROWS, name="messy.csv")
     out = StringIO()
     call_command("load_invoices", str(path), "--json", stdout=out)
     line = json.loads(out.getvalue())
