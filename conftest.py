@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -101,3 +102,29 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+class WatchedPage(NamedTuple):
+    context: Any
+    page: Any
+    requests: list[str]  # every URL the page asked for
+    errors: list[str]  # console errors and uncaught exceptions
+
+
+@pytest.fixture
+def watched_page(chromium, browser_login):
+    """Opens a new context (``new_context`` options) logged in as ``browser_login``, and a page
+    whose requests and errors are collected; the test closes the context."""
+
+    def open_page(**options) -> WatchedPage:
+        context = chromium.new_context(**options)
+        context.add_cookies([browser_login])
+        page = context.new_page()
+        requests: list[str] = []
+        errors: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return WatchedPage(context, page, requests, errors)
+
+    return open_page

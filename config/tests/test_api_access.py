@@ -19,7 +19,7 @@ from config.tests.accounts import ACCOUNTS
 from ingestion.tests.files import invoices_csv, write_invoices
 from tokens.services import token_create, token_revoke
 from warehouse.models import LoadBatch, RejectedInvoice
-from warehouse.tests.factories import batch_make
+from warehouse.tests.factories import batch_make, rejected_make
 
 pytestmark = pytest.mark.django_db
 
@@ -84,14 +84,12 @@ def world(tmp_path, settings, reference_data):
     settings.MEDIA_ROOT = tmp_path / "media"
     path = write_invoices(tmp_path, *ROWS, name="old.csv")
     finished = batch_make(file_path=str(path), sha256="1" * 64)
-    rejected = RejectedInvoice.objects.create(
+    rejected = rejected_make(
+        finished,
         reason="UNKNOWN_CUSTOMER",
         detail="UNKNOWN_CUSTOMER: C-999",
         raw_record={"invoice_id": "INV-2", "customer_id": "C-999"},
-        batch=finished,
         file_name="old.csv",
-        file_sha256="1" * 64,
-        source_row=2,
         created_at=timezone.now(),
     )
     return {"finished": finished, "rejected": rejected}

@@ -73,14 +73,8 @@ def test_the_schema_needs_a_login(db):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_the_docs_page_loads_offline_in_chromium(browser_login, live_server, chromium):
-    requests, errors = [], []
-    context = chromium.new_context()
-    context.add_cookies([browser_login])
-    page = context.new_page()
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
+def test_the_docs_page_loads_offline_in_chromium(watched_page, live_server):
+    context, page, requests, errors = watched_page()
 
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector(".opblock")

@@ -24,8 +24,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from config.tests.accounts import ACCOUNTS
 from tokens.services import token_create
-from warehouse.models import Customer, Item, LoadBatch, RejectedInvoice, Status
-from warehouse.tests.factories import batch_make, invoice_create
+from warehouse.models import Customer, Item, LoadBatch, Status
+from warehouse.tests.factories import batch_make, invoice_create, rejected_make
 
 pytestmark = pytest.mark.django_db
 
@@ -232,15 +232,11 @@ def objects(django_user_model, tmp_path):
 
     batch = batch_make(status=LoadBatch.Status.SUCCEEDED, file_path=str(tmp_path / "gone.csv"))
     invoice = invoice_create(batch, "M-1", "2024-01-10", "C-100", "API Access", "PAID", 1, "10.00")
-    rejected = RejectedInvoice.objects.create(
+    rejected = rejected_make(
+        batch,
         invoice_id="M-2",
-        reason="INVALID_DATE",
         detail="INVALID_DATE: x",
         raw_record={"invoice_id": "M-2", "issue_date": "x"},
-        batch=batch,
-        file_name="known.csv",
-        file_sha256="0" * 64,
-        source_row=2,
         created_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
     )
     someone = django_user_model.objects.create_user("someone", password="pw")

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from config.permissions import CAPABILITIES, ROLES, permission_table
-from warehouse.models import Customer, RejectedInvoice
-from warehouse.tests.factories import batch_make, known_warehouse_create
+from warehouse.models import Customer
+from warehouse.tests.factories import batch_make, known_warehouse_create, rejected_make
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -80,15 +80,7 @@ def test_a_data_steward_uploads_and_imports_but_does_not_delete(member):
 def test_staff_without_permissions_can_neither_import_nor_export(staff_user, logged_in):
     client = logged_in(staff_user("staff"))
     batch = batch_make()
-    RejectedInvoice.objects.create(
-        reason="INVALID_DATE",
-        raw_record={"invoice_id": "SECRET-1"},
-        batch=batch,
-        file_name="f.csv",
-        file_sha256="0" * 64,
-        source_row=2,
-        created_at=batch.created_at,
-    )
+    rejected_make(batch, raw_record={"invoice_id": "SECRET-1"}, file_name="f.csv")
     upload = SimpleUploadedFile("c.csv", b"customer_id,customer_name\nC-100,Renamed\nC-900,New\n")
 
     response = client.post(reverse("admin:warehouse_customer_import"), {"format": "0", "import_file": upload})

@@ -23,16 +23,10 @@ def _columns(page) -> int:
     return len(page.eval_on_selector(".charts", "e => getComputedStyle(e).gridTemplateColumns").split())
 
 
-def test_dashboard_in_chromium(seeded_warehouse, browser_login, live_server, chromium, screenshot):
+def test_dashboard_in_chromium(seeded_warehouse, watched_page, live_server, screenshot):
     from dashboard.charts import CHARTS
 
-    requests, errors = [], []
-    context = chromium.new_context(viewport={"width": 1366, "height": 900})
-    context.add_cookies([browser_login])
-    page = context.new_page()
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    context, page, requests, errors = watched_page(viewport={"width": 1366, "height": 900})
 
     page.goto(f"{live_server.url}/visualization/dashboard/")
 

@@ -17,14 +17,7 @@ PAGE = "/visualization/dashboard/"
 TODAY = dt.datetime(2023, 11, 15, 12, 0, tzinfo=dt.UTC)  # inside the reference export's range
 
 
-def _page(chromium, login, **options):
-    context = chromium.new_context(**{"viewport": {"width": 1366, "height": 900}, **options})
-    context.add_cookies([login])
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return context, page, errors
+DESKTOP = {"width": 1366, "height": 900}
 
 
 def _open(page, url: str) -> None:
@@ -69,10 +62,8 @@ DRILLS = [
 ]
 
 
-def test_click_to_drill_equals_the_same_filter_typed_by_hand(
-    seeded_warehouse, browser_login, live_server, chromium
-):
-    context, page, errors = _page(chromium, browser_login)
+def test_click_to_drill_equals_the_same_filter_typed_by_hand(seeded_warehouse, watched_page, live_server):
+    context, page, _, errors = watched_page(viewport=DESKTOP)
     for chart, selector, index, typed in DRILLS:
         _open(page, f"{live_server.url}{PAGE}")
         before = _state(page)
@@ -125,11 +116,9 @@ def _sql_revenue(start: str, end: str) -> tuple[Decimal, int]:
     return Decimal(total).quantize(Decimal("0.01")), count
 
 
-def test_presets_on_a_fixed_today_and_previous_period_equals_sql(
-    seeded_warehouse, browser_login, live_server, chromium
-):
+def test_presets_on_a_fixed_today_and_previous_period_equals_sql(seeded_warehouse, watched_page, live_server):
 
-    context, page, errors = _page(chromium, browser_login)
+    context, page, _, errors = watched_page(viewport=DESKTOP)
     with time_machine.travel(TODAY, tick=True):
         _open(page, f"{live_server.url}{PAGE}?customer=C-101")
         for name, (start, end) in PRESETS.items():
@@ -195,11 +184,11 @@ BOXES = """(chart, groups) => {
 
 
 def test_390px_every_chart_full_width_legend_below_nothing_overlaps(
-    seeded_warehouse, browser_login, live_server, chromium
+    seeded_warehouse, watched_page, live_server
 ):
     from dashboard.charts import CHARTS
 
-    context, page, errors = _page(chromium, browser_login, viewport={"width": 390, "height": 844})
+    context, page, _, errors = watched_page(viewport={"width": 390, "height": 844})
     _open(page, f"{live_server.url}{PAGE}")
     charts = page.locator(".chart")
     assert charts.count() == len(CHARTS)
@@ -226,8 +215,8 @@ def test_390px_every_chart_full_width_legend_below_nothing_overlaps(
     assert errors == []
 
 
-def test_dark_theme_follows_the_system_setting(seeded_warehouse, browser_login, live_server, chromium):
-    context, page, errors = _page(chromium, browser_login, color_scheme="dark")
+def test_dark_theme_follows_the_system_setting(seeded_warehouse, watched_page, live_server):
+    context, page, _, errors = watched_page(viewport=DESKTOP, color_scheme="dark")
     _open(page, f"{live_server.url}{PAGE}")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     tick = page.locator("#chart-monthly .ytick text").first.evaluate("e => getComputedStyle(e).fill")
@@ -252,13 +241,13 @@ STEPS = """(() => {
 })()"""
 
 
-def test_cold_load_with_every_chart_drawn(seeded_warehouse, browser_login, live_server, chromium):
+def test_cold_load_with_every_chart_drawn(seeded_warehouse, watched_page, live_server):
     """A new browser context (empty cache) per run; the time is printed, not asserted."""
     from dashboard.charts import CHARTS
 
     runs = []
     for _ in range(3):
-        context, page, errors = _page(chromium, browser_login)
+        context, page, _, errors = watched_page(viewport=DESKTOP)
         started = time.perf_counter()
         _open(page, f"{live_server.url}{PAGE}")
         wall = time.perf_counter() - started

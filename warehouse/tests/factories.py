@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 from warehouse.aggregates import daily_sales_refresh
-from warehouse.models import Customer, Invoice, Item, LoadBatch, Status
+from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, Status
 
 # invoice, day, customer, item, status, qty, unit price
 INVOICES = [
@@ -26,6 +26,18 @@ def batch_make(**fields) -> LoadBatch:
         "status": LoadBatch.Status.SUCCEEDED,
     }
     return LoadBatch.objects.create(**{**defaults, **fields})
+
+
+def rejected_make(batch: LoadBatch, **fields) -> RejectedInvoice:
+    """A rejected row of ``batch``: its file, row 2, created with the batch, unless given."""
+    defaults = {
+        "reason": "INVALID_DATE",
+        "file_name": batch.file_name,
+        "file_sha256": batch.sha256,
+        "source_row": 2,
+        "created_at": batch.created_at,
+    }
+    return RejectedInvoice.objects.create(batch=batch, **{**defaults, **fields})
 
 
 def invoice_create(batch, invoice_id, day, customer, item, status, qty, price) -> Invoice:
