@@ -54,7 +54,7 @@ def _readme_commands() -> list[str]:
     """Every line of the README's ```sh blocks, its comment removed."""
     blocks = re.findall(r"```sh\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     lines = [line.split(" #", 1)[0].strip() for block in blocks for line in block.splitlines()]
-    return [line for line in lines if line]
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _makefile_rules() -> dict[str, list[str]]:
