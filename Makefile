@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt scripts/system-package
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-# Local development settings, written once and never overwritten (see README, "Configuration").
+# Local development settings, written once and never overwritten (see docs/configuration.md).
 .env: | install
 	@echo "writing .env: DJANGO_DEBUG=true, a generated DJANGO_SECRET_KEY, SQLite"
 	@{ echo "# Local development settings written by 'make demo'; it never overwrites this file."; \
@@ -73,7 +73,7 @@ hooks: install
 smoke: install
 	$(BIN)/python scripts/smoke.py
 
-# Refresh the README's screenshots in docs/ (tests otherwise write to a temporary folder).
+# Refresh the screenshots in docs/ (tests otherwise write to a temporary folder).
 screenshots: install browser
 	SCREENSHOT_DIR=$(CURDIR)/docs $(BIN)/pytest -q -m browser
 

@@ -4,8 +4,8 @@
 ``ROLES`` says which permissions each group holds. From them come: the guards of the
 dashboard and the API (``dashboard.access``), the import/export hooks of every admin
 (``ImportExportPermissionMixin``), the groups (the ``dashboard`` data migration calls
-``groups_sync``) and the README's "Who can do what" table (``permission_table``; a test
-checks the README holds exactly that table).
+``groups_sync``) and the "Who can do what" table of docs/admin.md (``permission_table``; a
+test checks that page holds exactly that table).
 
 Django's own ``view``/``add``/``change``/``delete`` permissions of each model guard its
 admin pages. Import of a model needs ``add`` and ``change`` of it (an import creates and
@@ -30,7 +30,7 @@ def _perms(action: str, *models: str) -> tuple[str, ...]:
     return tuple(f"warehouse.{action}_{model}" for model in models)
 
 
-# What a user does -> the permissions it needs. Order is the README table's order.
+# What a user does -> the permissions it needs. Order is the docs/admin.md table's order.
 CAPABILITIES: dict[str, tuple[str, ...]] = {
     "read the sales dashboard, its chart CSVs and `/api/sells/*`": (VIEW_SALES,),
     "see batches, their live progress and `/api/batches/`; export batches": (VIEW_BATCHES,),
@@ -113,7 +113,7 @@ def _needs(perms: tuple[str, ...]) -> str:
 
 
 def permission_table() -> str:
-    """The README's "Who can do what" table (Markdown), from ``CAPABILITIES`` and ``ROLES``."""
+    """The "Who can do what" table of docs/admin.md (Markdown), from ``CAPABILITIES`` and ``ROLES``."""
     roles = list(ROLES)
     lines = [
         "| a staff user can | with the permissions | " + " | ".join(roles) + " |",

@@ -164,7 +164,7 @@ ALLOW_MISSING_INVOICE_ID = env.bool("ALLOW_MISSING_INVOICE_ID", default=False)
 # "DMY": 03/04/2023 is 3 April (the exports' convention); "MDY": 4 March.
 INVOICE_DATE_ORDER = env("INVOICE_DATE_ORDER", default="DMY")
 INGEST_CHUNK_ROWS = env.int("INGEST_CHUNK_ROWS", default=50_000)
-# What one file may hold, checked while it is read (see the README: "What a load does").
+# What one file may hold, checked while it is read (see docs/loading.md, "What a load does").
 INGEST_MAX_FIELD_BYTES = env.int("INGEST_MAX_FIELD_BYTES", default=1024 * 1024)
 INGEST_MAX_LINE_BYTES = env.int("INGEST_MAX_LINE_BYTES", default=10 * 1024 * 1024)
 INGEST_MAX_CHUNK_BYTES = env.int("INGEST_MAX_CHUNK_BYTES", default=128 * 1024 * 1024)

@@ -1,4 +1,4 @@
-"""The permission model: the README's table, the groups, and the guards in use."""
+"""The permission model: the admin manual's table, the groups, and the guards in use."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from config.permissions import CAPABILITIES, ROLES, permission_table
 from warehouse.models import Customer
 from warehouse.tests.factories import batch_make, known_warehouse_create, rejected_make
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ADMIN_MANUAL = Path(__file__).resolve().parents[2] / "docs" / "admin.md"
 
 
-def test_the_readme_holds_the_declared_permission_table():
-    assert permission_table() in README.read_text(encoding="utf-8")
+def test_the_admin_manual_holds_the_declared_permission_table():
+    assert permission_table() in ADMIN_MANUAL.read_text(encoding="utf-8")
 
 
 def test_every_declared_permission_exists(db):

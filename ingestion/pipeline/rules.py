@@ -2,7 +2,7 @@
 
 A row's ``reason`` is its first failing rule; its ``detail`` lists every failure.
 Everything else derives from this table: the check order in ``clean.py``, the raw
-fields the admin highlights, the admin's reason filter and the README's table.
+fields the admin highlights, the admin's reason filter and the table in docs/loading.md.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def reason_columns(code: str) -> tuple[str, ...]:
 
 
 def reason_table_markdown() -> str:
-    """The README's reason table, as the rules declare it."""
+    """The reason table of docs/loading.md, as the rules declare it."""
     lines = ["| reason | columns | when |", "|---|---|---|"]
     for reason in Reason:
         columns = "every column" if reason.columns == RAW_COLUMNS else ", ".join(reason.columns)

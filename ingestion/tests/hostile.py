@@ -1,8 +1,8 @@
 """Files built to hurt, and files as people really write them: generated, never committed.
 
 Each generator writes into a folder it is given and returns the path. Sizes are
-parameters: the tests use sizes that prove the bound in seconds; the README's
-figures come from the full sizes (``python -m ingestion.tests.hostile DIR``).
+parameters: the tests use sizes that prove the bound in seconds; the figures in
+docs/loading.md come from the full sizes (``python -m ingestion.tests.hostile DIR``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Unit tests for the pure cleaning functions (README: "What a load does" and "Choices where
+"""Unit tests for the pure cleaning functions (docs/loading.md: "What a load does" and "Choices where
 the contract is silent").
 
 No database: dimensions are built in memory with ``dimensions_from_rows``.

@@ -27,7 +27,7 @@ WORKER_SILENT = (
 NOT_PICKED_UP = (
     "batch #{batch_id}: still queued after {seconds:.0f} s; is a worker running (celery -A config worker)?"
 )
-# The keys of a ``--json`` line (README, "Loading invoices") -> the ``batch_present`` keys
+# The keys of a ``--json`` line (docs/loading.md) -> the ``batch_present`` keys
 # they show.
 JSON_KEYS = {
     "batch_id": "id",
