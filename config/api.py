@@ -15,6 +15,7 @@ from config.api_auth import (
     AUTH,
     AUTHENTICATION_REQUIRED,
     CsrfError,
+    LoginLocked,
     PermissionMissing,
     PublicWhenLoginNotRequired,
 )
@@ -50,8 +51,11 @@ def _docs_access(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not any(auth(request) for auth in [*AUTH, PublicWhenLoginNotRequired()]):
-            return _error(AUTHENTICATION_REQUIRED, 401)
+        try:
+            if not any(auth(request) for auth in [*AUTH, PublicWhenLoginNotRequired()]):
+                return _error(AUTHENTICATION_REQUIRED, 401)
+        except LoginLocked as locked:
+            return _error(str(locked), 429)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -73,5 +77,6 @@ api.add_router("", rejected_router)
 api.add_exception_handler(AuthenticationError, lambda request, exc: _error(AUTHENTICATION_REQUIRED, 401))
 api.add_exception_handler(CsrfError, lambda request, exc: _error(str(exc), 403))
 api.add_exception_handler(PermissionMissing, lambda request, exc: _error(str(exc), 403))
+api.add_exception_handler(LoginLocked, lambda request, exc: _error(str(exc), 429))
 api.add_exception_handler(HttpError, lambda request, exc: _error(str(exc), exc.status_code))
 api.add_exception_handler(ValidationError, _validation_error)

@@ -208,14 +208,17 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Login throttling (django-axes) ------------------------------------------
-# After AXES_FAILURE_LIMIT failed logins for one username (from anywhere) or from one
-# client address (whatever the username), that username or address is refused for
+# After AXES_FAILURE_LIMIT failed logins for one username from one client address, or from
+# one address (whatever the username), that pair or address is refused for
 # AXES_COOLOFF_MINUTES (0: until an admin deletes the lockout under Axes > Access attempts).
+# Never a username alone: an attacker's address must not lock the user out elsewhere.
+# A login refused during a lockout is not counted (a correct password is no failure).
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 _cooloff_minutes = env.int("AXES_COOLOFF_MINUTES", default=15)
 AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
 # Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
