@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
 
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +71,7 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
+                "django.template.context_processors.csp",
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -205,7 +208,6 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Login throttling (django-axes) ------------------------------------------
 # After AXES_FAILURE_LIMIT failed logins for one username from one client address, or from
@@ -225,6 +227,33 @@ AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
 LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.login_throttle.client_ip"
 AXES_USERNAME_CALLABLE = "config.login_throttle.client_username"
+
+# --- Accounts and sessions ----------------------------------------------------
+# A session lasts DJANGO_SESSION_HOURS (default 9: a working day) from the login;
+# DJANGO_SESSION_AT_BROWSER_CLOSE=true also ends it when the browser closes.
+SESSION_COOKIE_AGE = round(env.float("DJANGO_SESSION_HOURS", default=9) * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("DJANGO_SESSION_AT_BROWSER_CLOSE", default=False)
+# X-Forwarded-Proto is believed only when a proxy is in front (LOGIN_PROXY_COUNT > 0, the one
+# setting that says so): a client talking to gunicorn directly could otherwise claim HTTPS.
+if LOGIN_PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy on every answer: everything from this host, scripts and style
+# sheets only from its static files (or with the page's nonce), nothing framed, no form
+# posted elsewhere. Style attributes are allowed (the admin's status badges and progress
+# bars, Plotly's SVG); Plotly writes its rules into the dashboard's nonce'd <style>.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # --- Import/export permissions (config/permissions.py) ------------------------
 # django-import-export's defaults for any admin; the project's admins also apply
