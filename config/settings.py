@@ -5,6 +5,8 @@ variables; else SQLite under ``var/``. Celery: with ``CELERY_BROKER_URL`` (or
 ``REDIS_URL``) tasks go to that broker; without one they run eagerly in-process.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -240,10 +242,13 @@ if LOGIN_PROXY_COUNT > 0:
 # Content-Security-Policy on every answer: everything from this host, scripts and style
 # sheets only from its static files (or with the page's nonce), nothing framed, no form
 # posted elsewhere. Style attributes are allowed (the admin's status badges and progress
-# bars, Plotly's SVG); Plotly writes its rules into the dashboard's nonce'd <style>.
+# bars, Plotly's SVG); Plotly writes its rules into the dashboard's nonce'd <style>. One
+# inline event handler is allowed by its hash: django-import-export's export "Select all".
+_SELECT_ALL_HASH = base64.b64encode(hashlib.sha256(b"onSelectToggleChange(event)").digest()).decode()
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
+    "script-src-attr": [CSP.UNSAFE_HASHES, f"'sha256-{_SELECT_ALL_HASH}'"],
     "style-src": [CSP.SELF, CSP.NONCE],
     "style-src-attr": [CSP.UNSAFE_INLINE],
     "img-src": [CSP.SELF, "data:", "blob:"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tokens.services import token_create
+from warehouse.models import RejectedInvoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -69,6 +70,7 @@ def test_every_page_renders_under_its_policy_with_nothing_off_the_host(
 ):
     admin = django_user_model.objects.get(username="admin")
     token_create(user=admin, name="<b>nightly</b> export")
+    rejected = RejectedInvoice.objects.filter(batch=seeded_warehouse).first()
     base = live_server.url
     pages = {
         "dashboard": ("/visualization/dashboard/", CHARTS_DRAWN),
@@ -77,6 +79,9 @@ def test_every_page_renders_under_its_policy_with_nothing_off_the_host(
         "batch page": (f"/admin/warehouse/loadbatch/{seeded_warehouse.pk}/change/", None),
         "upload page": ("/admin/warehouse/loadbatch/upload/", None),
         "rejected rows": ("/admin/warehouse/rejectedinvoice/", None),
+        "rejected row": (f"/admin/warehouse/rejectedinvoice/{rejected.pk}/change/", None),
+        "customer import": ("/admin/warehouse/customer/import/", None),
+        "customer export": ("/admin/warehouse/customer/export/", None),
         "customer form": ("/admin/warehouse/customer/add/", None),
         "new token": ("/admin/tokens/apitoken/add/", None),
         "user list": ("/admin/auth/user/", None),
@@ -90,6 +95,11 @@ def test_every_page_renders_under_its_policy_with_nothing_off_the_host(
     page.wait_for_function(CHARTS_DRAWN)
     titles = set(page.eval_on_selector_all(".modebar-btn", "els => els.map((e) => e.dataset.title)"))
     plotly_rules = page.evaluate("document.getElementById('plotly.js-style-global').sheet.cssRules.length")
+    page.goto(base + "/admin/warehouse/customer/export/")  # its inline handler is allowed by hash
+    page.click("input.select-toggle")
+    ticked = page.eval_on_selector_all(
+        ".selectable-field-export-row input[type=checkbox]", "boxes => boxes.filter((b) => b.checked).length"
+    )
     context.close()
 
     anonymous_context, anonymous, anonymous_requests, anonymous_errors = watched(
@@ -111,4 +121,5 @@ def test_every_page_renders_under_its_policy_with_nothing_off_the_host(
     ] == []
     assert "Download plot as a PNG" in titles and {"Reset axes", "Autoscale"} & titles, titles
     assert not {title for title in titles if "Share" in title or "Cloud" in title or "Studio" in title}
+    assert ticked == 0  # "Select all" unticked every field
     assert plotly_rules > 10  # Plotly's own styles were written into the nonce'd sheet
