@@ -5,15 +5,13 @@ variables; else SQLite under ``var/``. Celery: with ``CELERY_BROKER_URL`` (or
 ``REDIS_URL``) tasks go to that broker; without one they run eagerly in-process.
 """
 
-import base64
-import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.csp import CSP
 
+from config.content_policy import CONTENT_SECURITY_POLICY
 from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -215,8 +213,7 @@ if not DEBUG:
 # After AXES_FAILURE_LIMIT failed logins for one username from one client address, or from
 # one address (whatever the username), that pair or address is refused for
 # AXES_COOLOFF_MINUTES (0: until an admin deletes the lockout under Axes > Access attempts).
-# Never a username alone: an attacker's address must not lock the user out elsewhere.
-# A login refused during a lockout is not counted (a correct password is no failure).
+# Never a username alone (no lockout from elsewhere); a login refused while locked is not counted.
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 _cooloff_minutes = env.int("AXES_COOLOFF_MINUTES", default=15)
@@ -231,34 +228,12 @@ AXES_CLIENT_IP_CALLABLE = "config.login_throttle.client_ip"
 AXES_USERNAME_CALLABLE = "config.login_throttle.client_username"
 
 # --- Accounts and sessions ----------------------------------------------------
-# A session lasts DJANGO_SESSION_HOURS (default 9: a working day) from the login;
-# DJANGO_SESSION_AT_BROWSER_CLOSE=true also ends it when the browser closes.
+# A login lasts DJANGO_SESSION_HOURS (default 9, a working day); optionally ends at browser close.
 SESSION_COOKIE_AGE = round(env.float("DJANGO_SESSION_HOURS", default=9) * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("DJANGO_SESSION_AT_BROWSER_CLOSE", default=False)
-# X-Forwarded-Proto is believed only when a proxy is in front (LOGIN_PROXY_COUNT > 0, the one
-# setting that says so): a client talking to gunicorn directly could otherwise claim HTTPS.
-if LOGIN_PROXY_COUNT > 0:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Content-Security-Policy on every answer: everything from this host, scripts and style
-# sheets only from its static files (or with the page's nonce), nothing framed, no form
-# posted elsewhere. Style attributes are allowed (the admin's status badges and progress
-# bars, Plotly's SVG); Plotly writes its rules into the dashboard's nonce'd <style>. One
-# inline event handler is allowed by its hash: django-import-export's export "Select all".
-_SELECT_ALL_HASH = base64.b64encode(hashlib.sha256(b"onSelectToggleChange(event)").digest()).decode()
-SECURE_CSP = {
-    "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF, CSP.NONCE],
-    "script-src-attr": [CSP.UNSAFE_HASHES, f"'sha256-{_SELECT_ALL_HASH}'"],
-    "style-src": [CSP.SELF, CSP.NONCE],
-    "style-src-attr": [CSP.UNSAFE_INLINE],
-    "img-src": [CSP.SELF, "data:", "blob:"],
-    "font-src": [CSP.SELF, "data:"],
-    "connect-src": [CSP.SELF],
-    "object-src": [CSP.NONE],
-    "base-uri": [CSP.SELF],
-    "form-action": [CSP.SELF],
-    "frame-ancestors": [CSP.NONE],
-}
+# X-Forwarded-Proto is believed only behind a proxy (LOGIN_PROXY_COUNT > 0, the one such fact).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if LOGIN_PROXY_COUNT > 0 else None
+SECURE_CSP = CONTENT_SECURITY_POLICY  # on every answer; what it allows and why: its module
 
 # --- Import/export permissions (config/permissions.py) ------------------------
 # django-import-export's defaults for any admin; the project's admins also apply
