@@ -1,20 +1,21 @@
 """The JSON API (django-ninja): its routers, its error answers, and its schema and docs.
 
 ``/api/schema/`` is the OpenAPI 3 document generated from the operations; ``/api/docs/``
-is Swagger UI served from django-ninja's own static files (no CDN). Errors are JSON
+is Swagger UI served from django-ninja's own static files (no CDN, nothing fetched elsewhere). Errors are JSON
 ``{"error": "..."}``; a bad parameter is 400 ``{"error": "<parameter>: <what is wrong>"}``.
 """
 
 from functools import wraps
 
 from django.http import JsonResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from config.api_auth import (
     AUTH,
     AUTHENTICATION_REQUIRED,
     CsrfError,
+    LoginLocked,
     PermissionMissing,
     PublicWhenLoginNotRequired,
 )
@@ -50,8 +51,11 @@ def _docs_access(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not any(auth(request) for auth in [*AUTH, PublicWhenLoginNotRequired()]):
-            return _error(AUTHENTICATION_REQUIRED, 401)
+        try:
+            if not any(auth(request) for auth in [*AUTH, PublicWhenLoginNotRequired()]):
+                return _error(AUTHENTICATION_REQUIRED, 401)
+        except LoginLocked as locked:
+            return _error(str(locked), 429)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -64,6 +68,8 @@ api = NinjaAPI(
     urls_namespace="api",
     openapi_url="/schema/",
     docs_url="/docs/",
+    # No validator badge: Swagger UI would load it from validator.swagger.io with this schema's URL.
+    docs=Swagger(settings={"validatorUrl": None}),
     docs_decorator=_docs_access,
     auth=AUTH,
 )
@@ -73,5 +79,6 @@ api.add_router("", rejected_router)
 api.add_exception_handler(AuthenticationError, lambda request, exc: _error(AUTHENTICATION_REQUIRED, 401))
 api.add_exception_handler(CsrfError, lambda request, exc: _error(str(exc), 403))
 api.add_exception_handler(PermissionMissing, lambda request, exc: _error(str(exc), 403))
+api.add_exception_handler(LoginLocked, lambda request, exc: _error(str(exc), 429))
 api.add_exception_handler(HttpError, lambda request, exc: _error(str(exc), exc.status_code))
 api.add_exception_handler(ValidationError, _validation_error)

@@ -16,17 +16,22 @@ from django.conf import settings
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
+from config.login_throttle import LOGIN_LOCKED, login_locked
 from config.permissions import VIEW_SALES
 from dashboard.access import AUTHENTICATION_REQUIRED, PERMISSION_REQUIRED, permission_refusal
 from tokens.services import token_user
 
-__all__ = ["AUTH", "AUTHENTICATION_REQUIRED", "CsrfError", "PermissionMissing", "auth_for"]
+__all__ = ["AUTH", "AUTHENTICATION_REQUIRED", "CsrfError", "LoginLocked", "PermissionMissing", "auth_for"]
 
 CSRF_FAILED = "CSRF check failed (send the csrftoken, or use a token: Authorization: Bearer ...)"
 
 
 class PermissionMissing(Exception):
     pass
+
+
+class LoginLocked(Exception):
+    """A token used from an address where its user's logins are locked (429)."""
 
 
 def _require(request, permissions: tuple[str, ...]) -> None:
@@ -41,6 +46,8 @@ class TokenAuth(HttpBearer):
 
     Authentication and the operation's permissions are checked before the request's body
     or parameters are read, so a caller without the permission learns nothing from them.
+    Where the login throttle locks the token's user out (this address, or this user from
+    it), the token is refused too, while the lock lasts.
     """
 
     def __init__(self, permissions: tuple[str, ...] = ()):
@@ -55,6 +62,8 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request, token):
         user = token_user(secret=token)
+        if user is not None and login_locked(request, user.get_username()):
+            raise LoginLocked(LOGIN_LOCKED)
         if user is not None:
             request.user = user
             _require(request, self.permissions)

@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.content_policy import CONTENT_SECURITY_POLICY
 from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +71,7 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
+                "django.template.context_processors.csp",
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -205,23 +208,32 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Login throttling (django-axes) ------------------------------------------
-# After AXES_FAILURE_LIMIT failed logins for one username (from anywhere) or from one
-# client address (whatever the username), that username or address is refused for
+# After AXES_FAILURE_LIMIT failed logins for one username from one client address, or from
+# one address (whatever the username), that pair or address is refused for
 # AXES_COOLOFF_MINUTES (0: until an admin deletes the lockout under Axes > Access attempts).
+# Never a username alone (no lockout from elsewhere); a login refused while locked is not counted.
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 _cooloff_minutes = env.int("AXES_COOLOFF_MINUTES", default=15)
 AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
 # Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
 LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.login_throttle.client_ip"
 AXES_USERNAME_CALLABLE = "config.login_throttle.client_username"
+
+# --- Accounts and sessions ----------------------------------------------------
+# A login lasts DJANGO_SESSION_HOURS (default 9, a working day); optionally ends at browser close.
+SESSION_COOKIE_AGE = round(env.float("DJANGO_SESSION_HOURS", default=9) * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("DJANGO_SESSION_AT_BROWSER_CLOSE", default=False)
+# X-Forwarded-Proto is believed only behind a proxy (LOGIN_PROXY_COUNT > 0, the one such fact).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if LOGIN_PROXY_COUNT > 0 else None
+SECURE_CSP = CONTENT_SECURITY_POLICY  # on every answer; what it allows and why: its module
 
 # --- Import/export permissions (config/permissions.py) ------------------------
 # django-import-export's defaults for any admin; the project's admins also apply

@@ -14,4 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("visualization/", include("dashboard.urls")),
     path("api/", api.urls),
+    path("account/", include("tokens.urls")),
 ]

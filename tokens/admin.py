@@ -1,24 +1,49 @@
 """Each staff user creates and revokes their own API tokens here (superusers see everyone's).
 
 The secret is shown once, on the page that answers the creation (not in a message, which
-would travel in a cookie); only its digest is stored.
+would travel in a cookie); only its digest is stored. Creating one asks for the password
+again (checked through the login throttle), so a borrowed session cannot mint a credential.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import authenticate, get_user_model
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from tokens.models import ApiToken
-from tokens.services import token_issue, token_revoke
+from tokens.services import (
+    REVOKED_BY_ADMINISTRATOR,
+    REVOKED_BY_USER,
+    token_issue,
+    token_revoke,
+    token_state,
+    tokens_revoke_for_user,
+)
 
 EXPIRY_IN_PAST = "must be in the future"
+PASSWORD_WRONG = "your password is not correct"
 
 
 class ApiTokenForm(forms.ModelForm):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Asked again: a token is a credential of its own.",
+    )
+    request = None  # set by the admin for the add form
+
     class Meta:
         model = ApiToken
         fields = ("name", "expires_at")
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        user = self.request.user
+        if authenticate(self.request, username=user.get_username(), password=password) != user:
+            raise forms.ValidationError(PASSWORD_WRONG)
+        return password
 
     def clean_expires_at(self):
         value = self.cleaned_data.get("expires_at")
@@ -75,7 +100,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return self._staff(request)
 
     def get_fields(self, request, obj=None):
-        return ("name", "expires_at") if obj is None else self.readonly_fields
+        return ("name", "expires_at", "password") if obj is None else self.readonly_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
@@ -100,7 +129,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request, queryset):
         tokens = list(queryset.filter(revoked_at__isnull=True))
         for token in tokens:
-            token_revoke(token=token)
+            token_revoke(
+                token=token,
+                reason=REVOKED_BY_USER if token.user_id == request.user.pk else REVOKED_BY_ADMINISTRATOR,
+            )
         self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
 
     @admin.display(description="token")
@@ -109,6 +141,26 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.display(description="state")
     def state(self, obj):
-        if obj.revoked_at:
-            return "revoked"
-        return "active" if obj.is_active() else "expired"
+        return token_state(token=obj)
+
+
+def _users_admin_with_revoke_all(site: admin.AdminSite) -> None:
+    """The user list gets "Revoke all API tokens of the selected users" (needs change_user)."""
+    user_model = get_user_model()
+    base = type(site.get_model_admin(user_model))
+
+    class UserAdmin(base):  # type: ignore[valid-type, misc]
+        actions = (*(base.actions or ()), "revoke_api_tokens")
+
+        @admin.action(description="Revoke all API tokens of the selected users", permissions=["change"])
+        def revoke_api_tokens(self, request, queryset):
+            count = sum(
+                tokens_revoke_for_user(user=user, reason=REVOKED_BY_ADMINISTRATOR) for user in queryset
+            )
+            self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+
+    site.unregister(user_model)
+    site.register(user_model, UserAdmin)
+
+
+_users_admin_with_revoke_all(admin.site)

@@ -2,7 +2,13 @@
 
 Only a SHA-256 digest of the secret is stored (the secret is 32 random bytes, so a fast hash
 is enough: nothing to brute-force); the secret is shown once, when the token is created.
+
+A token also keeps a fingerprint of its user's password hash at creation: once the password
+changes, by any path (a form, ``set_password``, ``changepassword``, a raw SQL update), the
+fingerprints differ and the token is refused.
 """
+
+import hashlib
 
 from django.conf import settings
 from django.db import models
@@ -20,6 +26,8 @@ class ApiToken(models.Model):
         null=True, blank=True, help_text="Optional: refused after this time. Empty: until revoked."
     )
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_reason = models.CharField(max_length=60, blank=True, editable=False)
+    password_fingerprint = models.CharField(max_length=64, editable=False)
 
     class Meta:
         db_table = "api_token"
@@ -31,4 +39,13 @@ class ApiToken(models.Model):
 
     def is_active(self, now=None) -> bool:
         now = now or timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+        return (
+            self.revoked_at is None
+            and (self.expires_at is None or self.expires_at > now)
+            and self.password_fingerprint == password_fingerprint(self.user.password)
+        )
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A digest of a stored password hash (not of the password): equal while the hash is."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()

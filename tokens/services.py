@@ -8,7 +8,7 @@ import secrets
 
 from django.utils import timezone
 
-from tokens.models import ApiToken
+from tokens.models import ApiToken, password_fingerprint
 
 TOKEN_PREFIX = "iet_"  # marks the string as this product's token (for secret scanners)
 LAST_USED_EVERY = dt.timedelta(minutes=1)  # last_used_at is written at most this often
@@ -22,6 +22,7 @@ def token_issue(*, token: ApiToken) -> str:
     """Give an unsaved token its secret and save it; return the secret (shown once, never kept)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token.prefix, token.digest = secret[:12], token_digest(secret)
+    token.password_fingerprint = password_fingerprint(token.user.password)
     token.save()
     return secret
 
@@ -32,11 +33,32 @@ def token_create(*, user, name: str, expires_at: dt.datetime | None = None) -> t
     return token, token_issue(token=token)
 
 
-def token_revoke(*, token: ApiToken) -> ApiToken:
+# Why a token was revoked, shown beside it (the user's own page, the admin).
+REVOKED_BY_USER = "revoked by its user"
+REVOKED_PASSWORD_CHANGED = "the password changed"
+REVOKED_BY_ADMINISTRATOR = "revoked by an administrator"
+
+
+def token_revoke(*, token: ApiToken, reason: str = REVOKED_BY_USER) -> ApiToken:
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        token.revoked_at, token.revoked_reason = timezone.now(), reason
+        token.save(update_fields=["revoked_at", "revoked_reason"])
     return token
+
+
+def tokens_revoke_for_user(*, user, reason: str) -> int:
+    """Revoke every token of ``user`` still unrevoked; return how many."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+
+
+def tokens_follow_rehash(*, user, old_hash: str) -> int:
+    """The same password stored under a stronger hash (Django upgrades it at login): the
+    tokens made under the old hash stay valid."""
+    return ApiToken.objects.filter(
+        user=user, revoked_at__isnull=True, password_fingerprint=password_fingerprint(old_hash)
+    ).update(password_fingerprint=password_fingerprint(user.password))
 
 
 def token_user(*, secret: str):
@@ -50,3 +72,12 @@ def token_user(*, secret: str):
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def token_state(*, token: ApiToken) -> str:
+    """ "active", "expired", or "revoked: <why>" (a changed password counts as a revocation)."""
+    if token.revoked_at is not None:
+        return f"revoked: {token.revoked_reason}" if token.revoked_reason else "revoked"
+    if token.password_fingerprint != password_fingerprint(token.user.password):
+        return f"revoked: {REVOKED_PASSWORD_CHANGED}"
+    return "active" if token.is_active() else "expired"

@@ -1,4 +1,5 @@
-"""Failed logins are throttled per username and per client address (django-axes)."""
+"""Failed logins are throttled per (username, client address) and per address (django-axes);
+never per username alone, so an attacker cannot lock a user out from elsewhere."""
 
 from __future__ import annotations
 
@@ -48,10 +49,30 @@ def test_after_the_limit_even_the_right_password_is_refused_with_a_message(alice
     assert client.get("/admin/").status_code == 302  # not logged in
 
 
-def test_one_username_is_locked_whatever_address_it_is_tried_from(alice):
+def test_failures_from_one_address_never_lock_the_user_out_from_another(alice):
+    for _ in range(5):
+        login("alice", "wrong", ip="10.0.1.1")
+    assert login("alice", "right-password-1", ip="10.0.1.1")[0].status_code == 429
+    assert logged_in(login("alice", "right-password-1", ip="10.0.2.1")[0])
+
+
+def test_failures_spread_over_addresses_lock_no_address_of_the_user(alice):
     for n in range(LIMIT):
         login("alice", "wrong", ip=f"10.0.1.{n}")
-    assert login("alice", "right-password-1", ip="10.0.2.1")[0].status_code == 429
+    assert logged_in(login("alice", "right-password-1", ip="10.0.2.1")[0])
+
+
+def test_a_correct_password_from_a_locked_address_is_refused_without_counting_as_a_failure(alice):
+    for _ in range(LIMIT):
+        login("alice", "wrong", ip="10.0.5.5")
+    failures = AccessAttempt.objects.get(username="alice", ip_address="10.0.5.5").failures_since_start
+
+    for _ in range(4):
+        assert login("alice", "right-password-1", ip="10.0.5.5")[0].status_code == 429
+
+    assert AccessAttempt.objects.get(username="alice", ip_address="10.0.5.5").failures_since_start == failures
+    assert not AccessAttempt.objects.filter(username="alice").exclude(ip_address="10.0.5.5").exists()
+    assert logged_in(login("alice", "right-password-1", ip="10.0.6.6")[0])
 
 
 def test_one_address_is_locked_whatever_username_it_tries(alice, django_user_model):

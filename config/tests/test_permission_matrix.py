@@ -172,6 +172,10 @@ EXPECTED: dict[str, tuple[tuple, tuple]] = {
     **_model("axes", "accessfailurelog", _LOCKOUTS),
     # API tokens: every staff user keeps their own (the token in the table is someone else's).
     **_model("tokens", "apitoken", _TOKENS),
+    # Every signed-in user's own tokens, staff or not (its login page is /account/login/).
+    "account:login": ((200, 302, 302, 302, 302), (200, 302, 302, 302, 302)),
+    "account:logout": ((405,) * 5, (302,) * 5),
+    "account:tokens": ((302, 200, 200, 200, 200), (302, 400, 400, 400, 400)),  # an empty form: 400
 }
 
 # Admin actions: (model, action) -> (offered in the action menu, what a POST does), per account.
@@ -196,6 +200,7 @@ ACTION_EXPECTED = {
     ("warehouse.rejectedinvoice", "reprocess_rows"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
     ("warehouse.rejectedinvoice", "add_unknowns"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
     ("auth.user", "delete_selected"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
+    ("auth.user", "revoke_api_tokens"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
     ("auth.group", "delete_selected"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
     ("axes.accessattempt", "delete_selected"): ((L, 403, H, 403, S), (L, 403, R, 403, D)),
     ("axes.accessattempt", "cleanup_expired_attempts"): ((L, 403, S, 403, S), (L, 403, D, 403, D)),

@@ -14,7 +14,8 @@ pytestmark = [
 
 def _charts_drawn(page) -> int:
     page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot').length === document.querySelectorAll('.chart').length"
+        "() => document.querySelectorAll('.js-plotly-plot').length"
+        " === document.querySelectorAll('.chart').length"
     )
     return page.locator(".js-plotly-plot").count()
 

@@ -22,7 +22,7 @@ DESKTOP = {"width": 1366, "height": 900}
 
 def _open(page, url: str) -> None:
     page.goto(url)
-    page.wait_for_function("document.documentElement.dataset.chartsDrawn !== undefined")
+    page.wait_for_function("() => document.documentElement.dataset.chartsDrawn !== undefined")
 
 
 def _state(page) -> dict:
@@ -70,7 +70,7 @@ def test_click_to_drill_equals_the_same_filter_typed_by_hand(seeded_warehouse, w
         hand = typed(before["data"][chart][0])
         with page.expect_navigation():
             page.mouse.click(*_center(page, selector, index))
-        page.wait_for_function("document.documentElement.dataset.chartsDrawn !== undefined")
+        page.wait_for_function("() => document.documentElement.dataset.chartsDrawn !== undefined")
         drilled = _state(page)
         assert drilled["query"] == hand, chart
 
@@ -83,7 +83,7 @@ def test_click_to_drill_equals_the_same_filter_typed_by_hand(seeded_warehouse, w
 
     # Each chip removes its own filter.
     page.click("#applied-filters .chip .remove")
-    page.wait_for_function("document.documentElement.dataset.chartsDrawn !== undefined")
+    page.wait_for_function("() => document.documentElement.dataset.chartsDrawn !== undefined")
     assert urlparse(page.url).query == "" and page.locator("#applied-filters").count() == 0
     context.close()
     assert errors == []
@@ -224,7 +224,8 @@ def test_dark_theme_follows_the_system_setting(seeded_warehouse, watched_page, l
     assert tick == "rgb(229, 231, 235)"  # the dark template's text colour
     page.emulate_media(color_scheme="light")
     page.wait_for_function(
-        "getComputedStyle(document.querySelector('#chart-monthly .ytick text')).fill === 'rgb(17, 24, 39)'"
+        "() => getComputedStyle(document.querySelector('#chart-monthly .ytick text')).fill"
+        " === 'rgb(17, 24, 39)'"
     )
     context.close()
     assert errors == []

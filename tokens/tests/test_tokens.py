@@ -26,7 +26,8 @@ def staff(staff_user, logged_in):
 
 
 def create_in_admin(client, name: str, **fields):
-    return client.post(reverse("admin:tokens_apitoken_add"), {"name": name, **fields})
+    """The add form, with the user's password (``staff_user``'s "pw") asked again."""
+    return client.post(reverse("admin:tokens_apitoken_add"), {"name": name, "password": "pw", **fields})
 
 
 def test_a_token_is_created_in_the_admin_shown_once_and_stored_hashed(staff):

@@ -8,7 +8,17 @@
   var figures = JSON.parse(source.textContent);
   var themes = JSON.parse(document.getElementById("dashboard-themes").textContent);
   var dark = window.matchMedia("(prefers-color-scheme: dark)");
-  var config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+  // The toolbar keeps what helps on these charts (download PNG, zoom, pan, reset axes); no
+  // button offers to send a chart to Plotly's cloud (plotly.js 4 shows "Share" by default).
+  var config = {
+    responsive: true,
+    displaylogo: false,
+    showSendToCloud: false,
+    modeBarButtonsToRemove: [
+      "sendChartToCloud", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d",
+      "toggleSpikelines", "hoverClosestCartesian", "hoverCompareCartesian", "hoverClosestPie"
+    ]
+  };
 
   function theme() { return themes[dark.matches ? "dark" : "light"]; }
 
