@@ -5,6 +5,8 @@ variables; else SQLite under ``var/``. Celery: with ``CELERY_BROKER_URL`` (or
 ``REDIS_URL``) tasks go to that broker; without one they run eagerly in-process.
 """
 
+import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,11 +22,25 @@ ENV_FILE = env("ENV_FILE", default=str(BASE_DIR / ".env"))
 if ENV_FILE:
     environ.Env.read_env(ENV_FILE, overwrite=False)
 
+SECRET_KEY_MISSING = (
+    "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off: put one in .env (see .env.example)"
+    " or the environment"
+)
+
+
+def _help_only() -> bool:
+    """``manage.py help``, ``manage.py <command> --help``: prints help, signs nothing."""
+    args = sys.argv[1:]
+    return Path(sys.argv[0]).name == "manage.py" and (
+        not args or args[0] in ("help", "version", "--version") or "--help" in args or "-h" in args
+    )
+
+
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+    if not DEBUG and not _help_only():
+        raise ImproperlyConfigured(SECRET_KEY_MISSING)
     SECRET_KEY = "insecure-development-key-only-used-with-DJANGO_DEBUG"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -78,8 +94,17 @@ TEMPLATES = [
 ]
 
 
+DATABASE_URL_NO_SCHEME = (
+    "DATABASE_URL {url!r} has no scheme: write mysql://USER:PASSWORD@HOST:3306/NAME"
+    " (or sqlite:////absolute/path.sqlite3)"
+)
+
+
 def _database_from_env() -> dict:
-    if env("DATABASE_URL", default=""):
+    if url := env("DATABASE_URL", default=""):
+        if not re.match(r"[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):
+            without_password = re.sub(r"(?<=:)[^:@/]*(?=@)", "***", url)
+            raise ImproperlyConfigured(DATABASE_URL_NO_SCHEME.format(url=without_password))
         return env.db("DATABASE_URL")
     if env("DB_HOST", default=""):
         return {

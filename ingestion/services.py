@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.db import connection
+from django.utils import timezone
 
 from ingestion import leases
 from ingestion.batch_run import BatchRun
@@ -15,6 +16,8 @@ from ingestion.pipeline import sql
 from warehouse.models import LoadBatch
 
 logger = logging.getLogger(__name__)
+
+BATCH_UNREADABLE = "cannot read {path}: {reason}"
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
@@ -36,14 +39,30 @@ def batch_create(
     file_name: str | None = None,
     sheet: str = "",
 ) -> LoadBatch:
-    """Record a file to load (queued). The file must stay where every worker can read it."""
+    """Record a file to load (queued). The file must stay where every worker can read it.
+
+    A file that cannot be read (permission denied, gone) is recorded as a failed batch that
+    says why, and never sent to a worker.
+    """
     path = Path(path)
-    sha256, size = file_sha256(path)
+    outcome: dict = {}
+    try:
+        sha256, size = file_sha256(path)
+    except OSError as exc:
+        sha256, size = "", 0
+        reason = (exc.strerror or str(exc)).lower()
+        outcome = {
+            "status": LoadBatch.Status.FAILED,
+            "error": BATCH_UNREADABLE.format(path=path, reason=reason),
+            "finished_at": timezone.now(),
+        }
+        logger.warning("%s", outcome["error"])
     return LoadBatch.objects.create(
         file_name=file_name or path.name,
         file_path=str(path.resolve()),
         sha256=sha256,
         size_bytes=size,
+        **outcome,
         source=source,
         created_by=created_by,
         force=force,
