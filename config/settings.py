@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logs import logging_config
 from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "log_request_id.middleware.RequestIDMiddleware",  # first: every later line has the request id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -184,7 +186,6 @@ LOGIN_URL = "admin:login"
 
 # --- The load -----------------------------------------------------------------
 INPUT_DIR = Path(env("INPUT_DIR", default=str(BASE_DIR / "data")))
-LOG_DIR = Path(env("LOG_DIR", default=str(BASE_DIR / "var" / "log")))
 ALLOW_MISSING_INVOICE_ID = env.bool("ALLOW_MISSING_INVOICE_ID", default=False)
 # "DMY": 03/04/2023 is 3 April (the exports' convention); "MDY": 4 March.
 INVOICE_DATE_ORDER = env("INVOICE_DATE_ORDER", default="DMY")
@@ -212,16 +213,23 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3 *
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3 * 3600 + 600)
 CELERY_TIMEZONE = TIME_ZONE
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
-    "loggers": {
-        "ingestion": {"level": env("LOG_LEVEL", default="WARNING"), "propagate": True},
-    },
-}
+# --- Logging (config/logs.py) ---------------------------------------------------
+# JSON lines on stdout (readable text with DJANGO_DEBUG=true); each line carries the batch id
+# and file of the load it is about, or the id of the web request (X-Request-ID, taken from the
+# request or made up, and sent back on the response). LOG_DIR, if set, also gets a rotating file.
+LOG_LEVEL = env("LOG_LEVEL", default="WARNING").upper()
+LOG_FORMAT = env("LOG_FORMAT", default="text" if DEBUG else "json")
+LOGGING = logging_config(
+    text=LOG_FORMAT == "text",
+    level=LOG_LEVEL,
+    log_dir=env("LOG_DIR", default=""),
+    max_bytes=env.int("LOG_FILE_MAX_BYTES", default=10 * 1024 * 1024),
+    backups=env.int("LOG_FILE_BACKUPS", default=5),
+)
+LOG_REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
+GENERATE_REQUEST_ID_IF_NOT_IN_HEADER = True
+REQUEST_ID_RESPONSE_HEADER = "X-Request-ID"
+LOG_REQUESTS = True  # one INFO line per request: method, path, status, user
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)

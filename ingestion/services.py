@@ -10,6 +10,7 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
+from config.logs import log_fields
 from ingestion import leases
 from ingestion.batch_run import BatchRun
 from ingestion.pipeline import sql
@@ -100,20 +101,22 @@ def invoice_file_ingest(
     ``retry_transient``, a transient database error (deadlock, lock wait timeout, lost
     connection) queues the batch again and raises ``BatchRetry`` for the caller to retry.
     """
-    owner = leases.lease_owner_new()
-    if not leases.batch_claim(batch_id=batch_id, owner=owner):
-        batch = LoadBatch.objects.get(pk=batch_id)
-        logger.info("batch %s is %s (lease %r): nothing to do", batch.pk, batch.status, batch.lease_owner)
+    file_name = LoadBatch.objects.filter(pk=batch_id).values_list("file_name", flat=True).first()
+    with log_fields(batch_id=batch_id, file=file_name):
+        owner = leases.lease_owner_new()
+        if not leases.batch_claim(batch_id=batch_id, owner=owner):
+            batch = LoadBatch.objects.get(pk=batch_id)
+            logger.info("batch %s is %s (lease %r): nothing to do", batch.pk, batch.status, batch.lease_owner)
+            return batch
+        batch = BatchRun(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(
+            retry_transient=retry_transient
+        )
+        logger.info(
+            "batch %s %s: read=%s loaded=%s rejected=%s",
+            batch.pk,
+            batch.status,
+            batch.rows_read,
+            batch.rows_loaded,
+            batch.rows_rejected,
+        )
         return batch
-    batch = BatchRun(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(
-        retry_transient=retry_transient
-    )
-    logger.info(
-        "batch %s %s: read=%s loaded=%s rejected=%s",
-        batch.pk,
-        batch.status,
-        batch.rows_read,
-        batch.rows_loaded,
-        batch.rows_rejected,
-    )
-    return batch
