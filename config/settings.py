@@ -319,3 +319,36 @@ CELERY_BEAT_SCHEDULE = {
         else {}
     ),
 }
+
+# --- Notifications (ingestion/notify.py) ----------------------------------------
+# When a batch fails, or rejects more than NOTIFY_REJECTED_PERCENT of the rows it read: a mail
+# to NOTIFY_EMAILS and a POST to NOTIFY_WEBHOOK_URL (signed: X-Signature-256: sha256=<HMAC-SHA256
+# of the body under NOTIFY_WEBHOOK_SECRET>), sent by Celery tasks retried with backoff. Empty
+# NOTIFY_EMAILS / NOTIFY_WEBHOOK_URL: that channel is off. Links point at SITE_URL.
+NOTIFY_EMAILS = env.list("NOTIFY_EMAILS", default=[])
+NOTIFY_REJECTED_PERCENT = env.float("NOTIFY_REJECTED_PERCENT", default=50.0)
+NOTIFY_WEBHOOK_URL = env("NOTIFY_WEBHOOK_URL", default="")
+NOTIFY_WEBHOOK_SECRET = env("NOTIFY_WEBHOOK_SECRET", default="")
+NOTIFY_TIMEOUT_SECONDS = env.float("NOTIFY_TIMEOUT_SECONDS", default=10.0)
+NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=6)
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Mail (Django's MAILERS): EMAIL_URL (smtp://user:password@host:25, smtp+tls://...:587,
+# smtp+ssl://...:465, consolemail://) and/or the individual EMAIL_* variables, which win.
+_email = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+_mail_backend = env("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+_mail_options: dict = {}
+if _mail_backend.endswith("smtp.EmailBackend"):
+    _mail_options = {
+        "host": env("EMAIL_HOST", default=_email.get("EMAIL_HOST") or "localhost"),
+        "port": env.int("EMAIL_PORT", default=_email.get("EMAIL_PORT") or 25),
+        "username": env("EMAIL_HOST_USER", default=_email.get("EMAIL_HOST_USER") or ""),
+        "password": env("EMAIL_HOST_PASSWORD", default=_email.get("EMAIL_HOST_PASSWORD") or ""),
+        "use_tls": env.bool("EMAIL_USE_TLS", default=bool(_email.get("EMAIL_USE_TLS"))),
+        "use_ssl": env.bool("EMAIL_USE_SSL", default=bool(_email.get("EMAIL_USE_SSL"))),
+        "timeout": env.float("EMAIL_TIMEOUT", default=NOTIFY_TIMEOUT_SECONDS),
+    }
+elif _mail_backend.endswith("filebased.EmailBackend"):
+    _mail_options = {"file_path": env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))}
+MAILERS = {"default": {"BACKEND": _mail_backend, "OPTIONS": _mail_options}}
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="invoices@localhost")
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default="[invoices] ")

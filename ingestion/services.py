@@ -13,6 +13,7 @@ from django.utils import timezone
 from config.logs import log_fields
 from ingestion import leases
 from ingestion.batch_run import BatchRun
+from ingestion.notify import batch_notify
 from ingestion.pipeline import sql
 from warehouse.models import LoadBatch
 
@@ -119,4 +120,6 @@ def invoice_file_ingest(
             batch.rows_loaded,
             batch.rows_rejected,
         )
+        if (batch.attempts or [{}])[-1].get("owner") == owner:  # this run wrote the outcome
+            batch_notify(batch=batch)
         return batch
