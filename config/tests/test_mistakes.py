@@ -6,11 +6,12 @@ Every test runs ``manage.py`` as a real process with the bad setting in its envi
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 
 import pytest
 
-from config.cli import DATABASE_EMPTY
+from config.cli import DATABASE_BEHIND, DATABASE_EMPTY
 from config.tests.commands import answer_lines, command_env, database_url, free_port, manage
 
 COMMANDS = [("load_invoices", "data/sample_invoices.csv"), ("migrate",), ("dashboard_refresh",)]
@@ -125,3 +126,17 @@ def test_python_without_the_virtualenv_gives_djangos_hint_and_the_command_to_run
     line = assert_one_line(result, "Couldn't import Django.")
     assert "Did you forget to activate a virtual environment?" in line
     assert ".venv/bin/python manage.py load_invoices --help" in line
+
+
+def test_a_database_missing_a_newer_table_says_run_migrate(tmp_path):
+    path = tmp_path / "older.sqlite3"
+    env = command_env(DATABASE_URL=f"sqlite:///{path}")
+    assert manage("migrate", "-v0", env=env).returncode == 0
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE load_batch")
+
+    line = assert_one_line(
+        manage("load_invoices", "data/sample_invoices.csv", env=env), "the database is not"
+    )
+    assert line == DATABASE_BEHIND.format(reason="no such table: load_batch")
+    assert line.endswith("): run .venv/bin/python manage.py migrate")
