@@ -21,6 +21,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 
+from ingestion.leases import WORKER_LOST
 from ingestion.pipeline.rules import Reason
 from warehouse.models import LoadBatch
 from warehouse.selectors.batches import batch_present
@@ -153,3 +154,10 @@ def batch_notify(*, batch: LoadBatch) -> str | None:
         if wanted:
             transaction.on_commit(lambda task=task: _publish(task, batch.pk, event))
     return event
+
+
+def swept_batches_notify(*, batch_ids: list[int]) -> None:
+    """Notices for the batches the sweeper failed (their workers were lost too often)."""
+    for batch in LoadBatch.objects.filter(pk__in=batch_ids, status=LoadBatch.Status.FAILED):
+        if batch.error.startswith(WORKER_LOST.partition(":")[0]):
+            batch_notify(batch=batch)

@@ -36,7 +36,9 @@ def scan_input_dir() -> list[int]:
 @shared_task(ignore_result=True)
 def batch_sweep() -> list[int]:
     """Beat: running batches whose lease expired (worker lost) are queued again or failed."""
-    return leases.batch_sweep(requeue=lambda batch: dispatch.batch_enqueue(batch=batch))
+    swept = leases.batch_sweep(requeue=lambda batch: dispatch.batch_enqueue(batch=batch))
+    notify.swept_batches_notify(batch_ids=swept)
+    return swept
 
 
 @shared_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import hashlib
 import hmac
@@ -17,6 +18,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 
 from config.tests.commands import command_env, database_url, free_port, manage
 from ingestion.notify import BATCH_FAILED, BATCH_REJECTIONS, SIGNATURE_HEADER
@@ -180,3 +182,27 @@ def test_the_mail_backend_and_file_path_come_from_the_environment(seed_file, tmp
     assert message["Subject"] == f"[invoices] batch #{batch.pk} rejected 9.89% of its rows: seed_input.csv"
     body = message.get_payload(decode=True).decode()
     assert f"batch page: https://invoices.example.com/admin/warehouse/loadbatch/{batch.pk}/change/" in body
+
+
+def test_a_batch_the_sweeper_fails_after_lost_workers_is_notified(notify_settings, webhook, seed_file):
+    from ingestion.services import batch_create
+    from ingestion.tasks import batch_sweep
+
+    lost = {"status": "worker lost", "error": "worker lost: no heartbeat since ..."}
+    batch = batch_create(path=seed_file)
+    LoadBatch.objects.filter(pk=batch.pk).update(
+        status=LoadBatch.Status.RUNNING,
+        lease_owner="gone-host:1:abc",
+        lease_expires_at=timezone.now() - dt.timedelta(minutes=5),
+        started_at=timezone.now() - dt.timedelta(minutes=10),
+        attempts=[lost] * (notify_settings.BATCH_MAX_ATTEMPTS - 1),
+    )
+
+    assert batch_sweep() == [batch.pk]
+
+    batch.refresh_from_db()
+    assert batch.status == "failed" and batch.error.startswith("worker lost")
+    [message] = mail.outbox
+    assert message.subject == f"[invoices] batch #{batch.pk} failed: seed_input.csv"
+    [(_, body)] = webhook.received
+    assert json.loads(body)["batch"]["error"] == batch.error
