@@ -18,9 +18,10 @@ MIGRATE = ".venv/bin/python manage.py migrate"
 DATABASE_UNREACHABLE = "database '{name}' on {where} is unreachable: {reason}"
 DATABASE_EMPTY = f"the database has no tables yet: run {MIGRATE}"
 DATABASE_BEHIND = "the database is not up to date ({reason}): run " + MIGRATE
-# MySQL/MariaDB client and server error codes: no server, no such host, refused login, no such
-# database, connection lost; a missing table; a missing column.
-_UNREACHABLE = {1044, 1045, 1049, 2002, 2003, 2005, 2006, 2013}
+# MySQL/MariaDB client and server error codes: too many connections, refused login or host, no
+# such database, no server, no such host, connection lost, TLS or auth plugin failure; a missing
+# table; a missing column.
+_UNREACHABLE = {1040, 1044, 1045, 1049, 1130, 1698, 2002, 2003, 2005, 2006, 2013, 2026, 2059}
 _NO_TABLE, _NO_COLUMN = 1146, 1054
 _SQLITE_UNREACHABLE = ("unable to open database file", "disk I/O error")
 _SQLITE_BEHIND = ("no such table", "no such column")
@@ -44,7 +45,7 @@ def _has_tables() -> bool:
 
     try:
         return bool(connection.introspection.table_names())
-    except DatabaseError:
+    except Exception:
         return True  # cannot tell: say "not up to date", which holds either way
 
 
