@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from django.db import connection
 from django.utils import timezone
@@ -88,6 +90,20 @@ def staging_prune(*, ended_before) -> tuple[int, int]:
     return len(batch_ids), rows
 
 
+def _batch_logged[**P, R](ingest: Callable[P, R]) -> Callable[P, R]:
+    """Every line logged while ``ingest`` runs names its batch (``batch_id``) and file."""
+
+    @functools.wraps(ingest)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        batch_id = cast(int, kwargs["batch_id"])
+        file_name = LoadBatch.objects.filter(pk=batch_id).values_list("file_name", flat=True).first()
+        with log_fields(batch_id=batch_id, file=file_name):
+            return ingest(*args, **kwargs)
+
+    return run
+
+
+@_batch_logged
 def invoice_file_ingest(
     *,
     batch_id: int,
@@ -102,24 +118,22 @@ def invoice_file_ingest(
     ``retry_transient``, a transient database error (deadlock, lock wait timeout, lost
     connection) queues the batch again and raises ``BatchRetry`` for the caller to retry.
     """
-    file_name = LoadBatch.objects.filter(pk=batch_id).values_list("file_name", flat=True).first()
-    with log_fields(batch_id=batch_id, file=file_name):
-        owner = leases.lease_owner_new()
-        if not leases.batch_claim(batch_id=batch_id, owner=owner):
-            batch = LoadBatch.objects.get(pk=batch_id)
-            logger.info("batch %s is %s (lease %r): nothing to do", batch.pk, batch.status, batch.lease_owner)
-            return batch
-        batch = BatchRun(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(
-            retry_transient=retry_transient
-        )
-        logger.info(
-            "batch %s %s: read=%s loaded=%s rejected=%s",
-            batch.pk,
-            batch.status,
-            batch.rows_read,
-            batch.rows_loaded,
-            batch.rows_rejected,
-        )
-        if (batch.attempts or [{}])[-1].get("owner") == owner:  # this run wrote the outcome
-            batch_notify(batch=batch)
+    owner = leases.lease_owner_new()
+    if not leases.batch_claim(batch_id=batch_id, owner=owner):
+        batch = LoadBatch.objects.get(pk=batch_id)
+        logger.info("batch %s is %s (lease %r): nothing to do", batch.pk, batch.status, batch.lease_owner)
         return batch
+    batch = BatchRun(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(
+        retry_transient=retry_transient
+    )
+    logger.info(
+        "batch %s %s: read=%s loaded=%s rejected=%s",
+        batch.pk,
+        batch.status,
+        batch.rows_read,
+        batch.rows_loaded,
+        batch.rows_rejected,
+    )
+    if (batch.attempts or [{}])[-1].get("owner") == owner:  # this run wrote the outcome
+        batch_notify(batch=batch)
+    return batch
