@@ -17,7 +17,11 @@ from ingestion.tests.test_notify import SECRET, Webhook
 from ingestion.tests.test_worker import broker, finished, wait_for, worker_factory  # noqa: F401 (fixtures)
 from warehouse.models import LoadBatch
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("reference_data"),
+    pytest.mark.slow,
+]
 
 
 def enqueue(path) -> LoadBatch:
