@@ -5,6 +5,8 @@ variables; else SQLite under ``var/``. Celery: with ``CELERY_BROKER_URL`` (or
 ``REDIS_URL``) tasks go to that broker; without one they run eagerly in-process.
 """
 
+import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from config.content_policy import CONTENT_SECURITY_POLICY
+from config.logs import logging_config
 from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -21,11 +24,25 @@ ENV_FILE = env("ENV_FILE", default=str(BASE_DIR / ".env"))
 if ENV_FILE:
     environ.Env.read_env(ENV_FILE, overwrite=False)
 
+SECRET_KEY_MISSING = (
+    "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off: put one in .env (see .env.example)"
+    " or the environment"
+)
+
+
+def _help_only() -> bool:
+    """``manage.py help``, ``manage.py <command> --help``: prints help, signs nothing."""
+    args = sys.argv[1:]
+    return Path(sys.argv[0]).name == "manage.py" and (
+        not args or args[0] in ("help", "version", "--version") or "--help" in args or "-h" in args
+    )
+
+
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+    if not DEBUG and not _help_only():
+        raise ImproperlyConfigured(SECRET_KEY_MISSING)
     SECRET_KEY = "insecure-development-key-only-used-with-DJANGO_DEBUG"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -48,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "log_request_id.middleware.RequestIDMiddleware",  # first: every later line has the request id
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -81,8 +99,17 @@ TEMPLATES = [
 ]
 
 
+DATABASE_URL_NO_SCHEME = (
+    "DATABASE_URL {url!r} has no scheme: write mysql://USER:PASSWORD@HOST:3306/NAME"
+    " (or sqlite:////absolute/path.sqlite3)"
+)
+
+
 def _database_from_env() -> dict:
-    if env("DATABASE_URL", default=""):
+    if url := env("DATABASE_URL", default=""):
+        if not re.match(r"[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):
+            without_password = re.sub(r"(?<=:)[^:@/]*(?=@)", "***", url)
+            raise ImproperlyConfigured(DATABASE_URL_NO_SCHEME.format(url=without_password))
         return env.db("DATABASE_URL")
     if env("DB_HOST", default=""):
         return {
@@ -162,7 +189,6 @@ LOGIN_URL = "admin:login"
 
 # --- The load -----------------------------------------------------------------
 INPUT_DIR = Path(env("INPUT_DIR", default=str(BASE_DIR / "data")))
-LOG_DIR = Path(env("LOG_DIR", default=str(BASE_DIR / "var" / "log")))
 ALLOW_MISSING_INVOICE_ID = env.bool("ALLOW_MISSING_INVOICE_ID", default=False)
 # "DMY": 03/04/2023 is 3 April (the exports' convention); "MDY": 4 March.
 INVOICE_DATE_ORDER = env("INVOICE_DATE_ORDER", default="DMY")
@@ -190,16 +216,23 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3 *
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3 * 3600 + 600)
 CELERY_TIMEZONE = TIME_ZONE
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
-    "loggers": {
-        "ingestion": {"level": env("LOG_LEVEL", default="WARNING"), "propagate": True},
-    },
-}
+# --- Logging (config/logs.py) ---------------------------------------------------
+# JSON lines on stdout (readable text with DJANGO_DEBUG=true); each line carries the batch id
+# and file of the load it is about, or the id of the web request (X-Request-ID, taken from the
+# request or made up, and sent back on the response). LOG_DIR, if set, also gets a rotating file.
+LOG_LEVEL = env("LOG_LEVEL", default="WARNING").upper()
+LOG_FORMAT = env("LOG_FORMAT", default="text" if DEBUG else "json")
+LOGGING = logging_config(
+    text=LOG_FORMAT == "text",
+    level=LOG_LEVEL,
+    log_dir=env("LOG_DIR", default=""),
+    max_bytes=env.int("LOG_FILE_MAX_BYTES", default=10 * 1024 * 1024),
+    backups=env.int("LOG_FILE_BACKUPS", default=5),
+)
+LOG_REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
+GENERATE_REQUEST_ID_IF_NOT_IN_HEADER = True
+REQUEST_ID_RESPONSE_HEADER = "X-Request-ID"
+LOG_REQUESTS = True  # one INFO line per request: method, path, status, user
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
@@ -298,3 +331,36 @@ CELERY_BEAT_SCHEDULE = {
         else {}
     ),
 }
+
+# --- Notifications (ingestion/notify.py) ----------------------------------------
+# When a batch fails, or rejects more than NOTIFY_REJECTED_PERCENT of the rows it read: a mail
+# to NOTIFY_EMAILS and a POST to NOTIFY_WEBHOOK_URL (signed: X-Signature-256: sha256=<HMAC-SHA256
+# of the body under NOTIFY_WEBHOOK_SECRET>), sent by Celery tasks retried with backoff. Empty
+# NOTIFY_EMAILS / NOTIFY_WEBHOOK_URL: that channel is off. Links point at SITE_URL.
+NOTIFY_EMAILS = env.list("NOTIFY_EMAILS", default=[])
+NOTIFY_REJECTED_PERCENT = env.float("NOTIFY_REJECTED_PERCENT", default=50.0)
+NOTIFY_WEBHOOK_URL = env("NOTIFY_WEBHOOK_URL", default="")
+NOTIFY_WEBHOOK_SECRET = env("NOTIFY_WEBHOOK_SECRET", default="")
+NOTIFY_TIMEOUT_SECONDS = env.float("NOTIFY_TIMEOUT_SECONDS", default=10.0)
+NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=6)
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Mail (Django's MAILERS): EMAIL_URL (smtp://user:password@host:25, smtp+tls://...:587,
+# smtp+ssl://...:465, consolemail://) and/or the individual EMAIL_* variables, which win.
+_email = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+_mail_backend = env("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+_mail_options: dict = {}
+if _mail_backend.endswith("smtp.EmailBackend"):
+    _mail_options = {
+        "host": env("EMAIL_HOST", default=_email.get("EMAIL_HOST") or "localhost"),
+        "port": env.int("EMAIL_PORT", default=_email.get("EMAIL_PORT") or 25),
+        "username": env("EMAIL_HOST_USER", default=_email.get("EMAIL_HOST_USER") or ""),
+        "password": env("EMAIL_HOST_PASSWORD", default=_email.get("EMAIL_HOST_PASSWORD") or ""),
+        "use_tls": env.bool("EMAIL_USE_TLS", default=bool(_email.get("EMAIL_USE_TLS"))),
+        "use_ssl": env.bool("EMAIL_USE_SSL", default=bool(_email.get("EMAIL_USE_SSL"))),
+        "timeout": env.float("EMAIL_TIMEOUT", default=NOTIFY_TIMEOUT_SECONDS),
+    }
+elif _mail_backend.endswith("filebased.EmailBackend"):
+    _mail_options = {"file_path": env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))}
+MAILERS = {"default": {"BACKEND": _mail_backend, "OPTIONS": _mail_options}}
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="invoices@localhost")
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default="[invoices] ")

@@ -53,8 +53,11 @@ def batch_enqueue(*, batch: LoadBatch) -> str:
 
     Without a broker Celery is eager: the load then runs in-process right after commit.
     When the broker cannot be reached the batch ends ``failed`` with ``BATCH_QUEUE_FAILED``
-    (reload the batch to see it).
+    (reload the batch to see it). A batch that failed already (its file could not be read)
+    is not sent.
     """
+    if batch.status == LoadBatch.Status.FAILED:
+        return batch.task_id
     task_id = uuid()
     LoadBatch.objects.filter(pk=batch.pk).update(task_id=task_id)
     batch.task_id = task_id
@@ -132,6 +135,16 @@ def _already_handled(sha256: str) -> bool:
     )
 
 
+def _unreadable_recorded(path: Path) -> bool:
+    """A scheduled batch of this file already failed because it could not be read."""
+    return LoadBatch.objects.filter(
+        file_path=str(path.resolve()),
+        sha256="",
+        source=LoadBatch.Source.SCHEDULED,
+        status=LoadBatch.Status.FAILED,
+    ).exists()
+
+
 def input_dir_scan() -> list[int]:
     """Create and enqueue a batch for each new file in INPUT_DIR; return the batch ids.
 
@@ -143,8 +156,11 @@ def input_dir_scan() -> list[int]:
         return []
     created = []
     for path in input_files([str(settings.INPUT_DIR)]):
-        sha256, _ = file_sha256(path)
-        if _already_handled(sha256):
+        try:
+            sha256, _ = file_sha256(path)
+        except OSError:  # recorded once as a failed batch that says why
+            sha256 = ""
+        if _already_handled(sha256) if sha256 else _unreadable_recorded(path):
             continue
         with transaction.atomic():
             batch = batch_create(path=path, source=LoadBatch.Source.SCHEDULED)

@@ -25,6 +25,7 @@ from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
+from config.logs import in_log_context
 from ingestion.pipeline.lanes import connection_close
 from warehouse.models import LoadBatch
 
@@ -102,7 +103,9 @@ class BatchHeartbeat:
     def __init__(self, *, batch_id: int, owner: str, on_lost: Callable[[], None]) -> None:
         self.batch_id, self.owner, self.on_lost = batch_id, owner, on_lost
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{batch_id}", daemon=True)
+        self._thread = threading.Thread(
+            target=in_log_context(self._beat), name=f"heartbeat-{batch_id}", daemon=True
+        )
 
     def start(self) -> BatchHeartbeat:
         self._thread.start()

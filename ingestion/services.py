@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from django.db import connection
+from django.utils import timezone
 
+from config.logs import log_fields
 from ingestion import leases
 from ingestion.batch_run import BatchRun
+from ingestion.notify import batch_notify
 from ingestion.pipeline import sql
 from warehouse.models import LoadBatch
 
 logger = logging.getLogger(__name__)
+
+BATCH_UNREADABLE = "cannot read {path}: {reason}"
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
@@ -36,14 +43,30 @@ def batch_create(
     file_name: str | None = None,
     sheet: str = "",
 ) -> LoadBatch:
-    """Record a file to load (queued). The file must stay where every worker can read it."""
+    """Record a file to load (queued). The file must stay where every worker can read it.
+
+    A file that cannot be read (permission denied, gone) is recorded as a failed batch that
+    says why, and never sent to a worker.
+    """
     path = Path(path)
-    sha256, size = file_sha256(path)
+    outcome: dict = {}
+    try:
+        sha256, size = file_sha256(path)
+    except OSError as exc:
+        sha256, size = "", 0
+        reason = (exc.strerror or str(exc)).lower()
+        outcome = {
+            "status": LoadBatch.Status.FAILED,
+            "error": BATCH_UNREADABLE.format(path=path, reason=reason),
+            "finished_at": timezone.now(),
+        }
+        logger.warning("%s", outcome["error"])
     return LoadBatch.objects.create(
         file_name=file_name or path.name,
         file_path=str(path.resolve()),
         sha256=sha256,
         size_bytes=size,
+        **outcome,
         source=source,
         created_by=created_by,
         force=force,
@@ -67,6 +90,20 @@ def staging_prune(*, ended_before) -> tuple[int, int]:
     return len(batch_ids), rows
 
 
+def _batch_logged[**P, R](ingest: Callable[P, R]) -> Callable[P, R]:
+    """Every line logged while ``ingest`` runs names its batch (``batch_id``) and file."""
+
+    @functools.wraps(ingest)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        batch_id = cast(int, kwargs["batch_id"])
+        file_name = LoadBatch.objects.filter(pk=batch_id).values_list("file_name", flat=True).first()
+        with log_fields(batch_id=batch_id, file=file_name):
+            return ingest(*args, **kwargs)
+
+    return run
+
+
+@_batch_logged
 def invoice_file_ingest(
     *,
     batch_id: int,
@@ -97,4 +134,6 @@ def invoice_file_ingest(
         batch.rows_loaded,
         batch.rows_rejected,
     )
+    if (batch.attempts or [{}])[-1].get("owner") == owner:  # this run wrote the outcome
+        batch_notify(batch=batch)
     return batch

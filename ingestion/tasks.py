@@ -1,8 +1,9 @@
 """Celery tasks: they only orchestrate; the work is in ``ingestion.services`` and ``dispatch``."""
 
 from celery import shared_task
+from django.conf import settings
 
-from ingestion import dispatch, leases
+from ingestion import dispatch, leases, notify
 from ingestion.batch_run import BatchRetry
 from ingestion.services import invoice_file_ingest
 
@@ -35,4 +36,30 @@ def scan_input_dir() -> list[int]:
 @shared_task(ignore_result=True)
 def batch_sweep() -> list[int]:
     """Beat: running batches whose lease expired (worker lost) are queued again or failed."""
-    return leases.batch_sweep(requeue=lambda batch: dispatch.batch_enqueue(batch=batch))
+    swept = leases.batch_sweep(requeue=lambda batch: dispatch.batch_enqueue(batch=batch))
+    notify.swept_batches_notify(batch_ids=swept)
+    return swept
+
+
+@shared_task(
+    autoretry_for=(OSError,),  # mail server or webhook unreachable, refused, timed out, 5xx
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=settings.NOTIFY_MAX_RETRIES,
+    ignore_result=True,
+)
+def notify_mail(batch_id: int, event: str) -> None:
+    notify.notice_mail_send(batch_id=batch_id, event=event)
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=settings.NOTIFY_MAX_RETRIES,
+    ignore_result=True,
+)
+def notify_webhook(batch_id: int, event: str) -> None:
+    notify.notice_webhook_send(batch_id=batch_id, event=event)

@@ -13,6 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.db import connection
 
+from config.logs import in_log_context
+
 logger = logging.getLogger(__name__)
 
 
@@ -24,7 +26,7 @@ class Lane:
 
     def submit(self, step: Callable, *args) -> Future:
         if self.executor is not None:
-            return self.executor.submit(step, *args)
+            return self.executor.submit(in_log_context(step), *args)
         future: Future = Future()
         try:
             future.set_result(step(*args))

@@ -92,8 +92,11 @@ class Command(BaseCommand):
             )
             for path in files
         ]
-        if eager:
-            finished = [self._run_here(batch, quiet=json) for batch in batches]
+        if eager:  # a batch whose file could not be read has failed already
+            finished = [
+                self._run_here(batch, quiet=json) if batch.status == LoadBatch.Status.QUEUED else batch
+                for batch in batches
+            ]
         else:
             for batch in batches:
                 batch_enqueue(batch=batch)
@@ -105,7 +108,9 @@ class Command(BaseCommand):
                     )
             if no_wait:
                 for batch in batches:
-                    self.stdout.write(f"queued batch #{batch.pk} {batch.file_name}")
+                    self.stdout.write(
+                        f"{batch.status} batch #{batch.pk} {batch.file_name} {batch.error}".rstrip()
+                    )
                 return
             finished = [self._wait(batch, quiet=json) for batch in batches]
         self._report(finished, as_json=json)
