@@ -1,8 +1,10 @@
 """Celery tasks: they only orchestrate; the work is in ``ingestion.services`` and ``dispatch``."""
 
+import dataclasses
+
 from celery import shared_task
 
-from ingestion import dispatch, leases
+from ingestion import dispatch, leases, retention
 from ingestion.batch_run import BatchRetry
 from ingestion.services import invoice_file_ingest
 
@@ -36,3 +38,9 @@ def scan_input_dir() -> list[int]:
 def batch_sweep() -> list[int]:
     """Beat: running batches whose lease expired (worker lost) are queued again or failed."""
     return leases.batch_sweep(requeue=lambda batch: dispatch.batch_enqueue(batch=batch))
+
+
+@shared_task(ignore_result=True)
+def retention_apply() -> dict:
+    """Beat: staging rows and uploaded files past their retention are removed (see settings)."""
+    return dataclasses.asdict(retention.retention_apply())
