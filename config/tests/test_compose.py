@@ -92,7 +92,8 @@ def _redis_reachable() -> bool:
 
 @pytest.fixture
 def mariadb_database():
-    """A database of its own on the test run's MariaDB, dropped afterwards."""
+    """A database of its own on the test run's MariaDB, dropped afterwards; the broker's Redis
+    db without queued messages or beat ticks, before and after."""
     if connection.vendor != "mysql":
         pytest.skip("the containers run on MySQL: run with DATABASE_URL=mysql://...")
     if not _redis_reachable():
@@ -110,11 +111,23 @@ def mariadb_database():
     admin = MySQLdb.connect(**server)
     admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
     admin.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    _broker_clear()
     try:
         yield {**server, "name": name}
     finally:
+        _broker_clear()
         admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
         admin.close()
+
+
+def _broker_clear() -> None:
+    """Only this test's own keys: the queue and the cache (beat ticks) of this Redis db."""
+    import redis
+
+    client = redis.Redis.from_url(BROKER_URL)
+    client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+    for key in client.scan_iter("cache:*"):
+        client.delete(key)
 
 
 @pytest.fixture
