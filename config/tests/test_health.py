@@ -51,7 +51,7 @@ def _checks(response) -> dict:
 
 @pytest.mark.django_db
 def test_health_answers_200_in_json_without_a_login_and_broker_checks_are_not_applicable_without_a_broker(
-    client,
+    client, media
 ):
     response = client.get("/health/")
 
@@ -67,6 +67,7 @@ def test_health_answers_200_in_json_without_a_login_and_broker_checks_are_not_ap
         "beat": "not applicable",
     }
     assert response.json()["checks"]["worker"]["detail"] == NOT_APPLICABLE
+    assert list(media.iterdir()) == []  # the storage check's file is gone, and no folder left
 
 
 @pytest.mark.django_db
