@@ -364,3 +364,43 @@ elif _mail_backend.endswith("filebased.EmailBackend"):
 MAILERS = {"default": {"BACKEND": _mail_backend, "OPTIONS": _mail_options}}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="invoices@localhost")
 EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default="[invoices] ")
+# --- Operations: health, beat, retention -----------------------------------------
+# The beat keeps its schedule under var/ (also `celery -A config worker -B` run by hand) and
+# records each tick (config/beat.py) for /health/; a tick comes at least every minute.
+CELERY_BEAT_SCHEDULE_FILENAME = env(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
+)
+CELERY_BEAT_SCHEDULER = "config.beat:RecordingScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 60
+# /health/ calls the beat late after this many seconds without a tick.
+HEALTH_BEAT_STALE_SECONDS = 3 * CELERY_BEAT_MAX_LOOP_INTERVAL
+# Where the beat's ticks are kept for the web to read: the broker's Redis (in-process otherwise).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CELERY_BROKER_URL,
+        "KEY_PREFIX": "cache",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# The health endpoint answers over plain HTTP: container health checks call it from inside.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# Retention, applied by the beat (0 keeps for ever): staging rows of batches that ended more
+# than STAGING_RETENTION_DAYS ago, and admin-uploaded files of batches ended UPLOAD_RETENTION_DAYS ago.
+STAGING_RETENTION_DAYS = env.int("STAGING_RETENTION_DAYS", default=30)
+UPLOAD_RETENTION_DAYS = env.int("UPLOAD_RETENTION_DAYS", default=90)
+RETENTION_SWEEP_MINUTES = env.int("RETENTION_SWEEP_MINUTES", default=60)
+if (STAGING_RETENTION_DAYS or UPLOAD_RETENTION_DAYS) and RETENTION_SWEEP_MINUTES > 0:
+    CELERY_BEAT_SCHEDULE["retention"] = {
+        "task": "ingestion.tasks.retention_apply",
+        "schedule": RETENTION_SWEEP_MINUTES * 60,
+    }
+# mysql.W003 ("unique CharFields with max_length > 255") fires for the warehouse's *_ci
+# columns only: they are GeneratedFields, whose max_length Django reads as None although
+# their varchar (output_field) is at most 200 wide. config/tests/test_operations_settings.py
+# holds every unique character column of the project to 255.
+SILENCED_SYSTEM_CHECKS = ["mysql.W003"]
+# A failed health check is answered in the report; the library's traceback for it is noise.
+LOGGING["loggers"]["health_check"] = {"level": "ERROR"}

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.api import api
+from config.health import HealthView
 from config.login_throttle import lockout_admin_register
 from dashboard.views import favicon
 
@@ -15,4 +16,5 @@ urlpatterns = [
     path("visualization/", include("dashboard.urls")),
     path("api/", api.urls),
     path("account/", include("tokens.urls")),
+    path("health/", HealthView.as_view(), name="health"),
 ]

@@ -1,23 +1,56 @@
 #!/bin/sh
-# Container roles: web | worker | beat | load | any other command.
+# Container roles: migrate | web | worker | beat | load | healthcheck ROLE | any other command.
+# docker-compose.yml runs one role per service, and each service's health check is
+# `entrypoint.sh healthcheck ROLE`: this file is the one place that knows their commands.
 set -e
+worker_node="celery@${HOSTNAME:-$(hostname)}"
 case "${1:-web}" in
+  migrate)
+    exec python manage.py migrate --no-input
+    ;;
   web)
-    python manage.py migrate --no-input
     # Threaded workers: the worker's main loop keeps telling the master it is alive while a
     # request streams, so a long export is never cut by --timeout (a sync worker's would be).
-    exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers "${WEB_CONCURRENCY:-3}" \
+    exec gunicorn config.wsgi:application --bind "${WEB_BIND:-0.0.0.0:8000}" --workers "${WEB_CONCURRENCY:-3}" \
       --worker-class gthread --threads "${WEB_THREADS:-4}" --timeout 120
     ;;
   worker)
-    exec celery -A config worker --loglevel INFO --concurrency "${WORKER_CONCURRENCY:-2}"
+    exec celery -A config worker --loglevel INFO --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "$worker_node"
     ;;
   beat)
-    exec celery -A config beat --loglevel INFO --schedule /app/var/celerybeat-schedule
+    # The schedule file: CELERY_BEAT_SCHEDULE_FILENAME (var/ by default).
+    exec celery -A config beat --loglevel INFO
     ;;
   load)
-    python manage.py migrate --no-input
     exec python manage.py load_invoices "${INPUT_DIR:-/app/data}"
+    ;;
+  healthcheck)
+    case "$2" in
+      web)  # /health/ over plain HTTP (exempt from the TLS redirect), as the first allowed host
+        exec python -c '
+import os, sys, urllib.request
+host = os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",")[0].strip().lstrip(".")
+port = os.environ.get("WEB_BIND", ":8000").rsplit(":", 1)[1]
+request = urllib.request.Request(
+    f"http://127.0.0.1:{port}/health/", headers={"Host": host if host not in ("", "*") else "localhost"}
+)
+try:
+    urllib.request.urlopen(request, timeout=10)
+except Exception as exc:
+    sys.exit(f"unhealthy: {exc}")
+'
+        ;;
+      worker)  # this container's worker answers a ping
+        exec celery -A config inspect ping --destination "$worker_node" --timeout 5
+        ;;
+      beat)  # the beat ticked within HEALTH_BEAT_STALE_SECONDS
+        exec python manage.py health beat
+        ;;
+      *)
+        echo "healthcheck: unknown role '$2' (web, worker or beat)" >&2
+        exit 2
+        ;;
+    esac
     ;;
   *)
     exec "$@"

@@ -1,9 +1,11 @@
 """Celery tasks: they only orchestrate; the work is in ``ingestion.services`` and ``dispatch``."""
 
+import dataclasses
+
 from celery import shared_task
 from django.conf import settings
 
-from ingestion import dispatch, leases, notify
+from ingestion import dispatch, leases, notify, retention
 from ingestion.batch_run import BatchRetry
 from ingestion.services import invoice_file_ingest
 
@@ -63,3 +65,9 @@ def notify_mail(batch_id: int, event: str) -> None:
 )
 def notify_webhook(batch_id: int, event: str) -> None:
     notify.notice_webhook_send(batch_id=batch_id, event=event)
+
+
+@shared_task(ignore_result=True)
+def retention_apply() -> dict:
+    """Beat: staging rows and uploaded files past their retention are removed (see settings)."""
+    return dataclasses.asdict(retention.retention_apply())

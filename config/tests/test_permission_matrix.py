@@ -114,6 +114,7 @@ def _model(app: str, model: str, rules: dict) -> dict:
 EXPECTED: dict[str, tuple[tuple, tuple]] = {
     "": ((302,) * 5, (302,) * 5),
     "favicon.ico": ((301,) * 5, (301,) * 5),
+    "health": (PUBLIC_200, (405,) * 5),
     "dashboard:dashboard": (SALES_PAGE, SALES_PAGE),
     "dashboard:chart_csv": (SALES_PAGE, SALES_PAGE),
     **{
