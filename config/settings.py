@@ -122,7 +122,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # django-axes first: it refuses a locked-out login before the password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading permissions in one query (every sales answer checks them).
+    "config.auth_backends.PermissionsInOneQueryBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -253,8 +254,6 @@ CACHES = {
         **({"LOCATION": CACHE_URL} if CACHE_URL else {"OPTIONS": {"MAX_ENTRIES": 2000}}),
     }
 }
-if CACHE_URL:  # sessions read from the shared cache (written through to the database)
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Admin uploads and Celery worker ------------------------------------------
 # Uploaded files are kept under MEDIA_ROOT/ADMIN_UPLOAD_SUBDIR: every worker must see them.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 
 from django.core.cache import caches
@@ -31,12 +32,25 @@ from config.permissions import ANSWER_SHAPING
 from warehouse.selectors.sales import revenue_statuses
 from warehouse.versions import data_version
 
+logger = logging.getLogger(__name__)
 # Headers of a cached response that are part of the answer.
 _KEPT_HEADERS = ("Content-Type", "Content-Disposition")
 
 
-def _cache():
-    return caches["default"]
+def _cached(key: str):
+    """The entry, or None (also when the cache cannot be reached: the answer is then built)."""
+    try:
+        return caches["default"].get(key)
+    except Exception:  # a cache that is down slows answers; it never fails them
+        logger.warning("answer cache unreachable; answering without it", exc_info=True)
+        return None
+
+
+def _keep(key: str, value) -> None:
+    try:
+        caches["default"].set(key, value)
+    except Exception:
+        logger.warning("answer cache unreachable; answer not kept", exc_info=True)
 
 
 def answer_shape(request: HttpRequest) -> list[str]:
@@ -89,13 +103,13 @@ def cached_response(request: HttpRequest, build: Callable[[], HttpResponse]) -> 
     etag = _etag(key)
     if _matches(request, etag):
         return _not_modified(etag)
-    stored = _cache().get(key)
+    stored = _cached(key)
     if stored is None:
         response = build()
         if response.status_code != 200 or response.streaming:
             return response
         headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
-        _cache().set(key, (headers, response.content))
+        _keep(key, (headers, response.content))
     else:
         headers, content = stored
         response = HttpResponse(content, headers=headers)
@@ -116,9 +130,9 @@ def cached_fragment(
     etag = _etag(key, str(request.user.pk or ""))
     if _matches(request, etag):
         return _not_modified(etag)
-    fragment = _cache().get(key)
+    fragment = _cached(key)
     if fragment is None:
         fragment = build()
-        _cache().set(key, fragment)
+        _keep(key, fragment)
     response = page(fragment)
     return _validated(response, etag) if response.status_code == 200 else response

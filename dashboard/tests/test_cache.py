@@ -214,3 +214,21 @@ def test_answers_are_shared_through_redis_and_end_with_the_data_version(analyst,
     ingest(write_invoices(tmp_path, "INV-9,2024-02-01,C-100,Acme,Server Setup,1,5,5,Paid", name="b.csv"))
     assert _reads_sales(analyst, "/api/sells/kpis/")
     assert analyst.get("/api/sells/kpis/").json()["results"]["revenue"] != revenue
+
+
+@pytest.mark.usefixtures("warehouse")
+def test_an_unreachable_cache_slows_answers_but_never_fails_them(settings, analyst):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+    for url in URLS:
+        assert analyst.get(url).status_code == 200, url
+    assert _reads_sales(analyst, "/api/sells/kpis/")
