@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class WarehouseConfig(AppConfig):
@@ -9,9 +9,10 @@ class WarehouseConfig(AppConfig):
 
     def ready(self):
         from warehouse.models import Customer, Item, Status
-        from warehouse.versions import dimension_changed
+        from warehouse.versions import code_deployed, dimension_changed
 
         for dimension in (Customer, Item, Status):
             uid = f"data-version-{dimension.__name__}"
             post_save.connect(dimension_changed, sender=dimension, dispatch_uid=uid)
             post_delete.connect(dimension_changed, sender=dimension, dispatch_uid=uid)
+        post_migrate.connect(code_deployed, sender=self, dispatch_uid="data-version-migrate")

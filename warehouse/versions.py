@@ -53,3 +53,12 @@ def dimension_changed(sender, **kwargs) -> None:
     """A customer, item or status saved or deleted (admin form, import, a fix from a rejected
     row): names and filter choices change. Runs in the save's transaction."""
     data_version_bump()
+
+
+def code_deployed(sender, using="default", **kwargs) -> None:
+    """After ``migrate`` (the image runs it at every start): a new release may answer
+    differently, so answers cached by the one before are not served."""
+    from django.db import connections
+
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"UPDATE {connections[using].ops.quote_name(_TABLE)} SET version = version + 1")
