@@ -24,6 +24,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _answers_cache_empty():
+    """Cached answers never outlive a test (its database is rolled back under them)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def seed_file() -> Path:
     if not SEED_FILE.exists():

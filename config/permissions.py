@@ -20,6 +20,10 @@ UPLOAD = "warehouse.add_loadbatch"
 VIEW_REJECTED = "warehouse.view_rejectedinvoice"
 REPROCESS = "warehouse.change_rejectedinvoice"
 
+# Permissions that may change what a sales answer contains (not only whether it is given):
+# cached answers are kept apart by the ones a user holds (``dashboard.cache``).
+ANSWER_SHAPING = (VIEW_BATCHES,)
+
 IMPORT_ACTIONS = ("add", "change")
 EXPORT_ACTIONS = ("view",)
 

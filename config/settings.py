@@ -152,7 +152,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # django-axes first: it refuses a locked-out login before the password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading permissions in one query (every sales answer checks them).
+    "config.auth_backends.PermissionsInOneQueryBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -280,6 +281,24 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = EXPORT_ACTIONS[0]
 DASHBOARD_REQUIRE_LOGIN = env.bool("DASHBOARD_REQUIRE_LOGIN", default=True)
 # Statuses whose invoices count as revenue (cancelled and refunded are not sales).
 DASHBOARD_REVENUE_STATUSES = env.list("DASHBOARD_REVENUE_STATUSES", default=["PAID", "PENDING", "PROCESSING"])
+
+# --- Cache --------------------------------------------------------------------
+# Sales answers (the dashboard's figures, /api/sells/*, chart CSVs) are cached under the
+# data version, which every commit that changes them bumps (docs/performance.md). Redis when
+# CACHE_URL is set, else the broker's Redis (CELERY_BROKER_URL / REDIS_URL); without either,
+# each process keeps its own in memory. Entries of older versions simply expire.
+CACHE_URL = env("CACHE_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+CACHE_SECONDS = env.int("CACHE_SECONDS", default=6 * 3600)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        if CACHE_URL
+        else "django.core.cache.backends.locmem.LocMemCache",
+        "TIMEOUT": CACHE_SECONDS,
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="invoices"),
+        **({"LOCATION": CACHE_URL} if CACHE_URL else {"OPTIONS": {"MAX_ENTRIES": 2000}}),
+    }
+}
 
 # --- Admin uploads and Celery worker ------------------------------------------
 # Uploaded files are kept under MEDIA_ROOT/ADMIN_UPLOAD_SUBDIR: every worker must see them.

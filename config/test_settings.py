@@ -14,6 +14,9 @@ from config.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 INGEST_CHUNK_ROWS = 4_000
+# Each test process keeps its cache in memory (the root conftest empties it before each
+# test); a test that needs Redis names its own.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file per test run, so two runs in one checkout never share (or delete) one.

@@ -1,7 +1,8 @@
 """Sales endpoints of the JSON API: thin views over ``warehouse.selectors.sales``.
 
 Parameters are validated by the dashboard's own forms (``dashboard.forms``) and documented
-from them (``dashboard.openapi``). Money is a string with two decimals.
+from them (``dashboard.openapi``). Money is a string with two decimals. Answers are cached
+(``dashboard.cache``).
 """
 
 from decimal import Decimal
@@ -13,6 +14,7 @@ from ninja import Router
 from config.api_auth import auth_for
 from config.api_schemas import Error, Sales
 from config.permissions import VIEW_SALES
+from dashboard.cache import cached_response
 from dashboard.forms import PeriodForm, SalesFilterForm, TopForm
 from dashboard.openapi import form_parameters
 from warehouse.selectors import batches, sales
@@ -37,7 +39,7 @@ def json_answer(payload, status=200, **kwargs) -> JsonResponse:
 def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
     """A GET operation: validate the parameters, run ``query(form, filters, dims)``, answer JSON."""
 
-    def view(request):
+    def answer(request):
         dims = DimensionNames.load()
         form = form_class(request.GET, dims=dims)
         if not form.is_valid():
@@ -46,6 +48,9 @@ def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
         return json_answer(
             {"statuses": list(filters.counted_statuses), "results": query(form, filters, dims)}
         )
+
+    def view(request):
+        return cached_response(request, lambda: answer(request))
 
     view.__name__ = name
     return router.get(

@@ -1,14 +1,20 @@
-"""The dashboard page and the CSV download of each chart."""
+"""The dashboard page and the CSV download of each chart, served through ``dashboard.cache``.
+
+The page is a shell naming the user around a body that is the same for every user with the
+same answer-shaping permissions: the body is what is cached."""
 
 import csv
 
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from dashboard import figures, kpis
 from dashboard.access import sales_page_required
+from dashboard.cache import cached_fragment, cached_response
 from dashboard.charts import CHARTS
 from dashboard.forms import SalesFilterForm, preset_links
 from warehouse.exports import csv_cell
@@ -18,6 +24,14 @@ from warehouse.selectors.sales import DimensionNames
 
 @sales_page_required
 def dashboard(request):
+    return cached_fragment(
+        request,
+        lambda: render_to_string("dashboard/body.html", _body_context(request)),
+        lambda body: render(request, "dashboard/dashboard.html", {"body": mark_safe(body)}),
+    )
+
+
+def _body_context(request) -> dict:
     dims = DimensionNames.load()
     form = SalesFilterForm(request.GET, dims=dims)
     context = {"form": form, "state": sales.warehouse_state(), "charts": [], "themes": figures.THEMES}
@@ -38,7 +52,7 @@ def dashboard(request):
         # No sales match: the empty state, not a page of empty axes (quality is batch-level).
         matched = any(c["has_data"] for c in context["charts"] if c["name"] != "quality")
         context["figures"] = {k: v for k, v in context["figures"].items() if v is not None and matched}
-    return render(request, "dashboard/dashboard.html", context)
+    return context
 
 
 @sales_page_required
@@ -46,6 +60,10 @@ def chart_csv(request, name):
     chart = CHARTS.get(name)
     if chart is None:
         raise Http404("unknown chart")
+    return cached_response(request, lambda: _chart_csv(request, name, chart))
+
+
+def _chart_csv(request, name, chart) -> HttpResponse:
     dims = DimensionNames.load()
     form = SalesFilterForm(request.GET, dims=dims)
     if not form.is_valid():

@@ -30,6 +30,7 @@ from ingestion.pipeline.lanes import connection_close
 from ingestion.tmp_dirs import batch_tmp_dir
 from ingestion.validation import dimensions_load, invoices_validate, read_limits, reason_counts_ordered
 from warehouse.models import LoadBatch
+from warehouse.versions import data_version_bump
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,8 @@ class BatchRun:
         batch.stage = "done"
         if not self.finish(LoadBatch.Status.SUCCEEDED):
             self.stopped()
+        elif not batch.dry_run:
+            data_version_bump()  # in the batch's transaction: cached answers end with it
 
     def execute(self, tmp_dir: Path) -> None:
         batch = self.batch

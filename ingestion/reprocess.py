@@ -39,6 +39,7 @@ from ingestion.validation import dimensions_load, invoices_validate, reason_coun
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.locks import facts_lock
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice
+from warehouse.versions import data_version_bump
 
 NOTHING_TO_REPROCESS = "no unresolved rejected rows selected"
 REPROCESS_FILE_NAME = "reprocess of {rows} rows"
@@ -187,7 +188,9 @@ def rejected_reprocess(*, rejected_ids: Iterable[int], user=None) -> LoadBatch:
         )
         if not rows:
             raise ValueError(NOTHING_TO_REPROCESS)
-        return _reprocess(rows, user)
+        batch = _reprocess(rows, user)
+        data_version_bump()
+        return batch
 
 
 def _reprocess(rows: list[RejectedInvoice], user) -> LoadBatch:

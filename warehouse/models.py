@@ -324,3 +324,29 @@ class MonthlySales(SalesAggregate):
 
     def __str__(self):
         return f"{self.month:%Y-%m}: {self.invoice_count} invoices, {self.revenue}"
+
+
+class WeeklySales(SalesAggregate):
+    """agg_daily_sales rolled up per ISO week (``week`` is its Monday): the weekly series."""
+
+    pk = models.CompositePrimaryKey("week", "customer", "item", "status")
+    week = models.DateField()
+
+    class Meta:
+        db_table = "agg_weekly_sales"
+
+    def __str__(self):
+        return f"{self.week:%G-W%V}: {self.invoice_count} invoices, {self.revenue}"
+
+
+class DataVersion(models.Model):
+    """One row: a number that changes in the transaction of every commit that changes what
+    the dashboard shows (``warehouse.versions``). Cached answers are keyed by it."""
+
+    version = models.BigIntegerField()
+
+    class Meta:
+        db_table = "warehouse_data_version"
+
+    def __str__(self):
+        return f"data version {self.version}"

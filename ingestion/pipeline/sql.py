@@ -238,26 +238,24 @@ def _added_into(vendor: str, table: str, period: str, select: str) -> str:
 
 
 def sales_deltas_merge(vendor: str, *, removals: bool) -> list[str]:
-    """Add the delta table to ``agg_daily_sales`` and ``agg_monthly_sales``.
+    """Add the delta table to ``agg_daily_sales``, ``agg_monthly_sales`` and ``agg_weekly_sales``.
 
     ``removals``: some changes were negative, so rows that reached zero are dropped.
     """
     keys = ", ".join(_AGG_KEYS)
-    month = "DATE_FORMAT(day, '%Y-%m-01')" if vendor == "mysql" else "date(day, 'start of month')"
-    statements = [
-        _added_into(vendor, "agg_daily_sales", "day", f"SELECT * FROM {SALES_DELTA_TABLE}"),
-        _added_into(
-            vendor,
-            "agg_monthly_sales",
-            "month",
-            f"SELECT {month}, {keys}, SUM(invoice_count), SUM(qty), SUM(revenue) FROM {SALES_DELTA_TABLE}"
-            f" GROUP BY {month}, {keys}",
-        ),
-    ]
+    mysql = vendor == "mysql"
+    month = "DATE_FORMAT(day, '%Y-%m-01')" if mysql else "date(day, 'start of month')"
+    monday = "DATE_SUB(day, INTERVAL WEEKDAY(day) DAY)" if mysql else "date(day, 'weekday 0', '-6 days')"
+    statements = [_added_into(vendor, "agg_daily_sales", "day", f"SELECT * FROM {SALES_DELTA_TABLE}")]
+    for table, column, start in (("agg_monthly_sales", "month", month), ("agg_weekly_sales", "week", monday)):
+        select = (
+            f"SELECT {start}, {keys}, SUM(invoice_count), SUM(qty), SUM(revenue) FROM {SALES_DELTA_TABLE}"
+        )
+        statements.append(_added_into(vendor, table, column, f"{select} GROUP BY {start}, {keys}"))
     if removals:
         statements += [
-            "DELETE FROM agg_daily_sales WHERE invoice_count = 0",
-            "DELETE FROM agg_monthly_sales WHERE invoice_count = 0",
+            f"DELETE FROM {table} WHERE invoice_count = 0"
+            for table in ("agg_daily_sales", "agg_monthly_sales", "agg_weekly_sales")
         ]
     return statements
 

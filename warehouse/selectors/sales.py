@@ -1,7 +1,8 @@
 """Sales figures for the dashboard and the API: aggregates only, never a scan of facts.
 
-Each range is read through ``periods.date_parts`` (whole months from ``agg_monthly_sales``,
-the partial months at its edges from ``agg_daily_sales``). Rows are grouped by dimension
+Each range is read through ``periods.date_parts`` (whole months from ``agg_monthly_sales``, or
+whole weeks from ``agg_weekly_sales`` for the weekly series, the partial periods at its edges
+from ``agg_daily_sales``). Rows are grouped by dimension
 keys in SQL; names come from the (small) dimension tables.
 
 Statuses: "revenue" counts ``settings.DASHBOARD_REVENUE_STATUSES`` (default PAID,
@@ -18,10 +19,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import F, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from warehouse.models import Customer, DailySales, Invoice, Item, Status
-from warehouse.selectors.periods import FILL_DAYS, date_parts, months, sales_days, week_label, weeks
+from warehouse.selectors.periods import FILL_DAYS, ROLLUPS, date_parts, months, sales_days, week_label, weeks
 
 DEFAULT_REVENUE_STATUSES = ("PAID", "PENDING", "PROCESSING")
 # The dates a filter may name: MySQL's DATE range (SQLite and Python hold it too).
@@ -84,18 +85,30 @@ def _narrow(queryset, filters: SalesFilter, statuses, dims: DimensionNames):
     return queryset
 
 
-def sales_rows(*, filters: SalesFilter, keys: tuple[str, ...], statuses, dims: DimensionNames | None = None):
-    """Sums of invoice_count, qty and revenue per ``keys`` (``period`` = month, or dimension
-    ``customer_id``/``item_id``/``status_id`` keys) as {key tuple: [count, qty, revenue]}."""
+_TRUNC = {"month": TruncMonth, "week": TruncWeek}
+
+
+def sales_rows(
+    *,
+    filters: SalesFilter,
+    keys: tuple[str, ...],
+    statuses,
+    dims: DimensionNames | None = None,
+    period: str = "month",
+):
+    """Sums of invoice_count, qty and revenue per ``keys`` (``period``: the first day of the
+    month or ISO week, or dimension ``customer_id``/``item_id``/``status_id`` keys) as
+    {key tuple: [count, qty, revenue]}."""
     dims = dims or DimensionNames.load()
     if not statuses:
         return {}
-    monthly, daily = date_parts(filters.start, filters.end)
+    rolled, daily = date_parts(filters.start, filters.end, period)
     totals: dict[tuple, list] = defaultdict(lambda: [0, 0, ZERO])
-    for queryset, period in ((monthly, F("month")), (daily, TruncMonth("day"))):
+    column = ROLLUPS[period][1]
+    for queryset, first_day in ((rolled, F(column)), (daily, _TRUNC[period]("day"))):
         queryset = _narrow(queryset, filters, statuses, dims).order_by()
         if "period" in keys:
-            queryset = queryset.annotate(period=period)
+            queryset = queryset.annotate(period=first_day)
         for row in queryset.values(*keys).annotate(n=Sum("invoice_count"), q=Sum("qty"), r=Sum("revenue")):
             total = totals[tuple(row[k] for k in keys)]
             total[0] += row["n"]
@@ -135,27 +148,16 @@ def sales_by_period(
     start (else the first period with sales) to its end (else the last one). No sales at
     all: no rows.
     """
-    totals: dict[dt.date, list] = defaultdict(lambda: [0, 0, ZERO])  # period start -> total
-    if period == "monthly":
-        rows = sales_rows(filters=filters, keys=("period",), statuses=filters.counted_statuses, dims=dims)
-        totals.update({key: total for (key,), total in rows.items()})
-        label, periods = (lambda day: day.strftime("%Y-%m")), months
-    else:
-        daily = _narrow(
-            DailySales.objects.all(), filters, filters.counted_statuses, dims or DimensionNames.load()
-        )
-        if filters.start:
-            daily = daily.filter(day__gte=filters.start)
-        if filters.end:
-            daily = daily.filter(day__lte=filters.end)
-        for row in (
-            daily.order_by().values("day").annotate(n=Sum("invoice_count"), q=Sum("qty"), r=Sum("revenue"))
-        ):
-            total = totals[row["day"] - dt.timedelta(row["day"].weekday())]
-            total[0] += row["n"]
-            total[1] += row["q"]
-            total[2] += money(row["r"])
-        label, periods = week_label, weeks
+    monthly = period == "monthly"
+    rows = sales_rows(
+        filters=filters,
+        keys=("period",),
+        statuses=filters.counted_statuses,
+        dims=dims,
+        period="month" if monthly else "week",
+    )
+    totals = {key: total for (key,), total in rows.items()}  # period start -> total
+    label, periods = ((lambda day: day.strftime("%Y-%m")), months) if monthly else (week_label, weeks)
     if not totals:
         return []
     # Zero-filled from the range's start to its end, but never more than FILL_DAYS beyond the

@@ -1,5 +1,6 @@
 """Assertions shared by tests of everything that writes facts."""
 
+import datetime as dt
 import hashlib
 import json
 from collections import Counter
@@ -7,13 +8,22 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 
-from warehouse.models import DailySales, Invoice, LoadBatch, MonthlySales, RejectedInvoice, StagingInvoice
+from warehouse.models import (
+    DailySales,
+    Invoice,
+    LoadBatch,
+    MonthlySales,
+    RejectedInvoice,
+    StagingInvoice,
+    WeeklySales,
+)
 
 _KEYS = ("customer_id", "item_id", "status_id")
 
 
 def assert_aggregates_match_facts() -> None:
-    """agg_daily_sales and agg_monthly_sales equal a GROUP BY over fact_invoices, exactly."""
+    """agg_daily_sales, agg_monthly_sales and agg_weekly_sales equal a GROUP BY over
+    fact_invoices, exactly."""
     rows = Invoice.objects.values("issue_date", *_KEYS).annotate(n=Count("pk"), q=Sum("qty"), r=Sum("total"))
     facts = {(r["issue_date"], *(r[k] for k in _KEYS)): (r["n"], r["q"], r["r"]) for r in rows}
     daily = {
@@ -21,16 +31,20 @@ def assert_aggregates_match_facts() -> None:
         for r in DailySales.objects.all()
     }
     assert daily == facts
-    months: dict = {}
-    for (day, *rest), (n, q, r) in facts.items():
-        key = (day.replace(day=1), *rest)
-        old = months.get(key, (0, 0, Decimal(0)))
-        months[key] = (old[0] + n, old[1] + q, old[2] + r)
-    monthly = {
-        (r.month, r.customer_id, r.item_id, r.status_id): (r.invoice_count, r.qty, r.revenue)
-        for r in MonthlySales.objects.all()
-    }
-    assert monthly == months
+    for model, column, first_day in (
+        (MonthlySales, "month", lambda day: day.replace(day=1)),
+        (WeeklySales, "week", lambda day: day - dt.timedelta(day.weekday())),
+    ):
+        periods: dict = {}
+        for (day, *rest), (n, q, r) in facts.items():
+            key = (first_day(day), *rest)
+            old = periods.get(key, (0, 0, Decimal(0)))
+            periods[key] = (old[0] + n, old[1] + q, old[2] + r)
+        rolled = {
+            (getattr(r, column), r.customer_id, r.item_id, r.status_id): (r.invoice_count, r.qty, r.revenue)
+            for r in model.objects.all()
+        }
+        assert rolled == periods, model.__name__
 
 
 def warehouse_snapshot() -> dict:
@@ -67,5 +81,5 @@ def warehouse_snapshot() -> dict:
 
 def warehouse_clear() -> None:
     """Empty every table a load writes, to replay loads from scratch in the same database."""
-    for model in (Invoice, RejectedInvoice, StagingInvoice, LoadBatch, DailySales, MonthlySales):
+    for model in (Invoice, RejectedInvoice, StagingInvoice, LoadBatch, DailySales, MonthlySales, WeeklySales):
         model.objects.all().delete()

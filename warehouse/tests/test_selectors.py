@@ -3,10 +3,10 @@ import random
 from decimal import Decimal
 
 import pytest
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from warehouse.aggregates import daily_sales_refresh
-from warehouse.models import Customer, DailySales
+from warehouse.models import Customer, DailySales, Invoice
 from warehouse.selectors import batches, sales
 from warehouse.selectors.sales import SalesFilter
 from warehouse.tests.factories import batch_make, invoice_create, known_warehouse_create
@@ -200,3 +200,47 @@ def test_warehouse_state():
     assert sales.warehouse_state() == "ready"
     DailySales.objects.all().delete()
     assert sales.warehouse_state() == "stale"
+
+
+def test_random_weekly_series_equal_sql_over_the_facts():
+    """Whole weeks come from agg_weekly_sales, the edge days from agg_daily_sales: the sum per
+    ISO week is exactly a GROUP BY over fact_invoices, for any range and filter."""
+    batch = batch_make()
+    rng = random.Random(11)
+    for n in range(300):
+        day = dt.date(2023, 11, 1) + dt.timedelta(days=rng.randrange(150))
+        invoice_create(
+            batch,
+            f"W{n}",
+            day.isoformat(),
+            f"C-10{rng.randrange(4)}",
+            rng.choice(["API Access", "Cloud Storage"]),
+            rng.choice(["PAID", "PENDING", "CANCELLED"]),
+            rng.randrange(1, 5),
+            f"{rng.randrange(1, 9999) / 100:.2f}",
+        )
+    daily_sales_refresh()
+    ranges = [(None, None), (dt.date(2023, 11, 6), dt.date(2024, 1, 7)), (dt.date(2023, 12, 13), None)]
+    ranges += [(None, dt.date(2024, 2, 14)), (dt.date(2024, 1, 3), dt.date(2024, 1, 5))]
+    for _ in range(20):
+        start = dt.date(2023, 10, 20) + dt.timedelta(days=rng.randrange(120))
+        ranges.append((start, start + dt.timedelta(days=rng.randrange(90))))
+    for start, end in ranges:
+        customer = rng.choice([None, "C-101"])
+        facts = Invoice.objects.filter(status__status_name__in=["PAID", "PENDING", "PROCESSING"])
+        if start:
+            facts = facts.filter(issue_date__gte=start)
+        if end:
+            facts = facts.filter(issue_date__lte=end)
+        if customer:
+            facts = facts.filter(customer__customer_id=customer)
+        expected: dict[str, list] = {}
+        for row in facts.values("issue_date").annotate(r=Sum("total"), n=Count("pk")):
+            week = sales.week_label(row["issue_date"])
+            total = expected.setdefault(week, [D("0.00"), 0])
+            total[0] += row["r"]
+            total[1] += row["n"]
+        filters = SalesFilter(start=start, end=end, customer_id=customer)
+        rows = sales.sales_by_period(filters=filters, period="weekly")
+        got = {r["period"]: [r["revenue"], r["invoice_count"]] for r in rows if r["invoice_count"]}
+        assert got == expected, (start, end, customer)
