@@ -296,7 +296,11 @@ CACHES = {
         else "django.core.cache.backends.locmem.LocMemCache",
         "TIMEOUT": CACHE_SECONDS,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="invoices"),
-        **({"LOCATION": CACHE_URL} if CACHE_URL else {"OPTIONS": {"MAX_ENTRIES": 2000}}),
+        **(
+            {"LOCATION": CACHE_URL, "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}
+            if CACHE_URL
+            else {"OPTIONS": {"MAX_ENTRIES": 2000}}
+        ),
     }
 }
 
@@ -393,17 +397,7 @@ CELERY_BEAT_SCHEDULER = "config.beat:RecordingScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 60
 # /health/ calls the beat late after this many seconds without a tick.
 HEALTH_BEAT_STALE_SECONDS = 3 * CELERY_BEAT_MAX_LOOP_INTERVAL
-# Where the beat's ticks are kept for the web to read: the broker's Redis (in-process otherwise).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": CELERY_BROKER_URL,
-        "KEY_PREFIX": "cache",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-    }
-    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-}
+# The beat's ticks are kept in the cache (the --- Cache block: the broker's Redis when there is one).
 # The health endpoint answers over plain HTTP: container health checks call it from inside.
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 # Retention, applied by the beat (0 keeps for ever): staging rows of batches that ended more
