@@ -164,7 +164,8 @@ class Command(BaseCommand):
                         raise
                     lost = exc
                     connection_close()
-                time.sleep(2**attempt)
+                if attempt < IN_PROCESS_ATTEMPTS:
+                    time.sleep(2**attempt)
             if lost is not None:
                 error = DB_GAVE_UP.format(batch_id=batch.pk, file=batch.file_name, error=error_line(lost))
                 raise CommandError(error, returncode=1)
