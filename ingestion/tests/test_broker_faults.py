@@ -23,6 +23,8 @@ from config.celery import app
 from ingestion.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.servers import RedisServer
+from ingestion.tests.test_api import script as script_fixture  # noqa: F401 (registers ``script``)
+from ingestion.tests.test_api import upload
 from ingestion.tests.test_worker import ROOT, Worker, enqueue, finished, process_env, wait_for
 from warehouse.models import LoadBatch
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
@@ -231,3 +233,29 @@ def test_the_beat_of_a_worker_started_with_b_ends_when_the_worker_is_killed(tmp_
         time.sleep(0.2)
 
     assert not _alive(beat[0]), "the beat process outlived its worker"
+
+
+# --- one file uploaded twice at once, two worker processes -------------------------------------
+
+
+@pytest.mark.slow
+def test_two_api_uploads_of_one_file_loaded_by_two_worker_processes_end_loaded_and_skipped(
+    tmp_path, redis_server, workers, script
+):
+    path = invoice_file_generate(path=tmp_path / "twice.csv", rows=8_000, seed=34)
+    first, second = upload(script, path), upload(script, path)
+    assert (first.status_code, second.status_code) == (202, 202)
+    batches = list(LoadBatch.objects.order_by("pk"))
+    assert [b.status for b in batches] == ["queued", "queued"]
+
+    worker = workers(pool="prefork", concurrency=2)
+    for batch in batches:
+        wait_for(batch, finished, every=0.2, timeout=180)
+
+    loaded, skipped = sorted(batches, key=lambda b: b.status != "succeeded")
+    assert (loaded.status, skipped.status) == ("succeeded", "skipped"), (loaded.error, skipped.error)
+    assert skipped.note == f"identical to batch #{loaded.pk}, already loaded (use force to load again)"
+    overlap = (loaded.finished_at - skipped.started_at).total_seconds()
+    print(f"the second started {overlap:.1f} s before the first ended")
+    no_traceback(worker)
+    converged_to_a_clean_run(loaded)
