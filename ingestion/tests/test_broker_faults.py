@@ -23,8 +23,7 @@ from config.celery import app
 from ingestion.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.servers import RedisServer
-from ingestion.tests.test_api import script as script_fixture  # noqa: F401 (registers ``script``)
-from ingestion.tests.test_api import upload
+from ingestion.tests.test_api import STEWARD, upload
 from ingestion.tests.test_worker import ROOT, Worker, enqueue, finished, process_env, wait_for
 from warehouse.models import LoadBatch
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
@@ -194,7 +193,10 @@ def test_a_killed_broker_connection_under_a_prefork_worker_does_not_stop_the_loa
     assert [a["status"] for a in batch.attempts] == ["succeeded"]  # not terminated, not re-run
     time.sleep(2)
     assert worker.proc.poll() is None, worker.log_path.read_text()[-3000:]
-    no_traceback(worker)
+    log = no_traceback(worker)
+    # The message came back to the other pool process, which found the live lease and left.
+    assert log.count(f"[{batch.task_id}] received") == 2, log[-3000:]
+    assert f"batch {batch.pk} is running (lease" in log
     converged_to_a_clean_run(batch)
 
 
@@ -240,10 +242,17 @@ def test_the_beat_of_a_worker_started_with_b_ends_when_the_worker_is_killed(tmp_
 
 @pytest.mark.slow
 def test_two_api_uploads_of_one_file_loaded_by_two_worker_processes_end_loaded_and_skipped(
-    tmp_path, redis_server, workers, script
+    tmp_path, redis_server, workers, staff_user, settings
 ):
+    from django.test import Client
+
+    from tokens.services import token_create
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    _, secret = token_create(user=staff_user("steward", *STEWARD), name="nightly export")
+    api_client = Client(headers={"Authorization": f"Bearer {secret}"})
     path = invoice_file_generate(path=tmp_path / "twice.csv", rows=8_000, seed=34)
-    first, second = upload(script, path), upload(script, path)
+    first, second = upload(api_client, path), upload(api_client, path)
     assert (first.status_code, second.status_code) == (202, 202)
     batches = list(LoadBatch.objects.order_by("pk"))
     assert [b.status for b in batches] == ["queued", "queued"]
