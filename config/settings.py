@@ -322,7 +322,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TRACK_STARTED = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Queueing with the broker down fails within seconds (the batch is marked failed), not 20 s.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
@@ -417,3 +416,15 @@ if (STAGING_RETENTION_DAYS or UPLOAD_RETENTION_DAYS) and RETENTION_SWEEP_MINUTES
 SILENCED_SYSTEM_CHECKS = ["mysql.W003"]
 # A failed health check is answered in the report; the library's traceback for it is noise.
 LOGGING["loggers"]["health_check"] = {"level": "ERROR"}
+# --- Faults: broker and database outages (docs/faults.md) ----------------------
+# The batch's lease, not the broker connection, decides who runs a batch: a dropped or
+# restarted broker leaves the running load alone (its redelivered message finds the live
+# lease and does nothing), instead of terminating it to start again from the first row.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# kombu's Redis transport with the two steps that kill a prefork worker when the broker
+# restarts under a running task made to give up with a warning (config/broker.py).
+if CELERY_BROKER_URL.startswith("redis://"):  # rediss: kombu's own (TLS set from the scheme)
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
+# How long a run keeps trying, on new connections, to record its outcome when the database
+# went away; past that the batch is left to the sweeper (or the next in-process load_invoices).
+BATCH_OUTCOME_RETRY_SECONDS = env.int("BATCH_OUTCOME_RETRY_SECONDS", default=60)

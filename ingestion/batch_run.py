@@ -7,7 +7,6 @@ module is its engine.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import threading
 import time
@@ -18,15 +17,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from ingestion import leases
+from ingestion.content_turn import CONTENT_WAIT_STAGE, content_turn
+from ingestion.memory import memory_trim
 from ingestion.pipeline import errors, extract, load
 from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.pipeline.lanes import connection_close
+from ingestion.reconnect import CONNECTION_LOST_CODES, connection_lost, db_retry
 from ingestion.tmp_dirs import batch_tmp_dir
 from ingestion.validation import dimensions_load, invoices_validate, read_limits, reason_counts_ordered
 from warehouse.models import LoadBatch
@@ -35,23 +37,11 @@ from warehouse.versions import data_version_bump
 logger = logging.getLogger(__name__)
 
 # Errors worth retrying the whole batch for: deadlock, lock wait timeout, lost connection.
-TRANSIENT_DB_ERRORS = {1205, 1213, 2006, 2013}
+TRANSIENT_DB_ERRORS = {1205, 1213, *CONNECTION_LOST_CODES}
 BATCH_SKIPPED_NOTE = "identical to batch #{batch_id}, already loaded (use force to load again)"
 BATCH_CANCELLED_ERROR = "cancelled while running"
 BATCH_UNEXPECTED_ERROR = "unexpected error while loading: {error}"
 BATCH_RETRYING = "queued again after a transient database error: {error}"
-
-
-def _libc_malloc_trim():
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-# pandas frees each chunk's memory, but glibc keeps it in its arenas (one per thread);
-# handing it back after every chunk keeps the footprint flat on very long files.
-_malloc_trim = _libc_malloc_trim()
 
 
 class BatchCancelled(Exception):
@@ -151,8 +141,7 @@ class BatchRun:
                 batch.rows_done = batch.rows_read
                 batch.rows_total = max(batch.rows_total or 0, batch.rows_done)
                 self.progress_save()
-                if _malloc_trim is not None:
-                    _malloc_trim(0)
+                memory_trim()
             if notes:
                 batch.note = "; ".join(notes)[:255]
             self.stage("waiting" if writer.waiting else "finishing")
@@ -198,7 +187,8 @@ class BatchRun:
         """Write the outcome, if the batch is still this run's; False if it is not.
 
         Anything but success leaves no counts: nothing of the file reached the warehouse.
-        A user's cancel stays a cancel (with the user's message).
+        A user's cancel stays a cancel (with the user's message). A lost connection is
+        retried on a new one (``ingestion.reconnect``), except inside the load's transaction.
         """
         batch, now = self.batch, timezone.now()
         if status != LoadBatch.Status.SUCCEEDED:
@@ -207,7 +197,8 @@ class BatchRun:
             batch.reason_counts = {}
         mine = LoadBatch.objects.filter(pk=batch.pk, lease_owner=self.owner)
         if status == LoadBatch.Status.CANCELLED:
-            current = mine.filter(status=LoadBatch.Status.CANCELLED).values_list("error", flat=True).first()
+            cancelled = mine.filter(status=LoadBatch.Status.CANCELLED).values_list("error", flat=True)
+            current = db_retry(cancelled.first, what=f"batch {batch.pk}")
             error = current or error
         else:
             mine = mine.filter(status=LoadBatch.Status.RUNNING)
@@ -231,28 +222,35 @@ class BatchRun:
             "lease_owner",
             "lease_expires_at",
         )
-        written = mine.update(**{name: getattr(batch, name) for name in fields})
+        values = {name: getattr(batch, name) for name in fields}
+        written = db_retry(lambda: mine.update(**values), what=f"batch {batch.pk}: writing the outcome")
         if not written:  # cancelled meanwhile, or taken over: the row is not this run's to write
-            batch.refresh_from_db()
+            db_retry(batch.refresh_from_db, what=f"batch {batch.pk}")
             return False
         if self.on_progress:
             self.on_progress(batch)
         return True
 
+    def skipped(self) -> bool:
+        """A file already loaded (unless forced) ends skipped, naming the batch that loaded it."""
+        batch = self.batch
+        if batch.force or batch.dry_run:
+            return False
+        succeeded = LoadBatch.objects.filter(
+            sha256=batch.sha256, status=LoadBatch.Status.SUCCEEDED, dry_run=False
+        )
+        earlier = succeeded.exclude(pk=batch.pk).order_by("-pk").first()
+        if earlier is not None:
+            self.finish(LoadBatch.Status.SKIPPED, note=BATCH_SKIPPED_NOTE.format(batch_id=earlier.pk))
+        return earlier is not None
+
+    def content_wait(self) -> None:
+        """Another run loads the same content: show it, keep the lease (raises on a cancel)."""
+        self.batch.stage = CONTENT_WAIT_STAGE
+        self.progress_save()
+
     def run(self, *, retry_transient: bool) -> LoadBatch:
         batch = self.batch
-        if not batch.force and not batch.dry_run:
-            earlier = (
-                LoadBatch.objects.filter(
-                    sha256=batch.sha256, status=LoadBatch.Status.SUCCEEDED, dry_run=False
-                )
-                .exclude(pk=batch.pk)
-                .order_by("-pk")
-                .first()
-            )
-            if earlier is not None:
-                self.finish(LoadBatch.Status.SKIPPED, note=BATCH_SKIPPED_NOTE.format(batch_id=earlier.pk))
-                return batch
         with batch_tmp_dir(batch_id=batch.pk, owner=self.owner) as tmp_dir:
             heartbeat = None
             if connection.vendor == "mysql":  # SQLite: one process; progress updates renew the lease
@@ -270,7 +268,12 @@ class BatchRun:
     def _execute_and_finish(self, *, retry_transient: bool, tmp_dir: Path) -> None:
         batch = self.batch
         try:
-            self.execute(tmp_dir)
+            if batch.dry_run:  # writes nothing: no need to wait for another load of the file
+                self.execute(tmp_dir)
+            else:
+                with content_turn(batch=batch, owner=self.owner, wait=self.content_wait):
+                    if not self.skipped():
+                        self.execute(tmp_dir)
         except BatchCancelled:
             batch.stage = "cancelled"
             self.finish(LoadBatch.Status.CANCELLED, error=BATCH_CANCELLED_ERROR)
@@ -279,10 +282,11 @@ class BatchRun:
             batch.refresh_from_db()
         except errors.FileRejected as exc:
             self.finish(LoadBatch.Status.FAILED, error=str(exc))
-        except OperationalError as exc:
+        except (OperationalError, InterfaceError) as exc:
             connection_close()  # it may be the connection that failed: retry on a new one
             error = BATCH_UNEXPECTED_ERROR.format(error=exc)
-            if retry_transient and exc.args and exc.args[0] in TRANSIENT_DB_ERRORS:
+            transient = connection_lost(exc) or (exc.args and exc.args[0] in TRANSIENT_DB_ERRORS)
+            if retry_transient and transient:
                 if self.finish(LoadBatch.Status.QUEUED, error=BATCH_RETRYING.format(error=exc)):
                     raise BatchRetry(error) from exc
                 return

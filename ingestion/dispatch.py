@@ -3,17 +3,22 @@
 Used by the admin, ``load_invoices``, the API and the beat tasks; the load itself is in
 ``ingestion.services``. A broker that cannot be reached is an answer, not a crash: the
 batch is marked failed with ``BATCH_QUEUE_FAILED`` (its file kept for a re-run) within
-the publish retry policy's few seconds.
+the publish retry policy's few seconds. A batch still queued a sweep period after its
+message was sent (a broker restarted without persistence loses every queued message) is
+published again by the sweeper, the scan and a waiting ``load_invoices``: the lease makes a
+second delivery harmless.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
 from celery import uuid
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -31,15 +36,21 @@ QUEUE_FAILED = "could not queue"  # how a batch that never reached the workers i
 BATCH_QUEUE_FAILED = QUEUE_FAILED + ": broker unreachable ({error})"
 REVOKE_FAILED = "the workers could not be told (broker unreachable); the load stops at its next chunk"
 RERUN_NOTE = "re-run of batch #{batch_id}"
+REPUBLISHED = (
+    "batch #{batch_id}: still queued {seconds:.0f} s after it was sent, claimed by no worker; sent again"
+)
 _BROKER_ERRORS = (BrokerError, OSError)
 
 
-def _publish(batch_id: int, task_id: str) -> None:
+def _publish(batch_id: int, task_id: str, *, fail_batch: bool = True) -> None:
     from ingestion.tasks import ingest_batch
 
     try:
         ingest_batch.apply_async((batch_id,), task_id=task_id)
     except _BROKER_ERRORS as exc:
+        if not fail_batch:  # a batch sent again stays queued: the next sweep tries once more
+            logger.warning("batch %s: could not send it again: %s", batch_id, exc)
+            return
         logger.error("batch %s: %s", batch_id, BATCH_QUEUE_FAILED.format(error=exc))
         LoadBatch.objects.filter(pk=batch_id, status=LoadBatch.Status.QUEUED).update(
             status=LoadBatch.Status.FAILED,
@@ -59,10 +70,47 @@ def batch_enqueue(*, batch: LoadBatch) -> str:
     if batch.status == LoadBatch.Status.FAILED:
         return batch.task_id
     task_id = uuid()
-    LoadBatch.objects.filter(pk=batch.pk).update(task_id=task_id)
+    LoadBatch.objects.filter(pk=batch.pk).update(task_id=task_id, published_at=timezone.now())
     batch.task_id = task_id
     transaction.on_commit(lambda: _publish(batch.pk, task_id))
     return task_id
+
+
+def queued_unclaimed():
+    """Queued batches that no worker claimed within a sweep period of their message."""
+    before = timezone.now() - dt.timedelta(seconds=settings.BATCH_SWEEP_SECONDS)
+    return LoadBatch.objects.filter(
+        Q(published_at__lt=before) | Q(published_at__isnull=True, created_at__lt=before),
+        status=LoadBatch.Status.QUEUED,
+        lease_owner="",
+    )
+
+
+def batch_republish(*, batch: LoadBatch) -> str:
+    """Send a queued batch nobody claimed again (new task id); what happened in one line,
+    or "" if the batch moved meanwhile.
+
+    One conditional UPDATE picks the one caller that sends it (sweeper, scan or a waiting
+    ``load_invoices``); a broker still down leaves it queued for the next try.
+    """
+    task_id, now = uuid(), timezone.now()
+    sent = queued_unclaimed().filter(pk=batch.pk, published_at=batch.published_at)
+    if not sent.update(task_id=task_id, published_at=now):
+        return ""
+    waited = (now - (batch.published_at or batch.created_at)).total_seconds()
+    batch.task_id, batch.published_at = task_id, now
+    _publish(batch.pk, task_id, fail_batch=False)
+    return REPUBLISHED.format(batch_id=batch.pk, seconds=waited)
+
+
+def batches_republish() -> list[int]:
+    """Beat: send again every queued batch that no worker claimed; return their ids."""
+    sent = []
+    for batch in queued_unclaimed():
+        if said := batch_republish(batch=batch):
+            logger.warning(said)
+            sent.append(batch.pk)
+    return sent
 
 
 def batch_queue_failed(batch: LoadBatch) -> bool:
@@ -125,7 +173,7 @@ def _already_handled(sha256: str) -> bool:
     """A queued, running or loaded batch of this content, or a scheduled load that failed.
 
     A scheduled load that failed because the broker was unreachable does not count: the
-    next scan tries that file again.
+    next scan tries that file again. (A queued batch nobody claimed is sent again first.)
     """
     batches = LoadBatch.objects.filter(sha256=sha256, dry_run=False)
     pending = (LoadBatch.Status.QUEUED, LoadBatch.Status.RUNNING, LoadBatch.Status.SUCCEEDED)
@@ -149,7 +197,8 @@ def input_dir_scan() -> list[int]:
     """Create and enqueue a batch for each new file in INPUT_DIR; return the batch ids.
 
     A file whose content already has a queued, running or succeeded batch is left alone,
-    and so is one whose scheduled load failed (re-run it from the admin once fixed).
+    and so is one whose scheduled load failed (re-run it from the admin once fixed); a
+    queued batch of it that no worker claimed within a sweep period is sent again.
     """
     if not settings.INPUT_DIR.is_dir():
         logger.warning("INPUT_DIR %s is not a folder; nothing to scan", settings.INPUT_DIR)
@@ -160,6 +209,11 @@ def input_dir_scan() -> list[int]:
             sha256, _ = file_sha256(path)
         except OSError:  # recorded once as a failed batch that says why
             sha256 = ""
+        lost = queued_unclaimed().filter(sha256=sha256, dry_run=False).first() if sha256 else None
+        if lost is not None and (said := batch_republish(batch=lost)):
+            logger.warning(said)
+            created.append(lost.pk)
+            continue
         if _already_handled(sha256) if sha256 else _unreadable_recorded(path):
             continue
         with transaction.atomic():

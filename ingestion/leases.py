@@ -7,7 +7,8 @@ the batch row names the owner, so a second delivery of the same task finds the l
 lease and leaves without touching anything, and a run whose lease was taken over stops
 without writing. ``batch_sweep`` finds running batches whose lease expired (worker
 killed, machine lost, connection dropped) and queues them again, or fails them after
-``BATCH_MAX_ATTEMPTS`` lost workers.
+``BATCH_MAX_ATTEMPTS`` lost workers. Without a broker there is no sweeper: an in-process
+``load_invoices`` fails, as it starts, the batches a stopped process left running.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 WORKER_LOST = "worker lost: no heartbeat since {seen} ({attempts} attempts)"
 WORKER_LOST_ATTEMPT = "worker lost: no heartbeat since {seen}"
+BATCH_ABANDONED = (
+    "interrupted: the process loading it stopped (no heartbeat since {seen});"
+    " nothing of it was kept, load the file again"
+)
 
 
 def lease_seconds() -> int:
@@ -121,8 +126,8 @@ class BatchHeartbeat:
             while not self._stop.wait(interval):
                 try:
                     renewed = lease_renew(batch_id=self.batch_id, owner=self.owner)
-                except DatabaseError:  # a dropped connection: a new one next time
-                    logger.warning("batch %s: heartbeat failed", self.batch_id, exc_info=True)
+                except DatabaseError as exc:  # a dropped connection: a new one next time
+                    logger.warning("batch %s: heartbeat failed: %s", self.batch_id, exc)
                     connection_close()
                     continue
                 if not renewed and not self._stop.is_set():
@@ -132,8 +137,27 @@ class BatchHeartbeat:
             connection_close()
 
 
-def batch_sweep(*, requeue: Callable[[LoadBatch], None]) -> list[int]:
-    """Queue again (or fail) running batches whose lease expired; return their ids."""
+def owner_alive(owner: str) -> bool:
+    """True if a lease owner (``host:pid:token``) is a process still running on this machine."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:32] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def batch_sweep(*, requeue: Callable[[LoadBatch], None] | None) -> list[int]:
+    """Queue again (or fail) running batches whose lease expired; return their ids.
+
+    ``requeue=None`` (no broker, no worker to send them to): fail them right away, except
+    those whose process still runs here (a long step between two lease renewals).
+    """
     now = timezone.now()
     stale = LoadBatch.objects.filter(
         Q(lease_expires_at__lt=now)
@@ -142,6 +166,8 @@ def batch_sweep(*, requeue: Callable[[LoadBatch], None]) -> list[int]:
     )
     swept = []
     for batch in stale:
+        if requeue is None and owner_alive(batch.lease_owner):
+            continue
         seen = (batch.heartbeat_at or batch.started_at or now).isoformat(timespec="seconds")
         attempts = attempt_record(batch, status="worker lost", error=WORKER_LOST_ATTEMPT.format(seen=seen))
         lost = sum(1 for a in attempts if a["status"] == "worker lost")
@@ -149,9 +175,13 @@ def batch_sweep(*, requeue: Callable[[LoadBatch], None]) -> list[int]:
             pk=batch.pk, status=LoadBatch.Status.RUNNING, lease_owner=batch.lease_owner
         )
         released = {"lease_owner": "", "lease_expires_at": None, "attempts": attempts}
-        if lost >= settings.BATCH_MAX_ATTEMPTS:
+        if lost >= settings.BATCH_MAX_ATTEMPTS or requeue is None:
             zero = dict.fromkeys(LoadBatch.COUNT_FIELDS, 0)
-            error = WORKER_LOST.format(seen=seen, attempts=lost)
+            error = (
+                BATCH_ABANDONED.format(seen=seen)
+                if requeue is None
+                else WORKER_LOST.format(seen=seen, attempts=lost)
+            )
             if same_run.update(
                 status=LoadBatch.Status.FAILED, error=error, finished_at=now, **zero, **released
             ):

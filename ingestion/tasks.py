@@ -1,13 +1,16 @@
 """Celery tasks: they only orchestrate; the work is in ``ingestion.services`` and ``dispatch``."""
 
 import dataclasses
+import datetime as dt
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from ingestion import dispatch, leases, notify, retention
 from ingestion.batch_run import BatchRetry
 from ingestion.services import invoice_file_ingest
+from warehouse.models import LoadBatch
 
 INGEST_MAX_RETRIES = 5
 
@@ -25,7 +28,10 @@ def ingest_batch(self, batch_id: int) -> dict:
             batch_id=batch_id, retry_transient=self.request.retries < self.max_retries
         )
     except BatchRetry as exc:  # queued again after a deadlock, lock wait or lost connection
-        raise self.retry(exc=exc, countdown=min(10 * 2**self.request.retries, 300)) from exc
+        countdown = min(10 * 2**self.request.retries, 300)
+        due = timezone.now() + dt.timedelta(seconds=countdown)  # the sweeper waits for the retry
+        LoadBatch.objects.filter(pk=batch_id, status=LoadBatch.Status.QUEUED).update(published_at=due)
+        raise self.retry(exc=exc, countdown=countdown) from exc
     return {"batch_id": batch.pk, "status": batch.status}  # for the worker's log
 
 
@@ -37,10 +43,11 @@ def scan_input_dir() -> list[int]:
 
 @shared_task(ignore_result=True)
 def batch_sweep() -> list[int]:
-    """Beat: running batches whose lease expired (worker lost) are queued again or failed."""
+    """Beat: running batches whose lease expired (worker lost) are queued again or failed;
+    queued batches that no worker claimed (their message lost) are sent again."""
     swept = leases.batch_sweep(requeue=lambda batch: dispatch.batch_enqueue(batch=batch))
     notify.swept_batches_notify(batch_ids=swept)
-    return swept
+    return swept + dispatch.batches_republish()
 
 
 @shared_task(

@@ -115,6 +115,9 @@ class LoadBatch(models.Model):
     rows_total = models.BigIntegerField(null=True, blank=True)
     stage_seconds = models.JSONField(default=dict, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # When its task was last sent to the broker (a retry: when it is due); a batch still queued
+    # a sweep period later is published again (a lost message).
+    published_at = models.DateTimeField(null=True, blank=True)
     # A run holds the batch through a lease: at most one live run per batch (see services).
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -68,20 +68,34 @@ def broker(settings):
 def process_env(**settings: str) -> dict:
     """The environment of a process (worker, command) on this test's database and broker."""
     db = connection.settings_dict
+    url = (
+        f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+        if connection.vendor == "mysql"
+        else f"sqlite:///{db['NAME']}"  # the test run's SQLite file (never in memory)
+    )
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 3306}/{db['NAME']}",
+        "DATABASE_URL": url,
         "CELERY_BROKER_URL": BROKER_URL,
         **settings,
     }
 
 
 class Worker:
-    """``celery -A config worker --pool=solo`` on the test database; killed by its own pid."""
+    """``celery -A config worker --pool=solo`` (or ``pool``, ``-c concurrency``) on the test
+    database; killed by its own pid. ``env`` replaces the test database's environment."""
 
-    def __init__(self, log: Path, *, beat: Path | None = None, **settings: str):
+    def __init__(
+        self,
+        log: Path,
+        *,
+        beat: Path | None = None,
+        pool: str = "solo",
+        concurrency: int = 1,
+        env: dict | None = None,
+        **settings: str,
+    ):
         defaults = {
             "CELERY_VISIBILITY_TIMEOUT": "5",  # a killed worker's message comes back quickly
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
@@ -90,7 +104,7 @@ class Worker:
             "INPUT_SCAN_MINUTES": "0",
             "LOG_LEVEL": "INFO",
         }
-        env = process_env(**{**defaults, **settings})
+        env = {**(env or process_env()), **defaults, **settings}
         celery = Path(sys.executable).with_name("celery")
         self.log_path = log
         self.log = open(log, "ab")  # noqa: SIM115 (open for the worker's lifetime, closed in stop())
@@ -101,7 +115,8 @@ class Worker:
                 "-A",
                 "config",
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
+                f"--concurrency={concurrency}",
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",

@@ -4,12 +4,16 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
+from ingestion import leases
 from ingestion.batch_run import BatchRetry
-from ingestion.dispatch import batch_enqueue, batch_queue_failed
+from ingestion.dispatch import batch_enqueue, batch_queue_failed, batch_republish, queued_unclaimed
 from ingestion.paths import input_files
 from ingestion.pipeline.formats import INPUT_SUFFIXES
+from ingestion.pipeline.lanes import connection_close
+from ingestion.reconnect import connection_lost, db_retry, error_line
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
 from warehouse.selectors.batches import batch_present
@@ -23,6 +27,13 @@ QUEUE_FAILED_HINT = (
 WORKER_SILENT = (
     "batch #{batch_id}: no heartbeat from its worker for {seconds:.0f} s (the worker may be gone);"
     " it is queued again once its lease expires"
+)
+LEFT_BEHIND = "batch #{batch_id} {file}: {error}"
+DB_LOST = "batch #{batch_id}: the database is unreachable ({error}); still following the batch"
+DB_BACK = "batch #{batch_id}: the database answers again"
+DB_GAVE_UP = (
+    "batch #{batch_id} {file}: the database went away during the load and did not come back"
+    " ({error}); the next load_invoices marks the batch failed"
 )
 NOT_PICKED_UP = (
     "batch #{batch_id}: still queued after {seconds:.0f} s; is a worker running (celery -A config worker)?"
@@ -86,6 +97,10 @@ class Command(BaseCommand):
             found_in = ", ".join(paths) or settings.INPUT_DIR
             raise CommandError(f"no invoice files ({', '.join(sorted(INPUT_SUFFIXES))}) found in: {found_in}")
         eager = settings.CELERY_TASK_ALWAYS_EAGER or in_process
+        if settings.CELERY_TASK_ALWAYS_EAGER:  # no broker, so no sweeper: fail what a stopped run left
+            for batch_id in leases.batch_sweep(requeue=None):
+                left = LoadBatch.objects.get(pk=batch_id)
+                self.stderr.write(LEFT_BEHIND.format(batch_id=left.pk, file=left.file_name, error=left.error))
         batches = [
             batch_create(
                 path=path, source=LoadBatch.Source.CLI, force=force, dry_run=dry_run, sheet=options["sheet"]
@@ -138,6 +153,7 @@ class Command(BaseCommand):
                 bar.n = current.rows_done
                 bar.set_postfix_str(current.stage)
 
+        lost = None
         try:
             for attempt in range(1, IN_PROCESS_ATTEMPTS + 1):
                 try:
@@ -147,20 +163,46 @@ class Command(BaseCommand):
                         retry_transient=attempt < IN_PROCESS_ATTEMPTS,
                     )
                 except BatchRetry:  # transient (deadlock, lost connection): run it again
+                    lost = None
+                except DatabaseError as exc:  # the database stayed away longer than the retries
+                    if not connection_lost(exc):
+                        raise
+                    lost = exc
+                    connection_close()
+                if attempt < IN_PROCESS_ATTEMPTS:
                     time.sleep(2**attempt)
-            return LoadBatch.objects.get(pk=batch.pk)
+            if lost is not None:
+                error = DB_GAVE_UP.format(batch_id=batch.pk, file=batch.file_name, error=error_line(lost))
+                raise CommandError(error, returncode=1)
+            return db_retry(lambda: LoadBatch.objects.get(pk=batch.pk), what=f"batch {batch.pk}")
         finally:
             if bar is not None:
                 bar.close()
 
     def _wait(self, batch: LoadBatch, *, quiet: bool) -> LoadBatch:
-        """Follow the batch row (never the result backend); say when no worker answers."""
+        """Follow the batch row (never the result backend); say when no worker answers, send
+        again a batch nobody claimed, and ride out a database that goes away for a while."""
         bar = self._progress_bar(batch, quiet)
         silent_after = settings.BATCH_LEASE_SECONDS / 2
-        warned = None
+        warned, unreachable = None, False
         try:
             while True:
-                batch.refresh_from_db()
+                try:
+                    said = self._follow(batch)
+                except DatabaseError as exc:  # a blip: say so once, reconnect, keep following
+                    if not connection_lost(exc):
+                        raise
+                    if not unreachable:
+                        self.stderr.write(DB_LOST.format(batch_id=batch.pk, error=error_line(exc)))
+                    unreachable = True
+                    connection_close()
+                    time.sleep(1)
+                    continue
+                if unreachable:
+                    self.stderr.write(DB_BACK.format(batch_id=batch.pk))
+                    unreachable = False
+                if said:
+                    self.stderr.write(said)
                 if bar is not None:
                     bar.total, bar.n = batch.rows_total, batch.rows_done
                     bar.set_postfix_str(batch.stage or batch.status)
@@ -174,6 +216,14 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
+
+    @staticmethod
+    def _follow(batch: LoadBatch) -> str:
+        """Read the batch again; a queued one whose message was lost is sent again (what was done)."""
+        batch.refresh_from_db()
+        if batch.status == LoadBatch.Status.QUEUED and queued_unclaimed().filter(pk=batch.pk).exists():
+            return batch_republish(batch=batch)
+        return ""
 
     @staticmethod
     def _silence(batch: LoadBatch, seconds: float) -> str:
