@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from import_export.admin import ExportActionMixin, ImportExportModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
-from warehouse.exports import EXPORT_FORMATS, SafeModelResource
+from warehouse.exports import EXPORT_FORMATS, ExportNoteAdminMixin, SafeModelResource
 from warehouse.models import Customer, Invoice, Item, Status
 
 KEY_TAKEN = "{value!r} already exists as {existing!r} (keys are compared ignoring case)"
@@ -103,7 +103,9 @@ def _dimension_form_and_resource(dimension, *, key: str, columns: tuple[str, ...
     return Form, Resource
 
 
-class DimensionAdmin(ImportExportPermissionMixin, ExportActionMixin, ImportExportModelAdmin):
+class DimensionAdmin(
+    ExportNoteAdminMixin, ImportExportPermissionMixin, ExportActionMixin, ImportExportModelAdmin
+):
     """Import with a preview (confirm step), export all/filtered or the selected rows.
 
     The add form takes initial values from the query string (Django's own) and, with

@@ -18,13 +18,13 @@ from ingestion.admin.display import admin_url, admin_url_name, number, seconds_t
 from ingestion.admin.summary import batch_summary
 from ingestion.dispatch import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource
-from warehouse.exports import EXPORT_FORMATS
+from warehouse.exports import EXPORT_FORMATS, ExportNoteAdminMixin
 from warehouse.models import LoadBatch, RejectedInvoice
 from warehouse.selectors.batches import batch_present
 
 
 @admin.register(LoadBatch)
-class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
+class LoadBatchAdmin(ExportNoteAdminMixin, ImportExportPermissionMixin, ExportActionModelAdmin):
     """Batches are written by loads only: the admin shows them, uploads, re-runs and cancels.
 
     Re-run creates a *new* forced batch for the same file (the old one stays as history).

@@ -26,7 +26,7 @@ from ingestion.reprocess import rejected_reprocess
 from ingestion.streams import StreamedExportMixin
 from ingestion.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
 from warehouse.admin import ReadOnlyAdminMixin
-from warehouse.exports import EXPORT_FORMATS
+from warehouse.exports import EXPORT_FORMATS, ExportNoteAdminMixin
 from warehouse.locks import FactsLockTimeout
 from warehouse.models import LoadBatch, RejectedInvoice
 
@@ -45,7 +45,11 @@ def _codes(row: RejectedInvoice) -> set[str]:
 
 @admin.register(RejectedInvoice)
 class RejectedInvoiceAdmin(
-    StreamedExportMixin, ImportExportPermissionMixin, ReadOnlyAdminMixin, ExportActionModelAdmin
+    ExportNoteAdminMixin,
+    StreamedExportMixin,
+    ImportExportPermissionMixin,
+    ReadOnlyAdminMixin,
+    ExportActionModelAdmin,
 ):
     resource_classes = [RejectedInvoiceResource]
     formats = EXPORT_FORMATS
