@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportActionModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
+from config.request_limits import permission_before_body
 from ingestion import views
 from ingestion.admin.display import admin_url, admin_url_name, number, seconds_text, status_badge
 from ingestion.admin.summary import batch_summary
@@ -90,12 +91,16 @@ class LoadBatchAdmin(ExportNoteAdminMixin, ImportExportPermissionMixin, ExportAc
         wrap = self.admin_site.admin_view
         name = admin_url_name
         return [
-            path("upload/", wrap(self.upload_view), name=name(self.opts, "upload")),
+            path("upload/", wrap(self._upload_guarded()), name=name(self.opts, "upload")),
             path("<int:pk>/progress/", wrap(self.progress_view), name=name(self.opts, "progress")),
             path("<int:pk>/cancel/", wrap(self.cancel_view), name=name(self.opts, "cancel")),
             path("<int:pk>/rerun/", wrap(self.rerun_view), name=name(self.opts, "rerun")),
             *super().get_urls(),
         ]
+
+    def _upload_guarded(self):
+        """The upload page, refusing a user who may not upload before reading the files."""
+        return permission_before_body(self.has_add_permission)(self.upload_view)
 
     def add_view(self, request, form_url="", extra_context=None):
         return redirect(admin_url(self.opts, "upload"))
