@@ -20,8 +20,8 @@ from import_export.admin import ExportActionMixin, ImportExportModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
 from config.request_limits import permission_before_body
-from warehouse.exports import EXPORT_FORMATS, ExportNoteAdminMixin, SafeModelResource
-from warehouse.models import Customer, Invoice, Item, Status
+from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin, SafeModelResource
+from warehouse.models import Customer, Invoice, Item, Status, key_twins
 
 KEY_TAKEN = "{value!r} already exists as {existing!r} (keys are compared ignoring case)"
 IMPORT_CANNOT_CONFIRM = "This import can no longer be confirmed: upload the file again."
@@ -47,11 +47,7 @@ class _KeyForm(forms.ModelForm):
         value = cleaned.get(self.key_field)
         if value:
             value = cleaned[self.key_field] = self.normalise(value)
-            clash = (
-                self._meta.model.objects.filter(**{f"{self.key_field}__iexact": value})
-                .exclude(pk=self.instance.pk)
-                .first()
-            )
+            clash = key_twins(self._meta.model, self.key_field, value).exclude(pk=self.instance.pk).first()
             if clash is not None:
                 self.add_error(
                     self.key_field, KEY_TAKEN.format(value=value, existing=getattr(clash, self.key_field))
@@ -71,7 +67,7 @@ class _KeyResource(SafeModelResource):
         if row.get(self.key_field) is not None:
             value = self.normalise(row[self.key_field])
             existing = (
-                self._meta.model.objects.filter(**{f"{self.key_field}__iexact": value})
+                key_twins(self._meta.model, self.key_field, value)
                 .values_list(self.key_field, flat=True)
                 .first()
             )
@@ -106,7 +102,7 @@ def _dimension_form_and_resource(dimension, *, key: str, columns: tuple[str, ...
 
 
 class DimensionAdmin(
-    ExportNoteAdminMixin, ImportExportPermissionMixin, ExportActionMixin, ImportExportModelAdmin
+    ExportAdminMixin, ImportExportPermissionMixin, ExportActionMixin, ImportExportModelAdmin
 ):
     """Import with a preview (confirm step), export all/filtered or the selected rows.
 

@@ -22,6 +22,8 @@ from contextvars import ContextVar
 from decimal import Decimal
 
 from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.shortcuts import redirect
 from import_export import resources, widgets
 from import_export.formats import base_formats
 
@@ -34,6 +36,7 @@ _INVISIBLE = frozenset(("Cf", "Zs", "Zl", "Zp", "Cc"))
 CONTROLS_REMOVED = (
     "{count:,} control character(s) removed from the exported cells (spreadsheets cannot hold them)."
 )
+EXPORT_BAD_FILTERS = "This list cannot be filtered by the parameters given ({params}): nothing was exported."
 _removed: ContextVar[list[int] | None] = ContextVar("controls_removed", default=None)
 
 
@@ -109,8 +112,17 @@ class SafeModelResource(SafeExportMixin, resources.ModelResource):
     pass
 
 
-class ExportNoteAdminMixin:
-    """For every admin that exports: says how many control characters left the cells."""
+class ExportAdminMixin:
+    """For every admin that exports: says how many control characters left the cells, and
+    answers filters the list does not have with a message (not a server error)."""
+
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            params = ", ".join(sorted(request.GET))[:200]
+            messages.error(request, EXPORT_BAD_FILTERS.format(params=params))
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
 
     def get_export_data(self, file_format, request, queryset, **kwargs):
         with controls_counted() as removed:

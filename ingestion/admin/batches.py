@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -19,13 +20,13 @@ from ingestion.admin.display import admin_url, admin_url_name, number, seconds_t
 from ingestion.admin.summary import batch_summary
 from ingestion.dispatch import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource
-from warehouse.exports import EXPORT_FORMATS, ExportNoteAdminMixin
+from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
 from warehouse.models import LoadBatch, RejectedInvoice
 from warehouse.selectors.batches import batch_present
 
 
 @admin.register(LoadBatch)
-class LoadBatchAdmin(ExportNoteAdminMixin, ImportExportPermissionMixin, ExportActionModelAdmin):
+class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportActionModelAdmin):
     """Batches are written by loads only: the admin shows them, uploads, re-runs and cancels.
 
     Re-run creates a *new* forced batch for the same file (the old one stays as history).
@@ -145,7 +146,7 @@ class LoadBatchAdmin(ExportNoteAdminMixin, ImportExportPermissionMixin, ExportAc
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        batch = LoadBatch.objects.filter(pk=object_id).first() if object_id else None
+        batch = self.get_object(request, unquote(object_id)) if object_id else None  # None: malformed too
         if batch is not None:
             can_act = self.has_add_permission(request)
             extra_context.update(
