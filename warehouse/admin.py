@@ -14,13 +14,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
-from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from import_export.admin import ExportActionMixin, ImportExportModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
-from config.request_limits import permission_before_body
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin, SafeModelResource
+from warehouse.imports import GuardedImportMixin
 from warehouse.models import Customer, Invoice, Item, Status, key_twins
 
 KEY_TAKEN = "{value!r} already exists as {existing!r} (keys are compared ignoring case)"
@@ -102,7 +101,11 @@ def _dimension_form_and_resource(dimension, *, key: str, columns: tuple[str, ...
 
 
 class DimensionAdmin(
-    ExportAdminMixin, ImportExportPermissionMixin, ExportActionMixin, ImportExportModelAdmin
+    ExportAdminMixin,
+    GuardedImportMixin,
+    ImportExportPermissionMixin,
+    ExportActionMixin,
+    ImportExportModelAdmin,
 ):
     """Import with a preview (confirm step), export all/filtered or the selected rows.
 
@@ -119,13 +122,6 @@ class DimensionAdmin(
         if plain_save and target and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
             return HttpResponseRedirect(target)
         return response
-
-    def get_urls(self):
-        """The import page refuses a user who may not import before reading the file."""
-        name = f"{self.opts.app_label}_{self.opts.model_name}_import"
-        guarded = permission_before_body(self.has_import_permission)(self.import_action)
-        imports = path("import/", self.admin_site.admin_view(guarded), name=name)
-        return [imports, *(url for url in super().get_urls() if getattr(url, "name", None) != name)]
 
     def process_import(self, request, **kwargs):
         """The confirm step, refused with a message (not a server error) when its hidden
