@@ -12,6 +12,7 @@ when the next import writes its file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -59,7 +60,9 @@ class ImportTempStorage(TempFolderStorage):
 
     def remove(self):
         if self.name:
-            Path(self.get_full_path()).unlink(missing_ok=True)
+            # The name came back from a browser: a malformed one names no file of ours.
+            with contextlib.suppress(OSError, ValueError):
+                Path(self.get_full_path()).unlink(missing_ok=True)
 
 
 class GuardedImportForm(ImportForm):
