@@ -62,22 +62,27 @@ def _spooled(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def _send_until_answered(port: int, path: str, spool: Path) -> tuple[bytes, int, int]:
-    """POST a 1 GiB multipart body block by block, stopping once the server answers.
-    Returns (the answer, bytes of body sent, the largest temporary folder seen)."""
+def _send_until_answered(
+    port: int, path: str, spool: Path, *, chunked: bool = False
+) -> tuple[bytes, int, int]:
+    """POST a 1 GiB multipart body block by block (declared, or chunked without a length),
+    stopping once the server answers. Returns (the answer, bytes of body sent, the largest
+    temporary folder seen)."""
     sock = socket.create_connection(("127.0.0.1", port))
+    length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {GIB}"
+    block = b"%x\r\n%s\r\n" % (len(BLOCK), BLOCK) if chunked else BLOCK
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {GIB}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{length}\r\n"
         f"Content-Type: multipart/form-data; boundary=b\r\nCookie: csrftoken={'a' * 32}\r\n\r\n"
         '--b\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
     )
-    sock.sendall(head.encode())
+    sock.sendall(head.encode() if not chunked else head.encode().split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n")
     sent, largest, deadline = 0, 0, time.monotonic() + DEADLINE
     while sent < GIB and time.monotonic() < deadline:
         if select.select([sock], [], [], 0.01)[0]:
             break
         try:
-            sock.sendall(BLOCK)
+            sock.sendall(block)
         except (BrokenPipeError, ConnectionResetError):
             break
         sent += len(BLOCK)
@@ -104,5 +109,17 @@ def test_a_one_gib_body_is_refused_before_it_is_read(gunicorn, path):
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"is larger than the limit" in answer
     assert sent < 64 * 2**20  # the client learnt at once: a few blocks left before the answer
+    assert spooled == 0
+    assert rss_growth < 50 * 2**20
+
+
+def test_a_chunked_body_without_a_length_is_not_read(gunicorn):
+    """Django reads no body a request does not declare: answered at once, nothing spooled."""
+    port, spool, worker = gunicorn
+    rss_before = worker.memory_info().rss
+    answer, sent, spooled = _send_until_answered(port, "/admin/login/", spool, chunked=True)
+    rss_growth = worker.memory_info().rss - rss_before
+    assert answer.startswith(b"HTTP/1.1 4"), answer[:200]  # no CSRF token in an empty form
+    assert sent < 64 * 2**20
     assert spooled == 0
     assert rss_growth < 50 * 2**20
