@@ -4,8 +4,15 @@ It replaces Django's default site (``default_site``), so ``admin.site`` and ever
 ``admin:<app>_<model>_*`` URL name stay as they are.
 """
 
-from django.contrib import admin
+from functools import wraps
+
+from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+
+NO_SUCH_ROWS = "The rows selected are not rows of this list: nothing was done."
 
 # (group title, models in the order a data steward uses them); other apps follow unchanged.
 TASK_GROUPS = (
@@ -27,6 +34,12 @@ class InvoiceAdminSite(admin.AdminSite):
     # The index lists every page grouped by task; without the side menu the batch and
     # rejected-row lists keep their columns on a 1400 px screen.
     enable_nav_sidebar = False
+
+    def admin_view(self, view, cacheable=False):
+        model_admin = getattr(view, "__self__", None)
+        if getattr(view, "__name__", "") == "changelist_view" and model_admin is not None:
+            view = _selection_checked(view, model_admin)
+        return super().admin_view(view, cacheable)
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
@@ -50,6 +63,25 @@ class InvoiceAdminSite(admin.AdminSite):
             )
         rest = [{**app, "models": [m for m in app["models"] if _name(app, m) not in used]} for app in apps]
         return grouped + [app for app in rest if app["models"]]
+
+
+def _selection_checked(changelist_view, model_admin):
+    """A list action on ids that are not keys of the model (``1.5``, ``x``) is refused with a
+    message, for every admin (Django's own filter would raise a server error)."""
+
+    @wraps(changelist_view)
+    def view(request, *args, **kwargs):
+        if request.method == "POST" and "action" in request.POST:
+            key = model_admin.opts.pk
+            try:
+                for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+                    key.to_python(value)
+            except ValidationError:
+                messages.error(request, NO_SUCH_ROWS)
+                return redirect(request.get_full_path())
+        return changelist_view(request, *args, **kwargs)
+
+    return view
 
 
 class InvoiceAdminConfig(AdminConfig):

@@ -85,9 +85,9 @@ class SessionAuth(APIKeyCookie):
     def authenticate(self, request, key):
         if not request.user.is_authenticated:
             return None
+        _require(request, self.permissions)  # before the CSRF check reads the body
         if check_csrf(request) is not None:
             raise CsrfError(CSRF_FAILED)
-        _require(request, self.permissions)
         return request.user
 
 

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.request_limits.RequestSizeMiddleware",  # before anything reads a request's body
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -331,6 +332,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 1.5, "socket_timeout": 5})
+
+# --- Request limits (config/request_limits.py) ---------------------------------
+# A request's body is refused with 413 before it is read when it declares more than its
+# URL allows, and stopped past it while it streams: an upload (the admin upload,
+# POST /api/batches/, an admin import) up to ADMIN_UPLOAD_MAX_BYTES of files (all of them
+# together) plus REQUEST_MAX_BYTES; any other request REQUEST_MAX_BYTES.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = min(REQUEST_MAX_BYTES, 5 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "config.request_limits.BodyCapUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Batch leases, the sweeper and the scan -------------------------------------
 # A running batch renews its lease every BATCH_LEASE_SECONDS / 4; the sweeper queues again

@@ -8,6 +8,7 @@ from config.login_throttle import lockout_admin_register
 from dashboard.views import favicon
 
 lockout_admin_register(admin.site)
+handler400 = "config.request_limits.bad_request"  # a body stopped past its limit: 413
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:dashboard", permanent=False)),

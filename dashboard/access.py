@@ -3,7 +3,8 @@
 Sales figures (the page, its chart CSVs, ``/api/sells/*``) need ``dashboard.view_sales``,
 unless ``settings.DASHBOARD_REQUIRE_LOGIN`` is False (read per request): then they are
 public. Batches (``/api/batches/``) always need ``warehouse.view_loadbatch``: they carry
-file names and error texts. ``permission_refusal`` is the one judgement; the pages use
+file names and error texts, which the sales answers show only to that permission too
+(``batch_details_allowed``). ``permission_refusal`` is the one judgement; the pages use
 ``page_permission_required``, the API's operations ``config.api_auth.auth_for``.
 """
 
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from config.permissions import VIEW_SALES
+from config.permissions import VIEW_BATCHES, VIEW_SALES
 
 AUTHENTICATION_REQUIRED = "authentication required"
 PERMISSION_REQUIRED = "permission required: {permission}"
@@ -26,6 +27,12 @@ def permission_refusal(request, permission: str) -> str | None:
     if not request.user.is_authenticated:
         return "login"
     return None if request.user.has_perm(permission) else "forbidden"
+
+
+def batch_details_allowed(request) -> bool:
+    """File names, notes, errors and workers of batches: only with ``warehouse.view_loadbatch``
+    (a sales reader, or anyone when the dashboard is public, sees counts and rates only)."""
+    return permission_refusal(request, VIEW_BATCHES) is None
 
 
 def page_permission_required(permission: str):

@@ -14,6 +14,7 @@ from ninja import Router
 from config.api_auth import auth_for
 from config.api_schemas import Error, Sales
 from config.permissions import VIEW_SALES
+from dashboard.access import batch_details_allowed
 from dashboard.cache import cached_response
 from dashboard.forms import PeriodForm, SalesFilterForm, TopForm
 from dashboard.openapi import form_parameters
@@ -37,7 +38,8 @@ def json_answer(payload, status=200, **kwargs) -> JsonResponse:
 
 
 def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
-    """A GET operation: validate the parameters, run ``query(form, filters, dims)``, answer JSON."""
+    """A GET operation: validate the parameters, run ``query(request, form, filters, dims)``,
+    answer JSON."""
 
     def answer(request):
         dims = DimensionNames.load()
@@ -46,7 +48,7 @@ def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
             return json_answer({"error": form.first_error()}, status=400)
         filters = form.sales_filter()
         return json_answer(
-            {"statuses": list(filters.counted_statuses), "results": query(form, filters, dims)}
+            {"statuses": list(filters.counted_statuses), "results": query(request, form, filters, dims)}
         )
 
     def view(request):
@@ -62,6 +64,11 @@ def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
     )(view)
 
 
+def _latest_batch(request) -> dict | None:
+    latest = batches.batch_latest_loaded()
+    return latest if batch_details_allowed(request) else batches.batch_details_removed(latest)
+
+
 def _top(form, default):
     return form.cleaned_data.get("top") or default
 
@@ -70,14 +77,14 @@ sells_customers = _sales_endpoint(
     "/sells/customers/",
     "sells_customers",
     TopForm,
-    lambda form, f, d: sales.customers_top(filters=f, top=_top(form, 10), dims=d),
+    lambda r, form, f, d: sales.customers_top(filters=f, top=_top(form, 10), dims=d),
     "Top customers by revenue: customer_id, customer_name, revenue, invoice_count",
 )
 sells_time = _sales_endpoint(
     "/sells/time/",
     "sells_time",
     PeriodForm,
-    lambda form, f, d: sales.sales_by_period(
+    lambda r, form, f, d: sales.sales_by_period(
         filters=f, period=form.cleaned_data.get("period") or "monthly", dims=d
     ),
     "Revenue per month or ISO week: period, revenue, invoice_count, cumulative",
@@ -86,9 +93,9 @@ sells_kpis = _sales_endpoint(
     "/sells/kpis/",
     "sells_kpis",
     SalesFilterForm,
-    lambda form, f, d: {
+    lambda r, form, f, d: {
         **sales.sales_kpis(filters=f, dims=d),
-        "latest_batch": batches.batch_latest_loaded(),
+        "latest_batch": _latest_batch(r),
     },
     "Revenue, invoice count, average, pending amount and count, the latest file load",
 )
@@ -96,20 +103,20 @@ sells_pending = _sales_endpoint(
     "/sells/pending/",
     "sells_pending",
     TopForm,
-    lambda form, f, d: sales.customers_pending(filters=f, top=_top(form, 15), dims=d),
+    lambda r, form, f, d: sales.customers_pending(filters=f, top=_top(form, 15), dims=d),
     "Pending amount per customer",
 )
 sells_status = _sales_endpoint(
     "/sells/status/",
     "sells_status",
     SalesFilterForm,
-    lambda form, f, d: sales.sales_by_status(filters=f, dims=d),
+    lambda r, form, f, d: sales.sales_by_status(filters=f, dims=d),
     "Revenue per status",
 )
 sells_items = _sales_endpoint(
     "/sells/items/",
     "sells_items",
     SalesFilterForm,
-    lambda form, f, d: sales.sales_by_item(filters=f, dims=d),
+    lambda r, form, f, d: sales.sales_by_item(filters=f, dims=d),
     "Revenue per item",
 )

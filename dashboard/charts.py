@@ -25,6 +25,14 @@ class Chart:
     columns: tuple[str, ...]
     figure: Callable[[list[dict], SalesFilter], dict]
     drills: bool = True  # a click on a bar or point filters by it
+    # The rows as shown to a reader without warehouse.view_loadbatch (no batch details).
+    without_details: Callable[[dict], dict] | None = None
+
+
+def chart_rows(chart: Chart, filters: SalesFilter, dims: DimensionNames, *, details: bool) -> list[dict]:
+    """A chart's rows; ``details`` False: batch file names left out (``batch_details_allowed``)."""
+    rows = chart.rows(filters, dims)
+    return rows if details or chart.without_details is None else [chart.without_details(r) for r in rows]
 
 
 def _quality_rows(filters: SalesFilter, dims: DimensionNames) -> list[dict]:
@@ -74,5 +82,6 @@ CHARTS: dict[str, Chart] = {
         ("batch_id", "batch", "reason", "rejected_rows"),
         lambda rows, f: figures.rejections(rows),
         drills=False,
+        without_details=lambda row: {**row, "batch": f"#{row['batch_id']}"},
     ),
 }

@@ -91,15 +91,18 @@ def sales_cards(*, filters: SalesFilter, dims: DimensionNames) -> tuple[dict, li
 
 
 def rejection_card(latest: dict | None) -> Card:
-    """The rejection rate of the latest file load, against the file load before it."""
+    """The rejection rate of the latest file load, against the file load before it (its file
+    name only when ``latest`` carries it: see ``batch_details_removed``)."""
     if latest is None:
         return Card("rejection", "Rejected, latest load", "\u2013", "no load yet")
     rate = latest["rejection_rate"] or Decimal("0.00")
     finished = f", {latest['finished_at']:%Y-%m-%d %H:%M}" if latest["finished_at"] else ""
-    sub = (
-        f"{latest['file_name']} (batch #{latest['id']}): {_count(latest['rows_rejected'])} of "
-        f"{_count(latest['rows_read'])} rows{finished}"
+    which = (
+        f"{latest['file_name']} (batch #{latest['id']})"
+        if "file_name" in latest
+        else f"batch #{latest['id']}"
     )
+    sub = f"{which}: {_count(latest['rows_rejected'])} of {_count(latest['rows_read'])} rows{finished}"
     earlier = latest.get("previous")
     if earlier is None:
         return Card("rejection", "Rejected, latest load", f"{rate:.2f}%", sub)

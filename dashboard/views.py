@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from dashboard import figures, kpis
-from dashboard.access import sales_page_required
+from dashboard.access import batch_details_allowed, sales_page_required
 from dashboard.cache import cached_fragment, cached_response
-from dashboard.charts import CHARTS
+from dashboard.charts import CHARTS, chart_rows
 from dashboard.forms import SalesFilterForm, preset_links
 from warehouse.exports import csv_cell
 from warehouse.selectors import batches, sales
@@ -40,11 +40,15 @@ def _body_context(request) -> dict:
     if context["state"] == "ready" and form.is_valid():
         filters = form.sales_filter()
         context["kpis"], context["cards"] = kpis.sales_cards(filters=filters, dims=dims)
-        context["cards"].append(kpis.rejection_card(batches.batch_latest_loaded()))
+        details = batch_details_allowed(request)
+        latest = batches.batch_latest_loaded()
+        context["cards"].append(
+            kpis.rejection_card(latest if details else batches.batch_details_removed(latest))
+        )
         context["chips"] = form.chips(request.GET)
         context["query"] = request.GET.urlencode()
         for name, chart in CHARTS.items():
-            rows = chart.rows(filters, dims)
+            rows = chart_rows(chart, filters, dims, details=details)
             context["charts"].append(
                 {"name": name, "title": chart.title, "has_data": bool(rows), "drills": chart.drills}
             )
@@ -72,7 +76,7 @@ def _chart_csv(request, name, chart) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     writer = csv.writer(response)
     writer.writerow(chart.columns)
-    for row in chart.rows(form.sales_filter(), dims):
+    for row in chart_rows(chart, form.sales_filter(), dims, details=batch_details_allowed(request)):
         writer.writerow([csv_cell(row[column]) for column in chart.columns])
     return response
 

@@ -5,8 +5,8 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from ingestion.pipeline.formats import INPUT_SUFFIXES
+from warehouse.file_guard import FILE_TOO_LARGE as FILE_TOO_LARGE
 
-FILE_TOO_LARGE = "{name}: {size} is over the limit of {limit}"
 FILE_BAD_EXTENSION = "{name}: only invoice files ({suffixes}) can be uploaded"
 TOO_MANY_FILES = "at most {limit} files per upload"
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from ingestion.pipeline.clean import MISSING_TOKENS
 from ingestion.pipeline.rules import Reason
 from ingestion.validation import dimensions_load
-from warehouse.models import Customer, Item, RejectedInvoice, Status
+from warehouse.models import Customer, Item, RejectedInvoice, Status, key_twins
 
 CUSTOMER, ITEM, STATUS = "customer", "item", "status"
 # kind -> (reason code, raw column, model, key field)
@@ -91,7 +91,7 @@ def unknowns_create(unknowns: Unknowns, *, kinds: Iterable[str]) -> Unknowns:
                     created.customers[customer_id] = name or customer_id
         if ITEM in kinds:
             for description in unknowns.items:
-                if not Item.objects.filter(item_description__iexact=description).exists():
+                if not key_twins(Item, "item_description", description).exists():
                     Item.objects.create(item_description=description)
                     created.items.append(description)
         if STATUS in kinds:

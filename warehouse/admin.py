@@ -18,8 +18,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from import_export.admin import ExportActionMixin, ImportExportModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
-from warehouse.exports import EXPORT_FORMATS, SafeModelResource
-from warehouse.models import Customer, Invoice, Item, Status
+from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin, SafeModelResource
+from warehouse.imports import GuardedImportMixin
+from warehouse.models import Customer, Invoice, Item, Status, key_twins
 
 KEY_TAKEN = "{value!r} already exists as {existing!r} (keys are compared ignoring case)"
 IMPORT_CANNOT_CONFIRM = "This import can no longer be confirmed: upload the file again."
@@ -45,11 +46,7 @@ class _KeyForm(forms.ModelForm):
         value = cleaned.get(self.key_field)
         if value:
             value = cleaned[self.key_field] = self.normalise(value)
-            clash = (
-                self._meta.model.objects.filter(**{f"{self.key_field}__iexact": value})
-                .exclude(pk=self.instance.pk)
-                .first()
-            )
+            clash = key_twins(self._meta.model, self.key_field, value).exclude(pk=self.instance.pk).first()
             if clash is not None:
                 self.add_error(
                     self.key_field, KEY_TAKEN.format(value=value, existing=getattr(clash, self.key_field))
@@ -69,7 +66,7 @@ class _KeyResource(SafeModelResource):
         if row.get(self.key_field) is not None:
             value = self.normalise(row[self.key_field])
             existing = (
-                self._meta.model.objects.filter(**{f"{self.key_field}__iexact": value})
+                key_twins(self._meta.model, self.key_field, value)
                 .values_list(self.key_field, flat=True)
                 .first()
             )
@@ -103,7 +100,13 @@ def _dimension_form_and_resource(dimension, *, key: str, columns: tuple[str, ...
     return Form, Resource
 
 
-class DimensionAdmin(ImportExportPermissionMixin, ExportActionMixin, ImportExportModelAdmin):
+class DimensionAdmin(
+    ExportAdminMixin,
+    GuardedImportMixin,
+    ImportExportPermissionMixin,
+    ExportActionMixin,
+    ImportExportModelAdmin,
+):
     """Import with a preview (confirm step), export all/filtered or the selected rows.
 
     The add form takes initial values from the query string (Django's own) and, with

@@ -1,35 +1,79 @@
 """Exports that are safe to open in a spreadsheet (OWASP "CSV injection").
 
 ``cell_neutralise`` is the one rule, used by every admin export (``SafeModelResource``)
-and every CSV download (``csv_cell``): a text cell whose first non-blank character is
-``= + - @`` (ASCII, or their full-width forms U+FF1D, U+FF0B, U+FF0D, U+FF20), or that
-starts with a tab, carriage return or line feed, gets a leading ``'`` so Excel and
-LibreOffice show it as text instead of running it. Numbers are left alone (they stay
-numbers in XLSX). django-import-export's own setting only strips a leading ``=``, so
-every Resource of the project derives from ``SafeModelResource``. Importing a file we
-exported gives the original text back (the ``'`` is removed again).
+and every CSV download (``csv_cell``): control characters other than tab, line feed and
+carriage return are removed (XLSX cannot hold them; the admin says how many it removed);
+a text cell whose first character that is neither blank nor invisible (spaces, U+200B,
+U+FEFF and the other format characters) is ``= + - @`` (ASCII, full-width U+FF1D, U+FF0B,
+U+FF0D, U+FF20, or small U+FE66, U+FE62, U+FE63, U+FE6B), or that starts with a tab,
+carriage return or line feed, gets a leading ``'`` so Excel and LibreOffice show it as
+text instead of running it. Numbers are left alone (they stay numbers in XLSX).
+django-import-export's own setting only strips a leading ``=``, so every Resource of the
+project derives from ``SafeModelResource``. Importing a file we exported gives the
+original text back (the ``'`` is removed again).
 """
 
+import contextlib
 import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterator
+from contextvars import ContextVar
 from decimal import Decimal
 
+from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.shortcuts import redirect
 from import_export import resources, widgets
 from import_export.formats import base_formats
 
-FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")  # ASCII and full-width
+# ASCII, full-width and small forms
+FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b")
 CONTROL_STARTS = ("\t", "\r", "\n")
 EXPORT_FORMATS = [base_formats.CSV, base_formats.XLSX]
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_INVISIBLE = frozenset(("Cf", "Zs", "Zl", "Zp", "Cc"))
+CONTROLS_REMOVED = (
+    "{count:,} control character(s) removed from the exported cells (spreadsheets cannot hold them)."
+)
+EXPORT_BAD_FILTERS = "This list cannot be filtered by the parameters given ({params}): nothing was exported."
+_removed: ContextVar[list[int] | None] = ContextVar("controls_removed", default=None)
+
+
+def _first_visible(text: str) -> str:
+    return next((ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE), "")
 
 
 def _runs_as_formula(text: str) -> bool:
-    stripped = text.lstrip()
-    return text.startswith(CONTROL_STARTS) or (bool(stripped) and stripped[0] in FORMULA_STARTS)
+    return text.startswith(CONTROL_STARTS) or _first_visible(text) in FORMULA_STARTS
+
+
+def _controls_removed(text: str) -> str:
+    cleaned, count = _CONTROLS.subn("", text)
+    if count and (tally := _removed.get()) is not None:
+        tally[0] += count
+    return cleaned
+
+
+@contextlib.contextmanager
+def controls_counted() -> Iterator[list[int]]:
+    """``with controls_counted() as removed:`` ``removed[0]`` is how many control characters
+    ``cell_neutralise`` removed inside the block."""
+    tally = [0]
+    token = _removed.set(tally)
+    try:
+        yield tally
+    finally:
+        _removed.reset(token)
 
 
 def cell_neutralise(value):
-    """``'=HYPERLINK(...)`` for ``=HYPERLINK(...)``; anything else (numbers too) unchanged."""
-    if isinstance(value, str) and _runs_as_formula(value):
-        return "'" + value
+    """``'=HYPERLINK(...)`` for ``=HYPERLINK(...)``, control characters removed; anything
+    else (numbers too) unchanged."""
+    if isinstance(value, str):
+        value = _controls_removed(value)
+        if _runs_as_formula(value):
+            return "'" + value
     return value
 
 
@@ -66,3 +110,23 @@ class SafeExportMixin:
 
 class SafeModelResource(SafeExportMixin, resources.ModelResource):
     pass
+
+
+class ExportAdminMixin:
+    """For every admin that exports: says how many control characters left the cells, and
+    answers filters the list does not have with a message (not a server error)."""
+
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            params = ", ".join(sorted(request.GET))[:200]
+            messages.error(request, EXPORT_BAD_FILTERS.format(params=params))
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        with controls_counted() as removed:
+            data = super().get_export_data(file_format, request, queryset, **kwargs)
+        if removed[0]:
+            messages.warning(request, CONTROLS_REMOVED.format(count=removed[0]))
+        return data

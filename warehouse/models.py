@@ -24,6 +24,13 @@ def _folded(field: str, max_length: int) -> models.GeneratedField:
     )
 
 
+def key_twins(model, field: str, value: str) -> models.QuerySet:
+    """Rows whose ``field`` the database holds equal to ``value``: equal ignoring case, or
+    equal under the column's collation (MariaDB's also ignores characters such as U+200B,
+    which ``iexact``'s LIKE does not), so a unique index never meets a twin we missed."""
+    return model.objects.filter(models.Q(**{f"{field}__iexact": value}) | models.Q(**{field: value}))
+
+
 class Customer(models.Model):
     customer_key = models.AutoField(primary_key=True)
     customer_id = models.CharField(max_length=32, unique=True)

@@ -1,4 +1,6 @@
-"""Every query parameter and form field, fed hostile values, never gets a server error.
+"""Every query parameter and form field, fed hostile values, never gets a server error;
+every admin page, export and list action neither (malformed or missing ids, filters a list
+lacks, keys the database collates equal), for a viewer and a superuser, with DEBUG off.
 
 Dates outside what the database and Python hold answer 400 with a message (the API and
 the chart CSVs; the dashboard page shows the message above the charts).
@@ -9,11 +11,14 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 
 from dashboard.charts import CHARTS
 from dashboard.forms import DATE_OUT_OF_RANGE
-from warehouse.tests.factories import known_warehouse_create
+from warehouse.exports import EXPORT_BAD_FILTERS
+from warehouse.models import Item
+from warehouse.tests.factories import batch_make, known_warehouse_create, rejected_make
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +185,112 @@ def test_the_login_form():
     for value in SHORT_HOSTILE:
         response = client.post("/admin/login/", {"username": value, "password": value})
         assert response.status_code < 500
+
+
+# --- the admin, walked: every registered model, as a viewer and as a superuser ----------
+
+ADMIN_PARAMS = [
+    {"format": "0"},
+    {"format": "x"},
+    {"id__in": "x"},
+    {"id__gte": "1.5"},
+    {"pk": "x"},
+    {"o": "99"},
+    {"p": "x"},
+    {"e": "1"},
+    {"q": "\x00"},
+    {"no_such_field": "1"},
+    {"_changelist_filters": "x=1"},
+]
+ADMIN_IDS = ["1.5", "x", "-1", "0", "9" * 30, "999999", "%2F", "1%00"]
+TWIN = "\u200bAPI Access"  # equal to "API Access" under MariaDB's collation, not under LIKE
+
+
+@pytest.fixture(params=["viewer", "superuser"])
+def admin_walker(request, reader, superuser, settings):
+    settings.DEBUG = False
+    return reader if request.param == "viewer" else superuser
+
+
+def _admin_bases() -> list[str]:
+    from django.contrib import admin
+
+    return [f"/admin/{m._meta.app_label}/{m._meta.model_name}/" for m in admin.site._registry]
+
+
+def test_admin_lists_and_exports_with_unknown_or_malformed_parameters(admin_walker):
+    failed = {}
+    for base in _admin_bases():
+        for params in ADMIN_PARAMS:
+            for method, url in (("GET", base), ("GET", base + "export/"), ("POST", base + "export/")):
+                data = params if method == "GET" else {**params, "export_items": ["x", "1.5"]}
+                response = admin_walker.get(url, data) if method == "GET" else admin_walker.post(url, data)
+                if response.status_code >= 500:
+                    failed[(method, url, str(params))] = response.status_code
+    assert failed == {}
+
+
+def test_an_export_with_a_filter_the_list_lacks_says_so(admin_walker):
+    response = admin_walker.get("/admin/warehouse/customer/export/", {"format": "0"}, follow=True)
+    assert response.status_code == 200
+    texts = [str(m) for m in response.context["messages"]]
+    assert EXPORT_BAD_FILTERS.format(params="format") in texts
+
+
+def test_admin_pages_of_malformed_and_missing_ids(admin_walker):
+    failed = {}
+    for base in _admin_bases():
+        for object_id in ADMIN_IDS:
+            for suffix in ("", "change/", "history/", "delete/"):
+                response = admin_walker.get(f"{base}{object_id}/{suffix}")
+                if response.status_code >= 500:
+                    failed[f"{base}{object_id}/{suffix}"] = response.status_code
+    assert failed == {}
+
+
+def test_every_list_action_on_malformed_ids_and_collation_twins(admin_walker, rf, admin_user):
+    from django.contrib import admin
+
+    batch = batch_make()
+    twin = rejected_make(
+        batch,
+        reason="UNKNOWN_ITEM",
+        detail="UNKNOWN_ITEM: item not in reference data",
+        raw_record={"invoice_id": "T-1", "customer_id": "C-100", "item_description": TWIN, "status": "PAID"},
+    )
+    request = rf.get("/admin/")
+    request.user = admin_user
+    failed = {}
+    for model, model_admin in admin.site._registry.items():
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        for action in model_admin.get_actions(request):
+            for selected in (["x"], ["1.5"], ["999999"], [str(twin.pk)]):
+                response = admin_walker.post(
+                    url, {"action": action, "_selected_action": selected, "index": 0}
+                )
+                if response.status_code >= 500:
+                    failed[(url, action, selected[0])] = response.status_code
+    assert failed == {}
+
+
+def test_adding_the_unknown_item_that_collates_equal_to_a_known_one_is_no_server_error(superuser):
+    batch = batch_make()
+    row = rejected_make(
+        batch,
+        reason="UNKNOWN_ITEM",
+        detail="UNKNOWN_ITEM: item not in reference data",
+        raw_record={"invoice_id": "T-1", "customer_id": "C-100", "item_description": TWIN, "status": "PAID"},
+    )
+    response = superuser.post(
+        "/admin/warehouse/rejectedinvoice/", {"action": "add_unknowns", "_selected_action": [row.pk]}
+    )
+    assert response.status_code == 200
+    # As the database compares: one item on MariaDB (the twin is the known item), two on SQLite.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM dim_item WHERE item_description = %s", [TWIN])
+        twins_in_database = cursor.fetchone()[0]
+    assert Item.objects.filter(item_description__in=["API Access", TWIN]).count() == 1 + (
+        twins_in_database == 1 and connection.vendor == "sqlite"
+    )
+    add = superuser.post("/admin/warehouse/item/add/", {"item_description": "\u200bapi ACCESS"})
+    assert add.status_code in (200, 302)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -13,18 +14,19 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportActionModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
+from config.request_limits import permission_before_body
 from ingestion import views
 from ingestion.admin.display import admin_url, admin_url_name, number, seconds_text, status_badge
 from ingestion.admin.summary import batch_summary
 from ingestion.dispatch import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource
-from warehouse.exports import EXPORT_FORMATS
+from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
 from warehouse.models import LoadBatch, RejectedInvoice
 from warehouse.selectors.batches import batch_present
 
 
 @admin.register(LoadBatch)
-class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
+class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportActionModelAdmin):
     """Batches are written by loads only: the admin shows them, uploads, re-runs and cancels.
 
     Re-run creates a *new* forced batch for the same file (the old one stays as history).
@@ -90,12 +92,16 @@ class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
         wrap = self.admin_site.admin_view
         name = admin_url_name
         return [
-            path("upload/", wrap(self.upload_view), name=name(self.opts, "upload")),
+            path("upload/", wrap(self._upload_guarded()), name=name(self.opts, "upload")),
             path("<int:pk>/progress/", wrap(self.progress_view), name=name(self.opts, "progress")),
             path("<int:pk>/cancel/", wrap(self.cancel_view), name=name(self.opts, "cancel")),
             path("<int:pk>/rerun/", wrap(self.rerun_view), name=name(self.opts, "rerun")),
             *super().get_urls(),
         ]
+
+    def _upload_guarded(self):
+        """The upload page, refusing a user who may not upload before reading the files."""
+        return permission_before_body(self.has_add_permission)(self.upload_view)
 
     def add_view(self, request, form_url="", extra_context=None):
         return redirect(admin_url(self.opts, "upload"))
@@ -140,7 +146,7 @@ class LoadBatchAdmin(ImportExportPermissionMixin, ExportActionModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        batch = LoadBatch.objects.filter(pk=object_id).first() if object_id else None
+        batch = self.get_object(request, unquote(object_id)) if object_id else None  # None: malformed too
         if batch is not None:
             can_act = self.has_add_permission(request)
             extra_context.update(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponseNotAllowed
@@ -26,7 +27,7 @@ from ingestion.reprocess import rejected_reprocess
 from ingestion.streams import StreamedExportMixin
 from ingestion.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
 from warehouse.admin import ReadOnlyAdminMixin
-from warehouse.exports import EXPORT_FORMATS
+from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
 from warehouse.locks import FactsLockTimeout
 from warehouse.models import LoadBatch, RejectedInvoice
 
@@ -45,7 +46,11 @@ def _codes(row: RejectedInvoice) -> set[str]:
 
 @admin.register(RejectedInvoice)
 class RejectedInvoiceAdmin(
-    StreamedExportMixin, ImportExportPermissionMixin, ReadOnlyAdminMixin, ExportActionModelAdmin
+    ExportAdminMixin,
+    StreamedExportMixin,
+    ImportExportPermissionMixin,
+    ReadOnlyAdminMixin,
+    ExportActionModelAdmin,
 ):
     resource_classes = [RejectedInvoiceResource]
     formats = EXPORT_FORMATS
@@ -142,7 +147,7 @@ class RejectedInvoiceAdmin(
         return response
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        row = RejectedInvoice.objects.filter(pk=object_id).first() if object_id else None
+        row = self.get_object(request, unquote(object_id)) if object_id else None  # None: malformed too
         if row is not None:
             extra_context = {
                 **(extra_context or {}),

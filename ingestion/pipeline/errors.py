@@ -1,8 +1,9 @@
 """File-level faults: the only errors the pipeline raises. Bad rows are data, not errors."""
 
-
-class FileRejected(Exception):
-    """The file as a whole cannot be loaded; the message says why, in the user's terms."""
+# The workbook checks are shared with the admin's imports (``warehouse.file_guard``).
+from warehouse.file_guard import FILE_PART_RATIO as FILE_PART_RATIO
+from warehouse.file_guard import FILE_PART_TOO_LARGE as FILE_PART_TOO_LARGE
+from warehouse.file_guard import FileRejected as FileRejected
 
 
 class EncodingMismatch(Exception):
@@ -22,8 +23,6 @@ FILE_LINE_TOO_LONG = "line {line} is longer than the line limit ({limit}): is th
 FILE_CHUNK_TOO_LONG = (
     "the rows from line {line} run over {limit} without ending: a quoted field is probably not closed"
 )
-FILE_PART_TOO_LARGE = "workbook part {part} inflates to {size}, over the limit of {limit}"
-FILE_PART_RATIO = "workbook part {part} inflates {ratio:,} times (limit {limit:,}): not a real workbook"
 FILE_UTF16_NO_BOM = "the file is UTF-16 without byte-order mark: save it as UTF-8 or with a byte-order mark"
 FILE_NO_SHEET = "the workbook has no sheet named {sheet!r} (sheets: {names})"
 FILE_NOT_A_WORKBOOK = "a ZIP archive, but not an Excel workbook (.xlsx) or an OpenDocument spreadsheet (.ods)"

@@ -11,42 +11,16 @@ Excel serial dates when the first chunk's dates hold no text.
 from __future__ import annotations
 
 import itertools
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
-from pathlib import Path
 
 import pandas as pd
 
 from ingestion.pipeline import errors
 from ingestion.pipeline.tabular import ReadOptions, frame_finish, header_map, is_header
+from warehouse.file_guard import parts_check as parts_check
 
 HEADER_SEARCH_ROWS = 20
-
-
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):,.1f} MiB"
-
-
-def parts_check(path: Path, limits) -> None:
-    """Refuse a workbook whose parts would inflate past the limits, before anything is inflated."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return  # the reader says what is wrong with it
-    for member in members:
-        if member.file_size > limits.part_bytes:
-            raise errors.FileRejected(
-                errors.FILE_PART_TOO_LARGE.format(
-                    part=member.filename, size=_size(member.file_size), limit=_size(limits.part_bytes)
-                )
-            )
-        ratio = member.file_size // max(member.compress_size, 1)
-        if member.file_size > 1024 * 1024 and ratio > limits.part_ratio:
-            raise errors.FileRejected(
-                errors.FILE_PART_RATIO.format(part=member.filename, ratio=ratio, limit=limits.part_ratio)
-            )
 
 
 def cell_text(value) -> str:

@@ -77,6 +77,21 @@ _BATCH_FIELDS = (
 )
 
 
+# What only ``warehouse.view_loadbatch`` shows of a batch: which file, what went wrong, which
+# workers (host:pid) ran it. Sales readers see its id, status and counts.
+BATCH_DETAILS = ("file_name", "note", "error", "attempts")
+
+
+def batch_details_removed(batch: dict | None) -> dict | None:
+    """A presented batch (and its ``previous``) without ``BATCH_DETAILS``."""
+    if batch is None:
+        return None
+    kept = {k: v for k, v in batch.items() if k not in BATCH_DETAILS}
+    if "previous" in kept:
+        kept["previous"] = batch_details_removed(kept["previous"])
+    return kept
+
+
 def batches_recent(*, limit: int = 20) -> list[dict]:
     return [batch_present(b) for b in LoadBatch.objects.only(*_BATCH_FIELDS).order_by("-id")[:limit]]
 

@@ -7,11 +7,12 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from django.forms import BooleanField
 from django.urls import reverse
 
-from warehouse.exports import cell_neutralise, cell_restore, csv_cell
+from warehouse.exports import CONTROLS_REMOVED, cell_neutralise, cell_restore, csv_cell
 from warehouse.models import Customer
 from warehouse.tests.factories import known_warehouse_create
 
@@ -79,3 +80,38 @@ def test_admin_export_and_dashboard_csv_neutralise_the_same_names(admin_client, 
         r["customer_id"]: r["customer_name"] for r in csv.DictReader(io.StringIO(response.content.decode()))
     }
     assert rows["C-100"] == "'" + name
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("\u200b=cmd", "'\u200b=cmd"),  # zero-width space
+        ("\ufeff=cmd", "'\ufeff=cmd"),  # byte-order mark
+        ("\u200b\u00a0\u2060+1", "'\u200b\u00a0\u2060+1"),  # format characters and blanks
+        ("\ufe66cmd", "'\ufe66cmd"),  # small equals sign
+        ("\u200b plain", "\u200b plain"),
+        ("a\x0bb\x00c\x7f", "abc"),  # control characters removed
+        ("\x0b=cmd", "'=cmd"),
+        ("tab\tand\nline", "tab\tand\nline"),
+    ],
+)
+def test_invisible_starts_are_skipped_and_control_characters_removed(value, expected):
+    assert cell_neutralise(value) == expected
+    assert csv_cell(value) == expected
+
+
+@pytest.mark.django_db
+def test_an_xlsx_export_with_control_characters_succeeds_and_says_how_many_were_removed(admin_client):
+    known_warehouse_create()
+    Customer.objects.filter(customer_id="C-100").update(customer_name="Ac\x0bme\x01 \u200b=cmd")
+    url = reverse("admin:warehouse_customer_export")
+    form = admin_client.get(url).context["form"]
+    data = {k: "on" for k, f in form.fields.items() if isinstance(f, BooleanField)} | {"format": "1"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    names = {row[0]: row[1] for row in book.active.iter_rows(min_row=2, values_only=True)}
+    assert names["C-100"] == "Acme \u200b=cmd"
+    page = admin_client.get(reverse("admin:warehouse_customer_changelist"))
+    assert CONTROLS_REMOVED.format(count=2) in [str(m) for m in page.context["messages"]]
