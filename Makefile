@@ -8,6 +8,8 @@ PORT ?= 8000
 DEMO_DATA ?= data/
 MYSQL_TEST_URL ?= mysql://root:@127.0.0.1:3306/test
 SAMPLE := data/sample_invoices.csv
+DEMO_STATIC := DJANGO_STATIC_MANIFEST=true
+STATIC_MANIFEST := staticfiles/staticfiles.json
 
 .PHONY: demo test test-sqlite test-mysql install browser check lint format hooks smoke screenshots bench
 
@@ -30,13 +32,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt scripts/system-package
 	  echo "DATABASE_URL="; \
 	  echo "DB_HOST="; } > $@
 
-demo: install .env
+demo: install .env $(STATIC_MANIFEST)
 	$(BIN)/python manage.py migrate --no-input -v0
 	@ls data/*.csv data/*.xlsx 2>/dev/null | grep -q . || \
 		$(BIN)/python manage.py generate_invoices --rows 10000 --seed 1 --out $(SAMPLE)
 	$(BIN)/python manage.py load_invoices $(DEMO_DATA) || true
 	$(BIN)/python manage.py demo_admin
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(DEMO_STATIC) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# The demo serves static files as production does: hashed names, brotli/gzip, cached for ever
+# (collected into the git-ignored staticfiles/, again only when a static file or the venv changed).
+$(STATIC_MANIFEST): $(VENV)/.installed $(shell find */static -type f 2>/dev/null) | .env
+	$(DEMO_STATIC) $(BIN)/python manage.py collectstatic --no-input -v0
 
 test: install browser test-sqlite test-mysql
 

@@ -17,6 +17,7 @@ class Batch(Schema):
     file_name: str
     source: str
     status: str
+    dry_run: bool
     rows_read: int
     rows_loaded: int
     rows_inserted: int

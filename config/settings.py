@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from config.content_policy import CONTENT_SECURITY_POLICY
 from config.logs import logging_config
@@ -174,13 +175,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Static files: whitenoise serves them straight from the apps (no collectstatic needed), or,
-# with DJANGO_STATIC_MANIFEST=true (the Docker image), the hashed, compressed copies that
-# collectstatic wrote to STATIC_ROOT (cached for ever by browsers).
-STATIC_MANIFEST = env.bool("DJANGO_STATIC_MANIFEST", default=False) and not DEBUG
+# with DJANGO_STATIC_MANIFEST=true (the Docker image and `make demo`), the hashed, compressed
+# copies that collectstatic wrote to STATIC_ROOT (cached for ever by browsers).
+STATIC_MANIFEST = env.bool("DJANGO_STATIC_MANIFEST", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "config.storage.HashedStaticStorage"
         if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -442,3 +443,8 @@ if CELERY_BROKER_URL.startswith("redis://"):  # rediss: kombu's own (TLS set fro
 # How long a run keeps trying, on new connections, to record its outcome when the database
 # went away; past that the batch is left to the sweeper (or the next in-process load_invoices).
 BATCH_OUTCOME_RETRY_SECONDS = env.int("BATCH_OUTCOME_RETRY_SECONDS", default=60)
+# --- Collected static files (DJANGO_STATIC_MANIFEST=true) ----------------------
+# collectstatic keeps only the hashed copies and compresses them (brotli and gzip), but not
+# the source maps, which only a developer's tools fetch.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")

@@ -144,8 +144,7 @@ class BatchRun:
                 memory_trim()
             if notes:
                 batch.note = "; ".join(notes)[:255]
-            self.stage("waiting" if writer.waiting else "finishing")
-            writer.commit(lambda: self.commit(writer, reasons))
+            writer.commit(lambda: self.commit(writer, reasons), on_stage=self.stage)
         except load.WriteAborted:
             writer.rollback()
             self.stopped()
@@ -166,7 +165,7 @@ class BatchRun:
         batch.rows_total = batch.rows_read
         self.stage_seconds[batch.stage] = round(time.perf_counter() - self.stage_started, 3)
         self.stage_seconds.update(writer.timings)
-        batch.stage = "done"
+        batch.stage = LoadBatch.Stage.DONE
         if not self.finish(LoadBatch.Status.SUCCEEDED):
             self.stopped()
         elif not batch.dry_run:
@@ -174,7 +173,7 @@ class BatchRun:
 
     def execute(self, tmp_dir: Path) -> None:
         batch = self.batch
-        self.stage("loading")
+        self.stage(LoadBatch.Stage.LOADING)
         fmt = extract.file_format_detect(Path(batch.file_path))
         batch.rows_total = extract.rows_estimate(Path(batch.file_path), fmt)
         try:
@@ -275,7 +274,7 @@ class BatchRun:
                     if not self.skipped():
                         self.execute(tmp_dir)
         except BatchCancelled:
-            batch.stage = "cancelled"
+            batch.stage = LoadBatch.Stage.CANCELLED
             self.finish(LoadBatch.Status.CANCELLED, error=BATCH_CANCELLED_ERROR)
         except LeaseLost:
             logger.warning("batch %s: taken over by another run; this run stopped", batch.pk)

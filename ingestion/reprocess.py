@@ -202,7 +202,7 @@ def _reprocess(rows: list[RejectedInvoice], user) -> LoadBatch:
         source=LoadBatch.Source.ADMIN,
         created_by=user if getattr(user, "pk", None) else None,
         status=LoadBatch.Status.RUNNING,
-        stage="reprocess",
+        stage=LoadBatch.Stage.REPROCESS,
         rows_total=len(rows),
         started_at=now,
         note=REPROCESS_NOTE.format(batches=", ".join(f"#{b}" for b in sorted({r.batch_id for r in rows}))),
@@ -260,7 +260,8 @@ def _reprocess(rows: list[RejectedInvoice], user) -> LoadBatch:
     batch.rows_inserted, batch.rows_updated = counts["inserted"], counts["updated"]
     batch.rows_unchanged = len(resolved) - counts["inserted"] - counts["updated"]
     batch.reason_counts = reason_counts_ordered(reasons)
-    batch.status, batch.stage, batch.finished_at = LoadBatch.Status.SUCCEEDED, "done", timezone.now()
+    batch.status, batch.stage = LoadBatch.Status.SUCCEEDED, LoadBatch.Stage.DONE
+    batch.finished_at = timezone.now()
     batch.save()
     return batch
 

@@ -17,11 +17,15 @@ from ingestion.admin.display import admin_url
 from ingestion.forms import InvoiceUploadForm
 from ingestion.uploads import UploadRejected, uploads_enqueue
 from warehouse.models import LoadBatch
-from warehouse.selectors.batches import batch_present
+from warehouse.selectors.batches import DRY_RUN_TEXT, batch_present
 
 BATCH_QUEUED = "batch #{id} {name}: queued for loading"
 BATCH_RUNNING = "batch #{id} {name}: loading"
 BATCH_ENDED = "batch #{id} {name}: {status}, {read:,} read, {loaded:,} loaded, {rejected:,} rejected"
+BATCH_DRY_RUN_ENDED = (
+    "batch #{id} {name}: {dry_run}: {status}, {read:,} read, {loaded:,} would load,"
+    " {rejected:,} would be rejected"
+)
 BATCH_NOT_LOADED = "batch #{id} {name}: {status}: {reason}"
 
 
@@ -34,6 +38,8 @@ def batch_outcome_message(batch: LoadBatch) -> tuple[int, str]:
         return messages.SUCCESS, BATCH_RUNNING.format(**values)
     if batch.status == LoadBatch.Status.SUCCEEDED:
         counts = {"read": batch.rows_read, "loaded": batch.rows_loaded, "rejected": batch.rows_rejected}
+        if batch.dry_run:
+            return messages.SUCCESS, BATCH_DRY_RUN_ENDED.format(**values, **counts, dry_run=DRY_RUN_TEXT)
         return messages.SUCCESS, BATCH_ENDED.format(**values, **counts)
     level = messages.WARNING if batch.status == LoadBatch.Status.SKIPPED else messages.ERROR
     return level, BATCH_NOT_LOADED.format(**values, reason=batch.error or batch.note)

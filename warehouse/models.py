@@ -89,6 +89,20 @@ class LoadBatch(models.Model):
         CANCELLED = "cancelled"
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.SKIPPED, Status.CANCELLED)
+
+    class Stage(models.TextChoices):
+        """What a running load is doing (``stage``), in order; the label is what progress says."""
+
+        LOADING = "loading", "loading"  # reading, checking and staging the rows
+        WAITING = "waiting", "waiting for another load to finish writing"
+        WRITING = "writing", "writing the rows"  # the rows staged before the write lock was taken
+        AGGREGATES = "aggregates", "updating the dashboard totals"
+        DUPLICATES = "duplicates", "settling repeated invoice ids"
+        COMMITTING = "committing", "committing"
+        DONE = "done", "done"
+        REPROCESS = "reprocess", "re-processing rows"
+        CANCELLED = "cancelled", "cancelled"
+
     # The accounting of a load: read = loaded + rejected; loaded = inserted + updated + unchanged.
     COUNT_FIELDS = (
         "rows_read",

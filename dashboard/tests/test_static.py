@@ -1,6 +1,7 @@
 """The vendored Plotly bundle, and static files as production serves them (whitenoise)."""
 
 import re
+import runpy
 from pathlib import Path
 
 import plotly.offline
@@ -13,6 +14,7 @@ from django.test import Client
 from dashboard import figures
 from dashboard.charts import CHARTS
 
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = "dashboard/vendor/plotly-basic-4.1.1.min.js"
 PRODUCTION_STORAGE = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -56,3 +58,37 @@ def test_production_static_files_are_compressed_and_cached_for_long(tmp_path, se
         assert len(body) < 400_000  # of 1.19 MB
         assert "immutable" in response["Cache-Control"]
         assert int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1)) >= 365 * 24 * 3600
+
+
+@pytest.mark.django_db
+def test_make_demo_serves_the_plotly_bundle_hashed_compressed_and_cached_for_long(
+    tmp_path, settings, user_client, known, monkeypatch
+):
+    """The settings `make demo` runs with (DEBUG on, from the .env it writes, plus the
+    Makefile's DEMO_STATIC), after its collectstatic."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "$(DEMO_STATIC) $(BIN)/python manage.py collectstatic" in makefile
+    assert "$(DEMO_STATIC) $(BIN)/python manage.py runserver" in makefile
+    demo_env = dict(
+        word.split("=", 1) for word in re.search(r"^DEMO_STATIC := (.+)$", makefile, re.M)[1].split()
+    )
+    for name, value in {"ENV_FILE": "", "DJANGO_DEBUG": "true", **demo_env}.items():
+        monkeypatch.setenv(name, value)
+    demo = runpy.run_path(str(ROOT / "config" / "settings.py"))
+    assert demo["DEBUG"] is True
+    for name in ("DEBUG", "STORAGES", *(name for name in demo if name.startswith("WHITENOISE_"))):
+        setattr(settings, name, demo[name])
+    settings.STATIC_ROOT = tmp_path
+    call_command(
+        "collectstatic", "--no-input", verbosity=0, ignore_patterns=["admin", "ninja", "import_export"]
+    )
+
+    page = user_client.get("/visualization/dashboard/").content.decode()
+    url = re.search(r'src="(/static/dashboard/vendor/plotly[^"]+)"', page)[1]
+    assert re.fullmatch(r"/static/dashboard/vendor/plotly-basic-4\.1\.1\.min\.[0-9a-f]{12}\.js", url)
+    response = user_client.get(url, headers={"accept-encoding": "gzip, deflate, br"})
+    body = b"".join(response.streaming_content)
+    assert (response.status_code, response["Content-Encoding"]) == (200, "br")
+    assert len(body) < 400_000  # of 1.19 MB
+    assert "immutable" in response["Cache-Control"]
+    assert int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1)) >= 365 * 24 * 3600

@@ -21,8 +21,7 @@ from ingestion.admin.summary import batch_summary
 from ingestion.dispatch import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
-from warehouse.models import LoadBatch, RejectedInvoice
-from warehouse.selectors.batches import batch_present
+from warehouse.models import LoadBatch
 
 
 @admin.register(LoadBatch)
@@ -53,7 +52,7 @@ class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportAction
     change_list_template = "ingestion/admin/batch_change_list.html"
     change_form_template = "ingestion/admin/batch_change_form.html"
     fieldsets = (
-        (None, {"fields": ("file_name", "status_display", "progress_display", "error", "note")}),
+        (None, {"fields": ("file_name", "status_display", "error", "note")}),
         (
             "File",
             {"fields": ("file_path", "sha256", "size_display", "source", "created_by", "force", "dry_run")},
@@ -152,7 +151,6 @@ class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportAction
             extra_context.update(
                 batch=batch,
                 summary=batch_summary(batch),
-                rejected_opts=RejectedInvoice._meta,
                 can_cancel=can_act and batch.status in (LoadBatch.Status.QUEUED, LoadBatch.Status.RUNNING),
                 can_rerun=can_act and batch.status in LoadBatch.FINISHED and bool(batch.file_path),
             )
@@ -183,7 +181,7 @@ class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportAction
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj):
-        return status_badge(obj.status)
+        return status_badge(obj.status, dry_run=obj.dry_run)
 
     @admin.display(description="read", ordering="rows_read")
     def read_display(self, obj):
@@ -220,20 +218,6 @@ class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportAction
         moment = timezone.localtime(obj.started_at or obj.created_at)
         shown = moment.strftime("%Y-%m-%d %H:%M")
         return format_html('<span title="{}">{}</span>', moment.isoformat(), shown)
-
-    @admin.display(description="progress")
-    def progress_display(self, obj):
-        payload = batch_present(obj)
-        return format_html(
-            '<div class="ingestion-progress" data-url="{}" data-finished="{}" data-status="{}">'
-            '<div class="ingestion-progress-bar" style="width:{}%"></div></div>'
-            '<span class="ingestion-progress-text">{}</span>',
-            admin_url(self.opts, "progress", obj.pk),
-            "true" if payload["finished"] else "false",
-            payload["status"],
-            payload["percent"] or 0,
-            payload["progress_text"],
-        )
 
     @admin.display(description="attempts")
     def attempts_display(self, obj):

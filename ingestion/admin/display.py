@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ingestion.pipeline.rules import REASONS, reason_columns
+from warehouse.selectors.batches import DRY_RUN_TEXT
 
 STATUS_COLOURS = {
     "queued": "#6c757d",
@@ -37,12 +38,16 @@ def seconds_text(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:,.1f} s"
 
 
-def status_badge(status: str):
-    return format_html(
+def status_badge(status: str, *, dry_run: bool = False):
+    """The coloured status; a dry run's carries a "dry run" badge beside it."""
+    badge = format_html(
         '<span class="ingestion-status" style="background:{}">{}</span>',
         STATUS_COLOURS.get(status, "#6c757d"),
         status,
     )
+    if not dry_run:
+        return badge
+    return format_html('{} <span class="ingestion-dry-run" title="{}">dry run</span>', badge, DRY_RUN_TEXT)
 
 
 def reasons_in_detail(reason: str, detail: str) -> set[str]:

@@ -2,33 +2,55 @@
 
 from __future__ import annotations
 
+from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from ingestion import views
 from ingestion.admin.display import admin_url, number, seconds_text, status_badge
 from warehouse.models import LoadBatch, RejectedInvoice
-from warehouse.selectors.batches import batch_present
+from warehouse.selectors.batches import DRY_RUN_TEXT, batch_present
+
+
+def progress_bar(presented: dict) -> str:
+    """The bar and the progress line, both from ``batch_present`` (``percent``,
+    ``progress_text``); ``batch_progress.js`` updates both from the progress JSON."""
+    return format_html(
+        '<div class="ingestion-progress" data-url="{}" data-finished="{}" data-status="{}">'
+        '<div class="ingestion-progress-bar" style="width:{}%"></div></div>'
+        '<span class="ingestion-progress-text">{}</span>',
+        admin_url(LoadBatch._meta, "progress", presented["id"]),
+        "true" if presented["finished"] else "false",
+        presented["status"],
+        presented["percent"] or 0,
+        presented["progress_text"],
+    )
 
 
 def batch_summary(batch: LoadBatch) -> dict:
     """The top of a batch page: the batch as ``batch_present`` shows it (``presented``), its
-    counts formatted like everywhere else (``counts``), and what only the page adds."""
+    counts formatted like everywhere else (``counts``), and what only the page adds.
+
+    A dry run stores no rejected rows, so it links to none (``rejected_url`` and the reasons'
+    links are empty)."""
     presented = batch_present(batch)
     rejected_url = admin_url(RejectedInvoice._meta, "changelist")
     seconds = batch.duration_seconds
     rate = batch.rejection_rate  # one decimal here, from the unrounded rate (like the list)
+    dry_run, query = presented["dry_run"], {"batch__id__exact": batch.pk}
     return {
         "presented": presented,
         "counts": {field: number(presented[field]) for field in LoadBatch.COUNT_FIELDS},
         "headline": views.batch_outcome_message(batch)[1],
-        "status": status_badge(presented["status"]),
+        "status": status_badge(presented["status"], dry_run=presented["dry_run"]),
+        "progress": progress_bar(presented),
+        "dry_run_text": DRY_RUN_TEXT if dry_run else "",
         "rejection_rate": "-" if rate is None else f"{rate:.1f}%",
-        "rejected_url": f"{rejected_url}?{urlencode({'batch__id__exact': batch.pk})}",
+        "rejected_url": "" if dry_run else f"{rejected_url}?{urlencode(query)}",
         "reasons": [
             (
                 reason,
                 number(count),
-                f"{rejected_url}?{urlencode({'batch__id__exact': batch.pk, 'reason': reason})}",
+                "" if dry_run else f"{rejected_url}?{urlencode({**query, 'reason': reason})}",
             )
             for reason, count in presented["reason_counts"].items()
         ],

@@ -44,8 +44,10 @@ from ingestion.pipeline.columns import STAGING_COLUMNS
 from ingestion.pipeline.lanes import Lane
 from ingestion.pipeline.merge import FactsMerge, MergeCounts
 from warehouse.locks import facts_lock_release, facts_lock_wait
+from warehouse.models import LoadBatch
 
 logger = logging.getLogger(__name__)
+Stage = LoadBatch.Stage
 
 
 class WriteAborted(Exception):
@@ -148,15 +150,23 @@ class BatchWriter:
             self._unmerged = None
         self._in_flight.append(self._merger.submit(self._facts_merge.chunk_merge, frame, rows, staged))
 
-    def commit(self, on_commit: Callable[[], None]) -> MergeCounts:
-        """Settle duplicates, write the rest, run ``on_commit`` in the transaction, commit."""
+    def commit(self, on_commit: Callable[[], None], on_stage: Callable[[str], None]) -> MergeCounts:
+        """Settle duplicates, write the rest, run ``on_commit`` in the transaction, commit.
+
+        ``on_stage`` is told each step (a ``LoadBatch.Stage``) before it starts, from this thread.
+        """
         try:
             self._drain()
+            if self.waiting:
+                on_stage(Stage.WAITING)
+                self._ready.result()  # type: ignore[union-attr]
+            if self._unmerged:
+                on_stage(Stage.WRITING)  # on SQLite: before the transaction, so it shows
             if self._ready is None:
                 self._ready = self._merger.submit(self._lock_and_begin)
             self._ready.result()
             if self._unmerged:
-                self._merger.submit(self._facts_merge.staged_merge, self._unmerged).result()
+                self._step(self._facts_merge.staged_merge, self._unmerged)
                 self._unmerged = None
             candidates = (
                 pd.concat(self._candidates, ignore_index=True)
@@ -166,7 +176,15 @@ class BatchWriter:
             # The first valid row of each maybe-seen id is found on the stager's connection
             # (staging is committed) while the merger adds the batch's changes to the aggregates.
             first_rows = self._stager.submit(self._first_rows, candidates)
-            self._merger.submit(self._finish, candidates, first_rows, on_commit).result()
+            if not self.dry_run:
+                on_stage(Stage.AGGREGATES)
+                self._step(self._timed_step, "db_aggregates", self._facts_merge.aggregates_add)
+            if len(candidates):
+                on_stage(Stage.DUPLICATES)
+                self._step(self._duplicates_settle, candidates, first_rows)
+            on_stage(Stage.COMMITTING)
+            self._step(on_commit)
+            self._step(self._timed_step, "db_commit", self._end, None, None, None)
         finally:
             self._close()
         return self.counts
@@ -209,22 +227,26 @@ class BatchWriter:
                 self._locked = False
                 facts_lock_release()
 
-    def _finish(self, candidates: pd.DataFrame, first_rows: Future, on_commit: Callable[[], None]) -> None:
+    def _step(self, step: Callable, *args) -> None:
+        """Run a step in the transaction; a failure rolls the transaction back there."""
+        self._merger.submit(self._rolled_back_on_error, step, *args).result()
+
+    def _rolled_back_on_error(self, step: Callable, *args) -> None:
         try:
-            if not self.dry_run:
-                with self._timed("db_aggregates"):
-                    self._facts_merge.aggregates_add()
-            if len(candidates):
-                with self._timed("db_duplicates"):
-                    self._facts_merge.duplicates_settle(candidates, first_rows.result())
-                if not self.dry_run:  # the settled candidates' changes
-                    self._facts_merge.aggregates_add()
-            on_commit()
+            step(*args)
         except BaseException as exc:
             self._end(type(exc), exc, exc.__traceback__)
             raise
-        with self._timed("db_commit"):
-            self._end(None, None, None)
+
+    def _timed_step(self, label: str, step: Callable, *args) -> None:
+        with self._timed(label):
+            step(*args)
+
+    def _duplicates_settle(self, candidates: pd.DataFrame, first_rows: Future) -> None:
+        with self._timed("db_duplicates"):
+            self._facts_merge.duplicates_settle(candidates, first_rows.result())
+        if not self.dry_run:  # the settled candidates' changes
+            self._facts_merge.aggregates_add()
 
     # -- stager steps (autocommit) -------------------------------------------------------
 

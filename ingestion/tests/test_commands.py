@@ -41,11 +41,12 @@ def test_json_summary_per_batch(seed_file):
         "rows_rejected": 989,
     }
     assert summary["reasons"]["INVALID_DATE"] == 500
-    assert summary["error"] is None
+    assert (summary["error"], summary["dry_run"]) == (None, False)
     assert set(summary) == {
         "batch_id",
         "file",
         "status",
+        "dry_run",
         "rows_read",
         "rows_loaded",
         "rows_inserted",

@@ -1,7 +1,8 @@
 """Loads as the API, the admin, the dashboard and ``load_invoices`` show them.
 
 ``batch_present`` is the one presentation of a batch: every other view of a batch (the
-``--json`` line, the progress JSON, the batch page) derives from it.
+``--json`` line, the progress JSON, the batch page's outcome box and its progress bar)
+derives from it.
 """
 
 from __future__ import annotations
@@ -9,16 +10,27 @@ from __future__ import annotations
 from warehouse.models import LoadBatch
 from warehouse.selectors.sales import money
 
+# What every view of a dry run says about it.
+DRY_RUN_TEXT = "Dry run \u2014 nothing was written"
+
+
+def stage_text(stage: str) -> str:
+    """A stage as progress says it: its label (``updating the dashboard totals``)."""
+    return LoadBatch.Stage(stage).label if stage in LoadBatch.Stage.values else stage
+
 
 def progress_text(batch: dict) -> str:
-    """``42% · 84,000 / 200,000 rows · running (loading) · last seen 3 s ago``."""
+    """``42% · 84,000 / 200,000 rows · running (loading) · last seen 3 s ago``, the bar's
+    percentage first; a dry run ends with ``DRY_RUN_TEXT``."""
     parts = [f"{batch['percent']}%"] if batch["percent"] is not None else []
     total = f" / {batch['rows_total']:,}" if batch["rows_total"] else ""
     parts.append(f"{batch['rows_done']:,}{total} rows")
-    stage = batch["stage"] if batch["stage"] and batch["stage"] != batch["status"] else ""
-    parts.append(f"{batch['status']} ({stage})" if stage else batch["status"])
+    stage = batch["stage"] if batch["stage"] not in ("", batch["status"], LoadBatch.Stage.DONE) else ""
+    parts.append(f"{batch['status']} ({stage_text(stage)})" if stage else batch["status"])
     if batch["last_seen_seconds"] is not None:
         parts.append(f"last seen {batch['last_seen_seconds']} s ago")
+    if batch["dry_run"]:
+        parts.append(DRY_RUN_TEXT)
     return " \u00b7 ".join(parts)
 
 
@@ -31,6 +43,7 @@ def batch_present(batch: LoadBatch) -> dict:
         "file_name": batch.file_name,
         "source": batch.source,
         "status": batch.status,
+        "dry_run": batch.dry_run,
         "rows_read": batch.rows_read,
         "rows_loaded": batch.rows_loaded,
         "rows_inserted": batch.rows_inserted,
@@ -62,6 +75,7 @@ _BATCH_FIELDS = (
     "file_name",
     "source",
     "status",
+    "dry_run",
     *LoadBatch.COUNT_FIELDS,
     "reason_counts",
     "stage",

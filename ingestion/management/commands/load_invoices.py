@@ -16,7 +16,7 @@ from ingestion.pipeline.lanes import connection_close
 from ingestion.reconnect import connection_lost, db_retry, error_line
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
-from warehouse.selectors.batches import batch_present
+from warehouse.selectors.batches import DRY_RUN_TEXT, batch_present
 
 # Like the task's retry policy, for loads run in this process (no broker).
 IN_PROCESS_ATTEMPTS = 3
@@ -44,6 +44,7 @@ JSON_KEYS = {
     "batch_id": "id",
     "file": "file_name",
     "status": "status",
+    "dry_run": "dry_run",
     **{field: field for field in LoadBatch.COUNT_FIELDS},
     "reasons": "reason_counts",
     "error": "error",
@@ -256,6 +257,8 @@ class Command(BaseCommand):
                 f" {b['rows_inserted']:>10,} {b['rows_updated']:>9,} {b['rows_unchanged']:>10,}"
                 f" {b['rows_rejected']:>9,}  {b['file_name']}"
             )
+            if b["dry_run"]:
+                self.stdout.write(f"{'':>8}{DRY_RUN_TEXT}")
             if b["reason_counts"]:
                 reasons = ", ".join(f"{k} {v:,}" for k, v in b["reason_counts"].items())
                 self.stdout.write(f"{'':>8}rejected: {reasons}")

@@ -1,5 +1,6 @@
-// Live progress on the batch page: polls the batch's JSON endpoint until the batch ends,
-// then reloads once so the final counts show.
+// Live progress in the batch page's outcome box: polls the batch's JSON endpoint (the batch as
+// batch_present shows it) and writes its percent into the bar and its progress_text into the
+// line, as the server's first render did; reloads once when the batch ends, for the counts.
 (function () {
   "use strict";
   var box = document.querySelector(".ingestion-progress");
@@ -8,7 +9,7 @@
   var text = box.parentNode.querySelector(".ingestion-progress-text");
   function show(p) {
     box.dataset.status = p.status;
-    if (p.percent !== null) { bar.style.width = p.percent + "%"; }
+    bar.style.width = (p.percent || 0) + "%";  // no total yet: an empty bar, as first rendered
     text.textContent = p.progress_text;  // written by the server, like the page's first render
   }
   function poll() {
