@@ -23,8 +23,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # The xdist workers of a run share the tests' Redis database: each prefixes its broker keys
-    # (queues, unacknowledged messages, broadcasts) with the run and its own name, and so do the
-    # Celery workers and commands its tests start, which inherit the variables.
-    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = (  # noqa: F405
-        f"{os.environ.get('PYTEST_XDIST_TESTRUNUID', '')[:8]}-{os.environ['PYTEST_XDIST_WORKER']}:"
-    )
+    # (queues, unacknowledged messages, broadcasts) with its name, and so do the Celery workers
+    # and commands its tests start, which inherit the variable.
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{os.environ['PYTEST_XDIST_WORKER']}:"  # noqa: F405

@@ -55,8 +55,9 @@ def broker(settings):
     app.conf.update(saved)
     app._pool, app.amqp._producer_pool = None, None
     client.delete(*QUEUE_KEYS)
-    for key in client.scan_iter("celery-task-meta-*"):
-        client.delete(key)
+    results = redis.Redis(connection_pool=client.connection_pool)  # result keys carry no prefix
+    for key in results.scan_iter("celery-task-meta-*"):
+        results.delete(key)
 
 
 @pytest.fixture(scope="module")
