@@ -1,5 +1,5 @@
 # `make demo`: the app on its embedded default (SQLite, eager Celery) with sample data.
-# `make test`: the whole suite, on SQLite and on MySQL/MariaDB.
+# `make test`: the whole suite, on SQLite and on MySQL/MariaDB; `make test-fast`: the edit-run loop.
 # Both start with `make install`: scripts/bootstrap (system packages), then the virtualenv.
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
@@ -11,7 +11,7 @@ SAMPLE := data/sample_invoices.csv
 DEMO_STATIC := DJANGO_STATIC_MANIFEST=true
 STATIC_MANIFEST := staticfiles/staticfiles.json
 
-.PHONY: demo test test-sqlite test-mysql install browser check lint format hooks smoke screenshots bench
+.PHONY: demo test test-sqlite test-mysql test-fast install browser check lint format hooks smoke screenshots bench
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,16 @@ demo: install .env $(STATIC_MANIFEST)
 $(STATIC_MANIFEST): $(VENV)/.installed $(shell find */static -type f 2>/dev/null) | .env
 	$(DEMO_STATIC) $(BIN)/python manage.py collectstatic --no-input -v0
 
+# The tiers (docs/development.md): the SQLite pass runs every test once; the MySQL/MariaDB pass
+# runs again the tests that touch the database, browser tests aside. Both run on TEST_WORKERS
+# xdist workers, each on its own test database and Redis keys. PYTEST_ARGS narrows a run
+# (`make test-fast PYTEST_ARGS=ingestion/tests/test_clean.py`). In the passes that select by
+# mark, exit status 5 (no test selected) is not a failure; in the SQLite pass (everything) it is.
+TEST_WORKERS ?= auto
+PYTEST_ARGS ?=
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS)
+NO_TESTS_OK := || [ $$? -eq 5 ]
+
 test: install browser test-sqlite test-mysql
 
 # Chromium for the browser tests (installed when possible; they are skipped without it).
@@ -52,10 +62,14 @@ browser:
 	scripts/bootstrap browser
 
 test-sqlite: install
-	$(BIN)/pytest -q
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-mysql: install
-	DATABASE_URL=$(MYSQL_TEST_URL) $(BIN)/pytest -q
+	DATABASE_URL=$(MYSQL_TEST_URL) $(PYTEST) -m "database and not browser" $(PYTEST_ARGS) $(NO_TESTS_OK)
+
+# Under two minutes: no slow test, no browser, no Celery worker process.
+test-fast: install
+	$(PYTEST) -m "not slow and not browser and not process" $(PYTEST_ARGS) $(NO_TESTS_OK)
 
 # Lint, formatting and types (the rule sets and mypy's files are in pyproject.toml).
 lint: install

@@ -32,6 +32,38 @@ def _answers_cache_empty():
     cache.clear()
 
 
+# --- Test tiers (docs/development.md) ------------------------------------------------------
+# A test's tiers follow from what it uses, so a new test needs no list and no mark of its own:
+# - `database`: it touches the database (the django_db mark, a db fixture, the live server); the
+#   MariaDB pass of `make test` runs only these, every other test runs once, on SQLite;
+# - `browser`: it drives Chromium (the `chromium` fixture); runs once, in the SQLite pass;
+# - `process`: it starts Celery workers (the `workers` fixture); left out of `make test-fast`,
+#   like `slow` tests. Tests that start other processes say so with `pytest.mark.process`.
+DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
+)
+TIER_FIXTURES = {"chromium": pytest.mark.browser, "workers": pytest.mark.process}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marks added here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    with_workers = []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("django_db") or fixtures & DATABASE_FIXTURES:
+            item.add_marker(pytest.mark.database)
+        for fixture, mark in TIER_FIXTURES.items():
+            if fixture in fixtures:
+                item.add_marker(mark)
+        if "workers" in fixtures:
+            with_workers.append(item)
+    # The tests with Celery workers are the longest: first in their class of tests (pytest-django
+    # then sorts, stably, the plain database tests before the transactional ones and those before
+    # the rest, an order each xdist worker keeps), so that they do not end the run on their own.
+    first = set(with_workers)
+    items[:] = with_workers + [item for item in items if item not in first]
+
+
 @pytest.fixture
 def seed_file() -> Path:
     if not SEED_FILE.exists():

@@ -1,6 +1,7 @@
 """Settings for the test suite: the real settings without a ``.env``, with a fixed secret key,
 a fast password hasher, small chunks and a SQLite file per run. Celery runs eagerly, as
-everywhere, unless the environment names a broker."""
+everywhere, unless the environment names a broker; under pytest-xdist each worker of a run
+keeps its broker keys apart."""
 
 import os
 
@@ -19,5 +20,12 @@ INGEST_CHUNK_ROWS = 4_000
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    # A file per test run, so two runs in one checkout never share (or delete) one.
+    # A file per test process (pytest-django adds the xdist worker's name), so two runs in one
+    # checkout never share (or delete) one.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # The xdist workers of a run share the tests' Redis database: each prefixes its broker keys
+    # (queues, unacknowledged messages, broadcasts) with its name, and so do the Celery workers
+    # and commands its tests start, which inherit the variable.
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{os.environ['PYTEST_XDIST_WORKER']}:"  # noqa: F405

@@ -23,6 +23,8 @@ from django.db import connection
 
 from config.tests.env_files import env_file_values
 
+pytestmark = pytest.mark.process  # starts real processes (docs/development.md)
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

@@ -10,6 +10,8 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.process  # manage.py and the entry point as real processes
+
 
 def manage(*args, env: dict, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(

@@ -14,6 +14,8 @@ import pytest
 from config.cli import DATABASE_BEHIND, DATABASE_EMPTY
 from config.tests.commands import answer_lines, command_env, database_url, free_port, manage
 
+pytestmark = pytest.mark.process  # starts real processes (docs/development.md)
+
 COMMANDS = [("load_invoices", "data/sample_invoices.csv"), ("migrate",), ("dashboard_refresh",)]
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+pytestmark = pytest.mark.process  # starts real processes (docs/development.md)
+
 ROOT = Path(__file__).resolve().parents[2]
 GIB = 1 << 30
 BLOCK = b"x" * (64 * 1024)

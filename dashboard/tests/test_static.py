@@ -42,6 +42,7 @@ def test_the_page_uses_only_traces_of_the_bundle(user_client, known):
     assert {trace["type"] for figure in figs.values() for trace in figure["data"]} <= set(figures.TRACE_TYPES)
 
 
+@pytest.mark.slow  # collectstatic compresses every file, Brotli and gzip
 def test_production_static_files_are_compressed_and_cached_for_long(tmp_path, settings):
     settings.STATIC_ROOT = tmp_path
     settings.STORAGES = PRODUCTION_STORAGE

@@ -24,11 +24,16 @@ from ingestion.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.servers import RedisServer
 from ingestion.tests.test_api import STEWARD, upload
-from ingestion.tests.test_worker import ROOT, Worker, enqueue, finished, process_env, wait_for
+from ingestion.tests.test_worker import enqueue, finished, wait_for
+from ingestion.tests.workers import ROOT, Worker, process_env
 from warehouse.models import LoadBatch
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("reference_data"),
+    pytest.mark.process,
+]
 ROWS = 60_000  # long enough (15 chunks) to fault mid-load, short enough to stay quick
 
 

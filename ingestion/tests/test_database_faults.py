@@ -22,7 +22,7 @@ from django.db import connection
 from ingestion.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.servers import MariaDBServer, RedisServer
-from ingestion.tests.test_worker import ROOT, Worker
+from ingestion.tests.workers import ROOT, Worker
 from warehouse.models import LoadBatch
 from warehouse.tests.checks import warehouse_snapshot
 
@@ -30,6 +30,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("reference_data"),
     pytest.mark.slow,
+    pytest.mark.process,
 ]
 DATABASE = "invoices"
 ROWS = 60_000

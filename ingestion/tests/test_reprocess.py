@@ -171,6 +171,7 @@ def _fix_loop_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # a 12,000-row file loaded twice and re-processed
 def test_reprocessing_after_adding_a_customer_equals_the_clean_load(tmp_path):
     fixed = _fix_loop_file(tmp_path)
     later = invoice_file_generate(path=tmp_path / "later.csv", rows=3_000, seed=32)  # overlaps INV-00001..

@@ -16,7 +16,7 @@ import pytest
 
 from ingestion.generate import invoice_file_generate
 from ingestion.tests.files import ingest
-from ingestion.tests.test_worker import ROOT, process_env
+from ingestion.tests.workers import ROOT, process_env
 from warehouse.models import LoadBatch
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
@@ -24,6 +24,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("reference_data"),
     pytest.mark.slow,
+    pytest.mark.process,
 ]
 
 

@@ -1,4 +1,4 @@
-"""The worker's log lines and its notices, with a real worker on Redis (see ``test_worker``)."""
+"""The worker's log lines and its notices, with a real worker on Redis (``ingestion.tests.workers``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ingestion.dispatch import batch_enqueue
 from ingestion.notify import BATCH_REJECTIONS, SIGNATURE_HEADER
 from ingestion.services import batch_create
 from ingestion.tests.test_notify import SECRET, Webhook
-from ingestion.tests.test_worker import broker, finished, wait_for, worker_factory  # noqa: F401 (fixtures)
+from ingestion.tests.test_worker import finished, wait_for
 from warehouse.models import LoadBatch
 
 pytestmark = [
@@ -31,8 +31,8 @@ def enqueue(path) -> LoadBatch:
     return batch
 
 
-def test_the_workers_lines_are_json_and_a_loads_lines_name_its_batch_and_file(worker_factory, seed_file):  # noqa: F811
-    worker = worker_factory()
+def test_the_workers_lines_are_json_and_a_loads_lines_name_its_batch_and_file(workers, seed_file):
+    [worker] = workers(1)
     batch = enqueue(seed_file)
 
     wait_for(batch, finished, every=0.2)
@@ -43,20 +43,22 @@ def test_the_workers_lines_are_json_and_a_loads_lines_name_its_batch_and_file(wo
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert any(line["name"] == "celery.apps.worker" and "ready" in line["message"] for line in lines), text
     assert any(f"[{batch.task_id}] received" in line["message"] for line in lines)
-    [done] = [line for line in lines if line["name"] == "ingestion.services"]
+    [done] = [
+        line
+        for line in lines
+        if line["name"] == "ingestion.services" and line["message"].startswith(f"batch {batch.pk} ")
+    ]
     assert (done["batch_id"], done["file"]) == (batch.pk, "seed_input.csv")
     assert done["message"].startswith(f"batch {batch.pk} succeeded")
 
 
 def test_a_webhook_that_fails_first_gets_the_notice_on_a_retry_and_the_batch_stays_as_it_ended(
-    worker_factory,  # noqa: F811
+    workers,
     seed_file,
 ):
     webhook = Webhook(first=(500,))
     try:
-        worker_factory(
-            NOTIFY_WEBHOOK_URL=webhook.url, NOTIFY_WEBHOOK_SECRET=SECRET, NOTIFY_REJECTED_PERCENT="5"
-        )
+        workers(1, NOTIFY_WEBHOOK_URL=webhook.url, NOTIFY_WEBHOOK_SECRET=SECRET, NOTIFY_REJECTED_PERCENT="5")
         batch = enqueue(seed_file)
         wait_for(batch, finished, every=0.2)
         deadline = time.monotonic() + 120
