@@ -122,4 +122,4 @@ def test_every_page_renders_under_its_policy_with_nothing_off_the_host(
     assert "Download plot as a PNG" in titles and {"Reset axes", "Autoscale"} & titles, titles
     assert not {title for title in titles if "Share" in title or "Cloud" in title or "Studio" in title}
     assert ticked == 0  # "Select all" unticked every field
-    assert plotly_rules > 10  # Plotly's own styles were written into the nonce'd sheet
+    assert plotly_rules > 10  # Plotly's own styles were written into its sheet
