@@ -132,12 +132,14 @@ def browser_login(django_user_model, live_server, logged_in):
 
 
 @pytest.fixture
-def chromium():
+def chromium(monkeypatch):
     """A headless Chromium (skips the test where /usr/bin/chromium or Playwright is missing)."""
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     sync_api = pytest.importorskip("playwright.sync_api")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop vs the ORM
+    # Playwright's loop vs the ORM, for this test only: the processes later tests start (a
+    # `check --deploy` among them) must not inherit it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

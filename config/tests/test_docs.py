@@ -20,11 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 MAX_README_LINES = 250
-# Pages the README links to that are written beside this one and are not in this tree yet;
-# remove a name once its page exists (the link test then holds it like any other).
-PAGES_TO_COME = {
-    "development.md",
-}
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 MANAGE = ".venv/bin/python manage.py"
 
@@ -97,10 +92,7 @@ def test_every_relative_link_resolves_to_a_file_and_a_heading(page):
     for link in _links(page):
         path, _, anchor = link.partition("#")
         target = (page.parent / path).resolve() if path else page
-        if not target.exists():
-            if target.name not in PAGES_TO_COME:
-                broken.append(link)
-        elif anchor and target.suffix == ".md" and anchor not in _anchors(target):
+        if not target.exists() or (anchor and target.suffix == ".md" and anchor not in _anchors(target)):
             broken.append(link)
     assert broken == []
 
@@ -108,13 +100,6 @@ def test_every_relative_link_resolves_to_a_file_and_a_heading(page):
 def test_the_readme_links_every_page_of_docs():
     linked = {(README.parent / link.partition("#")[0]).resolve() for link in _links(README)}
     assert sorted(p.name for p in PAGES[1:] if p.resolve() not in linked) == []
-
-
-def test_the_pages_to_come_are_linked_from_the_readme_and_not_yet_here():
-    linked = {Path(link).name for link in _links(README)}
-    assert linked >= PAGES_TO_COME
-    present = sorted(name for name in PAGES_TO_COME if (ROOT / "docs" / name).exists())
-    assert present == [], "these pages exist now: take them off PAGES_TO_COME"
 
 
 def test_every_command_the_readme_prints_is_a_make_target_ci_runs_or_a_manage_py_command():
