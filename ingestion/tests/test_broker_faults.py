@@ -88,6 +88,9 @@ def no_traceback(worker: Worker) -> str:
 
 # --- a restarted broker loses its queued messages: nothing queued is lost ---------------------
 
+# The queue's key (under the key prefix of this test process, config.test_settings).
+QUEUE = app.conf.broker_transport_options.get("global_keyprefix", "") + "celery"
+
 
 @pytest.mark.slow
 def test_a_batch_whose_message_a_redis_restart_lost_loads_after_a_sweep_exactly_once(
@@ -95,10 +98,10 @@ def test_a_batch_whose_message_a_redis_restart_lost_loads_after_a_sweep_exactly_
 ):
     batch = enqueue(seed_file)
     first_task = batch.task_id
-    assert redis_server.client().llen("celery") == 1
+    assert redis_server.client().llen(QUEUE) == 1
     redis_server.stop()
     redis_server.start()
-    assert redis_server.client().llen("celery") == 0  # no persistence: the message is gone
+    assert redis_server.client().llen(QUEUE) == 0  # no persistence: the message is gone
 
     started = time.monotonic()
     worker = workers(beat=tmp_path / "beat-schedule", BATCH_SWEEP_SECONDS="2")

@@ -127,8 +127,10 @@ class Command:
         out = self.proc.stdout.read()
         self.proc.wait(timeout=300)
         self.reader.join()
-        lines = out.strip().splitlines()
-        return self.proc.returncode, json.loads(lines[-1]) if lines else None, "".join(self.said)
+        # --json prints a line per batch; log lines (JSON too, with a level) may share stdout.
+        lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        answers = [line for line in lines if "levelname" not in line]
+        return self.proc.returncode, answers[-1] if answers else None, "".join(self.said)
 
 
 def stop_mid_load(server: MariaDBServer, *, after_rows: int = 12_000, outage: float = OUTAGE_SECONDS) -> None:
