@@ -39,6 +39,8 @@ def _answers_cache_empty():
 # - `browser`: it drives Chromium (the `chromium` fixture); runs once, in the SQLite pass;
 # - `process`: it starts Celery workers (the `workers` fixture); left out of `make test-fast`,
 #   like `slow` tests. Tests that start other processes say so with `pytest.mark.process`.
+# A test that needs the MariaDB server without Django's test database (it starts processes on
+# a database of its own) says so with `pytest.mark.database`, or the MariaDB pass never runs it.
 DATABASE_FIXTURES = frozenset(
     {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
 )

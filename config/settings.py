@@ -289,7 +289,10 @@ DASHBOARD_REVENUE_STATUSES = env.list("DASHBOARD_REVENUE_STATUSES", default=["PA
 # data version, which every commit that changes them bumps (docs/performance.md). Redis when
 # CACHE_URL is set, else the broker's Redis (CELERY_BROKER_URL / REDIS_URL); without either,
 # each process keeps its own in memory. Entries of older versions simply expire.
-CACHE_URL = env("CACHE_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+# (An empty CACHE_URL, as .env.example has it, means the same as an unset one.)
+CACHE_URL = env("CACHE_URL", default="") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
 CACHE_SECONDS = env.int("CACHE_SECONDS", default=6 * 3600)
 CACHES = {
     "default": {

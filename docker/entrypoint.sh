@@ -28,7 +28,7 @@ case "${1:-web}" in
     case "$2" in
       web)  # /health/ over plain HTTP (exempt from the TLS redirect), as the first allowed host
         exec python -c '
-import os, sys, urllib.request
+import os, sys, urllib.error, urllib.request
 host = os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",")[0].strip().lstrip(".")
 port = os.environ.get("WEB_BIND", ":8000").rsplit(":", 1)[1]
 request = urllib.request.Request(
@@ -36,6 +36,8 @@ request = urllib.request.Request(
 )
 try:
     urllib.request.urlopen(request, timeout=10)
+except urllib.error.HTTPError as exc:  # 503: the report names the failing checks
+    sys.exit("unhealthy: %s %s" % (exc.code, exc.read()[:1000].decode("utf-8", "replace")))
 except Exception as exc:
     sys.exit(f"unhealthy: {exc}")
 '

@@ -213,6 +213,7 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
             process.wait()
 
 
+@pytest.mark.database  # the MariaDB pass: the containers' database is the local server
 @pytest.mark.slow
 def test_the_stack_comes_up_healthy_with_production_values_and_loads_data(service_env, tmp_path):
     migrate = _run_one_shot("migrate", service_env("migrate"), tmp_path)

@@ -64,6 +64,7 @@ def test_check_deploy_with_env_example_and_a_secret_prints_no_warning():
     assert result.stdout.strip() == "System check identified no issues (0 silenced)."
 
 
+@pytest.mark.database  # the MariaDB pass: it needs the server, not Django's test database
 def test_manage_py_on_mariadb_prints_no_mysql_w003_line():
     if connection.vendor != "mysql":
         pytest.skip("a MySQL/MariaDB check: run with DATABASE_URL=mysql://...")
