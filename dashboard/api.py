@@ -14,9 +14,10 @@ from ninja import Router
 from config.api_auth import auth_for
 from config.api_schemas import Error, Sales
 from config.permissions import VIEW_SALES
+from dashboard import comparisons
 from dashboard.access import batch_details_allowed
 from dashboard.cache import cached_response
-from dashboard.forms import PeriodForm, SalesFilterForm, TopForm
+from dashboard.forms import ComparedFilterForm, PeriodForm, SalesFilterForm, TopForm
 from dashboard.openapi import form_parameters
 from warehouse.selectors import batches, sales
 from warehouse.selectors.sales import DimensionNames
@@ -80,24 +81,39 @@ sells_customers = _sales_endpoint(
     lambda r, form, f, d: sales.customers_top(filters=f, top=_top(form, 10), dims=d),
     "Top customers by revenue: customer_id, customer_name, revenue, invoice_count",
 )
+
+
+def _time_series(form, filters, dims) -> list[dict]:
+    """Revenue per period; with ``compare``, each row with the days it is compared with."""
+    period = form.cleaned_data.get("period") or "monthly"
+    rows = sales.sales_by_period(filters=filters, period=period, dims=dims)
+    compare = form.cleaned_data.get("compare")
+    if not compare:  # the seed's shape, unchanged
+        return rows
+    return comparisons.series_compared(rows, comparisons.comparison_for(filters, compare), dims, period)
+
+
 sells_time = _sales_endpoint(
     "/sells/time/",
     "sells_time",
     PeriodForm,
-    lambda r, form, f, d: sales.sales_by_period(
-        filters=f, period=form.cleaned_data.get("period") or "monthly", dims=d
-    ),
-    "Revenue per month or ISO week: period, revenue, invoice_count, cumulative",
+    lambda r, form, f, d: _time_series(form, f, d),
+    "Revenue per month or ISO week: period, revenue, invoice_count, cumulative"
+    " (with compare: compare_start, compare_end, compare_revenue, compare_invoice_count)",
 )
 sells_kpis = _sales_endpoint(
     "/sells/kpis/",
     "sells_kpis",
-    SalesFilterForm,
+    ComparedFilterForm,
     lambda r, form, f, d: {
         **sales.sales_kpis(filters=f, dims=d),
+        "comparison": comparisons.kpis_compared(
+            comparisons.comparison_for(f, form.cleaned_data.get("compare") or ""), d
+        ),
         "latest_batch": _latest_batch(r),
     },
-    "Revenue, invoice count, average, pending amount and count, the latest file load",
+    "Revenue, invoice count, average, pending amount and count, the same for the period compared"
+    " with, the latest file load",
 )
 sells_pending = _sales_endpoint(
     "/sells/pending/",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dashboard import figures
+from dashboard import comparisons, figures
+from dashboard.compared_figure import compared_figure
 from warehouse.selectors import batches, sales
 from warehouse.selectors.sales import DimensionNames, SalesFilter
 
@@ -27,12 +28,29 @@ class Chart:
     drills: bool = True  # a click on a bar or point filters by it
     # The rows as shown to a reader without warehouse.view_loadbatch (no batch details).
     without_details: Callable[[dict], dict] | None = None
+    compared: bool = False  # its rows carry the bars they are compared with (``comparisons``)
 
 
-def chart_rows(chart: Chart, filters: SalesFilter, dims: DimensionNames, *, details: bool) -> list[dict]:
-    """A chart's rows; ``details`` False: batch file names left out (``batch_details_allowed``)."""
+def chart_rows(
+    chart: Chart,
+    filters: SalesFilter,
+    dims: DimensionNames,
+    *,
+    details: bool,
+    comparison: comparisons.Comparison | None = None,
+) -> list[dict]:
+    """A chart's rows; ``details`` False: batch file names left out (``batch_details_allowed``);
+    a compared chart's rows with the ``comparison`` fields (when there is one)."""
     rows = chart.rows(filters, dims)
+    if chart.compared and comparison is not None:
+        rows = comparisons.series_compared(rows, comparison, dims)
     return rows if details or chart.without_details is None else [chart.without_details(r) for r in rows]
+
+
+def chart_columns(chart: Chart, comparison: comparisons.Comparison | None) -> tuple[str, ...]:
+    """A chart's CSV columns (a compared chart's with the comparison's, when there is one)."""
+    extra = comparisons.SERIES_FIELDS if chart.compared and comparison is not None else ()
+    return (*chart.columns, *extra)
 
 
 def _quality_rows(filters: SalesFilter, dims: DimensionNames) -> list[dict]:
@@ -50,7 +68,8 @@ CHARTS: dict[str, Chart] = {
         "Monthly sales and cumulative revenue",
         lambda f, d: sales.sales_by_period(filters=f, period="monthly", dims=d),
         ("period", "revenue", "cumulative", "invoice_count"),
-        lambda rows, f: figures.monthly_sales(rows, start=f.start, end=f.end),
+        lambda rows, f: compared_figure(figures.monthly_sales(rows, start=f.start, end=f.end), rows),
+        compared=True,
     ),
     "pending": Chart(
         f"Pending amount per customer (top {PENDING_TOP})",

@@ -1,15 +1,16 @@
 """GET parameters of the dashboard and the API, validated (bad values are errors, not 500s);
-the date presets and the chips of the applied filters, as links over the same parameters."""
+the date presets (``dashboard.periods``) and the chips of the applied filters, as links over
+the same parameters."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import QueryDict
 
+from dashboard.periods import COMPARE_CHOICES, Preset, dates_text
 from warehouse.selectors.sales import DATE_MAX, DATE_MIN, DimensionNames, SalesFilter
 
 START_AFTER_END = "must be on or before end"
@@ -87,46 +88,30 @@ def _without(query: QueryDict, name: str, value: str | None = None) -> str:
     return rest.urlencode()
 
 
-@dataclass(frozen=True)
-class Preset:
-    label: str
-    start: dt.date | None
-    end: dt.date | None
-
-
-def date_presets(today: dt.date) -> list[Preset]:
-    """The date ranges offered beside the date inputs; "to date" ranges end today."""
-    last_month_end = today.replace(day=1) - dt.timedelta(1)
-    quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-    return [
-        Preset("This month", today.replace(day=1), today),
-        Preset("Last month", last_month_end.replace(day=1), last_month_end),
-        Preset("Last 30 days", today - dt.timedelta(29), today),
-        Preset("Last 90 days", today - dt.timedelta(89), today),
-        Preset("Quarter to date", quarter_start, today),
-        Preset("Year to date", today.replace(month=1, day=1), today),
-        Preset("Last year", dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)),
-        Preset("All time", None, None),
-    ]
-
-
-def preset_links(query: QueryDict, today: dt.date) -> list[dict]:
+def preset_links(query: QueryDict, presets: list[Preset]) -> list[dict]:
     """Each preset as a query string: the other filters kept, ``start``/``end`` replaced."""
     links = []
-    for preset in date_presets(today):
+    for preset in presets:
         linked = query.copy()
         for name, day in (("start", preset.start), ("end", preset.end)):
             linked.setlist(name, [day.isoformat()] if day else [])
         active = all(query.get(n, "") == linked.get(n, "") for n in ("start", "end"))
-        links.append({"label": preset.label, "query": linked.urlencode(), "active": active})
+        title = dates_text(preset.start, preset.end) if preset.start and preset.end else "every day with data"
+        links.append({"label": preset.label, "query": linked.urlencode(), "active": active, "title": title})
     return links
+
+
+class ComparedFilterForm(SalesFilterForm):
+    """The filters and what the figures are compared with (``dashboard.periods``)."""
+
+    compare = forms.ChoiceField(required=False, choices=COMPARE_CHOICES)
 
 
 class TopForm(SalesFilterForm):
     top = forms.IntegerField(required=False, min_value=1, max_value=1000)
 
 
-class PeriodForm(SalesFilterForm):
+class PeriodForm(ComparedFilterForm):
     period = forms.ChoiceField(required=False, choices=[("monthly", "monthly"), ("weekly", "weekly")])
 
 

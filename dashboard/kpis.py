@@ -1,7 +1,7 @@
-"""KPI cards: each value with its change against the period of equal length just before.
+"""KPI cards: each value with its change against the period it is compared with.
 
 Both periods are read from the same aggregate tables (``sales.sales_kpis``); the
-previous period is ``sales.period_previous`` (none for "all time"). The rejection
+comparison is ``dashboard.comparisons.comparison_for`` (none for "all time"). The rejection
 rate describes the latest file load and compares with the file load before it.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from dashboard.comparisons import Comparison
 from warehouse.selectors import sales
 from warehouse.selectors.sales import DimensionNames, SalesFilter
 
@@ -64,17 +65,14 @@ def _change(current, previous, fmt, unit: str = "") -> Change:
     return Change(delta=delta, percent=percent, text=text)
 
 
-def _period_text(filters: SalesFilter) -> str:
-    return f"{filters.start:%Y-%m-%d} to {filters.end:%Y-%m-%d}"
-
-
-def sales_cards(*, filters: SalesFilter, dims: DimensionNames) -> tuple[dict, list[Card]]:
-    """(the KPI values, the sales cards with their changes)."""
+def sales_cards(
+    *, filters: SalesFilter, dims: DimensionNames, comparison: Comparison | None
+) -> tuple[dict, list[Card]]:
+    """(the KPI values, the sales cards with their changes against ``comparison``)."""
     kpis = sales.sales_kpis(filters=filters, dims=dims)
-    before = sales.period_previous(filters)
-    previous = sales.sales_kpis(filters=before, dims=dims) if before else None
+    previous = sales.sales_kpis(filters=comparison.filters, dims=dims) if comparison else None
     has_previous = bool(previous and (previous["invoice_count"] or previous["pending_count"]))
-    compared = f"previous period, {_period_text(before)}" if before else ""
+    compared = comparison.label if comparison else ""
     pending_sub = f"{_count(kpis['pending_count'])} invoice{'s' if kpis['pending_count'] != 1 else ''}"
     specs = [
         ("revenue", "Revenue", "revenue", _money, ""),

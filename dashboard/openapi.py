@@ -12,6 +12,12 @@ _DESCRIPTIONS = {
     "item": "An item description, e.g. API Access.",
     "top": "How many rows.",
     "period": "monthly (2024-01) or ISO weeks (2023-W07).",
+    "compare": (
+        "What the range is compared with: previous (the period of equal length just before),"
+        " calendar (the previous calendar month, quarter or year: the fewest whole months back that"
+        " end before start), last_year (the same days twelve months earlier). Default: calendar when"
+        " start..end is whole months, else previous. No comparison without start."
+    ),
     "limit": "How many rows.",
 }
 

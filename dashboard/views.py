@@ -9,14 +9,15 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from dashboard import figures, kpis
 from dashboard.access import batch_details_allowed, sales_page_required
 from dashboard.cache import cached_fragment, cached_response
-from dashboard.charts import CHARTS, chart_rows
-from dashboard.forms import SalesFilterForm, preset_links
+from dashboard.charts import CHARTS, chart_columns, chart_rows
+from dashboard.comparisons import comparison_for
+from dashboard.forms import ComparedFilterForm
+from dashboard.presets import data_range_links
 from warehouse.exports import csv_cell
 from warehouse.selectors import batches, sales
 from warehouse.selectors.sales import DimensionNames
@@ -33,13 +34,17 @@ def dashboard(request):
 
 def _body_context(request) -> dict:
     dims = DimensionNames.load()
-    form = SalesFilterForm(request.GET, dims=dims)
+    form = ComparedFilterForm(request.GET, dims=dims)
     context = {"form": form, "state": sales.warehouse_state(), "charts": [], "themes": figures.THEMES}
-    context["presets"] = preset_links(request.GET, timezone.localdate())
     context["default_statuses"] = sales.revenue_statuses()
+    if context["state"] == "ready":
+        context.update(data_range_links(request.GET))
     if context["state"] == "ready" and form.is_valid():
         filters = form.sales_filter()
-        context["kpis"], context["cards"] = kpis.sales_cards(filters=filters, dims=dims)
+        comparison = comparison_for(filters, form.cleaned_data["compare"])
+        context["kpis"], context["cards"] = kpis.sales_cards(
+            filters=filters, dims=dims, comparison=comparison
+        )
         details = batch_details_allowed(request)
         latest = batches.batch_latest_loaded()
         context["cards"].append(
@@ -48,7 +53,7 @@ def _body_context(request) -> dict:
         context["chips"] = form.chips(request.GET)
         context["query"] = request.GET.urlencode()
         for name, chart in CHARTS.items():
-            rows = chart_rows(chart, filters, dims, details=details)
+            rows = chart_rows(chart, filters, dims, details=details, comparison=comparison)
             context["charts"].append(
                 {"name": name, "title": chart.title, "has_data": bool(rows), "drills": chart.drills}
             )
@@ -69,15 +74,19 @@ def chart_csv(request, name):
 
 def _chart_csv(request, name, chart) -> HttpResponse:
     dims = DimensionNames.load()
-    form = SalesFilterForm(request.GET, dims=dims)
+    form = ComparedFilterForm(request.GET, dims=dims)
     if not form.is_valid():
         return HttpResponse(form.first_error(), status=400, content_type="text/plain")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     writer = csv.writer(response)
-    writer.writerow(chart.columns)
-    for row in chart_rows(chart, form.sales_filter(), dims, details=batch_details_allowed(request)):
-        writer.writerow([csv_cell(row[column]) for column in chart.columns])
+    filters = form.sales_filter()
+    comparison = comparison_for(filters, form.cleaned_data["compare"]) if chart.compared else None
+    columns = chart_columns(chart, comparison)
+    writer.writerow(columns)
+    details = batch_details_allowed(request)
+    for row in chart_rows(chart, filters, dims, details=details, comparison=comparison):
+        writer.writerow([csv_cell(row[column]) for column in columns])
     return response
 
 

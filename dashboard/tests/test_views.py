@@ -1,4 +1,5 @@
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -10,6 +11,7 @@ import pytest
 from django.db import connection
 
 from dashboard.charts import CHARTS
+from dashboard.periods import dates_text
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.models import Customer
 from warehouse.tests.factories import batch_make, invoice_create
@@ -205,14 +207,16 @@ def _changes(html: str) -> dict:
     ],
 )
 def test_previous_period_change_equals_sql_over_the_facts(user_client, known, start, end, before):
-    html = user_client.get(URL, {"start": start, "end": end}).content.decode()
+    html = user_client.get(URL, {"start": start, "end": end, "compare": "previous"}).content.decode()
+    days = (dt.date.fromisoformat(before[1]) - dt.date.fromisoformat(before[0])).days + 1
+    label = f"previous {days} days ({dates_text(*map(dt.date.fromisoformat, before))})"
     now_revenue, now_count = _sql_totals(start, end)
     was_revenue, was_count = _sql_totals(*before)
     now_pending, _ = _sql_totals(start, end, ("PENDING",))
     was_pending, _ = _sql_totals(*before, ("PENDING",))
     changes = _changes(html)
     if not (was_count or was_pending):
-        assert changes == {} and html.count(f"vs previous period, {before[0]} to {before[1]}: no data") == 4
+        assert changes == {} and html.count(f"vs {label}: no data") == 4
         return
     assert changes["revenue"][0] == now_revenue - was_revenue
     assert changes["invoices"][0] == now_count - was_count
@@ -220,7 +224,7 @@ def test_previous_period_change_equals_sql_over_the_facts(user_client, known, st
     if was_revenue:
         percent = ((now_revenue - was_revenue) / was_revenue * 100).quantize(Decimal("0.1"))
         assert changes["revenue"][1] == percent
-    assert f"vs previous period, {before[0]} to {before[1]}" in html
+    assert f"vs {label}" in html
 
 
 def test_change_is_marked_up_or_down_with_value_and_percent(user_client, known):
@@ -242,10 +246,10 @@ def test_change_is_marked_up_or_down_with_value_and_percent(user_client, known):
 def test_no_previous_data_says_so(user_client, known):
     html = user_client.get(URL, {"start": "2024-01-01", "end": "2024-01-31"}).content.decode()
     assert (
-        "vs previous period, 2023-12-01 to 2023-12-31: no data" in html
+        "vs Dec 2023 (1\N{EN DASH}31 Dec): no data" in html
         and "data-delta" not in html.split('id="kpi-rejection"')[0]
     )
-    assert "previous period: no data (all time)" in user_client.get(URL).content.decode()
+    assert "no comparison for all time" in user_client.get(URL).content.decode()
 
 
 def test_status_boxes_are_ticked_for_the_counted_statuses(user_client, known):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -22,7 +22,7 @@ from django.db.models import F, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from warehouse.models import Customer, DailySales, Invoice, Item, Status
-from warehouse.selectors.periods import FILL_DAYS, ROLLUPS, date_parts, months, sales_days, week_label, weeks
+from warehouse.selectors.periods import FILL_DAYS, ROLLUPS, date_parts, months, week_label, weeks
 
 DEFAULT_REVENUE_STATUSES = ("PAID", "PENDING", "PROCESSING")
 # The dates a filter may name: MySQL's DATE range (SQLite and Python hold it too).
@@ -222,22 +222,6 @@ def sales_by_item(*, filters: SalesFilter, dims: DimensionNames | None = None) -
         for (key,), t in rows.items()
     ]
     return _ranked(result, "revenue", "item")
-
-
-def period_previous(filters: SalesFilter) -> SalesFilter | None:
-    """The same filter over the period of equal length just before ``filters``' range.
-
-    None without a start date (all time has no period before it). An open end is the
-    last day with sales (or the start, when that is earlier).
-    """
-    if filters.start is None:
-        return None
-    end = filters.end
-    if end is None:
-        days = sales_days()
-        end = max(days[1], filters.start) if days else filters.start
-    length = (end - filters.start).days + 1
-    return replace(filters, start=filters.start - dt.timedelta(length), end=filters.start - dt.timedelta(1))
 
 
 def warehouse_state() -> str:

@@ -176,24 +176,6 @@ def test_latest_load_is_the_latest_file_not_a_reprocessing(known):
     assert [b["id"] for b in batches.rejections_by_batch()] == [known.pk, later.pk]
 
 
-@pytest.mark.parametrize(
-    ("start", "end", "previous"),
-    [
-        ("2024-03-01", "2024-03-31", ("2024-01-30", "2024-02-29")),  # 31 days before
-        ("2024-02-01", "2024-02-29", ("2024-01-03", "2024-01-31")),
-        ("2024-01-15", "2024-01-15", ("2024-01-14", "2024-01-14")),
-        ("2024-03-01", None, ("2024-01-30", "2024-02-29")),  # open end: the last day with sales
-    ],
-)
-def test_previous_period_has_the_same_length_just_before(known, start, end, previous):
-    flt = SalesFilter(
-        start=dt.date.fromisoformat(start), end=end and dt.date.fromisoformat(end), customer_id="C-101"
-    )
-    before = sales.period_previous(flt)
-    assert (before.start.isoformat(), before.end.isoformat(), before.customer_id) == (*previous, "C-101")
-    assert sales.period_previous(SalesFilter(end=dt.date(2024, 3, 1))) is None
-
-
 def test_warehouse_state():
     assert sales.warehouse_state() == "empty"
     known_warehouse_create()
