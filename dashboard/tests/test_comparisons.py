@@ -260,3 +260,16 @@ def test_presets_follow_the_data_and_an_empty_result_offers_its_range(user_clien
     link = re.search(r'id="data-range-link" href="\?([^"]*)"', empty).group(1).replace("&amp;", "&")
     assert parse_qs(link) == {"customer": [spread], "start": ["2022-12-03"], "end": ["2024-12-30"]}
     assert "No invoices match" not in user_client.get(f"{URL}?{link}").content.decode()
+
+
+def test_the_openapi_schema_documents_compare_where_it_is_read(user_client):
+    schema = json.loads(user_client.get("/api/schema/").content)
+    for path, reads in (("kpis", True), ("time", True), ("status", False), ("customers", False)):
+        parameters = {p["name"]: p for p in schema["paths"][f"/api/sells/{path}/"]["get"]["parameters"]}
+        assert ("compare" in parameters) is reads, path
+        if reads:
+            assert parameters["compare"]["schema"] == {
+                "type": "string",
+                "enum": [PREVIOUS, CALENDAR, LAST_YEAR],
+            }
+            assert "previous calendar month, quarter or year" in parameters["compare"]["description"]

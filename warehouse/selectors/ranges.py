@@ -37,6 +37,17 @@ def _split(start: dt.date, end: dt.date) -> tuple[list[dt.date], list[tuple[dt.d
     return list(months(first_full, last_full)), spans
 
 
+def _merged(spans: list[tuple[dt.date, dt.date, int]]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted spans with the ones that touch joined (a series' bars touch: one condition)."""
+    merged: list[tuple[dt.date, dt.date]] = []
+    for a, b, _ in spans:
+        if merged and a - merged[-1][1] <= dt.timedelta(1):
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
 def sales_in_ranges(
     *, filters: SalesFilter, ranges: list[tuple[dt.date, dt.date]], dims: DimensionNames
 ) -> list[tuple[int, Decimal]]:
@@ -61,9 +72,9 @@ def sales_in_ranges(
                 totals[index][0] += row["n"]
                 totals[index][1] += money(row["r"])
     if spans:
-        where = reduce(or_, (Q(day__gte=a, day__lte=b) for a, b, _ in spans))
-        daily = _narrow(DailySales.objects.filter(where), filters, statuses, dims)
         spans.sort()
+        where = reduce(or_, (Q(day__gte=a, day__lte=b) for a, b in _merged(spans)))
+        daily = _narrow(DailySales.objects.filter(where), filters, statuses, dims)
         starts = [a for a, _, _ in spans]
         for row in daily.order_by().values("day").annotate(**sums):
             *_, index = spans[bisect_right(starts, row["day"]) - 1]  # spans do not overlap
