@@ -90,7 +90,7 @@ def _time_series(form, filters, dims) -> list[dict]:
     compare = form.cleaned_data.get("compare")
     if not compare:  # the seed's shape, unchanged
         return rows
-    return comparisons.series_compared(rows, comparisons.comparison_for(filters, compare), dims, period)
+    return comparisons.series_compared(rows, comparisons.comparison_for(filters, compare), dims)
 
 
 sells_time = _sales_endpoint(

@@ -77,14 +77,19 @@ def kpis_compared(comparison: Comparison | None, dims: DimensionNames) -> dict |
     }
 
 
-def _bucket(row: dict, period: str, current: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
-    """The days of the range a series row (``2024-03`` or ``2024-W09``) covers."""
-    if period == "monthly":
-        first = dt.date.fromisoformat(f"{row['period']}-01")
-        last = month_end(first)
+def _bucket(row: dict, current: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+    """The days of the range a series row covers: its ``period`` is a month (``2024-03``), an
+    ISO week (``2024-W09``) or a day (``2024-03-05``)."""
+    label = row["period"]
+    if "-W" in label:
+        year, week = label.split("-W")
+        first = dt.date.fromisocalendar(int(year), int(week), 1)
+        last = first + dt.timedelta(6) if first < dt.date.max - dt.timedelta(6) else dt.date.max
+    elif len(label) == 10:
+        first = last = dt.date.fromisoformat(label)
     else:
-        first = dt.datetime.strptime(row["period"] + "-1", "%G-W%V-%u").date()
-        last = first + dt.timedelta(6)
+        first = dt.date.fromisoformat(f"{label}-01")
+        last = month_end(first)
     return max(first, current[0]), min(last, current[1])
 
 
@@ -101,16 +106,15 @@ def _moved(buckets: list[tuple[dt.date, dt.date]], shift: periods.Shift) -> list
     return moved
 
 
-def series_compared(
-    rows: list[dict], comparison: Comparison | None, dims: DimensionNames, period: str = "monthly"
-) -> list[dict]:
-    """``rows`` of ``sales.sales_by_period`` (every period of the range, in order), each with
+def series_compared(rows: list[dict], comparison: Comparison | None, dims: DimensionNames) -> list[dict]:
+    """``rows`` of ``sales.sales_by_period`` (every period of the range, in order, at any
+    grain), each with
     the bar it is compared with: its days moved by the comparison's shift (``compare_start``,
     ``compare_end``), their revenue and invoice count. The fields are None without a
     comparison, and the dates None for a bar with no day to compare with (see ``_moved``)."""
     if comparison is None:
         return [{**row, **dict.fromkeys(SERIES_FIELDS)} for row in rows]
-    moved = _moved([_bucket(row, period, comparison.current) for row in rows], comparison.shift)
+    moved = _moved([_bucket(row, comparison.current) for row in rows], comparison.shift)
     real = [i for i, (a, b) in enumerate(moved) if a <= b]
     totals = dict(
         zip(real, sales_in_ranges(filters=comparison.filters, ranges=[moved[i] for i in real], dims=dims))

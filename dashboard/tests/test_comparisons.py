@@ -273,3 +273,27 @@ def test_the_openapi_schema_documents_compare_where_it_is_read(user_client):
                 "enum": [PREVIOUS, CALENDAR, LAST_YEAR],
             }
             assert "previous calendar month, quarter or year" in parameters["compare"]["description"]
+
+
+def test_day_bars_moved_by_a_month_share_the_short_month_s_last_day(spread):
+    from dashboard.comparisons import comparison_for, series_compared
+    from warehouse.selectors.sales import DimensionNames, SalesFilter
+
+    comparison = comparison_for(SalesFilter(start=D("2024-03-29"), end=D("2024-04-01")), CALENDAR)
+    assert (comparison.start, comparison.end) == (D("2024-02-29"), D("2024-03-01"))
+    rows = [{"period": day} for day in ("2024-03-29", "2024-03-30", "2024-03-31", "2024-04-01")]
+    compared = series_compared(rows, comparison, DimensionNames.load())
+    days = [(r["compare_start"], r["compare_end"]) for r in compared]
+    assert days == [
+        (D("2024-02-29"), D("2024-02-29")),
+        (None, None),
+        (None, None),
+        (D("2024-03-01"), D("2024-03-01")),
+    ]
+    assert [r["compare_revenue"] for r in compared] == [
+        sql("2024-02-29", "2024-02-29")[0],
+        0,
+        0,
+        sql("2024-03-01", "2024-03-01")[0],
+    ]
+    assert sql("2024-02-29", "2024-02-29")[1] > 0  # the fixture sold that day
