@@ -9,6 +9,6 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from config.cli import settings_load_or_exit  # noqa: E402
+from config.cli import settings_load_or_exit
 
 settings_load_or_exit()

@@ -158,6 +158,10 @@ def workers_answering() -> list[str]:
         return []
 
 
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
+
+
 def _health_failures() -> list[str]:
     from config.health import health_report_sync
 
@@ -171,7 +175,7 @@ def warehouse_upgrade(*, wait_seconds: float, backup: Path | None, say: Callable
     if not pending:
         say("the database is up to date: no migration to apply")
         return []
-    say(f"{len(pending)} migrations to apply: {', '.join(pending)}")
+    say(f"{_count(len(pending), 'migration')} to apply: {', '.join(pending)}")
     if workers := workers_answering():
         say(
             f"workers still running: {', '.join(workers)}; a batch they claim now waits for the"
@@ -195,4 +199,5 @@ def warehouse_upgrade(*, wait_seconds: float, backup: Path | None, say: Callable
     if failed := _health_failures():
         raise UpgradeStopped(UNHEALTHY.format(failed=", ".join(failed)))
     say(f"healthy: {', '.join(HEALTH_CHECKS)}")
+    say(f"upgraded: {_count(len(pending), 'migration')} applied; start the workers and the beat again")
     return pending

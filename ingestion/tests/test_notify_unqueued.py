@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.urls import reverse
+from django.urls import reverse_lazy
 
 from config.tests.commands import command_env, database_url, free_port, manage
 from ingestion.dispatch import QUEUE_FAILED
@@ -30,6 +30,7 @@ from warehouse.models import LoadBatch
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
+UPLOAD = reverse_lazy("admin:warehouse_loadbatch_upload")
 ARRIVAL_SECONDS = 60  # how long a notice may take to arrive (a bound, not a measurement)
 
 
@@ -143,7 +144,7 @@ def test_an_upload_the_broker_refused_is_answered_at_once_and_told_by_mail_and_w
     settings.MEDIA_ROOT = tmp_path / "media"
     upload = SimpleUploadedFile("a.csv", invoices_csv(ROW).encode(), content_type="text/csv")
 
-    response = admin_client.post(reverse("admin:warehouse_loadbatch_upload"), {"files": [upload]}, follow=True)
+    response = admin_client.post(UPLOAD, {"files": [upload]}, follow=True)
 
     # Answered while the webhook still holds the notice: the request did not wait for it.
     assert response.status_code == 200 and channels.received == []
@@ -155,7 +156,8 @@ def test_an_upload_the_broker_refused_is_answered_at_once_and_told_by_mail_and_w
     notice = json.loads(body)
     assert notice["event"] == BATCH_FAILED and notice["batch"]["id"] == batch.pk
     assert notice["batch"]["error"] == batch.error
-    assert headers[SIGNATURE_HEADER] == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers[SIGNATURE_HEADER] == f"sha256={signature}"
     [(to, message)] = arrived(smtp.messages)
     assert to == ["finance-ops@example.com"]
     assert message["Subject"] == f"[invoices] batch #{batch.pk} failed: a.csv"
@@ -173,7 +175,7 @@ def test_notices_nobody_receives_leave_the_answer_and_the_batch_as_they_were(
     settings.MAILERS["default"]["OPTIONS"]["port"] = free_port()
     upload = SimpleUploadedFile("a.csv", invoices_csv(ROW).encode(), content_type="text/csv")
 
-    response = admin_client.post(reverse("admin:warehouse_loadbatch_upload"), {"files": [upload]}, follow=True)
+    response = admin_client.post(UPLOAD, {"files": [upload]}, follow=True)
 
     assert response.status_code == 200
     notice_threads_join()  # every attempt made and failed

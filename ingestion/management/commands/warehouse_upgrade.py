@@ -42,10 +42,6 @@ class Command(BaseCommand):
             raise CommandError("--backup and --no-backup exclude each other")
         target = None if no_backup else (backup or backup_path_default()).resolve()
         try:
-            applied = warehouse_upgrade(wait_seconds=wait, backup=target, say=self.stdout.write)
+            warehouse_upgrade(wait_seconds=wait, backup=target, say=self.stdout.write)
         except UpgradeStopped as exc:
             raise CommandError(str(exc)) from exc
-        if applied:
-            self.stdout.write(
-                f"upgraded: {len(applied)} migrations applied; start the workers and the beat again"
-            )
