@@ -39,6 +39,10 @@ MISTAKES = {
         "DATABASE_URL 'invoices:***@127.0.0.1:3306/invoices' has no scheme: write"
         " mysql://USER:PASSWORD@HOST:3306/NAME (or sqlite:////absolute/path.sqlite3)",
     ),
+    "a number that is not a number": (
+        {"BATCH_LEASE_SECONDS": "sixty"},
+        "BATCH_LEASE_SECONDS='sixty' is not a whole number: see .env.example and docs/configuration.md",
+    ),
 }
 
 
