@@ -32,7 +32,8 @@ BATCH_RUNNING = (
     " or stop the workers first (docker compose stop beat worker)"
 )
 WRITER_BUSY = (
-    "another process is writing the warehouse (a load, a re-processing or dashboard_refresh):"
+    "another process is writing the warehouse (a load, a re-processing, dashboard_refresh or an"
+    " upgrade):"
     " nothing was changed; try again when it ends, or give --wait SECONDS"
 )
 BACKUP_FAILED = "the backup failed, nothing was migrated: {reason}"
