@@ -18,7 +18,7 @@ from django.db import connection
 from config.tests.commands import ROOT, command_env, database_url, manage
 from config.tests.test_backup import DASHBOARD_NUMBERS
 from ingestion.tests.files import ingest
-from ingestion.upgrade import migrations_pending
+from ingestion.upgrade import WRITER_BUSY, migrations_pending
 from warehouse.locks import facts_lock_name
 from warehouse.models import LoadBatch
 
@@ -100,9 +100,8 @@ def test_an_up_to_date_database_is_left_as_it_is(env, tmp_path):
 
 
 @pytest.fixture
-def running_load(env, seed_file, tmp_path):
-    """A real ``load_invoices`` process whose batch runs (live lease, heartbeat) and holds at the
-    warehouse's writers' lock, which the test holds until ``running_load.release()``."""
+def writers_lock():
+    """The warehouse's writers' lock, held by another connection until ``release()``."""
     if connection.vendor != "mysql":
         pytest.skip("the writers' lock is MariaDB/MySQL's GET_LOCK: run with DATABASE_URL=mysql://...")
     import MySQLdb
@@ -114,6 +113,19 @@ def running_load(env, seed_file, tmp_path):
     cursor = holder.cursor()
     cursor.execute("SELECT GET_LOCK(%s, 0)", [facts_lock_name()])
     assert cursor.fetchone()[0] == 1
+
+    class Lock:
+        def release(self) -> None:
+            cursor.execute("SELECT RELEASE_LOCK(%s)", [facts_lock_name()])
+
+    yield Lock()
+    holder.close()
+
+
+@pytest.fixture
+def running_load(env, seed_file, tmp_path, writers_lock):
+    """A real ``load_invoices`` process whose batch runs (live lease, heartbeat), held at the
+    writers' lock until ``running_load.release()``."""
     log = (tmp_path / "load.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "load_invoices", str(seed_file), "--in-process"],
@@ -124,8 +136,7 @@ def running_load(env, seed_file, tmp_path):
     )
 
     class Load:
-        def release(self) -> None:
-            cursor.execute("SELECT RELEASE_LOCK(%s)", [facts_lock_name()])
+        release = writers_lock.release
 
         def batch(self) -> LoadBatch:
             return LoadBatch.objects.get()
@@ -140,10 +151,23 @@ def running_load(env, seed_file, tmp_path):
     try:
         yield Load()
     finally:
-        holder.close()
+        writers_lock.release()
         if process.poll() is None:
             process.wait(RUNNING_WAIT_SECONDS)
         log.close()
+
+
+def test_another_writer_of_the_warehouse_makes_the_upgrade_refuse_and_change_nothing(
+    env, migrated_back, writers_lock, tmp_path
+):
+    migrated_back(*TOKENS_EARLIER)
+    pending = migrations_pending()
+
+    result = manage("warehouse_upgrade", "--backup", str(tmp_path / "b.sql"), env=env)
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [f"CommandError: {WRITER_BUSY}"]
+    assert migrations_pending() == pending and not (tmp_path / "b.sql").exists()
 
 
 def test_a_running_batch_makes_the_upgrade_refuse_in_one_line_and_change_nothing(
