@@ -3,22 +3,16 @@
 import ctypes
 import os
 import signal
-import sys
-from pathlib import Path
 
 from celery import Celery
 from celery.signals import beat_embedded_init, setup_logging
 
+from config.environment import started_by_celery
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
-def _run_by_the_celery_command() -> bool:
-    """``celery -A config ...`` or ``python -m celery -A config ...``."""
-    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
-    return started.name == "celery" or started.parts[-2:] == ("celery", "__main__.py")
-
-
-if _run_by_the_celery_command():
+if started_by_celery():
     # A setting that cannot work (no secret key, a DATABASE_URL without a scheme) is one line
     # and exit 1 (as manage.py answers it), before the worker or beat starts anything.
     from config.cli import settings_load_or_exit

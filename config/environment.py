@@ -6,6 +6,9 @@ variables that may hold a password are never repeated.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,3 +48,9 @@ class Env(environ.Env):
 
     db = db_url
     email = email_url
+
+
+def started_by_celery() -> bool:
+    """This process is ``celery -A config ...`` or ``python -m celery -A config ...``."""
+    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    return started.name == "celery" or started.parts[-2:] == ("celery", "__main__.py")

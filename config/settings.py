@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from whitenoise.compress import Compressor
 
 from config.content_policy import CONTENT_SECURITY_POLICY
-from config.environment import DATABASE_URL_FORM, Env
+from config.environment import DATABASE_URL_FORM, Env, started_by_celery
 from config.logs import logging_config
 from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
 
@@ -33,8 +33,11 @@ SECRET_KEY_MISSING = (
 
 
 def _help_only() -> bool:
-    """``manage.py help``, ``manage.py <command> --help``: prints help, signs nothing."""
+    """``manage.py help``, ``manage.py <command> --help``, ``celery ... --help``: prints help,
+    signs nothing."""
     args = sys.argv[1:]
+    if started_by_celery():
+        return "--help" in args
     return Path(sys.argv[0]).name == "manage.py" and (
         not args or args[0] in ("help", "version", "--version") or "--help" in args or "-h" in args
     )

@@ -80,3 +80,10 @@ def test_the_same_line_as_manage_py_gives(tmp_path):
     )
 
     assert (result.returncode, result.stderr.splitlines()) == (1, [line])
+
+
+def test_without_a_secret_the_celery_commands_help_still_works():
+    result = start([str(BIN / "celery"), "-A", "config", "worker", "--help"], DJANGO_SECRET_KEY=None)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: celery worker [OPTIONS]")
