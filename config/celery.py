@@ -7,7 +7,17 @@ import signal
 from celery import Celery
 from celery.signals import beat_embedded_init, setup_logging
 
+from config.environment import started_by_celery
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+if started_by_celery():
+    # A setting that cannot work (no secret key, a DATABASE_URL without a scheme) is one line
+    # and exit 1 (as manage.py answers it), before the worker or beat starts anything.
+    from config.cli import settings_load_or_exit
+
+    settings_load_or_exit()
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")

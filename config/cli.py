@@ -1,14 +1,17 @@
-"""Running a management command: an operator's mistake is one line on stderr and exit status 1.
+"""Starting a process: an operator's mistake is one line on stderr and exit status 1.
 
 ``manage.py`` runs every command through ``command_line_run``. A database that cannot be
 reached, a database never migrated and a setting that cannot work (no secret key, a
 ``DATABASE_URL`` without a scheme) are answered with the line that names the problem and
 the next step, instead of Django's traceback. ``--traceback`` shows the traceback as usual.
+gunicorn (``gunicorn.conf.py``) and the ``celery`` command (``config/celery.py``) load the
+settings through ``settings_load_or_exit`` before they start anything, with the same lines.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import execute_from_command_line
@@ -66,6 +69,21 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _exit_with(line: object) -> NoReturn:
+    sys.stderr.write(one_line(str(line)) + "\n")
+    sys.exit(1)
+
+
+def settings_load_or_exit() -> None:
+    """Load the settings now; one that cannot work ends the process with its line, exit 1."""
+    from django.conf import settings
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 (reading it imports the settings module)
+    except ImproperlyConfigured as exc:
+        _exit_with(exc)
+
+
 def command_line_run(argv: list[str]) -> None:
     """``execute_from_command_line(argv)``; a mistake of the set-up exits 1 with one line."""
     try:
@@ -73,11 +91,9 @@ def command_line_run(argv: list[str]) -> None:
     except ImproperlyConfigured as exc:
         if "--traceback" in argv:
             raise
-        sys.stderr.write(one_line(exc) + "\n")
-        sys.exit(1)
+        _exit_with(exc)
     except DatabaseError as exc:
         line = database_mistake(exc)
         if line is None or "--traceback" in argv:
             raise
-        sys.stderr.write(one_line(line) + "\n")
-        sys.exit(1)
+        _exit_with(line)

@@ -15,11 +15,12 @@ from django.core.exceptions import ImproperlyConfigured
 from whitenoise.compress import Compressor
 
 from config.content_policy import CONTENT_SECURITY_POLICY
+from config.environment import DATABASE_URL_FORM, Env, started_by_celery
 from config.logs import logging_config
 from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-env = environ.Env()
+env = Env()  # a value it cannot read names its variable (config/environment.py)
 # Local settings (``make demo`` writes one); the environment wins. ENV_FILE="" reads none (tests).
 ENV_FILE = env("ENV_FILE", default=str(BASE_DIR / ".env"))
 if ENV_FILE:
@@ -32,8 +33,11 @@ SECRET_KEY_MISSING = (
 
 
 def _help_only() -> bool:
-    """``manage.py help``, ``manage.py <command> --help``: prints help, signs nothing."""
+    """``manage.py help``, ``manage.py <command> --help``, ``celery ... --help``: prints help,
+    signs nothing."""
     args = sys.argv[1:]
+    if started_by_celery():
+        return "--help" in args
     return Path(sys.argv[0]).name == "manage.py" and (
         not args or args[0] in ("help", "version", "--version") or "--help" in args or "-h" in args
     )
@@ -101,9 +105,9 @@ TEMPLATES = [
 ]
 
 
-DATABASE_URL_NO_SCHEME = (
-    "DATABASE_URL {url!r} has no scheme: write mysql://USER:PASSWORD@HOST:3306/NAME"
-    " (or sqlite:////absolute/path.sqlite3)"
+DATABASE_URL_NO_SCHEME = "DATABASE_URL {url!r} has no scheme: write " + DATABASE_URL_FORM
+DATABASE_URL_ENGINE = (
+    "DATABASE_URL names {engine}: this product runs on MariaDB/MySQL or SQLite; write " + DATABASE_URL_FORM
 )
 
 
@@ -112,7 +116,12 @@ def _database_from_env() -> dict:
         if not re.match(r"[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):
             without_password = re.sub(r"(?<=:)[^:@/]*(?=@)", "***", url)
             raise ImproperlyConfigured(DATABASE_URL_NO_SCHEME.format(url=without_password))
-        return env.db("DATABASE_URL")
+        database = env.db("DATABASE_URL")
+        if not database["ENGINE"].endswith(("mysql", "sqlite3")):
+            raise ImproperlyConfigured(
+                DATABASE_URL_ENGINE.format(engine=database["ENGINE"].rsplit(".", 1)[-1])
+            )
+        return database
     if env("DB_HOST", default=""):
         return {
             "ENGINE": "django.db.backends.mysql",

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Container roles: migrate | web | worker | beat | load | healthcheck ROLE | any other command.
+# Container roles: migrate | upgrade [OPTIONS] | web | worker | beat | load | healthcheck ROLE |
+# any other command.
 # docker-compose.yml runs one role per service, and each service's health check is
 # `entrypoint.sh healthcheck ROLE`: this file is the one place that knows their commands.
 set -e
@@ -7,6 +8,10 @@ worker_node="celery@${HOSTNAME:-$(hostname)}"
 case "${1:-web}" in
   migrate)
     exec python manage.py migrate --no-input
+    ;;
+  upgrade)  # docs/operations.md, "Upgrade": refuses while a batch runs; backup, migrate, health
+    shift
+    exec python manage.py warehouse_upgrade "$@"
     ;;
   web)
     # Threaded workers: the worker's main loop keeps telling the master it is alive while a

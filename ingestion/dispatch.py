@@ -3,7 +3,8 @@
 Used by the admin, ``load_invoices``, the API and the beat tasks; the load itself is in
 ``ingestion.services``. A broker that cannot be reached is an answer, not a crash: the
 batch is marked failed with ``BATCH_QUEUE_FAILED`` (its file kept for a re-run) within
-the publish retry policy's few seconds. A batch still queued a sweep period after its
+the publish retry policy's few seconds, and its notices are sent from this process (the
+broker their tasks go through is down). A batch still queued a sweep period after its
 message was sent (a broker restarted without persistence loses every queued message) is
 published again by the sweeper, the scan and a waiting ``load_invoices``: the lease makes a
 second delivery harmless.
@@ -22,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from ingestion import notify
 from ingestion.paths import input_files
 from ingestion.services import batch_create, file_sha256
 from warehouse.models import LoadBatch
@@ -52,11 +54,13 @@ def _publish(batch_id: int, task_id: str, *, fail_batch: bool = True) -> None:
             logger.warning("batch %s: could not send it again: %s", batch_id, exc)
             return
         logger.error("batch %s: %s", batch_id, BATCH_QUEUE_FAILED.format(error=exc))
-        LoadBatch.objects.filter(pk=batch_id, status=LoadBatch.Status.QUEUED).update(
+        failed = LoadBatch.objects.filter(pk=batch_id, status=LoadBatch.Status.QUEUED).update(
             status=LoadBatch.Status.FAILED,
             error=BATCH_QUEUE_FAILED.format(error=exc),
             finished_at=timezone.now(),
         )
+        if failed:  # told without the broker (whose tasks would send it), never waited for
+            notify.batch_notify_here(batch=LoadBatch.objects.get(pk=batch_id))
 
 
 def batch_enqueue(*, batch: LoadBatch) -> str:

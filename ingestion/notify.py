@@ -5,6 +5,10 @@ Celery task per channel: a mail to ``NOTIFY_EMAILS`` and a signed POST to
 ``NOTIFY_WEBHOOK_URL``. The tasks retry with backoff; nothing they do can change or hold up
 the batch: publishing errors are logged, and in eager mode (no broker) each channel is
 tried once and its error logged.
+
+A batch that could not be queued (the broker is unreachable, so are the tasks that would send
+its notices) is told from the process that tried: ``batch_notify_here`` sends each channel in a
+thread of its own, retried a few times, while the request or command goes on.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+import time
 import urllib.request
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connections, transaction
 from django.urls import reverse
 
 from ingestion.leases import WORKER_LOST
@@ -36,6 +42,7 @@ SUBJECTS = {
 }
 SIGNATURE_HEADER = "X-Signature-256"
 TOP_REASONS = 3
+HERE_ATTEMPTS = 3  # notices sent without the broker: a first try, then after 1 s and 2 s
 
 
 class WebhookRefused(OSError):
@@ -140,20 +147,61 @@ def _publish(task, batch_id: int, event: str) -> None:
         logger.warning("notice %s of batch %s not sent", event, batch_id, exc_info=True)
 
 
+def _channels() -> list[tuple]:
+    """(task, sender) of each channel that is on."""
+    from ingestion.tasks import notify_mail, notify_webhook
+
+    return [
+        (task, send)
+        for task, send, wanted in (
+            (notify_mail, notice_mail_send, settings.NOTIFY_EMAILS),
+            (notify_webhook, notice_webhook_send, settings.NOTIFY_WEBHOOK_URL),
+        )
+        if wanted
+    ]
+
+
 def batch_notify(*, batch: LoadBatch) -> str | None:
     """Queue the notices an ended batch calls for (after commit); the event, or None."""
     event = batch_event(batch)
     if event is None:
         return None
-    from ingestion.tasks import notify_mail, notify_webhook
-
-    for task, wanted in (
-        (notify_mail, settings.NOTIFY_EMAILS),
-        (notify_webhook, settings.NOTIFY_WEBHOOK_URL),
-    ):
-        if wanted:
-            transaction.on_commit(lambda task=task: _publish(task, batch.pk, event))
+    for task, _ in _channels():
+        transaction.on_commit(lambda task=task: _publish(task, batch.pk, event))
     return event
+
+
+def _send_here(send, batch_id: int, event: str) -> None:
+    try:
+        for attempt in range(HERE_ATTEMPTS):
+            try:
+                send(batch_id=batch_id, event=event)
+                return
+            except Exception:
+                if attempt + 1 == HERE_ATTEMPTS:
+                    logger.warning("notice %s of batch %s not sent", event, batch_id, exc_info=True)
+                else:
+                    time.sleep(2**attempt)
+    finally:
+        connections.close_all()  # this thread's own
+
+
+def batch_notify_here(*, batch: LoadBatch) -> list[threading.Thread]:
+    """Send the notices of a batch that could not be queued from this process: one thread per
+    channel (the caller never waits for a mail server or a webhook); the threads.
+
+    Not daemons: a command that ends meanwhile (``load_invoices``) exits once they are done,
+    after at most ``HERE_ATTEMPTS`` tries of ``NOTIFY_TIMEOUT_SECONDS`` each.
+    """
+    event = batch_event(batch)
+    threads = []
+    for _, send in _channels() if event else ():
+        thread = threading.Thread(
+            target=_send_here, args=(send, batch.pk, event), name=f"notice-{batch.pk}", daemon=False
+        )
+        thread.start()
+        threads.append(thread)
+    return threads
 
 
 def swept_batches_notify(*, batch_ids: list[int]) -> None:

@@ -57,8 +57,11 @@ def dimension_changed(sender, **kwargs) -> None:
 
 def code_deployed(sender, using="default", **kwargs) -> None:
     """After ``migrate`` (the image runs it at every start): a new release may answer
-    differently, so answers cached by the one before are not served."""
+    differently, so answers cached by the one before are not served. (Migrated back to before
+    the version's table, there is nothing to bump.)"""
     from django.db import connections
 
     with connections[using].cursor() as cursor:
+        if _TABLE not in connections[using].introspection.table_names(cursor):
+            return
         cursor.execute(f"UPDATE {connections[using].ops.quote_name(_TABLE)} SET version = version + 1")

@@ -218,6 +218,16 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
 def test_the_stack_comes_up_healthy_with_production_values_and_loads_data(service_env, tmp_path):
     migrate = _run_one_shot("migrate", service_env("migrate"), tmp_path)
     assert migrate.returncode == 0, migrate.stderr
+    # docs/operations.md's upgrade: `docker compose run --rm migrate upgrade --no-backup --wait 600`
+    upgrade = subprocess.run(
+        [str(ROOT / "docker" / "entrypoint.sh"), "upgrade", "--no-backup", "--wait", "600"],
+        cwd=ROOT,
+        env=service_env("migrate"),
+        capture_output=True,
+        text=True,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert upgrade.stdout.strip() == "the database is up to date: no migration to apply"
 
     processes: dict[str, subprocess.Popen] = {}
     logs = {name: tmp_path / f"{name}.log" for name in LONG_RUNNING}

@@ -142,3 +142,44 @@ def test_a_database_missing_a_newer_table_says_run_migrate(tmp_path):
     )
     assert line == DATABASE_BEHIND.format(reason="no such table: load_batch")
     assert line.endswith("): run .venv/bin/python manage.py migrate")
+
+
+def test_a_number_that_is_not_a_number_is_named_with_its_variable():
+    env = command_env(BATCH_LEASE_SECONDS="sixty", DATABASE_URL="sqlite:////nonexistent/never-opened.sqlite3")
+
+    line = assert_one_line(
+        manage("load_invoices", "data/sample_invoices.csv", env=env), "BATCH_LEASE_SECONDS"
+    )
+    assert (
+        line
+        == "BATCH_LEASE_SECONDS='sixty' is not a whole number: see .env.example and docs/configuration.md"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "starts"),
+    [
+        (
+            "mysql://invoices:s3cret@127.0.0.1:port/invoices",
+            "DATABASE_URL cannot be read (Port could not be cast",
+        ),
+        (
+            "postgres://invoices:s3cret@127.0.0.1/invoices",
+            "DATABASE_URL names postgresql: this product runs on",
+        ),
+    ],
+    ids=["a port that is not a number", "another database engine"],
+)
+def test_a_database_url_that_cannot_work_is_named_without_its_password(url, starts):
+    line = assert_one_line(manage("migrate", env=command_env(DATABASE_URL=url)), starts)
+    assert line.endswith("write mysql://USER:PASSWORD@HOST:3306/NAME (or sqlite:////absolute/path.sqlite3)")
+    assert "s3cret" not in line
+
+
+def test_a_mail_url_that_cannot_work_is_named():
+    env = command_env(
+        EMAIL_URL="smtp://relay.example.com:port", DATABASE_URL="sqlite:////nonexistent/x.sqlite3"
+    )
+
+    line = assert_one_line(manage("load_invoices", "data/", env=env), "EMAIL_URL cannot be read (")
+    assert line.endswith("write smtp://USER:PASSWORD@HOST:25 (or smtp+tls://...:587, smtp+ssl://...:465)")
