@@ -12,14 +12,16 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from dashboard import figures, kpis
+from dashboard import figures, files, kpis
 from dashboard.access import batch_details_allowed, sales_page_required
 from dashboard.cache import cached_fragment, cached_response
 from dashboard.charts import CHARTS, chart_rows
-from dashboard.forms import SalesFilterForm, preset_links
+from dashboard.forms import preset_links
+from dashboard.grain import ChartFilterForm, charts_for, drill_text
+from dashboard.invoices import invoice_links
 from warehouse.exports import csv_cell
 from warehouse.selectors import batches, sales
-from warehouse.selectors.sales import DimensionNames
+from warehouse.selectors.sales import DimensionNames, SalesFilter
 
 
 @sales_page_required
@@ -33,7 +35,7 @@ def dashboard(request):
 
 def _body_context(request) -> dict:
     dims = DimensionNames.load()
-    form = SalesFilterForm(request.GET, dims=dims)
+    form = ChartFilterForm(request.GET, dims=dims)
     context = {"form": form, "state": sales.warehouse_state(), "charts": [], "themes": figures.THEMES}
     context["presets"] = preset_links(request.GET, timezone.localdate())
     context["default_statuses"] = sales.revenue_statuses()
@@ -47,10 +49,13 @@ def _body_context(request) -> dict:
         )
         context["chips"] = form.chips(request.GET)
         context["query"] = request.GET.urlencode()
-        for name, chart in CHARTS.items():
+        context["grain"] = form.grain_used()
+        context["invoice_links"] = invoice_links(request.GET)
+        for name, chart in charts_for(context["grain"]).items():
             rows = chart_rows(chart, filters, dims, details=details)
             context["charts"].append(
                 {"name": name, "title": chart.title, "has_data": bool(rows), "drills": chart.drills}
+                | {"drill": drill_text(name, context["grain"])}
             )
             context.setdefault("figures", {})[name] = chart.figure(rows, filters) if rows else None
         # No sales match: the empty state, not a page of empty axes (quality is batch-level).
@@ -68,15 +73,25 @@ def chart_csv(request, name):
 
 
 def _chart_csv(request, name, chart) -> HttpResponse:
+    """The chart's rows, after a first row naming the chart, the currency and the filters."""
     dims = DimensionNames.load()
-    form = SalesFilterForm(request.GET, dims=dims)
+    form = ChartFilterForm(request.GET, dims=dims)
     if not form.is_valid():
         return HttpResponse(form.first_error(), status=400, content_type="text/plain")
+    chart = charts_for(form.grain_used())[name]
+    filters = form.sales_filter()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    if chart.drills:  # a sales chart: its filters
+        title, named = files.title_row(chart.title, filters), filters
+    else:  # loads, not invoices: the invoice filters do not apply
+        title, named = [chart.title], SalesFilter(start=timezone.localdate(), end=timezone.localdate())
+    response["Content-Disposition"] = files.attachment(files.file_name(chart.title.lower(), named, "csv"))
+    if form.cleaned_data.get("bom"):
+        response.write(files.BOM)
     writer = csv.writer(response)
+    writer.writerow(title)
     writer.writerow(chart.columns)
-    for row in chart_rows(chart, form.sales_filter(), dims, details=batch_details_allowed(request)):
+    for row in chart_rows(chart, filters, dims, details=batch_details_allowed(request)):
         writer.writerow([csv_cell(row[column]) for column in chart.columns])
     return response
 
