@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import random
 import re
 from decimal import Decimal
 from html import unescape
@@ -16,48 +15,12 @@ from django.db import connection
 from openpyxl import load_workbook
 
 from dashboard import invoices as invoice_views
-from warehouse.aggregates import daily_sales_refresh
-from warehouse.models import Customer, Invoice, Item, Status
-from warehouse.tests.factories import batch_make
 
 pytestmark = pytest.mark.django_db
 PAGE = "/visualization/dashboard/invoices/"
 CSV = "/visualization/dashboard/invoices.csv"
 XLSX = "/visualization/dashboard/invoices.xlsx"
 COUNTED = ("PAID", "PENDING", "PROCESSING")
-
-
-@pytest.fixture
-def facts(reference_data):
-    """430 invoices over 2024-01..2024-04 (every customer, item and status; repeated totals and
-    dates, ids that differ only in case), and the aggregates built from them."""
-    rng = random.Random(20)
-    batch = batch_make(file_name="facts-source.csv")
-    customers, items, statuses = (
-        list(Customer.objects.all()),
-        list(Item.objects.all()),
-        list(Status.objects.all()),
-    )
-    rows = []
-    for n in range(430):
-        qty, price = rng.randint(1, 4), Decimal(rng.choice(["10.00", "99.99", "250.50", "1200.00"]))
-        invoice_id = f"{'inv' if n % 7 == 0 else 'INV'}-{n // 2 if n % 7 == 0 else n:04d}"
-        rows.append(
-            Invoice(
-                invoice_id=invoice_id,
-                issue_date=dt.date(2024, 1, 1) + dt.timedelta(rng.randint(0, 120)),
-                customer=rng.choice(customers),
-                item=rng.choice(items),
-                status=rng.choice(statuses),
-                qty=qty,
-                unit_price=price,
-                total=price * qty,
-                batch=batch,
-            )
-        )
-    Invoice.objects.bulk_create(rows)
-    daily_sales_refresh()
-    return batch
 
 
 @pytest.fixture
@@ -195,9 +158,8 @@ def test_batch_file_and_line_only_with_view_loadbatch(facts, analyst, steward):
     rows = table(steward.get(PAGE).content.decode())
     assert {(r[8], r[9]) for r in rows} == {(f"#{facts.pk}", "facts-source.csv")}
     assert all(r[10] == "" for r in rows)  # no staging for these facts: no line
-    for url in (CSV, XLSX):
-        assert b"facts-source.csv" not in analyst.get(url).getvalue() if url == CSV else True
-    assert b"facts-source.csv" in steward.get(CSV).getvalue()
+    assert b"facts-source.csv" not in b"".join(analyst.get(CSV).streaming_content)
+    assert b"facts-source.csv" in b"".join(steward.get(CSV).streaming_content)
 
 
 def _csv(response) -> tuple[bytes, list[list[str]]]:
@@ -217,8 +179,8 @@ def test_the_csv_streams_every_row_in_the_table_order_with_a_title_row_and_a_bom
     raw, rows = _csv(response)
     assert not raw.startswith(b"\xef\xbb\xbf")
     assert rows[0] == [
-        "Invoices \u00b7 amounts in USD \u00b7 2024-03-01 to 2024-03-31 \u00b7 statuses PAID, PENDING, PROCESSING"
-        " \u00b7 customer C-101"
+        "Invoices \u00b7 amounts in USD \u00b7 2024-03-01 to 2024-03-31"
+        " \u00b7 statuses PAID, PENDING, PROCESSING \u00b7 customer C-101"
     ]
     assert rows[1] == [
         "invoice_id",
