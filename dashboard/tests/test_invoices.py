@@ -253,3 +253,43 @@ def test_a_cursor_of_another_sort_is_refused(facts, analyst):
     html = analyst.get(PAGE, {"sort": "total"}).content.decode()
     after = re.search(r"after=([^&\"]+)", link(html, "next")).group(1)
     assert analyst.get(PAGE, {"sort": "customer", "after": after}).status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_line_is_the_file_line_of_the_batch_that_last_wrote_the_invoice(
+    reference_data, tmp_path, steward
+):
+    from ingestion.tests.files import ingest, write_invoices
+
+    first = ingest(
+        write_invoices(
+            tmp_path,
+            "L-1,2024-05-02,C-100,Acme,API Access,1,10,10,Paid",  # line 2
+            "L-2,2024-05-03,C-101,Globex,API Access,1,20,20,Pending",  # line 3
+            "L-2,2024-05-03,C-101,Globex,API Access,1,20,20,Pending",  # line 4: a duplicate, rejected
+            "L-3,2024-05-04,C-102,Soylent,API Access,1,30,30,Paid",  # line 5
+            name="first.csv",
+        )
+    )
+    second = ingest(
+        write_invoices(
+            tmp_path,
+            "L-3,2024-05-04,C-102,Soylent,API Access,1,30,30,Paid",  # line 2: unchanged, first.csv keeps it
+            "L-1,2024-05-02,C-100,Acme,API Access,1,10,10,Paid",  # line 3: unchanged
+            "L-2,2024-05-03,C-101,Globex,API Access,1,20,20,Paid",  # line 4: now paid
+            name="second.csv",
+        )
+    )
+    assert (first.status, second.status) == ("succeeded", "succeeded")
+    rows = table(steward.get(PAGE, {"sort": "invoice"}).content.decode())
+    assert [(r[0], r[8], r[9], r[10]) for r in rows] == [
+        ("L-1", f"#{first.pk}", "first.csv", "2"),
+        ("L-2", f"#{second.pk}", "second.csv", "4"),
+        ("L-3", f"#{first.pk}", "first.csv", "5"),
+    ]
+    _, lines = _csv(steward.get(CSV, {"sort": "invoice"}))
+    assert [(r[0], r[8], r[9], r[10]) for r in lines[2:]] == [
+        ("L-1", str(first.pk), "first.csv", "2"),
+        ("L-2", str(second.pk), "second.csv", "4"),
+        ("L-3", str(first.pk), "first.csv", "5"),
+    ]
