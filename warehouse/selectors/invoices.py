@@ -9,9 +9,8 @@ status or total sorts the matching rows (names are ranked from the small dimensi
 never joined). The count and the total of a filter come from the aggregates
 (``sales.sales_kpis``), so the table and the figure it was opened from agree.
 
-Which file line wrote an invoice comes from staging (``stg_invoices``: the batch that last
-wrote it, its row that passed); none once staging was pruned (``STAGING_RETENTION_DAYS``) or
-for an invoice written by re-processing rejected rows.
+Each fact keeps the batch that last wrote it and the line of that batch's file
+(``source_row``; none for an invoice written by re-processing rejected rows).
 """
 
 from __future__ import annotations
@@ -26,13 +25,12 @@ from decimal import Decimal, InvalidOperation
 
 from django.db.models import Case, F, IntegerField, Q, Value, When
 
-from warehouse.models import Invoice, LoadBatch, StagingInvoice
+from warehouse.models import Invoice, LoadBatch
 from warehouse.selectors.sales import DimensionNames, SalesFilter, _narrow
 
 CURSOR_INVALID = "not a cursor this page gave"
 SORTS = ("date", "invoice", "customer", "item", "status", "total")
 _FIELDS = ("invoice_id", "issue_date", "customer_id", "item_id", "status_id", "qty", "unit_price", "total")
-_STAGING_IN = 500  # ids per staging lookup
 
 
 @dataclass(frozen=True)
@@ -140,7 +138,7 @@ def _fetch(queryset, order, dims, *, cursor, reverse: bool, limit: int) -> list[
     rows, valued = _sorted(queryset, order, dims, reverse=reverse)
     if cursor is not None:
         rows = _beyond(rows, cursor, order.descending != reverse, valued)
-    fields = (*_FIELDS, "batch_id", *(("sort_value",) if valued else ()))
+    fields = (*_FIELDS, "batch_id", "source_row", *(("sort_value",) if valued else ()))
     return list(rows.values(*fields)[:limit])
 
 
@@ -186,24 +184,7 @@ def invoices_chunks(
 
 
 def invoice_sources(rows: list[dict]) -> dict[str, tuple[int, str, int | None]]:
-    """invoice id -> (batch id, the batch's file name, the file's line that wrote it or None)."""
-    batch_ids = {r["batch_id"] for r in rows}
-    names = dict(LoadBatch.objects.filter(pk__in=batch_ids).values_list("pk", "file_name"))
-    lines: dict[tuple[int, str], int] = {}
-    ids = [r["invoice_id"] for r in rows]
-    for start in range(0, len(ids), _STAGING_IN):
-        staged = StagingInvoice.objects.filter(
-            batch_id__in=batch_ids, clean_invoice_id__in=ids[start : start + _STAGING_IN], reason__isnull=True
-        )
-        for batch_id, invoice_id, source_row in staged.values_list(
-            "batch_id", "clean_invoice_id", "source_row"
-        ):
-            lines[(batch_id, invoice_id)] = source_row
-    return {
-        r["invoice_id"]: (
-            r["batch_id"],
-            names.get(r["batch_id"], ""),
-            lines.get((r["batch_id"], r["invoice_id"])),
-        )
-        for r in rows
-    }
+    """invoice id -> (batch id, the batch's file name, the line of that file that wrote it)."""
+    batches = LoadBatch.objects.filter(pk__in={r["batch_id"] for r in rows})
+    names = dict(batches.values_list("pk", "file_name"))
+    return {r["invoice_id"]: (r["batch_id"], names.get(r["batch_id"], ""), r["source_row"]) for r in rows}
