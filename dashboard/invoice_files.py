@@ -23,7 +23,15 @@ from openpyxl.cell import WriteOnlyCell
 
 from dashboard import files
 from dashboard.access import batch_details_allowed, sales_page_required
-from dashboard.invoices import COLUMNS, DETAIL_COLUMNS, XLSX_TOO_MANY_ROWS, InvoiceForm, invoice_row
+from dashboard.invoices import (
+    COLUMNS,
+    DETAIL_COLUMNS,
+    XLSX_TOO_MANY_ROWS,
+    InvoiceForm,
+    invoice_row,
+    sort_refusal,
+    sorted_count,
+)
 from warehouse.exports import cell_neutralise, csv_cell
 from warehouse.selectors import invoices, sales
 from warehouse.selectors.sales import DimensionNames
@@ -64,20 +72,25 @@ def _csv_lines(form, dims, *, details: bool, bom: bool):
         yield buffer.getvalue().encode()
 
 
-def _invalid(form: InvoiceForm) -> HttpResponse:
-    return HttpResponse(form.first_error(), status=400, content_type="text/plain; charset=utf-8")
+def _refused(message: str) -> HttpResponse:
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
-def _form(request) -> tuple[InvoiceForm, DimensionNames]:
+def _form(request) -> tuple[InvoiceForm, DimensionNames, HttpResponse | None]:
+    """The parameters, and the 400 answer they get when they are bad (or None)."""
     dims = DimensionNames.load()
-    return InvoiceForm(request.GET, dims=dims), dims
+    form = InvoiceForm(request.GET, dims=dims)
+    if not form.is_valid():
+        return form, dims, _refused(form.first_error())
+    refused = sort_refusal(form.cleaned_data["sort"], sorted_count(form, dims))
+    return form, dims, _refused(refused) if refused else None
 
 
 @sales_page_required
 def invoices_csv(request):
-    form, dims = _form(request)
-    if not form.is_valid():
-        return _invalid(form)
+    form, dims, refused = _form(request)
+    if refused:
+        return refused
     lines = _csv_lines(form, dims, details=batch_details_allowed(request), bom=form.cleaned_data["bom"])
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = files.attachment(
@@ -100,9 +113,9 @@ def _xlsx_cell(sheet, value, money: bool = False):
 
 @sales_page_required
 def invoices_xlsx(request):
-    form, dims = _form(request)
-    if not form.is_valid():
-        return _invalid(form)
+    form, dims, refused = _form(request)
+    if refused:
+        return refused
     filters, limit = form.sales_filter(), settings.EXPORT_XLSX_MAX_ROWS
     count = sales.sales_kpis(filters=filters, dims=dims)["invoice_count"]
     if count > limit:

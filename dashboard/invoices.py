@@ -26,6 +26,14 @@ from warehouse.selectors import invoices, sales
 from warehouse.selectors.sales import PENDING, DimensionNames
 
 PAGE_SIZE = 50
+# Sorts no index serves (customer, item, status, total) sort every matching row: offered up to
+# this many invoices (counted from the aggregates); date and invoice id sort any number.
+SORT_MAX_ROWS = 100_000
+INDEXED_SORTS = ("date", "invoice")
+SORT_TOO_MANY_ROWS = (
+    "sort: {rows:,} invoices are more than this table sorts by {sort} ({limit:,}): narrow the dates or"
+    " filters, or sort by date or invoice"
+)
 SORT_INVALID = f"must be one of {', '.join(invoices.SORTS)}, or one of them after '-'"
 # (sort parameter or "", heading, numeric) of the table's columns; batch columns last.
 COLUMNS = (
@@ -69,6 +77,13 @@ class InvoiceForm(SalesFilterForm):
                 except ValueError as error:
                     self.add_error(name, str(error))
         return data
+
+
+def sort_refusal(order, count: int) -> str:
+    """Why ``order`` is refused for ``count`` invoices ("": it is not)."""
+    if order.sort in INDEXED_SORTS or count <= SORT_MAX_ROWS:
+        return ""
+    return SORT_TOO_MANY_ROWS.format(rows=count, sort=order.sort, limit=SORT_MAX_ROWS)
 
 
 def invoices_url(query: QueryDict, **replace) -> str:
@@ -124,7 +139,10 @@ def _shown(cells: list) -> list[dict]:
     return shown
 
 
-def _links(query: QueryDict, order, page) -> dict:
+def _links(query: QueryDict, order, page, *, sortable: bool) -> dict:
+    """Headings (a link that sorts by each: all of them when ``sortable``, else the indexed
+    sorts only) and the pages' links."""
+
     def url(**replace) -> str:
         kept = query.copy()
         for name in ("after", "before"):
@@ -135,7 +153,7 @@ def _links(query: QueryDict, order, page) -> dict:
 
     headers = []
     for sort, heading, numeric in COLUMNS:
-        if not sort:
+        if not sort or not (sortable or sort in INDEXED_SORTS):
             headers.append({"heading": heading, "numeric": numeric})
             continue
         current = order.sort == sort
@@ -149,6 +167,7 @@ def _links(query: QueryDict, order, page) -> dict:
         "first": url() if page.previous else "",
         "previous": url(before=page.previous) if page.previous else "",
         "next": url(after=page.next) if page.next else "",
+        "sort_limit": "" if sortable else f"{SORT_MAX_ROWS:,}",
     }
 
 
@@ -169,7 +188,9 @@ def _body(request, form: InvoiceForm, dims: DimensionNames) -> str:
     sources = invoices.invoice_sources(page.rows) if details else {}
     query = request.GET.copy()
     query.setlist("sort", [order.parameter])
-    links = _links(query, order, page)
+    links = _links(
+        query, order, page, sortable=not sort_refusal(invoices.Order("total"), totals["invoice_count"])
+    )
     if details:
         links["headers"] += [{"heading": h, "numeric": n} for _, h, n in DETAIL_COLUMNS]
     export = query.copy()
@@ -205,4 +226,15 @@ def invoices_page(request):
     form = InvoiceForm(request.GET, dims=dims)
     if not form.is_valid():
         return _page(request, _body(request, form, dims), status=400)
+    refused = sort_refusal(form.cleaned_data["sort"], sorted_count(form, dims))
+    if refused:
+        form.add_error(None, refused)
+        return _page(request, _body(request, form, dims), status=400)
     return cached_fragment(request, lambda: _body(request, form, dims), lambda body: _page(request, body))
+
+
+def sorted_count(form: InvoiceForm, dims: DimensionNames) -> int:
+    """The invoices of the filters (from the aggregates), read only for the sorts that need it."""
+    if form.cleaned_data["sort"].sort in INDEXED_SORTS:
+        return 0
+    return sales.sales_kpis(filters=form.sales_filter(), dims=dims)["invoice_count"]

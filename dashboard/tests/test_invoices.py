@@ -293,3 +293,17 @@ def test_the_line_is_the_file_line_of_the_batch_that_last_wrote_the_invoice(
         ("L-2", str(second.pk), "second.csv", "4"),
         ("L-3", str(first.pk), "first.csv", "5"),
     ]
+
+
+def test_sorts_no_index_serves_are_offered_up_to_a_limit(facts, analyst, monkeypatch):
+    count = len(sql_invoices())
+    monkeypatch.setattr(invoice_views, "SORT_MAX_ROWS", count - 1)
+    page = analyst.get(PAGE).content.decode()
+    assert 'id="sort-limit"' in page and ">Total</a>" not in page and ">Date</a>" in page
+    for sort in ("total", "-customer", "item", "status"):
+        refused = analyst.get(PAGE, {"sort": sort})
+        assert refused.status_code == 400 and "narrow the dates or filters" in refused.content.decode()
+        assert analyst.get(CSV, {"sort": sort}).content.decode().startswith(f"sort: {count:,} invoices")
+    narrowed = analyst.get(PAGE, {"sort": "total", "customer": "C-101"})
+    assert narrowed.status_code == 200 and ">Total</a>" in narrowed.content.decode()
+    assert analyst.get(PAGE, {"sort": "invoice"}).status_code == 200
