@@ -39,10 +39,20 @@ from warehouse.selectors.sales import DimensionNames
 CHUNK = 5000
 TITLE = "Invoices"
 # Column names of the files (the table's headings, as identifiers).
-FILE_COLUMNS = ("invoice_id", "issue_date", "customer", "item", "status", "qty", "unit_price", "total")
+FILE_COLUMNS = (
+    "invoice_id",
+    "issue_date",
+    "customer_id",
+    "customer_name",
+    "item",
+    "status",
+    "qty",
+    "unit_price",
+    "total",
+)
 DETAIL_FILE_COLUMNS = ("batch_id", "file_name", "source_row")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-assert len(FILE_COLUMNS) == len(COLUMNS) and len(DETAIL_FILE_COLUMNS) == len(DETAIL_COLUMNS)
+assert len(FILE_COLUMNS) == len(COLUMNS) + 1 and len(DETAIL_FILE_COLUMNS) == len(DETAIL_COLUMNS)
 
 
 def _rows(form: InvoiceForm, dims: DimensionNames, *, details: bool):

@@ -98,19 +98,24 @@ def invoices_url(query: QueryDict, **replace) -> str:
 
 
 def invoice_links(query: QueryDict) -> list[tuple[str, str]]:
-    """(KPI card key, the URL of its invoices): the pending card's are the PENDING ones."""
+    """(KPI card key, the URL of its invoices): the pending card's are the PENDING ones (none
+    when a status filter leaves PENDING out: the card is then zero)."""
     every = invoices_url(query)
-    pending = invoices_url(query, status=PENDING)
-    return [("revenue", every), ("invoices", every), ("average", every), ("pending", pending)]
+    links = [("revenue", every), ("invoices", every), ("average", every)]
+    if not query.getlist("status") or PENDING in query.getlist("status"):
+        links.append(("pending", invoices_url(query, status=PENDING)))
+    return links
 
 
 def invoice_row(row: dict, dims: DimensionNames, source=None) -> list:
-    """A fact as the table and the files show it (names for keys, a source when given)."""
+    """A fact as the files hold it (``FILE_KINDS``'s columns; the batch columns when ``source``
+    is given: batch id, file name, line)."""
     customer_id, customer_name = dims.customers[row["customer_id"]]
     cells = [
         row["invoice_id"],
         row["issue_date"],
-        f"{customer_name} ({customer_id})",
+        customer_id,
+        customer_name,
         dims.items[row["item_id"]],
         dims.statuses[row["status_id"]],
         row["qty"],
@@ -120,23 +125,39 @@ def invoice_row(row: dict, dims: DimensionNames, source=None) -> list:
     return cells if source is None else [*cells, *source]
 
 
+# What each cell of ``invoice_row`` is, in order (the batch columns last).
+FILE_KINDS = (
+    "text",
+    "date",
+    "text",
+    "text",
+    "text",
+    "text",
+    "count",
+    "money",
+    "money",
+    "batch",
+    "text",
+    "line",
+)
+_TEXT = {
+    "date": lambda v: v.isoformat(),
+    "count": lambda v: f"{v:,}",
+    "money": lambda v: f"{v:,.2f}",
+    "batch": lambda v: f"#{v}",
+    "line": str,
+    "text": str,
+}
+
+
 def _shown(cells: list) -> list[dict]:
-    """A row's cells as the page shows them: ISO dates, money with cents, ``#7`` for a batch."""
-    shown = []
-    for index, value in enumerate(cells):
-        numeric = index in (5, 6, 7, 8, 10)
-        if value is None:
-            text = ""
-        elif index in (6, 7):
-            text = f"{value:,.2f}"
-        elif index == 8:
-            text = f"#{value}"
-        elif isinstance(value, int):
-            text = f"{value:,}" if index == 5 else str(value)
-        else:
-            text = value.isoformat() if index == 1 else value
-        shown.append({"text": text, "numeric": numeric})
-    return shown
+    """A row as the page shows it: "Name (id)" for a customer, ISO dates, money with cents."""
+    shown = [
+        {"text": "" if value is None else _TEXT[kind](value), "numeric": kind not in ("text", "date")}
+        for kind, value in zip(FILE_KINDS, cells, strict=False)
+    ]
+    customer = {"text": f"{shown[3]['text']} ({shown[2]['text']})", "numeric": False}
+    return [*shown[:2], customer, *shown[4:]]
 
 
 def _links(query: QueryDict, order, page, *, sortable: bool) -> dict:
@@ -177,6 +198,9 @@ def _body(request, form: InvoiceForm, dims: DimensionNames) -> str:
         return render_to_string("dashboard/invoices.html", context)
     filters, order, details = form.sales_filter(), form.cleaned_data["sort"], batch_details_allowed(request)
     totals = sales.sales_kpis(filters=filters, dims=dims)
+    refused = sort_refusal(order, totals["invoice_count"])
+    if refused:  # too many invoices for this sort now: the page says so (and is cached as such)
+        return render_to_string("dashboard/invoices.html", context | {"refused": refused})
     page = invoices.invoices_page(
         queryset=invoices.invoices_filter(filters=filters, dims=dims),
         order=order,
@@ -221,14 +245,11 @@ def _page(request, body: str, status: int = 200) -> HttpResponse:
 @sales_page_required
 def invoices_page(request):
     """The table, cached per answer (``dashboard.cache``) like the dashboard's body; bad
-    parameters: the page with the errors, 400, never cached."""
+    parameters: the page with the errors, 400, never cached. A sort refused for the number of
+    invoices is an answer (200, cached): it changes with the data."""
     dims = DimensionNames.load()
     form = InvoiceForm(request.GET, dims=dims)
     if not form.is_valid():
-        return _page(request, _body(request, form, dims), status=400)
-    refused = sort_refusal(form.cleaned_data["sort"], sorted_count(form, dims))
-    if refused:
-        form.add_error(None, refused)
         return _page(request, _body(request, form, dims), status=400)
     return cached_fragment(request, lambda: _body(request, form, dims), lambda body: _page(request, body))
 
