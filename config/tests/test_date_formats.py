@@ -10,7 +10,7 @@ from warehouse.models import LoadBatch
 from warehouse.tests.factories import known_warehouse_create
 
 pytestmark = pytest.mark.django_db
-AMERICAN = re.compile(r"\b(?:a\.m\.|p\.m\.|noon|midnight)|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\. \d")
+AMERICAN = re.compile(r"\b(?:a\.m\.|p\.m\.|noon|midnight)|(?:Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\. \d")
 
 
 def test_admin_and_dashboard_show_iso_dates_and_times(admin_client):
