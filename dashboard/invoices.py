@@ -28,7 +28,7 @@ from warehouse.selectors.sales import PENDING, DimensionNames
 PAGE_SIZE = 50
 # Sorts no index serves (customer, item, status, total) sort every matching row: offered up to
 # this many invoices (counted from the aggregates); date and invoice id sort any number.
-SORT_MAX_ROWS = 100_000
+SORT_MAX_ROWS = 50_000
 INDEXED_SORTS = ("date", "invoice")
 SORT_TOO_MANY_ROWS = (
     "sort: {rows:,} invoices are more than this table sorts by {sort} ({limit:,}): narrow the dates or"
