@@ -121,6 +121,11 @@ def test_a_quarter_has_weekly_bars_with_distinct_ticks_and_a_kpi_opens_its_invoi
     page.wait_for_url("**grain=month**")
     page.wait_for_function("() => document.documentElement.dataset.chartsDrawn !== undefined")
     assert _ticks(page) == ["Apr '23", "May '23", "Jun '23"]
+    page.select_option("#id_grain", "")  # back to Auto: no grain in the URL
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert "grain" not in parse_qs(urlparse(page.url).query)
+    page.wait_for_function("() => document.documentElement.dataset.chartsDrawn !== undefined")
 
     with page.expect_navigation():
         page.click("#kpi-pending a.invoices")

@@ -93,8 +93,14 @@
     });
   });
 
-  // Ticking exactly the default statuses is the default: leave them out of the URL.
+  // "Auto" is the default grain: leave it out of the URL.
   var form = document.getElementById("filters");
+  var grain = form && form.querySelector("select[name=grain]");
+  if (grain) {
+    form.addEventListener("submit", function () { if (!grain.value) { grain.disabled = true; } });
+  }
+
+  // Ticking exactly the default statuses is the default: leave them out of the URL.
   var statuses = form && form.querySelector(".statuses");
   if (statuses) {
     form.addEventListener("submit", function () {
