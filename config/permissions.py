@@ -36,7 +36,9 @@ def _perms(action: str, *models: str) -> tuple[str, ...]:
 
 # What a user does -> the permissions it needs. Order is the docs/admin.md table's order.
 CAPABILITIES: dict[str, tuple[str, ...]] = {
-    "read the sales dashboard, its chart CSVs and `/api/sells/*`": (VIEW_SALES,),
+    "read the sales dashboard, its chart CSVs, the invoices behind its figures and `/api/sells/*`": (
+        VIEW_SALES,
+    ),
     "see batches, their live progress and `/api/batches/`; export batches": (VIEW_BATCHES,),
     "upload files, re-run and cancel batches": (VIEW_BATCHES, UPLOAD),
     "browse, filter and export rejected rows": (VIEW_REJECTED,),

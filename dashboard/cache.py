@@ -2,9 +2,9 @@
 
 An answer (the JSON of ``/api/sells/*``, a chart CSV, the dashboard page's figures and
 cards) depends only on the warehouse, the request's path and parameters, the permissions
-that shape it (``config.permissions.ANSWER_SHAPING``) and the revenue statuses setting (the
-date presets and comparisons follow the data, not today). It is cached under a key made of
-exactly those, with the
+that shape it (``config.permissions.ANSWER_SHAPING``), the revenue statuses setting and the
+day (a load chart's file is named after it; presets and comparisons follow the data). It is
+cached under a key made of exactly those, with the
 data version (``warehouse.versions``) in place of the warehouse: every commit that changes
 facts, aggregates, names or loads changes the version in its own transaction, so the next
 request makes a new key and a fresh answer. The version is read before the data, so an
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from config.permissions import ANSWER_SHAPING
@@ -69,6 +70,7 @@ def answer_key(request: HttpRequest, version: int) -> str:
         sorted(request.GET.lists()),  # parameters sorted by name; a name's values keep their order
         answer_shape(request),
         list(revenue_statuses()),
+        timezone.localdate().isoformat(),
     ]
     return "answer:" + hashlib.sha256(json.dumps(material).encode()).hexdigest()[:40]
 

@@ -14,13 +14,11 @@ system setting.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from html import escape
 from urllib.parse import urlencode
 
 MONEY_HOVER = "$,.2f"
-MONTH_HOVER = "%B %Y"
 COLOR = "#2563eb"
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
 # Trace types the page draws: the vendored Plotly bundle must hold each of them.
@@ -85,66 +83,12 @@ def _layout(**extra) -> dict:
     return layout
 
 
-def _month_range(month: dt.date, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
-    """A month's first and last day, narrowed to the selected range (a drill never widens it)."""
-    last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-    return max(month, start or month), min(last, end or last)
-
-
 def monthly_sales(rows: list[dict], start: dt.date | None = None, end: dt.date | None = None) -> dict:
-    """Bars of revenue per month and the cumulative revenue as a line on a second y-axis.
+    """Bars of revenue per month and the cumulative revenue as a line on a second y-axis
+    (``dashboard.series`` at the month grain)."""
+    from dashboard.series import sales_series  # it builds on this module's helpers
 
-    The x-axis is a date axis (one value per month, centred on it), so Plotly spaces
-    the labels to fit and keeps them horizontal where they do.
-    """
-    months = [dt.date.fromisoformat(f"{r['period']}-01") for r in rows]
-    ranges = [_month_range(m, start, end) for m in months]
-    common = {
-        "x": [m.isoformat() for m in months],
-        "xperiod": "M1",
-        "xperiodalignment": "middle",
-        "customdata": [drill(start=a.isoformat(), end=b.isoformat()) for a, b in ranges],
-        "xhoverformat": MONTH_HOVER,
-    }
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "name": "Revenue",
-                "y": [_amount(r["revenue"]) for r in rows],
-                "marker": {"color": COLOR},
-                "hovertemplate": f"%{{y:{MONEY_HOVER}}}",
-                **common,
-            },
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": "Cumulative revenue",
-                "y": [_amount(r["cumulative"]) for r in rows],
-                "yaxis": "y2",
-                "line": {"color": "#f59e0b"},
-                "hovertemplate": f"%{{y:{MONEY_HOVER}}}",
-                **common,
-            },
-        ],
-        "layout": _layout(
-            hovermode="x unified",
-            showlegend=True,
-            legend=LEGEND_BELOW,
-            margin={"l": 56, "r": 64, "t": 24, "b": 90},
-            # Labels a little below the axis, so the first one clears the "$0" of the y-axis.
-            xaxis={"type": "date", "tickformat": "%b '%y", "ticklabelstandoff": 6, "showgrid": False},
-            yaxis={"title": {"text": "Revenue"}, **MONEY_AXIS},
-            yaxis2={
-                "title": {"text": "Cumulative"},
-                **MONEY_AXIS,
-                "tickmode": "auto",  # round ticks of its own (an overlaying axis defaults to "sync")
-                "overlaying": "y",
-                "side": "right",
-                "showgrid": False,
-            },
-        ),
-    }
+    return sales_series(rows, "month", start, end)
 
 
 def _horizontal_money(names: list[str], amounts: list, drills: list[str], color: str) -> dict:

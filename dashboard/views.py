@@ -9,18 +9,20 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from dashboard import figures, kpis
+from dashboard import figures, files, kpis
 from dashboard.access import batch_details_allowed, sales_page_required
 from dashboard.cache import cached_fragment, cached_response
 from dashboard.charts import CHARTS, chart_columns, chart_rows
 from dashboard.comparisons import comparison_for
-from dashboard.forms import ComparedFilterForm
+from dashboard.grain import ChartFilterForm, charts_for, drill_text
+from dashboard.invoices import invoice_links
 from dashboard.presets import data_range_links
 from warehouse.exports import csv_cell
 from warehouse.selectors import batches, sales
-from warehouse.selectors.sales import DimensionNames
+from warehouse.selectors.sales import DimensionNames, SalesFilter
 
 
 @sales_page_required
@@ -34,7 +36,7 @@ def dashboard(request):
 
 def _body_context(request) -> dict:
     dims = DimensionNames.load()
-    form = ComparedFilterForm(request.GET, dims=dims)
+    form = ChartFilterForm(request.GET, dims=dims)
     context = {"form": form, "state": sales.warehouse_state(), "charts": [], "themes": figures.THEMES}
     context["default_statuses"] = sales.revenue_statuses()
     if context["state"] == "ready":
@@ -52,10 +54,13 @@ def _body_context(request) -> dict:
         )
         context["chips"] = form.chips(request.GET)
         context["query"] = request.GET.urlencode()
-        for name, chart in CHARTS.items():
+        context["grain"] = form.grain_used()
+        context["invoice_links"] = invoice_links(request.GET)
+        for name, chart in charts_for(context["grain"]).items():
             rows = chart_rows(chart, filters, dims, details=details, comparison=comparison)
             context["charts"].append(
                 {"name": name, "title": chart.title, "has_data": bool(rows), "drills": chart.drills}
+                | {"drill": drill_text(name, context["grain"])}
             )
             context.setdefault("figures", {})[name] = chart.figure(rows, filters) if rows else None
         # No sales match: the empty state, not a page of empty axes (quality is batch-level).
@@ -73,19 +78,29 @@ def chart_csv(request, name):
 
 
 def _chart_csv(request, name, chart) -> HttpResponse:
+    """The chart's rows, after a first row naming the chart, the currency and the filters."""
     dims = DimensionNames.load()
-    form = ComparedFilterForm(request.GET, dims=dims)
+    form = ChartFilterForm(request.GET, dims=dims)
     if not form.is_valid():
         return HttpResponse(form.first_error(), status=400, content_type="text/plain")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    writer = csv.writer(response)
+    chart = charts_for(form.grain_used())[name]
     filters = form.sales_filter()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    if chart.drills:  # a sales chart: its filters
+        title, named = files.title_row(chart.title, filters), filters
+    else:  # loads, not invoices: the invoice filters do not apply
+        title, named = [chart.title], SalesFilter(start=timezone.localdate(), end=timezone.localdate())
+    response["Content-Disposition"] = files.attachment(files.file_name(chart.title.lower(), named, "csv"))
+    if form.cleaned_data.get("bom"):
+        response.write(files.BOM)
+    writer = csv.writer(response)
     comparison = comparison_for(filters, form.cleaned_data["compare"]) if chart.compared else None
     columns = chart_columns(chart, comparison)
+    writer.writerow(title)
     writer.writerow(columns)
-    details = batch_details_allowed(request)
-    for row in chart_rows(chart, filters, dims, details=details, comparison=comparison):
+    for row in chart_rows(
+        chart, filters, dims, details=batch_details_allowed(request), comparison=comparison
+    ):
         writer.writerow([csv_cell(row[column]) for column in columns])
     return response
 

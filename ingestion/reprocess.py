@@ -282,7 +282,11 @@ def _facts_write(to_load: dict[str, Invoice], existing: dict[str, Invoice]) -> d
     if changed:
         conflict = {"unique_fields": ["invoice_id"]} if connection.vendor != "mysql" else {}
         Invoice.objects.bulk_create(
-            changed, batch_size=_IN, update_conflicts=True, update_fields=[*_FACT_FIELDS, "batch"], **conflict
+            changed,
+            batch_size=_IN,
+            update_conflicts=True,
+            update_fields=[*_FACT_FIELDS, "batch", "source_row"],
+            **conflict,
         )
         days = {i.issue_date for i in changed} | {
             existing[i.invoice_id].issue_date for i in changed if i.invoice_id in existing

@@ -253,6 +253,8 @@ class Invoice(models.Model):
         db_index=False,
         help_text="The batch that last wrote this invoice.",
     )
+    # Its line in that batch's file (none: written by re-processing rejected rows).
+    source_row = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "fact_invoices"

@@ -85,12 +85,24 @@ def server_errors(client, url: str, params: tuple[str, ...], values=HOSTILE) -> 
 
 
 def test_the_dashboard_page_and_its_csvs(reader):
-    assert server_errors(reader, "/visualization/dashboard/", SALES_PARAMS) == {}
+    assert server_errors(reader, "/visualization/dashboard/", (*SALES_PARAMS, "grain")) == {}
     for name in CHARTS:
         assert (
-            server_errors(reader, f"/visualization/dashboard/csv/{name}.csv", SALES_PARAMS, SHORT_HOSTILE)
+            server_errors(
+                reader,
+                f"/visualization/dashboard/csv/{name}.csv",
+                (*SALES_PARAMS, "grain", "bom"),
+                SHORT_HOSTILE,
+            )
             == {}
         )
+
+
+def test_the_invoice_table_and_its_files(reader):
+    params = (*SALES_PARAMS, "sort", "after", "before")
+    assert server_errors(reader, "/visualization/dashboard/invoices/", params) == {}
+    for url in ("/visualization/dashboard/invoices.csv", "/visualization/dashboard/invoices.xlsx"):
+        assert server_errors(reader, url, (*params, "bom"), SHORT_HOSTILE) == {}
 
 
 @pytest.mark.parametrize("url", SALES_API)

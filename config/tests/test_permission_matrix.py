@@ -117,6 +117,9 @@ EXPECTED: dict[str, tuple[tuple, tuple]] = {
     "health": (PUBLIC_200, (405,) * 5),
     "dashboard:dashboard": (SALES_PAGE, SALES_PAGE),
     "dashboard:chart_csv": (SALES_PAGE, SALES_PAGE),
+    "dashboard:invoices": (SALES_PAGE, SALES_PAGE),
+    "dashboard:invoices_csv": (SALES_PAGE, SALES_PAGE),
+    "dashboard:invoices_xlsx": (SALES_PAGE, SALES_PAGE),
     **{
         f"api:sells_{name}": (SALES_API, API_405)
         for name in ("customers", "time", "kpis", "pending", "status", "items")

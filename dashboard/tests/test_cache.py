@@ -28,6 +28,7 @@ URLS = [
     "/api/sells/time/?period=weekly",
     "/api/sells/time/?period=monthly&start=2024-01-03",
     "/visualization/dashboard/csv/customers.csv",
+    "/visualization/dashboard/invoices/?sort=total",
 ]
 ROWS = (
     "INV-1,2024-01-05,C-100,Acme,Server Setup,2,100,200,Paid",
@@ -96,7 +97,15 @@ def _import(tmp_path, admin_client):
 
 # Each kind of commit, and the answers it certainly changes.
 COMMITS = {
-    "a load": (_load, ["/api/sells/kpis/", "/api/sells/time/?period=weekly", PAGE]),
+    "a load": (
+        _load,
+        [
+            "/api/sells/kpis/",
+            "/api/sells/time/?period=weekly",
+            PAGE,
+            "/visualization/dashboard/invoices/?sort=total",
+        ],
+    ),
     "a re-processing": (_reprocess, ["/api/sells/customers/", "/api/sells/kpis/", PAGE]),
     "an aggregate refresh": (_refresh, ["/api/sells/kpis/", "/visualization/dashboard/csv/customers.csv"]),
     "a customer renamed in the admin": (_rename, ["/api/sells/customers/", PAGE + "?customer=C-101"]),

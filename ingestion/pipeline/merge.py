@@ -22,7 +22,7 @@ from ingestion.pipeline import bulk, duplicates, sales, sql
 from ingestion.pipeline.rejected import rejected_rows
 from ingestion.pipeline.sales_changes import SalesChanges
 
-_FACT_SOURCE = ("clean_invoice_id", *sql.STAGED_VALUES)
+_FACT_SOURCE = ("clean_invoice_id", *sql.STAGED_VALUES, "source_row")
 
 
 @dataclass

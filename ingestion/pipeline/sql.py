@@ -43,7 +43,7 @@ def facts_load_data() -> str:
     """LOAD DATA of new invoices straight into the fact table. Params: (path, batch_id)."""
     return (
         "LOAD DATA LOCAL INFILE %s INTO TABLE fact_invoices CHARACTER SET utf8mb4"
-        f" {_CSV_FORMAT} (invoice_id, {', '.join(FACT_VALUES)}) SET batch_id = %s"
+        f" {_CSV_FORMAT} (invoice_id, {', '.join(FACT_VALUES)}, source_row) SET batch_id = %s"
     )
 
 
@@ -105,21 +105,22 @@ def sales_deltas(where: str, *, warehouse_empty: bool) -> tuple[str, ...]:
 
 
 def facts_upsert(vendor: str, where: str) -> str:
-    """Insert new invoices, update changed ones; an identical one keeps the batch that wrote it."""
-    columns = ", ".join(("invoice_id", *FACT_VALUES, "batch_id"))
+    """Insert new invoices, update changed ones; an identical one keeps the batch (and the line of
+    its file) that wrote it."""
+    columns = ", ".join(("invoice_id", *FACT_VALUES, "source_row", "batch_id"))
     select = (
-        f"SELECT s.clean_invoice_id, {', '.join(f's.{c}' for c in STAGED_VALUES)}, s.batch_id"
+        f"SELECT s.clean_invoice_id, {', '.join(f's.{c}' for c in STAGED_VALUES)}, s.source_row, s.batch_id"
         f" FROM stg_invoices s WHERE {where}"
     )
     if vendor == "mysql":
         same = " AND ".join(f"fact_invoices.{c} = VALUES({c})" for c in FACT_VALUES)
         updates = ", ".join(f"{c} = VALUES({c})" for c in FACT_VALUES)
-        return (
-            f"INSERT INTO fact_invoices ({columns}) {select} ON DUPLICATE KEY UPDATE"
-            f" batch_id = IF({same}, fact_invoices.batch_id, VALUES(batch_id)), {updates}"
+        kept = ", ".join(
+            f"{c} = IF({same}, fact_invoices.{c}, VALUES({c}))" for c in ("batch_id", "source_row")
         )
+        return f"INSERT INTO fact_invoices ({columns}) {select} ON DUPLICATE KEY UPDATE {kept}, {updates}"
     same = " AND ".join(f"fact_invoices.{c} IS excluded.{c}" for c in FACT_VALUES)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in (*FACT_VALUES, "batch_id"))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (*FACT_VALUES, "source_row", "batch_id"))
     return (
         f"INSERT INTO fact_invoices ({columns}) {select}"
         f" ON CONFLICT (invoice_id) DO UPDATE SET {updates} WHERE NOT ({same})"

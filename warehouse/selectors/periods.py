@@ -46,7 +46,17 @@ def week_label(day: dt.date) -> str:
 
 
 # A period -> its rolled-up aggregate and the column holding each row's first day.
-ROLLUPS = {"month": (MonthlySales, "month"), "week": (WeeklySales, "week")}
+ROLLUPS = {"month": (MonthlySales, "month"), "week": (WeeklySales, "week"), "day": (DailySales, "day")}
+
+
+def days(first: dt.date, last: dt.date):
+    """Every day from ``first`` to ``last``."""
+    day = first
+    while day <= last:
+        yield day
+        if day == dt.date.max:
+            return
+        day += dt.timedelta(1)
 
 
 def period_start(day: dt.date, period: str) -> dt.date:
@@ -63,7 +73,11 @@ def period_end(day: dt.date, period: str) -> dt.date:
 
 def date_parts(start: dt.date | None, end: dt.date | None, period: str = "month"):
     """(rolled-up queryset, daily queryset) that together cover [start, end] exactly: whole
-    periods (months or ISO weeks) from their aggregate, the days at the edges from the daily one."""
+    periods (months or ISO weeks) from their aggregate, the days at the edges from the daily one
+    (``period="day"``: every day from the daily aggregate, as the rolled-up part)."""
+    if period == "day":
+        days = DailySales.objects.filter(day__gte=start or dt.date.min, day__lte=end or dt.date.max)
+        return days, DailySales.objects.none()
     model, column = ROLLUPS[period]
     rolled, daily = model.objects.all(), DailySales.objects.none()
     no_period_after = (

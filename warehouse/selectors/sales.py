@@ -19,10 +19,18 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import F, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from warehouse.models import Customer, DailySales, Invoice, Item, Status
-from warehouse.selectors.periods import FILL_DAYS, ROLLUPS, date_parts, months, week_label, weeks
+from warehouse.selectors.periods import (
+    FILL_DAYS,
+    ROLLUPS,
+    date_parts,
+    days,
+    months,
+    week_label,
+    weeks,
+)
 
 DEFAULT_REVENUE_STATUSES = ("PAID", "PENDING", "PROCESSING")
 # The dates a filter may name: MySQL's DATE range (SQLite and Python hold it too).
@@ -85,7 +93,7 @@ def _narrow(queryset, filters: SalesFilter, statuses, dims: DimensionNames):
     return queryset
 
 
-_TRUNC = {"month": TruncMonth, "week": TruncWeek}
+_TRUNC = {"month": TruncMonth, "week": TruncWeek, "day": TruncDay}
 
 
 def sales_rows(
@@ -139,25 +147,29 @@ def sales_kpis(*, filters: SalesFilter, dims: DimensionNames | None = None) -> d
     }
 
 
+# A series' period -> (its aggregate period, its label, the period starts of a range).
+_SERIES = {
+    "monthly": ("month", lambda day: day.strftime("%Y-%m"), months),
+    "weekly": ("week", week_label, weeks),
+    "daily": ("day", dt.date.isoformat, days),
+}
+
+
 def sales_by_period(
     *, filters: SalesFilter, period: str = "monthly", dims: DimensionNames | None = None
 ) -> list[dict]:
-    """Revenue per month (``2024-01``) or ISO week (``2024-W05``) with the running total.
+    """Revenue per month (``2024-01``), ISO week (``2024-W05``) or day (``daily``: ``2024-01-31``)
+    with the running total.
 
     Every period of the range is present (zero where nothing sold): from the filter's
     start (else the first period with sales) to its end (else the last one). No sales at
     all: no rows.
     """
-    monthly = period == "monthly"
+    grain, label, periods = _SERIES[period]
     rows = sales_rows(
-        filters=filters,
-        keys=("period",),
-        statuses=filters.counted_statuses,
-        dims=dims,
-        period="month" if monthly else "week",
+        filters=filters, keys=("period",), statuses=filters.counted_statuses, dims=dims, period=grain
     )
     totals = {key: total for (key,), total in rows.items()}  # period start -> total
-    label, periods = ((lambda day: day.strftime("%Y-%m")), months) if monthly else (week_label, weeks)
     if not totals:
         return []
     # Zero-filled from the range's start to its end, but never more than FILL_DAYS beyond the

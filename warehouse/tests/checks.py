@@ -45,6 +45,18 @@ def assert_aggregates_match_facts() -> None:
             for r in model.objects.all()
         }
         assert rolled == periods, model.__name__
+    assert_facts_name_their_lines()
+
+
+def assert_facts_name_their_lines() -> None:
+    """Every fact's ``source_row`` is the line of its batch's file that wrote it: the staged row
+    of that batch that passed with its id (None for a batch with no staging: re-processing)."""
+    staged_batches = set(StagingInvoice.objects.values_list("batch_id", flat=True).distinct())
+    passed = StagingInvoice.objects.filter(reason__isnull=True, batch_id__in=staged_batches)
+    lines = {(b, i): r for b, i, r in passed.values_list("batch_id", "clean_invoice_id", "source_row")}
+    facts = Invoice.objects.values_list("invoice_id", "batch_id", "source_row")
+    wrong = {i: (b, r) for i, b, r in facts if r != lines.get((b, i))}
+    assert wrong == {}, "(batch, line) of facts whose line is not their batch's"
 
 
 def warehouse_snapshot() -> dict:

@@ -1,6 +1,6 @@
 // Draws every figure of the JSON data block into its #chart-<name> element, in the light
-// or dark template that follows the system setting; a click on a point applies the
-// filter it carries (its customdata: GET parameters) and reloads the page.
+// or dark template that follows the system setting; a click on a point offers the filter it
+// carries (its customdata: GET parameters) and the invoices behind it.
 (function () {
   "use strict";
   var source = document.getElementById("dashboard-figures");
@@ -22,14 +22,52 @@
 
   function theme() { return themes[dark.matches ? "dark" : "light"]; }
 
-  function drill(event) {
-    var point = event.points && event.points[0];
-    if (!point || !point.customdata) { return; }
+  // A click on a bar or point opens a small menu at the pointer: its drill (the chart's
+  // data-drill: "Show its days", "Filter by it"; none for a day) and its invoices. Both are
+  // links over the page's GET parameters with the point's own (its customdata) in place; the
+  // series' grain is left out, so a drilled range gets its automatic grain.
+  var menu = document.getElementById("point-menu");
+
+  function linked(customdata) {
     var params = new URLSearchParams(window.location.search);
-    var applied = new URLSearchParams(point.customdata);
+    var applied = new URLSearchParams(customdata);
     applied.forEach(function (value, key) { params.delete(key); });
     applied.forEach(function (value, key) { params.append(key, value); });
-    window.location.search = params.toString();
+    params.delete("grain");
+    return params;
+  }
+
+  function described(customdata) {
+    var applied = new URLSearchParams(customdata);
+    var start = applied.get("start"), end = applied.get("end");
+    if (start) { return start === end ? start : start + " to " + end; }
+    return Array.from(applied.values()).join(", ");
+  }
+
+  function drill(target, event) {
+    var point = event.points && event.points[0];
+    if (!point || !point.customdata || !menu) { return; }
+    var params = linked(point.customdata);
+    var drillText = target.dataset.drill || "";
+    var drillLink = menu.querySelector("a.drill");
+    drillLink.hidden = !drillText;
+    drillLink.textContent = drillText;
+    drillLink.href = "?" + params.toString();
+    menu.querySelector("a.invoices").href = menu.dataset.invoices + "?" + params.toString();
+    menu.querySelector(".what").textContent = described(point.customdata);
+    var at = event.event || {};
+    menu.style.left = Math.min((at.pageX || 0) + 8, document.documentElement.scrollWidth - 220) + "px";
+    menu.style.top = ((at.pageY || 0) + 8) + "px";
+    menu.hidden = false;
+    (drillText ? drillLink : menu.querySelector("a.invoices")).focus({ preventScroll: true });
+  }
+
+  if (menu) {
+    document.body.appendChild(menu);  // positioned against the page
+    document.addEventListener("keydown", function (e) { if (e.key === "Escape") { menu.hidden = true; } });
+    document.addEventListener("click", function (e) {
+      if (!menu.contains(e.target) && !e.target.closest(".chart")) { menu.hidden = true; }
+    });
   }
 
   performance.mark("dashboard-charts-start");
@@ -39,7 +77,7 @@
     var figure = figures[name];
     figure.layout.template = theme();
     return window.Plotly.newPlot(target, figure.data, figure.layout, config).then(function (plot) {
-      plot.on("plotly_click", drill);
+      plot.on("plotly_click", function (event) { drill(target, event); });
       return plot;
     });
   });
@@ -55,8 +93,14 @@
     });
   });
 
-  // Ticking exactly the default statuses is the default: leave them out of the URL.
+  // "Auto" is the default grain: leave it out of the URL.
   var form = document.getElementById("filters");
+  var grain = form && form.querySelector("select[name=grain]");
+  if (grain) {
+    form.addEventListener("submit", function () { if (!grain.value) { grain.disabled = true; } });
+  }
+
+  // Ticking exactly the default statuses is the default: leave them out of the URL.
   var statuses = form && form.querySelector(".statuses");
   if (statuses) {
     form.addEventListener("submit", function () {
