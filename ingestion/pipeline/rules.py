@@ -55,16 +55,17 @@ class Reason(StrEnum):
         "UNKNOWN_CUSTOMER",
         ("customer_id",),
         "customer id not in `dim_customer`, or holding a control character",
-        "If the customer is real, add it (Add customer on the row, or the list action Add the unknown "
-        "customers and items for many rows), then re-process the rows. If the id is a typo, correct the file"
-        " and upload it again.",
+        "If the customer is real, add it to the customer list (from the row's page, or for many rows with"
+        " the list action that adds the unknown customers and items), then re-process the rows. If the id"
+        " is a typo, correct the file and upload it again.",
     )
     UNKNOWN_ITEM = (
         "UNKNOWN_ITEM",
         ("item_description",),
         "item not in `dim_item`",
-        "If the item is new, add it (Add item on the row, or the list action for many rows), then re-process"
-        " the rows. If it is a misspelling of an item we have, correct the file and upload it again.",
+        "If the item is new, add it to the item list (from the row's page, or for many rows with the list"
+        " action), then re-process the rows. If it is a misspelling of an item we have, correct the file and"
+        " upload it again.",
     )
     UNKNOWN_STATUS = (
         "UNKNOWN_STATUS",
