@@ -16,9 +16,10 @@ from config.permissions import ImportExportPermissionMixin
 from config.request_limits import permission_before_body
 from ingestion import views
 from ingestion.admin.display import admin_url, admin_url_name, moment, number, seconds_text, status_badge
-from ingestion.admin.summary import batch_summary
+from ingestion.admin.summary import batch_preview_context, batch_summary
 from ingestion.dispatch import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource
+from ingestion.preview_loads import preview_confirm
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
 from warehouse.models import LoadBatch
 
@@ -95,6 +96,7 @@ class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportAction
             path("<int:pk>/progress/", wrap(self.progress_view), name=name(self.opts, "progress")),
             path("<int:pk>/cancel/", wrap(self.cancel_view), name=name(self.opts, "cancel")),
             path("<int:pk>/rerun/", wrap(self.rerun_view), name=name(self.opts, "rerun")),
+            path("<int:pk>/load/", wrap(self.load_view), name=name(self.opts, "load")),
             *super().get_urls(),
         ]
 
@@ -143,6 +145,17 @@ class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportAction
 
         return self._post_action(request, pk, rerun)
 
+    def load_view(self, request, pk):
+        """Confirm a dry run (a preview): load its stored file as a new batch."""
+
+        def load(*, batch, user):
+            new = preview_confirm(preview=batch, user=user)
+            level, text = views.batch_outcome_message(new)
+            self.message_user(request, f"Load of dry run #{batch.pk}: {text}", level)
+            return redirect(admin_url(self.opts, "change", new.pk))
+
+        return self._post_action(request, pk, load)
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
         batch = self.get_object(request, unquote(object_id)) if object_id else None  # None: malformed too
@@ -153,6 +166,7 @@ class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportAction
                 summary=batch_summary(batch),
                 can_cancel=can_act and batch.status in (LoadBatch.Status.QUEUED, LoadBatch.Status.RUNNING),
                 can_rerun=can_act and batch.status in LoadBatch.FINISHED and bool(batch.file_path),
+                **batch_preview_context(batch, can_act=can_act),
             )
         return super().changeform_view(request, object_id, form_url, extra_context)
 
