@@ -67,7 +67,6 @@ class RejectedInvoiceAdmin(
         "customer",
         "batch_link",
         "row_number",
-        "rejected_at",
         "resolved",
     )
     list_display_links = ("id", "invoice_id")

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from ingestion.admin.display import admin_url, failing_fields, moment, reasons_in_detail
+from ingestion.admin.display import admin_url, failing_fields, reasons_in_detail
 from ingestion.admin.wording import detail_sentence
 from ingestion.pipeline.columns import RAW_COLUMNS
 from ingestion.pipeline.rules import REASONS, reason_next_step
@@ -64,10 +64,6 @@ class RejectedColumnsMixin:
     @admin.display(description="row", ordering="source_row")
     def row_number(self, obj):
         return obj.source_row
-
-    @admin.display(description="rejected at", ordering="created_at")
-    def rejected_at(self, obj):
-        return moment(obj.created_at)
 
     @admin.display(description="resolved by")
     def resolved_by_link(self, obj):

@@ -121,11 +121,11 @@ def test_dates_read_the_same_on_the_batch_and_rejected_pages(admin_client, batch
         "batch list": admin_client.get(reverse("admin:warehouse_loadbatch_changelist")),
         "batch page": admin_client.get(reverse("admin:warehouse_loadbatch_change", args=[batch.pk])),
     }
-    rejected_list = admin_client.get(LIST_URL).content.decode()
+    row_page = admin_client.get(reverse("admin:warehouse_rejectedinvoice_change", args=[row.pk]))
 
     for name, response in pages.items():
         assert expected in response.content.decode(), name
-    assert date_format(timezone.localtime(row.created_at), "DATETIME_FORMAT") in rejected_list
+    assert date_format(timezone.localtime(row.created_at), "DATETIME_FORMAT") in row_page.content.decode()
     assert batch.started_at.strftime("%Y-%m-%d %H:%M") not in pages["batch list"].content.decode()
 
 
