@@ -6,17 +6,23 @@ and counts new / updated / unchanged against the facts. The sample of changes is
 from staging joined to the facts: the first ``PREVIEW_SAMPLE`` updated invoices in file
 order, field by field, old -> new. It is a bounded query (``LIMIT``), whatever the file's
 size. It compares with the facts as they are when it is read, so a load that ran in between
-shows in the sample (the counts are the dry run's).
+shows in the sample (the counts are the dry run's). When updates are rare the query reads
+every staged row of the batch (about 0.8 s for 200,000 rows on SQLite), so the sample is
+cached under the data version (``warehouse.versions``): a page seen again answers at once,
+and any change to the facts makes it read again.
 """
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection
 
 from ingestion.pipeline.sql import FACT_VALUES, STAGED_VALUES
 from warehouse.models import LoadBatch, StagingInvoice
+from warehouse.versions import data_version
 
 PREVIEW_SAMPLE = 20  # changed invoices shown, at most
 PREVIEW_SUMMARY = (
@@ -24,6 +30,9 @@ PREVIEW_SUMMARY = (
     " and reject {rejected:,} rows"
 )
 PREVIEW_SAMPLE_TITLE = "the first {shown:,} of the {updated:,} updated invoices, old \u2192 new"
+PREVIEW_SAMPLE_DONE = (
+    "the invoices now hold what this file says (it was loaded since): no change is left to list"
+)
 PREVIEW_SAMPLE_GONE = (
     "the rows of this dry run are no longer kept (staging retention): the changes cannot be listed"
 )
@@ -65,7 +74,24 @@ def _text(label: str, value) -> str:
 
 def preview_changes(*, batch_id: int, limit: int = PREVIEW_SAMPLE) -> list[dict]:
     """The first ``limit`` invoices the batch would update, in file order: for each its id,
-    source row and the fields that differ (``{"field", "old", "new"}``)."""
+    source row and the fields that differ (``{"field", "old", "new"}``); cached under the
+    data version."""
+    version = data_version()
+    key = f"preview:{batch_id}:{limit}:{version}"
+    try:
+        found = cache.get(key) if version is not None else None
+    except Exception:  # a cache that is down slows the page; it never fails it
+        found = None
+    if found is not None:
+        return found
+    changes = _changes_read(batch_id=batch_id, limit=limit)
+    if version is not None:
+        with contextlib.suppress(Exception):  # as above
+            cache.set(key, changes)
+    return changes
+
+
+def _changes_read(*, batch_id: int, limit: int) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(_CHANGES, [batch_id, limit])
         rows = cursor.fetchall()
@@ -93,7 +119,11 @@ def batch_preview(batch: LoadBatch, *, limit: int = PREVIEW_SAMPLE) -> dict:
     if batch.rows_updated:
         if StagingInvoice.objects.filter(batch_id=batch.pk).exists():
             changes = preview_changes(batch_id=batch.pk, limit=limit)
-            sample_title = PREVIEW_SAMPLE_TITLE.format(shown=len(changes), updated=batch.rows_updated)
+            sample_title = (
+                PREVIEW_SAMPLE_TITLE.format(shown=len(changes), updated=batch.rows_updated)
+                if changes
+                else PREVIEW_SAMPLE_DONE
+            )
         else:
             sample_title = PREVIEW_SAMPLE_GONE
     return {

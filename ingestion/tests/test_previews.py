@@ -127,6 +127,7 @@ def test_an_upload_that_updates_invoices_writes_nothing_until_confirmed(uploader
         reverse("admin:warehouse_loadbatch_change", args=[preview.pk])
     ).content.decode()
     assert "It was loaded by" in page and 'id="load-file"' not in page
+    assert "no change is left to list" in page
     again = uploader_client.post(reverse("admin:warehouse_loadbatch_load", args=[preview.pk]), follow=True)
     assert (
         PREVIEW_ALREADY_LOADED.format(batch_id=preview.pk, load_id=load.pk) in again.content.decode().lower()
