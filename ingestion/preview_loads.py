@@ -5,7 +5,8 @@ of the stored file; confirming it loads that same file (no second upload).
   and the content was not loaded already unless forced: an unforced repeat is skipped anyway);
 - ``preview_settle`` (run by the ``preview_settle`` task once the dry run ended): a preview
   that would update no existing invoice (only new, unchanged or rejected rows) starts its
-  load by itself; one that would update some waits for a user's confirmation;
+  load by itself; one that would update some waits for a user's confirmation (its sample of
+  changes is read then, into the cache, so that its page answers at once);
 - ``preview_confirm``: the load of a finished dry run's file, once (a second confirmation,
   or a confirmation after the automatic start, is refused with a message).
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from django.db import transaction
 
 from ingestion.dispatch import batch_enqueue
+from ingestion.previews import preview_changes
 from ingestion.services import batch_create
 from warehouse.models import Invoice, LoadBatch
 
@@ -88,7 +90,10 @@ def preview_confirm(*, preview: LoadBatch, user=None) -> LoadBatch:
 def preview_settle(*, batch_id: int) -> LoadBatch | None:
     """After a preview's dry run: load it now if it updates no existing invoice; the load, or None."""
     preview = LoadBatch.objects.filter(pk=batch_id).first()
-    if preview is None or not preview_loadable(preview) or preview.rows_updated:
+    if preview is None or not preview_loadable(preview):
+        return None
+    if preview.rows_updated:  # waits for a user: the sample is read now, so the page answers at once
+        preview_changes(batch_id=preview.pk)
         return None
     try:
         return preview_confirm(preview=preview)

@@ -11,15 +11,23 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
 from ingestion.preview_loads import PREVIEW_ALREADY_LOADED, PREVIEW_LOAD_NOTE
-from ingestion.previews import PREVIEW_SAMPLE_GONE, batch_preview, preview_changes, preview_lines
+from ingestion.previews import (
+    PREVIEW_SAMPLE,
+    PREVIEW_SAMPLE_GONE,
+    batch_preview,
+    preview_changes,
+    preview_lines,
+)
 from ingestion.services import staging_prune
 from ingestion.tests.files import ingest, invoices_csv, write_invoices
 from warehouse.models import Invoice, LoadBatch
+from warehouse.versions import data_version
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -97,6 +105,8 @@ def test_an_upload_that_updates_invoices_writes_nothing_until_confirmed(uploader
         1,
     )
     assert facts() == before  # nothing written
+    sample = cache.get(f"preview:{preview.pk}:{PREVIEW_SAMPLE}:{data_version()}")
+    assert [c["invoice_id"] for c in sample] == ["INV-1", "INV-2"]  # read when the preview ended
     html = response.content.decode()
     assert response.redirect_chain[-1][0] == reverse("admin:warehouse_loadbatch_change", args=[preview.pk])
     assert "it would update 2 existing invoices" in html
