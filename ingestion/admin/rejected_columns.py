@@ -39,6 +39,7 @@ def still_rejected_url(ids: list[int], *, selection_url: str) -> str:
         return f"{changelist}?{urlencode({'id__in': ','.join(map(str, ids)), 'resolved': 'no'})}"
     params = QueryDict(selection_url.partition("?")[2], mutable=True)
     params["resolved"] = "no"
+    params.pop("p", None)  # fewer rows now: the first page
     return f"{changelist}?{params.urlencode()}"
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -16,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from ingestion.preview_loads import PREVIEW_ALREADY_LOADED, PREVIEW_LOAD_NOTE
+from ingestion.preview_loads import PREVIEW_ALREADY_LOADED, PREVIEW_FILE_GONE, PREVIEW_LOAD_NOTE
 from ingestion.previews import (
     PREVIEW_SAMPLE,
     PREVIEW_SAMPLE_GONE,
@@ -223,3 +224,18 @@ def test_confirming_needs_the_upload_permission(staff_user, logged_in, loaded, t
     assert 'id="preview-changes"' in page and "Load this file" not in page
     assert response.status_code == 403
     assert not LoadBatch.objects.filter(dry_run=False).exclude(pk=loaded.pk).exists()
+
+
+def test_a_preview_whose_file_is_gone_is_refused_with_a_message(uploader_client, loaded):
+    upload(uploader_client, *UPDATE)
+    preview = LoadBatch.objects.exclude(pk=loaded.pk).get()
+    Path(preview.file_path).unlink()
+
+    response = uploader_client.post(reverse("admin:warehouse_loadbatch_load", args=[preview.pk]), follow=True)
+
+    gone = PREVIEW_FILE_GONE.format(batch_id=preview.pk, path=preview.file_path)
+    assert gone.lower() in response.content.decode().lower()
+    assert not LoadBatch.objects.filter(dry_run=False).exclude(pk=loaded.pk).exists()
+    assert 'id="load-file"' not in response.content.decode()  # nothing left to load
+    load_url = reverse("admin:warehouse_loadbatch_load", args=[preview.pk])
+    assert uploader_client.get(load_url).status_code == 405
