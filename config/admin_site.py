@@ -43,6 +43,11 @@ class InvoiceAdminSite(admin.AdminSite):
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
+        for app in apps:  # a model admin may name its add link (``add_label``): "Upload a file"
+            for model in app["models"]:
+                label = getattr(self._registry.get(model["model"]), "add_label", None)
+                if label:
+                    model["add_label"] = label
         if app_label is not None:
             return apps
         found = {_name(app, m): (app, m) for app in apps for m in app["models"]}

@@ -44,11 +44,11 @@ REPUBLISHED = (
 _BROKER_ERRORS = (BrokerError, OSError)
 
 
-def _publish(batch_id: int, task_id: str, *, fail_batch: bool = True) -> None:
+def _publish(batch_id: int, task_id: str, *, fail_batch: bool = True, then=None) -> None:
     from ingestion.tasks import ingest_batch
 
     try:
-        ingest_batch.apply_async((batch_id,), task_id=task_id)
+        ingest_batch.apply_async((batch_id,), task_id=task_id, link=then)
     except _BROKER_ERRORS as exc:
         if not fail_batch:  # a batch sent again stays queued: the next sweep tries once more
             logger.warning("batch %s: could not send it again: %s", batch_id, exc)
@@ -63,8 +63,9 @@ def _publish(batch_id: int, task_id: str, *, fail_batch: bool = True) -> None:
             notify.batch_notify_here(batch=LoadBatch.objects.get(pk=batch_id))
 
 
-def batch_enqueue(*, batch: LoadBatch) -> str:
+def batch_enqueue(*, batch: LoadBatch, then=None) -> str:
     """Queue ``ingest_batch`` once the batch row is committed; record the task id on the row.
+    ``then``: a task signature to run once the load ended (a preview's, see ``ingestion.previews``).
 
     Without a broker Celery is eager: the load then runs in-process right after commit.
     When the broker cannot be reached the batch ends ``failed`` with ``BATCH_QUEUE_FAILED``
@@ -76,7 +77,7 @@ def batch_enqueue(*, batch: LoadBatch) -> str:
     task_id = uuid()
     LoadBatch.objects.filter(pk=batch.pk).update(task_id=task_id, published_at=timezone.now())
     batch.task_id = task_id
-    transaction.on_commit(lambda: _publish(batch.pk, task_id))
+    transaction.on_commit(lambda: _publish(batch.pk, task_id, then=then))
     return task_id
 
 

@@ -78,3 +78,12 @@ def notify_webhook(batch_id: int, event: str) -> None:
 def retention_apply() -> dict:
     """Beat: staging rows and uploaded files past their retention are removed (see settings)."""
     return dataclasses.asdict(retention.retention_apply())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def preview_settle(batch_id: int) -> int | None:
+    """After a preview's dry run: its load starts now if it updates no existing invoice."""
+    from ingestion.preview_loads import preview_settle as settle
+
+    load = settle(batch_id=batch_id)
+    return load.pk if load else None

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ingestion.dispatch import batch_enqueue
 from ingestion.pipeline import errors, extract, formats
+from ingestion.preview_loads import preview_then, preview_wanted
 from ingestion.services import batch_create
 from ingestion.validation import read_limits
 from warehouse.models import LoadBatch
@@ -64,8 +65,14 @@ def upload_save(uploaded) -> Path:
     return path
 
 
-def uploads_enqueue(*, files, user, force: bool, dry_run: bool, sheet: str = "") -> list[LoadBatch]:
-    """Save every file first (all or none), then create and enqueue one batch per file."""
+def uploads_enqueue(
+    *, files, user, force: bool, dry_run: bool, sheet: str = "", preview: bool = False
+) -> list[LoadBatch]:
+    """Save every file first (all or none), then create and enqueue one batch per file.
+
+    ``preview``: a file whose load could update existing invoices becomes a dry run first,
+    which loads by itself if it updates none and otherwise waits to be confirmed
+    (``ingestion.preview_loads``)."""
     saved: list[tuple[Path, str]] = []
     try:
         for uploaded in files:
@@ -86,7 +93,13 @@ def uploads_enqueue(*, files, user, force: bool, dry_run: bool, sheet: str = "")
                 file_name=stored_name(original_name, max_bytes=255),
                 sheet=sheet,
             )
-            batch_enqueue(batch=batch)  # sent once this transaction commits
+            then = None
+            if preview and not dry_run and batch.status == LoadBatch.Status.QUEUED:
+                if preview_wanted(sha256=batch.sha256, force=force):
+                    batch.dry_run = True
+                    batch.save(update_fields=["dry_run"])
+                    then = preview_then(batch.pk)
+            batch_enqueue(batch=batch, then=then)  # sent once this transaction commits
             batches.append(batch)
     for batch in batches:  # what happened: queued, already loaded (no broker), or not queued
         batch.refresh_from_db()

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 
 from ingestion.admin.display import admin_url
 from ingestion.forms import InvoiceUploadForm
+from ingestion.preview_loads import preview_load
 from ingestion.uploads import UploadRejected, uploads_enqueue
 from warehouse.models import LoadBatch
 from warehouse.selectors.batches import DRY_RUN_TEXT, batch_present
@@ -27,6 +28,14 @@ BATCH_DRY_RUN_ENDED = (
     " {rejected:,} would be rejected"
 )
 BATCH_NOT_LOADED = "batch #{id} {name}: {status}: {reason}"
+PREVIEW_QUEUED = (
+    "batch #{id} {name}: previewed first, as a dry run (the warehouse holds invoices it could change):"
+    " it loads by itself if it changes none, and otherwise waits for you to confirm"
+)
+PREVIEW_WAITING = (
+    "batch #{id} {name}: {dry_run}: it would update {updated:,} existing invoices."
+    " Check the changes below, then load the file"
+)
 
 
 def batch_outcome_message(batch: LoadBatch) -> tuple[int, str]:
@@ -43,6 +52,20 @@ def batch_outcome_message(batch: LoadBatch) -> tuple[int, str]:
         return messages.SUCCESS, BATCH_ENDED.format(**values, **counts)
     level = messages.WARNING if batch.status == LoadBatch.Status.SKIPPED else messages.ERROR
     return level, BATCH_NOT_LOADED.format(**values, reason=batch.error or batch.note)
+
+
+def upload_outcome(batch: LoadBatch, *, asked_dry_run: bool) -> tuple[LoadBatch, int, str]:
+    """(the batch to show, message level, what happened) after an upload: a preview that
+    loaded by itself shows its load; one waiting for confirmation says so."""
+    if not batch.dry_run or asked_dry_run or batch.status == LoadBatch.Status.FAILED:
+        return (batch, *batch_outcome_message(batch))
+    if (load := preview_load(batch)) is not None:
+        return (load, *batch_outcome_message(load))
+    values = {"id": batch.pk, "name": batch.file_name}
+    if batch.status == LoadBatch.Status.SUCCEEDED:
+        text = PREVIEW_WAITING.format(**values, dry_run=DRY_RUN_TEXT, updated=batch.rows_updated)
+        return batch, messages.WARNING, text
+    return batch, messages.SUCCESS, PREVIEW_QUEUED.format(**values)
 
 
 def batch_progress(request, pk: int, *, model_admin):
@@ -65,13 +88,17 @@ def invoice_upload(request, *, model_admin):
                 force=form.cleaned_data["force"],
                 dry_run=form.cleaned_data["dry_run"],
                 sheet=form.cleaned_data["sheet"],
+                preview=True,
             )
         except UploadRejected as exc:
             form.add_error("files", str(exc))
         else:
+            shown = []
             for batch in batches:
-                level, text = batch_outcome_message(batch)
+                batch, level, text = upload_outcome(batch, asked_dry_run=form.cleaned_data["dry_run"])
                 messages.add_message(request, level, text)
+                shown.append(batch)
+            batches = shown
             opts = model_admin.opts
             if len(batches) == 1:
                 return redirect(admin_url(opts, "change", batches[0].pk))

@@ -23,6 +23,8 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from import_export import resources, widgets
 from import_export.formats import base_formats
@@ -123,6 +125,18 @@ class ExportAdminMixin:
             params = ", ".join(sorted(request.GET))[:200]
             messages.error(request, EXPORT_BAD_FILTERS.format(params=params))
             return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The change page's Export button exports its row without saving the form first, for
+        whoever may export: a viewer too (Django refuses a view-only user's post of the form)."""
+        if request.method == "POST" and "_export-item" in request.POST and object_id:
+            if not self.has_export_permission(request):
+                raise PermissionDenied
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self.export_admin_action(request, self.model._default_manager.filter(pk=obj.pk))
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_export_data(self, file_format, request, queryset, **kwargs):
         with controls_counted() as removed:

@@ -163,6 +163,7 @@ EXPECTED: dict[str, tuple[tuple, tuple]] = {
     "admin:warehouse_loadbatch_progress": (VIEW_BATCH, VIEW_BATCH),
     "admin:warehouse_loadbatch_cancel": (NOT_ALLOWED, (L, 403, 403, 302, 302)),
     "admin:warehouse_loadbatch_rerun": (NOT_ALLOWED, (L, 403, 403, 302, 302)),
+    "admin:warehouse_loadbatch_load": (NOT_ALLOWED, (L, 403, 403, 302, 302)),  # not a dry run: a message
     # Rejected rows: read-only, exported with view.
     **_model("warehouse", "rejectedinvoice", _READ_ONLY),
     **_import_export("warehouse", "rejectedinvoice", importing=None, exporting=VIEW),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from ingestion.pipeline.rules import REASONS, reason_columns
@@ -32,6 +35,19 @@ def admin_url(opts, action: str, *args) -> str:
 def number(value) -> str:
     """Counts the same way everywhere: ``12,345`` (``-`` when unknown)."""
     return "-" if value is None else f"{value:,}"
+
+
+def moment(value: dt.datetime | str | None) -> str:
+    """A point in time the way every admin page shows it: the locale's ``DATETIME_FORMAT``
+    (the format Django's own admin fields use), in the site's time zone; ``-`` when unknown.
+    Accepts the ISO strings stored in JSON (a batch's attempts) too."""
+    if not value:
+        return "-"
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return date_format(value, "DATETIME_FORMAT")
 
 
 def seconds_text(seconds: float | None) -> str:

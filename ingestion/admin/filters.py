@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.views.main import SEARCH_VAR
 
 from ingestion.pipeline.rules import REASONS
 from warehouse.models import LoadBatch, RejectedInvoice
 
 
 class ResolvedFilter(admin.SimpleListFilter):
-    """Unresolved rows by default (the work left); resolved ones or all of them on demand."""
+    """Unresolved rows by default (the work left); resolved ones or all of them on demand.
+
+    A search looks through every row unless this filter is chosen: a search for an invoice
+    finds its row whether or not it was resolved (the resolved column says which)."""
 
     title = "resolved"
     parameter_name = "resolved"
+
+    def __init__(self, request, params, model, model_admin):
+        self.default = "all" if request.GET.get(SEARCH_VAR, "").strip() else "no"
+        super().__init__(request, params, model, model_admin)
 
     def lookups(self, request, model_admin):
         return (("no", "Unresolved"), ("yes", "Resolved"), ("all", "All"))
 
     def queryset(self, request, queryset):
-        if self.value() == "yes":
+        value = self.value() or self.default
+        if value == "yes":
             return queryset.filter(resolved_at__isnull=False)
-        if self.value() == "all":
+        if value == "all":
             return queryset
         return queryset.filter(resolved_at__isnull=True)
 
     def choices(self, changelist):
-        current = self.value() or "no"
+        current = self.value() or self.default
         for value, title in self.lookup_choices:
             yield {
                 "selected": current == value,

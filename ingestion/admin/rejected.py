@@ -12,17 +12,21 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 from import_export.admin import ExportActionModelAdmin
 
 from config.permissions import ImportExportPermissionMixin
-from ingestion.admin.display import admin_url, admin_url_name, failing_fields, number, reasons_in_detail
+from ingestion.admin.display import admin_url, admin_url_name, number, reasons_in_detail
 from ingestion.admin.filters import BatchFilter, ReasonFilter, ResolvedFilter
-from ingestion.admin.wording import detail_for_people, detail_sentence
+from ingestion.admin.rejected_columns import (
+    RejectedColumnsMixin,
+    next_steps,
+    row_next_steps,
+    still_rejected_url,
+)
+from ingestion.admin.wording import detail_for_people
 from ingestion.exports import RejectedInvoiceResource
-from ingestion.pipeline.columns import RAW_COLUMNS
 from ingestion.reprocess import rejected_reprocess
 from ingestion.streams import StreamedExportMixin
 from ingestion.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
@@ -50,6 +54,7 @@ class RejectedInvoiceAdmin(
     StreamedExportMixin,
     ImportExportPermissionMixin,
     ReadOnlyAdminMixin,
+    RejectedColumnsMixin,
     ExportActionModelAdmin,
 ):
     resource_classes = [RejectedInvoiceResource]
@@ -61,9 +66,7 @@ class RejectedInvoiceAdmin(
         "detail_short",
         "customer",
         "batch_link",
-        "file_name",
-        "source_row",
-        "created_at",
+        "row_number",
         "resolved",
     )
     list_display_links = ("id", "invoice_id")
@@ -144,6 +147,7 @@ class RejectedInvoiceAdmin(
                 params["reason"] = row["reason"]
                 reason_counts.append((row["reason"], row["n"], "?" + params.urlencode()))
             context["reason_counts"] = reason_counts
+            context["next_steps"] = next_steps([reason for reason, _, _ in reason_counts])
         return response
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -153,6 +157,7 @@ class RejectedInvoiceAdmin(
                 **(extra_context or {}),
                 "row": row,
                 "problems": detail_for_people(row.detail, row.raw_record),
+                "next_steps": [] if row.resolved_at else row_next_steps(row),
                 "fixes": [] if row.resolved_at else self._fixes(request, row),
                 "can_reprocess": row.resolved_at is None and self.has_reprocess_permission(request),
                 "reprocess_url": admin_url(self.opts, "reprocess", row.pk),
@@ -191,15 +196,20 @@ class RejectedInvoiceAdmin(
         except (ValueError, FactsLockTimeout) as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return
+        still = format_html(
+            ': <a href="{}" id="still-rejected">list them</a>',
+            still_rejected_url(ids, selection_url=request.get_full_path()),
+        )
         self.message_user(
             request,
             format_html(
-                'Re-processed {} rows in <a href="{}">batch #{}</a>: {} loaded, {} still rejected.',
+                'Re-processed {} rows in <a href="{}">batch #{}</a>: {} loaded, {} still rejected{}.',
                 number(batch.rows_read),
                 admin_url(LoadBatch._meta, "change", batch.pk),
                 batch.pk,
                 number(batch.rows_loaded),
                 number(batch.rows_rejected),
+                still if batch.rows_rejected else "",
             ),
             messages.SUCCESS if batch.rows_loaded else messages.WARNING,
         )
@@ -236,50 +246,3 @@ class RejectedInvoiceAdmin(
             "back_url": request.get_full_path(),
         }
         return TemplateResponse(request, "ingestion/admin/rejected_unknowns_added.html", context)
-
-    @admin.display(description="detail")
-    def detail_short(self, obj):
-        text = detail_sentence(obj.detail, obj.raw_record)
-        short = text if len(text) <= 90 else text[:87] + "..."
-        return format_html('<span title="{}">{}</span>', obj.detail, short)
-
-    @admin.display(description="customer")
-    def customer(self, obj):
-        raw = obj.raw_record or {}
-        return " ".join(str(raw.get(k) or "") for k in ("customer_id", "customer_name")).strip() or "-"
-
-    @admin.display(description="batch", ordering="batch_id")
-    def batch_link(self, obj):
-        url = admin_url(LoadBatch._meta, "change", obj.batch_id)
-        return format_html('<a href="{}">#{}</a>', url, obj.batch_id)
-
-    @admin.display(description="resolved by")
-    def resolved_by_link(self, obj):
-        if not obj.resolved_by_batch_id:
-            return "-"
-        url = admin_url(LoadBatch._meta, "change", obj.resolved_by_batch_id)
-        return format_html('<a href="{}">batch #{}</a>', url, obj.resolved_by_batch_id)
-
-    @admin.display(description="resolved", boolean=True, ordering="resolved_at")
-    def resolved(self, obj):
-        return obj.resolved_at is not None
-
-    @admin.display(description="raw record")
-    def raw_record_table(self, obj):
-        raw = obj.raw_record or {}
-        failing = failing_fields(obj.reason, obj.detail)
-        keys = [*RAW_COLUMNS, *(k for k in raw if k not in RAW_COLUMNS)]
-        rows = (
-            (
-                mark_safe(' class="ingestion-failing"') if key in failing else "",
-                key,
-                "" if raw.get(key) is None else str(raw.get(key)),
-                "fails" if key in failing else ("extra column" if key not in RAW_COLUMNS else ""),
-            )
-            for key in keys
-        )
-        return format_html(
-            '<table class="ingestion-raw"><thead><tr><th>field</th><th>value as read</th><th></th></tr>'
-            "</thead><tbody>{}</tbody></table>",
-            format_html_join("", "<tr{}><th>{}</th><td><code>{}</code></td><td>{}</td></tr>", rows),
-        )

@@ -7,6 +7,8 @@ from django.utils.http import urlencode
 
 from ingestion import views
 from ingestion.admin.display import admin_url, number, seconds_text, status_badge
+from ingestion.preview_loads import preview_load, preview_loadable
+from ingestion.previews import batch_preview
 from warehouse.models import LoadBatch, RejectedInvoice
 from warehouse.selectors.batches import DRY_RUN_TEXT, batch_present
 
@@ -56,4 +58,18 @@ def batch_summary(batch: LoadBatch) -> dict:
         ],
         "duration": seconds_text(seconds),
         "rows_per_second": number(round(presented["rows_read"] / seconds)) if seconds else "-",
+    }
+
+
+def batch_preview_context(batch: LoadBatch, *, can_act: bool) -> dict:
+    """A finished dry run's page: what it would change (``batch_preview``, the presenter
+    ``load_invoices --dry-run`` prints too), the load that followed it, or the button that
+    loads its stored file (``can_load``)."""
+    if not (batch.dry_run and batch.status == LoadBatch.Status.SUCCEEDED):
+        return {}
+    load = preview_load(batch)
+    return {
+        "preview": batch_preview(batch),
+        "preview_load": load,
+        "can_load": can_act and load is None and preview_loadable(batch),
     }

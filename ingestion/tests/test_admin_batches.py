@@ -50,7 +50,7 @@ def test_the_list_shows_the_accounting_of_each_batch(admin_client, loaded):
     assert "messy.csv" in html and 'class="ingestion-status"' in html and ">succeeded<" in html
     assert 'title="1 new / 0 updated / 0 unchanged">1<' in html  # loaded, its split on hover
     assert "66.7%" in html  # rejection rate
-    assert "Upload invoices" in html
+    assert "Upload a file" in html
 
 
 def test_the_detail_shows_reasons_sha_progress_and_a_link_to_the_rejected_rows(admin_client, loaded):

@@ -38,7 +38,7 @@ def test_upload_progress_and_rejected_rows_in_chromium(
     page.fill("#id_password", "a-long-test-password")
     page.click("input[type=submit]")
     page.goto(f"{live_server.url}/admin/warehouse/loadbatch/")
-    page.click("text=Upload invoices")
+    page.click("text=Upload a file")
     page.set_input_files("input[type=file]", str(messy))
     page.click("input[name=_upload]")
 

@@ -13,6 +13,7 @@ from ingestion.dispatch import batch_enqueue, batch_queue_failed, batch_republis
 from ingestion.paths import input_files
 from ingestion.pipeline.formats import INPUT_SUFFIXES
 from ingestion.pipeline.lanes import connection_close
+from ingestion.previews import batch_preview, preview_lines
 from ingestion.reconnect import connection_lost, db_retry, error_line
 from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
@@ -243,9 +244,16 @@ class Command(BaseCommand):
 
     def _report(self, batches: list[LoadBatch], *, as_json: bool) -> None:
         presented = [batch_present(batch) for batch in batches]
+        # A finished dry run: what a load would change, as the admin's preview shows it.
+        previews = {
+            b.pk: batch_preview(b) for b in batches if b.dry_run and b.status == LoadBatch.Status.SUCCEEDED
+        }
         if as_json:
             for batch in presented:
-                self.stdout.write(json.dumps(batch_json(batch)))
+                line = batch_json(batch)
+                if batch["id"] in previews:
+                    line["preview"] = previews[batch["id"]]
+                self.stdout.write(json.dumps(line))
             return
         self.stdout.write(
             f"{'batch':>6}  {'status':<10} {'read':>10} {'loaded':>10} {'inserted':>10}"
@@ -259,6 +267,8 @@ class Command(BaseCommand):
             )
             if b["dry_run"]:
                 self.stdout.write(f"{'':>8}{DRY_RUN_TEXT}")
+            for line in preview_lines(previews[b["id"]]) if b["id"] in previews else ():
+                self.stdout.write(f"{'':>8}{line}")
             if b["reason_counts"]:
                 reasons = ", ".join(f"{k} {v:,}" for k, v in b["reason_counts"].items())
                 self.stdout.write(f"{'':>8}rejected: {reasons}")
