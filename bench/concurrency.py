@@ -118,6 +118,7 @@ def gunicorn_start(args, port: int) -> subprocess.Popen:
         *(str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application"),
         *("--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--worker-class", "gthread"),
         *("--threads", str(args.threads), "--timeout", "120"),
+        *args.gunicorn_args.split(),
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=environment(args), start_new_session=True)
     deadline = time.monotonic() + 60
@@ -140,6 +141,17 @@ def server_cpu(server: subprocess.Popen) -> float:
     master = psutil.Process(server.pid)
     processes = [master, *master.children(recursive=True)]
     return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
+def connections_per_worker(server: subprocess.Popen, port: int) -> list[int]:
+    """How the clients' keep-alive connections are spread over gunicorn's workers."""
+    import psutil
+
+    counts = []
+    for worker in psutil.Process(server.pid).children():
+        held = worker.net_connections("tcp")
+        counts.append(sum(1 for c in held if c.status == "ESTABLISHED" and c.laddr.port == port))
+    return sorted(counts, reverse=True)
 
 
 def load_run(args, path: Path) -> dict:
@@ -182,6 +194,7 @@ def main() -> None:
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/7", help='Redis URL; "" = memory')
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 4)))
+    parser.add_argument("--gunicorn-args", default="", help="more gunicorn options")
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run")
     parser.add_argument("--during-load", action="store_true", help="also measure during a 1M-row load")
     parser.add_argument("--load-rows", type=int, default=1_000_000, help="rows of the --during-load file")
@@ -200,10 +213,13 @@ def main() -> None:
         began, cpu = time.perf_counter(), server_cpu(server)
         time.sleep(args.seconds)
         ended, cpu = time.perf_counter(), server_cpu(server) - cpu
+        spread = connections_per_worker(server, port)
         clients.finish()
         counted = [s for s in clients.samples if began <= s[1] <= ended]
         idle = report(f"idle, {args.clients} clients, {args.facts:,} facts", counted, ended - began)
-        print(f"gunicorn CPU: {cpu * 1000 / max(1, len(counted)):.2f} ms per request")
+        print(f"connections per worker: {spread}")
+        print(f"gunicorn CPU: {cpu * 1000 / max(1, len(counted)):.2f} ms per request", end="; ")
+        print(f"client CPU: {clients.cpu_seconds * 1000 / max(1, len(clients.samples)):.2f} ms per request")
         if args.during_load:
             path = input_file(args.load_rows)
             alone = load_run(args, path)

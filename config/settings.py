@@ -157,6 +157,8 @@ AUTHENTICATION_BACKENDS = [
     # Django's ModelBackend, reading permissions in one query (every sales answer checks them).
     "config.auth_backends.PermissionsInOneQueryBackend",
 ]
+# Django's database sessions, read without the ORM (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -296,7 +298,7 @@ CACHE_URL = env("CACHE_URL", default="") or (
 CACHE_SECONDS = env.int("CACHE_SECONDS", default=6 * 3600)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        "BACKEND": "config.cache_backends.KeptClientRedisCache"
         if CACHE_URL
         else "django.core.cache.backends.locmem.LocMemCache",
         "TIMEOUT": CACHE_SECONDS,
