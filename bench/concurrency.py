@@ -22,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -107,6 +108,16 @@ def warehouse_prepare(args) -> str:
     return f"sessionid={session.session_key}"
 
 
+def image_default(variable: str) -> int:
+    """The environment's value, else the image's default (``${VARIABLE:-N}`` in the entrypoint)."""
+    if os.environ.get(variable):
+        return int(os.environ[variable])
+    found = re.search(rf"\${{{variable}:-(\d+)}}", (ROOT / "docker" / "entrypoint.sh").read_text())
+    if found is None:
+        sys.exit(f"docker/entrypoint.sh has no default for {variable}")
+    return int(found.group(1))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -114,13 +125,17 @@ def free_port() -> int:
 
 
 def gunicorn_start(args, port: int) -> subprocess.Popen:
-    command = [
-        *(str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application"),
-        *("--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--worker-class", "gthread"),
-        *("--threads", str(args.threads), "--timeout", "120"),
-        *args.gunicorn_args.split(),
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=environment(args), start_new_session=True)
+    """gunicorn started by the image's own command (``docker/entrypoint.sh web``)."""
+    env = {
+        **environment(args),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "WEB_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(args.workers),
+        "WEB_THREADS": str(args.threads),
+        "GUNICORN_CMD_ARGS": args.gunicorn_args,  # more options, for trying them
+    }
+    command = ["sh", str(ROOT / "docker" / "entrypoint.sh"), "web"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -192,9 +207,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="how long the idle run lasts")
     parser.add_argument("--database-url", default=DEFAULT_URL, help="the benchmark's own MariaDB database")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/7", help='Redis URL; "" = memory')
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3)))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 4)))
-    parser.add_argument("--gunicorn-args", default="", help="more gunicorn options")
+    parser.add_argument("--workers", type=int, default=image_default("WEB_CONCURRENCY"), help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=image_default("WEB_THREADS"), help="threads per worker")
+    parser.add_argument("--gunicorn-args", default="", help="more gunicorn options (GUNICORN_CMD_ARGS)")
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run")
     parser.add_argument("--during-load", action="store_true", help="also measure during a 1M-row load")
     parser.add_argument("--load-rows", type=int, default=1_000_000, help="rows of the --during-load file")
