@@ -207,8 +207,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="how long the idle run lasts")
     parser.add_argument("--database-url", default=DEFAULT_URL, help="the benchmark's own MariaDB database")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/7", help='Redis URL; "" = memory')
-    parser.add_argument("--workers", type=int, default=image_default("WEB_CONCURRENCY"), help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=image_default("WEB_THREADS"), help="threads per worker")
+    parser.add_argument(
+        "--workers", type=int, default=image_default("WEB_CONCURRENCY"), help="gunicorn workers"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=image_default("WEB_THREADS"), help="threads per worker"
+    )
     parser.add_argument("--gunicorn-args", default="", help="more gunicorn options (GUNICORN_CMD_ARGS)")
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run")
     parser.add_argument("--during-load", action="store_true", help="also measure during a 1M-row load")

@@ -67,7 +67,9 @@ def _user_sql(alias: str) -> tuple[str, list[str], list[tuple]]:
     converters = []
     for field in fields:
         column = field.get_col(user._meta.db_table)
-        converters.append((column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)))
+        converters.append(
+            (column, connection.ops.get_db_converters(column) + field.get_db_converters(connection))
+        )
     return sql, [field.attname for field in fields], converters
 
 

@@ -110,7 +110,9 @@ def test_a_changed_role_takes_effect_on_the_next_request(browser, analyst):
     assert "first.csv" not in browser.get(KPIS).content.decode()
     analyst.user_permissions.add(Permission.objects.get(codename="view_loadbatch"))
     assert "first.csv" in browser.get(KPIS).content.decode()
-    Group.objects.get(name="Finance analyst").permissions.remove(Permission.objects.get(codename="view_sales"))
+    Group.objects.get(name="Finance analyst").permissions.remove(
+        Permission.objects.get(codename="view_sales")
+    )
     assert _status(browser) == 403
 
 
