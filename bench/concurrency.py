@@ -3,13 +3,15 @@
     .venv/bin/python bench/concurrency.py [--facts 1000000] [--clients 50] [--seconds 20] [--during-load]
 
 Builds a MariaDB warehouse of N synthetic facts (``benchdb``; its own database,
-``bench_cache``, recreated unless ``--reuse``), starts gunicorn as the Docker image does
-(``docker/entrypoint.sh``: gthread, WEB_CONCURRENCY workers x WEB_THREADS threads, debug off,
-``DJANGO_STATIC_MANIFEST=true`` over collectstatic's files) with the answers cached in Redis
-(``--cache-url``; ``""``: each process's memory), logs C client threads in as a Finance
-analyst and has each of them request, for S seconds over a keep-alive connection, the page
-and every sales endpoint, without and with filters, in turn. Prints req/s, p50/p95/p99 per
-URL and overall, and the errors (any answer but 200).
+``bench_cache``, recreated unless ``--reuse``), starts gunicorn with the Docker image's own
+command (``docker/entrypoint.sh web``: gthread, --reuse-port, WEB_CONCURRENCY workers x
+WEB_THREADS threads, debug off, ``DJANGO_STATIC_MANIFEST=true`` over collectstatic's files)
+with the answers cached in Redis (``--cache-url``; ``""``: each process's memory), logs C
+clients in as a Finance analyst and has each of them request, for S seconds over its own
+keep-alive connection, the page and every sales endpoint, without and with filters, in turn
+(``clients``). Prints req/s, p50/p95/p99 per URL and overall, the errors (any answer but
+200), how the connections are spread over the workers, and the CPU time per request of
+gunicorn (robust to other load on the machine) and of the clients.
 
 ``--during-load``: then loads a 1,000,000-row messy file (``bench/ingest.py``'s) into the
 same warehouse twice from the same state: once with no clients (its idle time), once while
@@ -92,6 +94,7 @@ def warehouse_prepare(args) -> str:
         started = time.perf_counter()
         daily_sales_refresh()
         print(f"aggregates: {time.perf_counter() - started:.1f}s", flush=True)
+    args.facts = Invoice.objects.count()  # what the clients will read (a reused database may have grown)
     if not (ROOT / "staticfiles" / "staticfiles.json").exists():
         call_command("collectstatic", interactive=False, verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username=ANALYST, defaults={"is_staff": True})
@@ -237,7 +240,8 @@ def main() -> None:
         counted = [s for s in clients.samples if began <= s[1] <= ended]
         idle = report(f"idle, {args.clients} clients, {args.facts:,} facts", counted, ended - began)
         print(f"connections per worker: {spread}")
-        print(f"gunicorn CPU: {cpu * 1000 / max(1, len(counted)):.2f} ms per request", end="; ")
+        cpu_idle = cpu * 1000 / max(1, len(counted))
+        print(f"gunicorn CPU: {cpu_idle:.2f} ms per request", end="; ")
         print(f"client CPU: {clients.cpu_seconds * 1000 / max(1, len(clients.samples)):.2f} ms per request")
         if args.during_load:
             path = input_file(args.load_rows)
@@ -247,21 +251,28 @@ def main() -> None:
             clients = Clients(count=args.clients, port=port, cookie=cookie)
             clients.start()
             time.sleep(2)
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), server_cpu(server)
             busy = load_run(args, path)
-            ended = time.perf_counter()
+            ended, cpu = time.perf_counter(), server_cpu(server) - cpu
             clients.finish()
             during = [s for s in clients.samples if began <= s[1] <= ended]
             loaded = report(f"during the load, {args.clients} clients", during, ended - began)
+            loaded["cpu_ms"] = cpu * 1000 / max(1, len(during))
             ratio = busy["seconds"] / alone["seconds"]
+            print(f"gunicorn CPU: {loaded['cpu_ms']:.2f} ms per request")
             print(
                 f"\nload: {busy['seconds']:.1f}s with clients vs {alone['seconds']:.1f}s idle ({ratio:.2f}x);"
                 f" p95 during it {loaded['p95']:.0f} ms"
             )
-        print(
-            f"\nSUMMARY idle req_s={idle['req_s']:.0f} p50_ms={idle['p50']:.0f} p95_ms={idle['p95']:.0f}"
-            f" p99_ms={idle['p99']:.0f} errors={idle['errors']}"
-        )
+        idle["cpu_ms"] = cpu_idle
+        print()
+        for name, line in (("idle", idle), ("during_load", loaded if args.during_load else None)):
+            if line:
+                print(
+                    f"SUMMARY {name} req_s={line['req_s']:.0f} p50_ms={line['p50']:.0f}"
+                    f" p95_ms={line['p95']:.0f} p99_ms={line['p99']:.0f} errors={line['errors']}"
+                    f" server_cpu_ms={line['cpu_ms']:.2f}"
+                )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
