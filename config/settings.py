@@ -154,7 +154,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # django-axes first: it refuses a locked-out login before the password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, reading permissions in one query (every sales answer checks them).
+    # Django's ModelBackend, reading the user and their permissions in one query (every request).
     "config.auth_backends.PermissionsInOneQueryBackend",
 ]
 # Django's database sessions, read without the ORM (config/sessions.py).
