@@ -3,13 +3,15 @@
     .venv/bin/python bench/concurrency.py [--facts 1000000] [--clients 50] [--seconds 20] [--during-load]
 
 Builds a MariaDB warehouse of N synthetic facts (``benchdb``; its own database,
-``bench_cache``, recreated unless ``--reuse``), starts gunicorn as the Docker image does
-(``docker/entrypoint.sh``: gthread, WEB_CONCURRENCY workers x WEB_THREADS threads, debug off,
-``DJANGO_STATIC_MANIFEST=true`` over collectstatic's files) with the answers cached in Redis
-(``--cache-url``; ``""``: each process's memory), logs C client threads in as a Finance
-analyst and has each of them request, for S seconds over a keep-alive connection, the page
-and every sales endpoint, without and with filters, in turn. Prints req/s, p50/p95/p99 per
-URL and overall, and the errors (any answer but 200).
+``bench_cache``, recreated unless ``--reuse``), starts gunicorn with the Docker image's own
+command (``docker/entrypoint.sh web``: gthread, --reuse-port, WEB_CONCURRENCY workers x
+WEB_THREADS threads, debug off, ``DJANGO_STATIC_MANIFEST=true`` over collectstatic's files)
+with the answers cached in Redis (``--cache-url``; ``""``: each process's memory), logs C
+clients in as a Finance analyst and has each of them request, for S seconds over its own
+keep-alive connection, the page and every sales endpoint, without and with filters, in turn
+(``clients``). Prints req/s, p50/p95/p99 per URL and overall, the errors (any answer but
+200), how the connections are spread over the workers, and the CPU time per request of
+gunicorn (robust to other load on the machine) and of the clients.
 
 ``--during-load``: then loads a 1,000,000-row messy file (``bench/ingest.py``'s) into the
 same warehouse twice from the same state: once with no clients (its idle time), once while
@@ -22,6 +24,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -91,6 +94,7 @@ def warehouse_prepare(args) -> str:
         started = time.perf_counter()
         daily_sales_refresh()
         print(f"aggregates: {time.perf_counter() - started:.1f}s", flush=True)
+    args.facts = Invoice.objects.count()  # what the clients will read (a reused database may have grown)
     if not (ROOT / "staticfiles" / "staticfiles.json").exists():
         call_command("collectstatic", interactive=False, verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username=ANALYST, defaults={"is_staff": True})
@@ -107,6 +111,16 @@ def warehouse_prepare(args) -> str:
     return f"sessionid={session.session_key}"
 
 
+def image_default(variable: str) -> int:
+    """The environment's value, else the image's default (``${VARIABLE:-N}`` in the entrypoint)."""
+    if os.environ.get(variable):
+        return int(os.environ[variable])
+    found = re.search(rf"\${{{variable}:-(\d+)}}", (ROOT / "docker" / "entrypoint.sh").read_text())
+    if found is None:
+        sys.exit(f"docker/entrypoint.sh has no default for {variable}")
+    return int(found.group(1))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -114,12 +128,17 @@ def free_port() -> int:
 
 
 def gunicorn_start(args, port: int) -> subprocess.Popen:
-    command = [
-        *(str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application"),
-        *("--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--worker-class", "gthread"),
-        *("--threads", str(args.threads), "--timeout", "120"),
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=environment(args), start_new_session=True)
+    """gunicorn started by the image's own command (``docker/entrypoint.sh web``)."""
+    env = {
+        **environment(args),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "WEB_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(args.workers),
+        "WEB_THREADS": str(args.threads),
+        "GUNICORN_CMD_ARGS": args.gunicorn_args,  # more options, for trying them
+    }
+    command = ["sh", str(ROOT / "docker" / "entrypoint.sh"), "web"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -140,6 +159,17 @@ def server_cpu(server: subprocess.Popen) -> float:
     master = psutil.Process(server.pid)
     processes = [master, *master.children(recursive=True)]
     return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
+def connections_per_worker(server: subprocess.Popen, port: int) -> list[int]:
+    """How the clients' keep-alive connections are spread over gunicorn's workers."""
+    import psutil
+
+    counts = []
+    for worker in psutil.Process(server.pid).children():
+        held = worker.net_connections("tcp")
+        counts.append(sum(1 for c in held if c.status == "ESTABLISHED" and c.laddr.port == port))
+    return sorted(counts, reverse=True)
 
 
 def load_run(args, path: Path) -> dict:
@@ -180,8 +210,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="how long the idle run lasts")
     parser.add_argument("--database-url", default=DEFAULT_URL, help="the benchmark's own MariaDB database")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/7", help='Redis URL; "" = memory')
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3)))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 4)))
+    parser.add_argument(
+        "--workers", type=int, default=image_default("WEB_CONCURRENCY"), help="gunicorn workers"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=image_default("WEB_THREADS"), help="threads per worker"
+    )
+    parser.add_argument("--gunicorn-args", default="", help="more gunicorn options (GUNICORN_CMD_ARGS)")
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run")
     parser.add_argument("--during-load", action="store_true", help="also measure during a 1M-row load")
     parser.add_argument("--load-rows", type=int, default=1_000_000, help="rows of the --during-load file")
@@ -200,10 +235,14 @@ def main() -> None:
         began, cpu = time.perf_counter(), server_cpu(server)
         time.sleep(args.seconds)
         ended, cpu = time.perf_counter(), server_cpu(server) - cpu
+        spread = connections_per_worker(server, port)
         clients.finish()
         counted = [s for s in clients.samples if began <= s[1] <= ended]
         idle = report(f"idle, {args.clients} clients, {args.facts:,} facts", counted, ended - began)
-        print(f"gunicorn CPU: {cpu * 1000 / max(1, len(counted)):.2f} ms per request")
+        print(f"connections per worker: {spread}")
+        cpu_idle = cpu * 1000 / max(1, len(counted))
+        print(f"gunicorn CPU: {cpu_idle:.2f} ms per request", end="; ")
+        print(f"client CPU: {clients.cpu_seconds * 1000 / max(1, len(clients.samples)):.2f} ms per request")
         if args.during_load:
             path = input_file(args.load_rows)
             alone = load_run(args, path)
@@ -212,21 +251,28 @@ def main() -> None:
             clients = Clients(count=args.clients, port=port, cookie=cookie)
             clients.start()
             time.sleep(2)
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), server_cpu(server)
             busy = load_run(args, path)
-            ended = time.perf_counter()
+            ended, cpu = time.perf_counter(), server_cpu(server) - cpu
             clients.finish()
             during = [s for s in clients.samples if began <= s[1] <= ended]
             loaded = report(f"during the load, {args.clients} clients", during, ended - began)
+            loaded["cpu_ms"] = cpu * 1000 / max(1, len(during))
             ratio = busy["seconds"] / alone["seconds"]
+            print(f"gunicorn CPU: {loaded['cpu_ms']:.2f} ms per request")
             print(
                 f"\nload: {busy['seconds']:.1f}s with clients vs {alone['seconds']:.1f}s idle ({ratio:.2f}x);"
                 f" p95 during it {loaded['p95']:.0f} ms"
             )
-        print(
-            f"\nSUMMARY idle req_s={idle['req_s']:.0f} p50_ms={idle['p50']:.0f} p95_ms={idle['p95']:.0f}"
-            f" p99_ms={idle['p99']:.0f} errors={idle['errors']}"
-        )
+        idle["cpu_ms"] = cpu_idle
+        print()
+        for name, line in (("idle", idle), ("during_load", loaded if args.during_load else None)):
+            if line:
+                print(
+                    f"SUMMARY {name} req_s={line['req_s']:.0f} p50_ms={line['p50']:.0f}"
+                    f" p95_ms={line['p95']:.0f} p99_ms={line['p99']:.0f} errors={line['errors']}"
+                    f" server_cpu_ms={line['cpu_ms']:.2f}"
+                )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

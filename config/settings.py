@@ -163,9 +163,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # django-axes first: it refuses a locked-out login before the password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, reading permissions in one query (every sales answer checks them).
+    # Django's ModelBackend, reading the user and their permissions in one query (every request).
     "config.auth_backends.PermissionsInOneQueryBackend",
 ]
+# Django's database sessions, read without the ORM (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -306,7 +308,7 @@ CACHE_URL = env("CACHE_URL", default="") or (
 CACHE_SECONDS = env.int("CACHE_SECONDS", default=6 * 3600)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        "BACKEND": "config.cache_backends.KeptClientRedisCache"
         if CACHE_URL
         else "django.core.cache.backends.locmem.LocMemCache",
         "TIMEOUT": CACHE_SECONDS,

@@ -14,6 +14,12 @@ Only successful GET answers are cached. The ETag is the key (with the user, for 
 whose header names them); ``If-None-Match`` with it gets 304 without anything being read
 but the version and the user. The backend is Django's cache (``settings.CACHES``): Redis
 when a broker is configured, process memory otherwise.
+
+A key names one answer for good (the version is in it), so each process also keeps the
+answers it recently read from Redis (``_Recent``, at most ``RECENT_BYTES``) and serves them
+again without asking Redis: the version, read first on every request, still decides which
+answer that is. Only what Redis returned is kept, so an answer Redis could not store is
+built again as before.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
@@ -38,13 +47,57 @@ logger = logging.getLogger(__name__)
 _KEPT_HEADERS = ("Content-Type", "Content-Disposition")
 
 
+RECENT_BYTES = 16 * 1024 * 1024  # answers read from Redis kept in each process, at most
+
+
+class _Recent:
+    """The answers this process read last from Redis, least recently used dropped first."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self.entries: OrderedDict[str, tuple[object, int]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            self.entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: str, value) -> None:
+        size = len(value) if isinstance(value, str) else len(value[1])
+        if size > self.max_bytes // 8:
+            return
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = (value, size)
+            self.size += size
+            while self.size > self.max_bytes:
+                self.size -= self.entries.popitem(last=False)[1][1]
+
+
+_recent = _Recent(RECENT_BYTES)
+
+
 def _cached(key: str):
     """The entry, or None (also when the cache cannot be reached: the answer is then built)."""
+    backend = caches["default"]
+    # Only in front of Redis (a process-memory cache is one already); its own key prefix in
+    # the name, so a changed prefix starts afresh here too.
+    recent = f"{backend.key_prefix}:{key}" if isinstance(backend, RedisCache) else None
+    if recent is not None and (value := _recent.get(recent)) is not None:
+        return value
     try:
-        return caches["default"].get(key)
+        value = backend.get(key)
     except Exception:  # a cache that is down slows answers; it never fails them
         logger.warning("answer cache unreachable; answering without it", exc_info=True)
         return None
+    if recent is not None and value is not None:
+        _recent.put(recent, value)
+    return value
 
 
 def _keep(key: str, value) -> None:

@@ -16,8 +16,12 @@ case "${1:-web}" in
   web)
     # Threaded workers: the worker's main loop keeps telling the master it is alive while a
     # request streams, so a long export is never cut by --timeout (a sync worker's would be).
+    # --reuse-port: each worker listens on its own socket and the kernel spreads new
+    # connections evenly over them; with one shared socket, whichever worker woke first took
+    # most of the kept-alive connections (measured: 33, 14 and 3 of 50) and its queue was the
+    # latency's tail (docs/performance.md).
     exec gunicorn config.wsgi:application --bind "${WEB_BIND:-0.0.0.0:8000}" --workers "${WEB_CONCURRENCY:-3}" \
-      --worker-class gthread --threads "${WEB_THREADS:-4}" --timeout 120
+      --worker-class gthread --threads "${WEB_THREADS:-4}" --timeout 120 --reuse-port
     ;;
   worker)
     exec celery -A config worker --loglevel INFO --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "$worker_node"
