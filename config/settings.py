@@ -177,7 +177,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-FORMAT_MODULE_PATH = ["config.formats"]  # ISO dates and times in every page
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
