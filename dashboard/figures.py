@@ -26,6 +26,10 @@ FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "siz
 # Trace types the page draws: the vendored Plotly bundle must hold each of them.
 TRACE_TYPES = ("bar", "scatter")
 MONEY_AXIS = {"tickprefix": "$", "separatethousands": True, "exponentformat": "B", "rangemode": "tozero"}
+# Okabe and Ito's palette (less its black, which a dark page hides), for categories told
+# apart by colour alone; then hatched fills for more categories than colours.
+REASON_COLORS = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#009E73", "#CC79A7", "#F0E442", "#999999")
+REASON_PATTERNS = ("", "/", ".", "x")
 LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"}
 
 
@@ -227,28 +231,44 @@ def revenue_by_item(rows: list[dict]) -> dict:
     )
 
 
+def reason_marker(index: int) -> dict:
+    """The ``index``-th reason's fill: Okabe and Ito's colours (told apart with any colour
+    vision), then the same colours hatched; a thin edge keeps stacked neighbours apart."""
+    color = REASON_COLORS[index % len(REASON_COLORS)]
+    shape = REASON_PATTERNS[index // len(REASON_COLORS) % len(REASON_PATTERNS)]
+    marker = {"color": color, "line": {"color": "rgba(255,255,255,0.85)", "width": 1}}
+    return {**marker, "pattern": {"shape": shape, "fgcolor": "#ffffff", "solidity": 0.3}} if shape else marker
+
+
 def rejections(rows: list[dict]) -> dict:
-    """Stacked bars: rejected rows per reason (one trace each) for each batch."""
-    batches = list(dict.fromkeys(r["batch"] for r in rows))
+    """Stacked bars: rejected rows per reason (one trace each) for each batch.
+
+    The axis names each batch by its number only, so the labels stay short and horizontal
+    above the legend at any width; the hover and the data table name its file.
+    """
+    batches = list(dict.fromkeys((r["batch_id"], r["batch"]) for r in rows))
     reasons = sorted({r["reason"] for r in rows})
-    counts = {(r["batch"], r["reason"]): r["rejected_rows"] for r in rows}
+    counts = {(r["batch_id"], r["reason"]): r["rejected_rows"] for r in rows}
     return {
         "data": [
             {
                 "type": "bar",
                 "name": reason,
-                "x": [label(b) for b in batches],
-                "y": [counts.get((b, reason), 0) for b in batches],
-                "hovertemplate": f"{label(reason)}: %{{y:,d}} rows<extra></extra>",
+                "x": [f"#{batch_id}" for batch_id, _ in batches],
+                "y": [counts.get((batch_id, reason), 0) for batch_id, _ in batches],
+                "text": [label(name) for _, name in batches],
+                "textposition": "none",
+                "marker": reason_marker(index),
+                "hovertemplate": f"%{{text}}<br>{label(reason)}: %{{y:,d}} rows<extra></extra>",
             }
-            for reason in reasons
+            for index, reason in enumerate(reasons)
         ],
         "layout": _layout(
             barmode="stack",
             showlegend=True,
             legend=LEGEND_BELOW,
             margin={"l": 64, "r": 10, "t": 10, "b": 100},
-            xaxis={"type": "category"},
+            xaxis={"type": "category", "tickangle": 0},
             yaxis={"title": {"text": "Rejected rows"}, "tickformat": ",d", "rangemode": "tozero"},
         ),
     }

@@ -12,6 +12,7 @@ from django.templatetags.static import static
 from django.utils.safestring import mark_safe
 
 from dashboard import figures, kpis
+from dashboard.alternatives import chart_alternative
 from dashboard.access import batch_details_allowed, sales_page_required
 from dashboard.cache import cached_fragment, cached_response
 from dashboard.charts import CHARTS, chart_columns, chart_rows
@@ -54,10 +55,21 @@ def _body_context(request) -> dict:
         context["query"] = request.GET.urlencode()
         for name, chart in CHARTS.items():
             rows = chart_rows(chart, filters, dims, details=details, comparison=comparison)
-            context["charts"].append(
-                {"name": name, "title": chart.title, "has_data": bool(rows), "drills": chart.drills}
+            figure = chart.figure(rows, filters) if rows else None
+            columns = chart_columns(chart, comparison)
+            alternative = figure and chart_alternative(
+                name, rows, columns, figure, request.GET, drills=chart.drills
             )
-            context.setdefault("figures", {})[name] = chart.figure(rows, filters) if rows else None
+            context["charts"].append(
+                {
+                    "name": name,
+                    "title": chart.title,
+                    "has_data": bool(rows),
+                    "drills": chart.drills,
+                    "alternative": alternative,
+                }
+            )
+            context.setdefault("figures", {})[name] = figure
         # No sales match: the empty state, not a page of empty axes (quality is batch-level).
         matched = any(c["has_data"] for c in context["charts"] if c["name"] != "quality")
         context["figures"] = {k: v for k, v in context["figures"].items() if v is not None and matched}
