@@ -104,7 +104,13 @@ def summary(chart_name: str, rows: list[dict]) -> str:
 
 
 def chart_alternative(
-    chart_name: str, rows: list[dict], columns: tuple[str, ...], figure: dict, query: QueryDict, *, drills: bool
+    chart_name: str,
+    rows: list[dict],
+    columns: tuple[str, ...],
+    figure: dict,
+    query: QueryDict,
+    *,
+    drills: bool,
 ) -> Alternative:
     """The summary and the table of ``rows`` (drawn as ``figure``) on the page at ``query``."""
     targets = list(figure["data"][0].get("customdata") or []) if drills else []

@@ -26,9 +26,9 @@ FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "siz
 # Trace types the page draws: the vendored Plotly bundle must hold each of them.
 TRACE_TYPES = ("bar", "scatter")
 MONEY_AXIS = {"tickprefix": "$", "separatethousands": True, "exponentformat": "B", "rangemode": "tozero"}
-# Okabe and Ito's palette (less its black, which a dark page hides), for categories told
-# apart by colour alone; then hatched fills for more categories than colours.
-REASON_COLORS = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#009E73", "#CC79A7", "#F0E442", "#999999")
+# Okabe and Ito's palette (its black a dark grey, kept apart from the purple for deuteranopes,
+# as grey is not), for categories told apart by colour; then hatched fills for more.
+REASON_COLORS = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#009E73", "#CC79A7", "#F0E442", "#404040")
 REASON_PATTERNS = ("", "/", ".", "x")
 LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"}
 
@@ -237,7 +237,8 @@ def reason_marker(index: int) -> dict:
     color = REASON_COLORS[index % len(REASON_COLORS)]
     shape = REASON_PATTERNS[index // len(REASON_COLORS) % len(REASON_PATTERNS)]
     marker = {"color": color, "line": {"color": "rgba(255,255,255,0.85)", "width": 1}}
-    return {**marker, "pattern": {"shape": shape, "fgcolor": "#ffffff", "solidity": 0.3}} if shape else marker
+    hatch = {"shape": shape, "bgcolor": color, "fgcolor": "#ffffff", "solidity": 0.3}
+    return {**marker, "pattern": hatch} if shape else marker
 
 
 def rejections(rows: list[dict]) -> dict:
@@ -266,7 +267,9 @@ def rejections(rows: list[dict]) -> dict:
         "layout": _layout(
             barmode="stack",
             showlegend=True,
-            legend=LEGEND_BELOW,
+            # At the figure's foot (not a fraction of the plot's height below it), so a legend
+            # of many lines on a phone pushes the plot up instead of covering the batch labels.
+            legend={**LEGEND_BELOW, "y": 0, "yanchor": "bottom", "yref": "container"},
             margin={"l": 64, "r": 10, "t": 10, "b": 100},
             xaxis={"type": "category", "tickangle": 0},
             yaxis={"title": {"text": "Rejected rows"}, "tickformat": ",d", "rangemode": "tozero"},

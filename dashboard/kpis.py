@@ -95,9 +95,7 @@ def sales_cards(
     cards = []
     for key, title, field, fmt, sub, rising_is_good in specs:
         usable = has_previous and (field != "average_invoice" or previous["invoice_count"])
-        change = (
-            _change(kpis[field], previous[field], fmt, rising_is_good=rising_is_good) if usable else None
-        )
+        change = _change(kpis[field], previous[field], fmt, rising_is_good=rising_is_good) if usable else None
         cards.append(Card(key, title, fmt(kpis[field]), sub, change, compared))
     return kpis, cards
 

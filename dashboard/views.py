@@ -12,8 +12,8 @@ from django.templatetags.static import static
 from django.utils.safestring import mark_safe
 
 from dashboard import figures, kpis
-from dashboard.alternatives import chart_alternative
 from dashboard.access import batch_details_allowed, sales_page_required
+from dashboard.alternatives import chart_alternative
 from dashboard.cache import cached_fragment, cached_response
 from dashboard.charts import CHARTS, chart_columns, chart_rows
 from dashboard.comparisons import comparison_for
