@@ -30,7 +30,10 @@ MONEY_AXIS = {"tickprefix": "$", "separatethousands": True, "exponentformat": "B
 # as grey is not), for categories told apart by colour; then hatched fills for more.
 REASON_COLORS = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#009E73", "#CC79A7", "#F0E442", "#404040")
 REASON_PATTERNS = ("", "/", ".", "x")
-LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"}
+# At the figure's foot (not a fraction of the plot's height below it): a legend of many lines,
+# or a plot made shorter by the toolbar's room on a phone, pushes the plot up instead of
+# covering the axis labels.
+LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yanchor": "bottom", "yref": "container"}
 
 
 def _template(*, text: str, grid: str, line: str, hover_bg: str) -> dict:
@@ -267,9 +270,7 @@ def rejections(rows: list[dict]) -> dict:
         "layout": _layout(
             barmode="stack",
             showlegend=True,
-            # At the figure's foot (not a fraction of the plot's height below it), so a legend
-            # of many lines on a phone pushes the plot up instead of covering the batch labels.
-            legend={**LEGEND_BELOW, "y": 0, "yanchor": "bottom", "yref": "container"},
+            legend=LEGEND_BELOW,
             margin={"l": 64, "r": 10, "t": 10, "b": 100},
             xaxis={"type": "category", "tickangle": 0},
             yaxis={"title": {"text": "Rejected rows"}, "tickformat": ",d", "rangemode": "tozero"},
