@@ -33,7 +33,14 @@ REASON_PATTERNS = ("", "/", ".", "x")
 # At the figure's foot (not a fraction of the plot's height below it): a legend of many lines,
 # or a plot made shorter by the toolbar's room on a phone, pushes the plot up instead of
 # covering the axis labels.
-LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yanchor": "bottom", "yref": "container"}
+LEGEND_BELOW = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "y": 0,
+    "yanchor": "bottom",
+    "yref": "container",
+}
 
 
 def _template(*, text: str, grid: str, line: str, hover_bg: str) -> dict:
