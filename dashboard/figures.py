@@ -19,6 +19,8 @@ import datetime as dt
 from html import escape
 from urllib.parse import urlencode
 
+from dashboard.palette import reason_marker
+
 MONEY_HOVER = "$,.2f"
 MONTH_HOVER = "%B %Y"
 COLOR = "#2563eb"
@@ -26,10 +28,6 @@ FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "siz
 # Trace types the page draws: the vendored Plotly bundle must hold each of them.
 TRACE_TYPES = ("bar", "scatter")
 MONEY_AXIS = {"tickprefix": "$", "separatethousands": True, "exponentformat": "B", "rangemode": "tozero"}
-# Okabe and Ito's palette (its black a dark grey, kept apart from the purple for deuteranopes,
-# as grey is not), for categories told apart by colour; then hatched fills for more.
-REASON_COLORS = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#009E73", "#CC79A7", "#F0E442", "#404040")
-REASON_PATTERNS = ("", "/", ".", "x")
 # At the figure's foot (not a fraction of the plot's height below it): a legend of many lines,
 # or a plot made shorter by the toolbar's room on a phone, pushes the plot up instead of
 # covering the axis labels.
@@ -239,16 +237,6 @@ def revenue_by_item(rows: list[dict]) -> dict:
         [drill(item=r["item"]) for r in rows],
         "#7c3aed",
     )
-
-
-def reason_marker(index: int) -> dict:
-    """The ``index``-th reason's fill: Okabe and Ito's colours (told apart with any colour
-    vision), then the same colours hatched; a thin edge keeps stacked neighbours apart."""
-    color = REASON_COLORS[index % len(REASON_COLORS)]
-    shape = REASON_PATTERNS[index // len(REASON_COLORS) % len(REASON_PATTERNS)]
-    marker = {"color": color, "line": {"color": "rgba(255,255,255,0.85)", "width": 1}}
-    hatch = {"shape": shape, "bgcolor": color, "fgcolor": "#ffffff", "solidity": 0.3}
-    return {**marker, "pattern": hatch} if shape else marker
 
 
 def rejections(rows: list[dict]) -> dict:

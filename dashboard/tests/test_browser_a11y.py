@@ -234,7 +234,7 @@ BAD_ROWS = (
 def test_rejection_reasons_stay_apart_for_deuteranopes_and_clear_of_the_legend(
     reference_data, watched_page, live_server, tmp_path
 ):
-    from dashboard.figures import REASON_COLORS
+    from dashboard.palette import REASON_COLORS
     from ingestion.tests.files import ingest, write_invoices
 
     # The colours the chart had before: red and green merge for a deuteranope.

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import plotly.graph_objects as go
 
-from dashboard import figures
+from dashboard import figures, palette
 
 D = Decimal
 
@@ -77,12 +77,12 @@ def test_rejections_stack_one_trace_per_reason():
 
 
 def test_reasons_beyond_the_palette_are_hatched_on_their_colour():
-    count = len(figures.REASON_COLORS) + 2
-    markers = [figures.reason_marker(i) for i in range(count)]
+    count = len(palette.REASON_COLORS) + 2
+    markers = [palette.reason_marker(i) for i in range(count)]
     fills = [(m["color"], m.get("pattern", {}).get("shape", "")) for m in markers]
     assert len(set(fills)) == count
-    assert all("pattern" not in m for m in markers[: len(figures.REASON_COLORS)])
-    assert all(m["pattern"]["bgcolor"] == m["color"] for m in markers[len(figures.REASON_COLORS) :])
+    assert all("pattern" not in m for m in markers[: len(palette.REASON_COLORS)])
+    assert all(m["pattern"]["bgcolor"] == m["color"] for m in markers[len(palette.REASON_COLORS) :])
     go.Figure({"data": [{"type": "bar", "y": [1], "marker": m} for m in markers]})
 
 
