@@ -18,13 +18,25 @@ import datetime as dt
 from html import escape
 from urllib.parse import urlencode
 
+from dashboard.palette import reason_marker
+
 MONEY_HOVER = "$,.2f"
 COLOR = "#2563eb"
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
 # Trace types the page draws: the vendored Plotly bundle must hold each of them.
 TRACE_TYPES = ("bar", "scatter")
 MONEY_AXIS = {"tickprefix": "$", "separatethousands": True, "exponentformat": "B", "rangemode": "tozero"}
-LEGEND_BELOW = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"}
+# At the figure's foot (not a fraction of the plot's height below it): a legend of many lines,
+# or a plot made shorter by the toolbar's room on a phone, pushes the plot up instead of
+# covering the axis labels.
+LEGEND_BELOW = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "y": 0,
+    "yanchor": "bottom",
+    "yref": "container",
+}
 
 
 def _template(*, text: str, grid: str, line: str, hover_bg: str) -> dict:
@@ -172,27 +184,34 @@ def revenue_by_item(rows: list[dict]) -> dict:
 
 
 def rejections(rows: list[dict]) -> dict:
-    """Stacked bars: rejected rows per reason (one trace each) for each batch."""
-    batches = list(dict.fromkeys(r["batch"] for r in rows))
+    """Stacked bars: rejected rows per reason (one trace each) for each batch.
+
+    The axis names each batch by its number only, so the labels stay short and horizontal
+    above the legend at any width; the hover and the data table name its file.
+    """
+    batches = list(dict.fromkeys((r["batch_id"], r["batch"]) for r in rows))
     reasons = sorted({r["reason"] for r in rows})
-    counts = {(r["batch"], r["reason"]): r["rejected_rows"] for r in rows}
+    counts = {(r["batch_id"], r["reason"]): r["rejected_rows"] for r in rows}
     return {
         "data": [
             {
                 "type": "bar",
                 "name": reason,
-                "x": [label(b) for b in batches],
-                "y": [counts.get((b, reason), 0) for b in batches],
-                "hovertemplate": f"{label(reason)}: %{{y:,d}} rows<extra></extra>",
+                "x": [f"#{batch_id}" for batch_id, _ in batches],
+                "y": [counts.get((batch_id, reason), 0) for batch_id, _ in batches],
+                "text": [label(name) for _, name in batches],
+                "textposition": "none",
+                "marker": reason_marker(index),
+                "hovertemplate": f"%{{text}}<br>{label(reason)}: %{{y:,d}} rows<extra></extra>",
             }
-            for reason in reasons
+            for index, reason in enumerate(reasons)
         ],
         "layout": _layout(
             barmode="stack",
             showlegend=True,
             legend=LEGEND_BELOW,
             margin={"l": 64, "r": 10, "t": 10, "b": 100},
-            xaxis={"type": "category"},
+            xaxis={"type": "category", "tickangle": 0},
             yaxis={"title": {"text": "Rejected rows"}, "tickformat": ",d", "rangemode": "tozero"},
         ),
     }

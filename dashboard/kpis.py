@@ -23,10 +23,22 @@ class Change:
     delta: Decimal  # current - previous, raw (tests and data attributes read it)
     percent: Decimal | None  # None when the previous value is zero
     text: str  # "+$1,234.56 (+12.3 %)"
+    rising_is_good: bool = True  # revenue: a rise is good; pending or rejected: a rise is bad
 
     @property
     def direction(self) -> str:
         return "up" if self.delta > 0 else "down" if self.delta < 0 else "flat"
+
+    @property
+    def tone(self) -> str:
+        """Good or bad by what the figure means (its colour and its words), not its sign."""
+        if self.direction == "flat":
+            return "flat"
+        return "good" if (self.direction == "up") == self.rising_is_good else "bad"
+
+    @property
+    def tone_text(self) -> str:
+        return {"good": "better", "bad": "worse", "flat": "unchanged"}[self.tone]
 
     @property
     def arrow(self) -> str:
@@ -56,13 +68,13 @@ def _signed(delta: Decimal, fmt) -> str:
     return sign + fmt(abs(delta))
 
 
-def _change(current, previous, fmt, unit: str = "") -> Change:
+def _change(current, previous, fmt, *, rising_is_good: bool = True) -> Change:
     delta = Decimal(current) - Decimal(previous)
     percent = None if not previous else (delta / Decimal(previous) * 100).quantize(Decimal("0.1"))
-    text = _signed(delta, fmt) + unit
+    text = _signed(delta, fmt)
     if percent is not None:
         text += f" ({_signed(percent, lambda p: f'{p:,.1f}')} %)"
-    return Change(delta=delta, percent=percent, text=text)
+    return Change(delta=delta, percent=percent, text=text, rising_is_good=rising_is_good)
 
 
 def sales_cards(
@@ -75,15 +87,15 @@ def sales_cards(
     compared = comparison.label if comparison else ""
     pending_sub = f"{_count(kpis['pending_count'])} invoice{'s' if kpis['pending_count'] != 1 else ''}"
     specs = [
-        ("revenue", "Revenue", "revenue", _money, ""),
-        ("invoices", "Invoices", "invoice_count", _count, ""),
-        ("average", "Average invoice", "average_invoice", _money, ""),
-        ("pending", "Pending", "pending_amount", _money, pending_sub),
+        ("revenue", "Revenue", "revenue", _money, "", True),
+        ("invoices", "Invoices", "invoice_count", _count, "", True),
+        ("average", "Average invoice", "average_invoice", _money, "", True),
+        ("pending", "Pending", "pending_amount", _money, pending_sub, False),  # more owed
     ]
     cards = []
-    for key, title, field, fmt, sub in specs:
+    for key, title, field, fmt, sub, rising_is_good in specs:
         usable = has_previous and (field != "average_invoice" or previous["invoice_count"])
-        change = _change(kpis[field], previous[field], fmt) if usable else None
+        change = _change(kpis[field], previous[field], fmt, rising_is_good=rising_is_good) if usable else None
         cards.append(Card(key, title, fmt(kpis[field]), sub, change, compared))
     return kpis, cards
 
@@ -106,5 +118,6 @@ def rejection_card(latest: dict | None) -> Card:
         return Card("rejection", "Rejected, latest load", f"{rate:.2f}%", sub)
     before = earlier["rejection_rate"] or Decimal("0.00")
     delta = rate - before
-    change = Change(delta=delta, percent=None, text=_signed(delta, lambda d: f"{d:.2f}") + " pts")
+    text = _signed(delta, lambda d: f"{d:.2f}") + " pts"
+    change = Change(delta=delta, percent=None, text=text, rising_is_good=False)
     return Card("rejection", "Rejected, latest load", f"{rate:.2f}%", sub, change, f"batch #{earlier['id']}")

@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 
 from dashboard import figures, files, kpis
 from dashboard.access import batch_details_allowed, sales_page_required
+from dashboard.alternatives import chart_alternative
 from dashboard.cache import cached_fragment, cached_response
 from dashboard.charts import CHARTS, chart_columns, chart_rows
 from dashboard.comparisons import comparison_for
@@ -58,11 +59,22 @@ def _body_context(request) -> dict:
         context["invoice_links"] = invoice_links(request.GET)
         for name, chart in charts_for(context["grain"]).items():
             rows = chart_rows(chart, filters, dims, details=details, comparison=comparison)
-            context["charts"].append(
-                {"name": name, "title": chart.title, "has_data": bool(rows), "drills": chart.drills}
-                | {"drill": drill_text(name, context["grain"])}
+            figure = chart.figure(rows, filters) if rows else None
+            columns = chart_columns(chart, comparison)
+            alternative = figure and chart_alternative(
+                name, rows, columns, figure, request.GET, drills=chart.drills
             )
-            context.setdefault("figures", {})[name] = chart.figure(rows, filters) if rows else None
+            context["charts"].append(
+                {
+                    "name": name,
+                    "title": chart.title,
+                    "has_data": bool(rows),
+                    "drills": chart.drills,
+                    "drill": drill_text(name, context["grain"]),
+                    "alternative": alternative,
+                }
+            )
+            context.setdefault("figures", {})[name] = figure
         # No sales match: the empty state, not a page of empty axes (quality is batch-level).
         matched = any(c["has_data"] for c in context["charts"] if c["name"] != "quality")
         context["figures"] = {k: v for k, v in context["figures"].items() if v is not None and matched}

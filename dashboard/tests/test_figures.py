@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import plotly.graph_objects as go
 
-from dashboard import figures
+from dashboard import figures, palette
 
 D = Decimal
 
@@ -26,7 +26,8 @@ def test_monthly_sales_on_a_date_axis_with_compact_money_and_exact_hovers():
         assert (axis["tickprefix"], axis["exponentformat"]) == ("$", "B") and "tickformat" not in axis
     assert layout["yaxis2"]["overlaying"] == "y" and layout["yaxis2"]["tickmode"] == "auto"
     assert bars["hovertemplate"] == line["hovertemplate"] == "%{y:$,.2f}"
-    assert layout["legend"]["yanchor"] == "top" and layout["legend"]["y"] < 0  # below the plot
+    legend = layout["legend"]  # at the figure's foot, below the plot (the browser tests measure it)
+    assert (legend["yref"], legend["y"], legend["yanchor"]) == ("container", 0, "bottom")
 
 
 def test_a_month_drills_to_its_days_within_the_selected_range():
@@ -63,13 +64,26 @@ def test_names_are_escaped_for_plotly_text():
 
 def test_rejections_stack_one_trace_per_reason():
     rows = [
-        {"batch": "#1 a.csv", "reason": "INVALID_DATE", "rejected_rows": 3},
-        {"batch": "#2 b.csv", "reason": "TOTAL_MISMATCH", "rejected_rows": 1},
+        {"batch_id": 1, "batch": "#1 a.csv", "reason": "INVALID_DATE", "rejected_rows": 3},
+        {"batch_id": 2, "batch": "#2 <b>.csv", "reason": "TOTAL_MISMATCH", "rejected_rows": 1},
     ]
     figure = figures.rejections(rows)
     go.Figure(figure)
-    traces = [(t["name"], t["y"]) for t in figure["data"]]
-    assert traces == [("INVALID_DATE", [3, 0]), ("TOTAL_MISMATCH", [0, 1])]
+    traces = [(t["name"], t["x"], t["y"], t["text"]) for t in figure["data"]]
+    assert traces == [
+        ("INVALID_DATE", ["#1", "#2"], [3, 0], ["#1 a.csv", "#2 &lt;b&gt;.csv"]),
+        ("TOTAL_MISMATCH", ["#1", "#2"], [0, 1], ["#1 a.csv", "#2 &lt;b&gt;.csv"]),
+    ]
+
+
+def test_reasons_beyond_the_palette_are_hatched_on_their_colour():
+    count = len(palette.REASON_COLORS) + 2
+    markers = [palette.reason_marker(i) for i in range(count)]
+    fills = [(m["color"], m.get("pattern", {}).get("shape", "")) for m in markers]
+    assert len(set(fills)) == count
+    assert all("pattern" not in m for m in markers[: len(palette.REASON_COLORS)])
+    assert all(m["pattern"]["bgcolor"] == m["color"] for m in markers[len(palette.REASON_COLORS) :])
+    go.Figure({"data": [{"type": "bar", "y": [1], "marker": m} for m in markers]})
 
 
 def test_light_and_dark_templates_are_valid_plotly_templates():
