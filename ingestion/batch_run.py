@@ -163,6 +163,11 @@ class BatchRun:
         batch.rows_unchanged = counts.unchanged
         batch.reason_counts = reason_counts_ordered(reasons)
         batch.rows_total = batch.rows_read
+        self.succeed(writer)
+
+    def succeed(self, writer: load.BatchWriter) -> None:
+        """Record success (counts set) and bump the data version, in the batch's transaction."""
+        batch = self.batch
         self.stage_seconds[batch.stage] = round(time.perf_counter() - self.stage_started, 3)
         self.stage_seconds.update(writer.timings)
         batch.stage = LoadBatch.Stage.DONE
@@ -264,15 +269,19 @@ class BatchRun:
                     heartbeat.stop()
         return batch
 
+    def work(self, tmp_dir: Path) -> None:
+        """Load the file, unless a load of the same content ran (skipped) or runs (waits)."""
+        if self.batch.dry_run:  # writes nothing: no need to wait for another load of the file
+            self.execute(tmp_dir)
+            return
+        with content_turn(batch=self.batch, owner=self.owner, wait=self.content_wait):
+            if not self.skipped():
+                self.execute(tmp_dir)
+
     def _execute_and_finish(self, *, retry_transient: bool, tmp_dir: Path) -> None:
         batch = self.batch
         try:
-            if batch.dry_run:  # writes nothing: no need to wait for another load of the file
-                self.execute(tmp_dir)
-            else:
-                with content_turn(batch=batch, owner=self.owner, wait=self.content_wait):
-                    if not self.skipped():
-                        self.execute(tmp_dir)
+            self.work(tmp_dir)
         except BatchCancelled:
             batch.stage = LoadBatch.Stage.CANCELLED
             self.finish(LoadBatch.Status.CANCELLED, error=BATCH_CANCELLED_ERROR)

@@ -23,12 +23,11 @@ from ingestion.admin.filters import BatchFilter, ReasonFilter, ResolvedFilter
 from ingestion.admin.wording import detail_for_people, detail_sentence
 from ingestion.exports import RejectedInvoiceResource
 from ingestion.pipeline.columns import RAW_COLUMNS
-from ingestion.reprocess import rejected_reprocess
+from ingestion.reprocess import reprocess_batches_create
 from ingestion.streams import StreamedExportMixin
 from ingestion.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
 from warehouse.admin import ReadOnlyAdminMixin
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
-from warehouse.locks import FactsLockTimeout
 from warehouse.models import LoadBatch, RejectedInvoice
 
 # The kinds the list action adds in one go. Statuses are left to the per-row button: an
@@ -186,22 +185,31 @@ class RejectedInvoiceAdmin(
         return redirect(admin_url(self.opts, "change", row.pk))
 
     def _reprocess(self, request, ids: list[int]) -> None:
+        """Queue the re-processing (answers at once); the message links each batch's progress."""
         try:
-            batch = rejected_reprocess(rejected_ids=ids, user=request.user)
-        except (ValueError, FactsLockTimeout) as exc:
+            batches = reprocess_batches_create(rejected_ids=ids, user=request.user)
+        except ValueError as exc:
             self.message_user(request, str(exc), messages.WARNING)
+            return
+        links = format_html_join(
+            ", ",
+            '<a href="{}">batch #{}</a>',
+            ((admin_url(LoadBatch._meta, "change", b.pk), b.pk) for b in batches),
+        )
+        rows = sum(b.rows_total or 0 for b in batches)
+        if all(b.status == LoadBatch.Status.SUCCEEDED for b in batches):  # no broker: it ran already
+            loaded = sum(b.rows_loaded for b in batches)
+            text = "Re-processed {} rows in {}: {} loaded, {} still rejected."
+            args = (number(sum(b.rows_read for b in batches)), links, number(loaded))
+            args += (number(sum(b.rows_rejected for b in batches)),)
+            self.message_user(
+                request, format_html(text, *args), messages.SUCCESS if loaded else messages.WARNING
+            )
             return
         self.message_user(
             request,
-            format_html(
-                'Re-processed {} rows in <a href="{}">batch #{}</a>: {} loaded, {} still rejected.',
-                number(batch.rows_read),
-                admin_url(LoadBatch._meta, "change", batch.pk),
-                batch.pk,
-                number(batch.rows_loaded),
-                number(batch.rows_rejected),
-            ),
-            messages.SUCCESS if batch.rows_loaded else messages.WARNING,
+            format_html("Re-processing {} rows in {}: follow the progress there.", number(rows), links),
+            messages.SUCCESS,
         )
 
     @admin.action(

@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 
 from ingestion.generate import invoice_file_generate
-from ingestion.reprocess import NOTHING_TO_REPROCESS, rejected_reprocess
+from ingestion.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+
+
+def rejected_reprocess(*, rejected_ids) -> LoadBatch:
+    """Re-process rows of one load (the batch runs in-process: no broker in these tests)."""
+    [batch] = reprocess_batches_create(rejected_ids=rejected_ids)
+    return batch
 
 
 def load(path: Path) -> LoadBatch:
@@ -89,7 +95,7 @@ def test_a_duplicate_row_never_overwrites_the_invoice_of_the_first_occurrence(tm
 
     duplicate.refresh_from_db()
     assert (duplicate.reason, duplicate.resolved_at) == ("DUPLICATE_INVOICE_ID", None)
-    assert "already loaded from row 2 of the same file" in duplicate.detail
+    assert "already loaded from row 2 (the rows differ)" in duplicate.detail
     assert Invoice.objects.get().qty == 1 and Invoice.objects.get().batch_id == first.pk
     assert (batch.rows_loaded, batch.rows_rejected) == (0, 1)
 
