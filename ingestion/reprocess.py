@@ -25,22 +25,19 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from ingestion.dispatch import batch_enqueue
+from ingestion.reprocess_rows import unresolved_of
 from warehouse.models import LoadBatch, RejectedInvoice, ReprocessSelection
 
 NOTHING_TO_REPROCESS = "no unresolved rejected rows selected"
 REPROCESS_FILE_NAME = "reprocess of {rows} rows"
 REPROCESS_NOTE = "re-processing rejected rows of batch #{batch_id} ({file_name})"
-_IN = 2000
 
 
 def rows_by_batch(rejected_ids: Iterable[int]) -> dict[int, list[int]]:
     """The unresolved rows among ``rejected_ids``, grouped by the load that rejected them."""
-    ids = sorted(set(rejected_ids))
     grouped: dict[int, list[int]] = {}
-    for start in range(0, len(ids), _IN):
-        rows = RejectedInvoice.objects.filter(pk__in=ids[start : start + _IN], resolved_at__isnull=True)
-        for pk, batch_id in rows.values_list("pk", "batch_id"):
-            grouped.setdefault(batch_id, []).append(pk)
+    for pk, batch_id in unresolved_of(sorted(set(rejected_ids))):
+        grouped.setdefault(batch_id, []).append(pk)
     return grouped
 
 

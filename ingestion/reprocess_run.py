@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +36,7 @@ from ingestion.pipeline import errors, load
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
 from ingestion.reprocess_outcome import ReprocessOutcome
-from ingestion.reprocess_rows import (
-    FACT_OF_CLEAN,
-    facts_current,
-    later_owned,
-    loaded_rows,
-    selected_rows,
-    staging_kept,
-)
+from ingestion.reprocess_rows import FACT_OF_CLEAN, InvoicesRead, selected_rows, staging_kept
 from ingestion.validation import dimensions_load, invoices_validate, reason_counts_ordered
 from warehouse.models import LoadBatch, ReprocessSelection
 
@@ -63,6 +57,16 @@ def _as_written(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 class ReprocessRun(BatchRun):
+    @contextmanager
+    def timed(self, label: str):
+        """Seconds of a step of the run, kept with the batch's stage seconds."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            self.stage_seconds[label] = round(self.stage_seconds.get(label, 0.0) + seconds, 3)
+
     def work(self, tmp_dir: Path) -> None:
         self.execute(tmp_dir)  # no file: nothing to skip, no other load of it to wait for
 
@@ -93,7 +97,7 @@ class ReprocessRun(BatchRun):
                 writer.chunk_write(part)
                 batch.rows_done += len(part)
                 self.progress_save()
-            outcome = ReprocessOutcome(batch_id=batch.pk, source_batch_id=source.pk, selected_rows=selected)
+            outcome = self.outcome_of(frame, selected, source.pk)
             writer.commit(lambda: self.reprocess_commit(writer, outcome), on_stage=self.stage)
         except load.WriteAborted:
             writer.rollback()
@@ -114,17 +118,22 @@ class ReprocessRun(BatchRun):
 
     def rows_prepare(self, source_id: int, rejected_ids: list[int]) -> tuple[pd.DataFrame, list[int]]:
         """The rows to stage, in the file's order, and the source rows of the selected ones."""
-        rows = selected_rows(batch_id=source_id, rejected_ids=rejected_ids)
+        with self.timed("read_rows"):
+            rows = selected_rows(batch_id=source_id, rejected_ids=rejected_ids)
         if rows.empty:
             self.batch.note = NOTHING_LEFT
             return pd.DataFrame(columns=list(STAGING_COLUMNS)), []
-        cleaned = invoices_validate(rows[list(RAW_COLUMNS)], dims=dimensions_load())
+        with self.timed("clean"):
+            cleaned = invoices_validate(rows[list(RAW_COLUMNS)], dims=dimensions_load())
         frame = pd.concat([rows[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1)
         valid = frame["reason"].isna()
         ids = sorted(set(frame.loc[valid, "clean_invoice_id"]))
-        facts = facts_current(ids)
+        with self.timed("read_facts"):
+            invoices = InvoicesRead(ids)
+            facts = invoices.facts()
         if staging_kept(source_id):
-            loaded = loaded_rows(batch_id=source_id, invoice_ids=ids)
+            with self.timed("read_lineage"):
+                loaded = invoices.loaded_rows(batch_id=source_id)
             loaded = loaded[~loaded["source_row"].isin(frame["source_row"])]
         else:
             loaded = frame.iloc[:0]
@@ -140,7 +149,9 @@ class ReprocessRun(BatchRun):
             frame.loc[repeated, list(CLEAN_COLUMNS[:-2])] = None
         staged = _as_written(pd.concat([frame, loaded], ignore_index=True).sort_values("source_row"))
         valid = staged["reason"].isna()
-        owned = valid & staged["clean_invoice_id"].isin(later_owned(batch_id=source_id, facts=facts))
+        with self.timed("read_later_loads"):
+            later = invoices.later_owned(batch_id=source_id, facts=facts)
+        owned = valid & staged["clean_invoice_id"].isin(later)
         for column in FACT_OF_CLEAN:
             values = _as_written(facts[column]).reindex(staged.loc[owned, "clean_invoice_id"])
             staged.loc[owned, column] = values.to_numpy()
@@ -149,17 +160,32 @@ class ReprocessRun(BatchRun):
         staged["dup_candidate"] = seen
         return staged[list(STAGING_COLUMNS)].reset_index(drop=True), rows["source_row"].tolist()
 
+    def outcome_of(self, frame: pd.DataFrame, selected: list[int], source_id: int) -> ReprocessOutcome:
+        """What is known of the selected rows before the merge: reasons, except the repeated
+        ids' rows (``dup_candidate``), which the merge settles."""
+        mine = frame[frame["source_row"].isin(selected)]
+        settled = mine["dup_candidate"] == 0
+        return ReprocessOutcome(
+            batch_id=self.batch.pk,
+            source_batch_id=source_id,
+            selected_rows=selected,
+            reasons_known=Counter(mine.loc[settled, "reason"].tolist()),
+            candidate_rows=mine.loc[~settled, "source_row"].astype(int).tolist(),
+        )
+
     def reprocess_commit(self, writer: load.BatchWriter, outcome: ReprocessOutcome) -> None:
         """Counts over the selected rows, their outcome, success: in the merge's transaction."""
         batch, counts = self.batch, writer.counts
-        reasons = outcome.reasons()
+        with self.timed("db_outcome_counts"):
+            reasons = outcome.reasons()
         loaded = reasons.pop(None, 0)
         batch.rows_rejected = sum(reasons.values())
         batch.rows_read = batch.rows_done = batch.rows_total = loaded + batch.rows_rejected
         batch.rows_loaded = loaded
         batch.rows_inserted, batch.rows_updated = counts.inserted, counts.updated
         batch.rows_unchanged = max(0, loaded - counts.inserted - counts.updated)
-        batch.reason_counts = reason_counts_ordered(Counter(reasons))
+        batch.reason_counts = reason_counts_ordered(reasons)
         if not batch.dry_run:
-            outcome.record(now=connection.ops.adapt_datetimefield_value(timezone.now()))
+            with self.timed("db_outcome"):
+                outcome.record(now=connection.ops.adapt_datetimefield_value(timezone.now()))
         self.succeed(writer)
