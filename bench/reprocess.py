@@ -46,9 +46,8 @@ ids = list(unknown.values_list("pk", flat=True)[:REPROCESS])
 client = Client()
 client.force_login(get_user_model().objects.create_superuser("bench", "bench@example.com", "x"))
 started = time.perf_counter()
-answer = client.post(
-    "/api/rejected/reprocess/", json.dumps({"ids": ids}), content_type="application/json", HTTP_HOST="localhost"
-)
+body = json.dumps({"ids": ids})
+answer = client.post("/api/rejected/reprocess/", body, content_type="application/json", HTTP_HOST="localhost")
 request_seconds = time.perf_counter() - started
 assert answer.status_code == 202, answer.content[:500]
 app.control.purge()  # the queued message: this process runs the batch itself

@@ -13,8 +13,8 @@ from config.api_schemas import Error, RejectedPage, ReprocessQueued
 from config.permissions import REPROCESS, VIEW_REJECTED
 from dashboard.api import json_answer
 from ingestion.api import BATCH_NOT_FOUND
-from ingestion.pipeline.rules import REASONS
 from ingestion.dispatch import batch_queue_failed
+from ingestion.pipeline.rules import REASONS
 from ingestion.reprocess import reprocess_batches_create
 from ingestion.streams import rejected_csv_response
 from warehouse.models import LoadBatch

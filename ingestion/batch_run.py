@@ -163,18 +163,11 @@ class BatchRun:
         batch.rows_unchanged = counts.unchanged
         batch.reason_counts = reason_counts_ordered(reasons)
         batch.rows_total = batch.rows_read
-        self.succeed(writer)
-
-    def succeed(self, writer: load.BatchWriter) -> None:
-        """Record success (counts set) and bump the data version, in the batch's transaction."""
-        batch = self.batch
         self.stage_seconds[batch.stage] = round(time.perf_counter() - self.stage_started, 3)
         self.stage_seconds.update(writer.timings)
         batch.stage = LoadBatch.Stage.DONE
         if not self.finish(LoadBatch.Status.SUCCEEDED):
             self.stopped()
-        elif not batch.dry_run:
-            data_version_bump()  # in the batch's transaction: cached answers end with it
 
     def execute(self, tmp_dir: Path) -> None:
         batch = self.batch
@@ -231,6 +224,8 @@ class BatchRun:
         if not written:  # cancelled meanwhile, or taken over: the row is not this run's to write
             db_retry(batch.refresh_from_db, what=f"batch {batch.pk}")
             return False
+        if status == LoadBatch.Status.SUCCEEDED and not batch.dry_run:
+            data_version_bump()  # in the batch's transaction: cached answers end with it
         if self.on_progress:
             self.on_progress(batch)
         return True
@@ -272,8 +267,7 @@ class BatchRun:
     def work(self, tmp_dir: Path) -> None:
         """Load the file, unless a load of the same content ran (skipped) or runs (waits)."""
         if self.batch.dry_run:  # writes nothing: no need to wait for another load of the file
-            self.execute(tmp_dir)
-            return
+            return self.execute(tmp_dir)
         with content_turn(batch=self.batch, owner=self.owner, wait=self.content_wait):
             if not self.skipped():
                 self.execute(tmp_dir)

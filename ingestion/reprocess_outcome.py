@@ -26,7 +26,9 @@ CANDIDATE_REASONS = (
     f" WHERE s.batch_id = %s AND s.source_row IN (SELECT k FROM {_CANDIDATES}) GROUP BY s.reason"
 )
 # Params: (batch,): the merge's copies of the selected rows' records.
-MERGED_RECORDS_DROP = f"DELETE FROM rejected_invoices WHERE batch_id = %s AND source_row IN (SELECT k FROM {_TMP})"
+MERGED_RECORDS_DROP = (
+    f"DELETE FROM rejected_invoices WHERE batch_id = %s AND source_row IN (SELECT k FROM {_TMP})"
+)
 # Params: (source batch, batch): the records left are rows of the source load.
 RECORDS_MOVE = "UPDATE rejected_invoices SET batch_id = %s WHERE batch_id = %s"
 

@@ -41,14 +41,20 @@ def keys_table(name: str, keys: list, *, text: bool) -> None:
     JSON array per statement: no per-value quoting in Python)."""
     if connection.vendor == "mysql":
         column = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if text else "BIGINT"
-        statements = [f"DROP TEMPORARY TABLE IF EXISTS {name}", f"CREATE TEMPORARY TABLE {name} (k {column} PRIMARY KEY)"]
+        statements = [
+            f"DROP TEMPORARY TABLE IF EXISTS {name}",
+            f"CREATE TEMPORARY TABLE {name} (k {column} PRIMARY KEY)",
+        ]
         fill = (
             f"INSERT IGNORE INTO {name} (k) SELECT j.k FROM JSON_TABLE(%s, '$[*]'"
             f" COLUMNS (k {'VARCHAR(64)' if text else 'BIGINT'} PATH '$')) j"
         )
     else:
         column = "TEXT" if text else "BIGINT"
-        statements = [f"DROP TABLE IF EXISTS temp.{name}", f"CREATE TEMP TABLE {name} (k {column} PRIMARY KEY)"]
+        statements = [
+            f"DROP TABLE IF EXISTS temp.{name}",
+            f"CREATE TEMP TABLE {name} (k {column} PRIMARY KEY)",
+        ]
         fill = f"INSERT OR IGNORE INTO {name} (k) SELECT value FROM json_each(%s)"
     with connection.cursor() as cursor:
         for statement in statements:
@@ -83,7 +89,10 @@ def _raw_of_record(raw_text) -> tuple:
     raw = json.loads(raw_text) if isinstance(raw_text, str | bytes) else raw_text
     raw = raw if isinstance(raw, dict) else {}
     extra = {k: v for k, v in raw.items() if k not in RAW_COLUMNS}
-    return (*(_text(raw.get(c)) for c in RAW_COLUMNS), json.dumps(extra, ensure_ascii=False) if extra else None)
+    return (
+        *(_text(raw.get(c)) for c in RAW_COLUMNS),
+        json.dumps(extra, ensure_ascii=False) if extra else None,
+    )
 
 
 def selected_rows(*, batch_id: int, rejected_ids: list[int]) -> pd.DataFrame:
@@ -106,9 +115,13 @@ def selected_rows(*, batch_id: int, rejected_ids: list[int]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     unstaged = frame["record"].notna()
     if unstaged.any():
-        frame.loc[unstaged, [*RAW_COLUMNS, "extra"]] = [_raw_of_record(r) for r in frame.loc[unstaged, "record"]]
+        frame.loc[unstaged, [*RAW_COLUMNS, "extra"]] = [
+            _raw_of_record(r) for r in frame.loc[unstaged, "record"]
+        ]
     frame[list(RAW_COLUMNS)] = frame[list(RAW_COLUMNS)].fillna("")
-    frame = frame.drop(columns="record").sort_values("source_row", kind="stable").drop_duplicates("source_row")
+    frame = (
+        frame.drop(columns="record").sort_values("source_row", kind="stable").drop_duplicates("source_row")
+    )
     return frame.astype({"source_row": "int64"}).reset_index(drop=True)
 
 

@@ -35,6 +35,7 @@ from ingestion.batch_run import BatchRun
 from ingestion.pipeline import errors, load
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
+from ingestion.reprocess import reprocess_split
 from ingestion.reprocess_outcome import ReprocessOutcome
 from ingestion.reprocess_rows import FACT_OF_CLEAN, InvoicesRead, selected_rows, staging_kept
 from ingestion.validation import dimensions_load, invoices_validate, reason_counts_ordered
@@ -73,10 +74,15 @@ class ReprocessRun(BatchRun):
     def execute(self, tmp_dir: Path) -> None:
         batch = self.batch
         selection = ReprocessSelection.objects.get(batch_id=batch.pk)
-        source = LoadBatch.objects.filter(pk=selection.source_batch_id).first()
+        self.stage(Stage.REPROCESS)
+        if selection.source_batch_id is None:
+            reprocess_split(batch=batch, selection=selection)
+        if selection.source_batch_id is None:  # none of the rows is unresolved any more
+            source = LoadBatch(pk=0, file_name="", sha256="")
+        else:
+            source = LoadBatch.objects.filter(pk=selection.source_batch_id).first()
         if source is None:
             raise errors.FileRejected(SOURCE_GONE.format(batch_id=selection.source_batch_id))
-        self.stage(Stage.REPROCESS)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         self.writer = writer = load.BatchWriter(
             batch_id=batch.pk,
@@ -188,4 +194,8 @@ class ReprocessRun(BatchRun):
         if not batch.dry_run:
             with self.timed("db_outcome"):
                 outcome.record(now=connection.ops.adapt_datetimefield_value(timezone.now()))
-        self.succeed(writer)
+        self.stage_seconds[batch.stage] = round(time.perf_counter() - self.stage_started, 3)
+        self.stage_seconds.update(writer.timings)
+        batch.stage = Stage.DONE
+        if not self.finish(LoadBatch.Status.SUCCEEDED):  # which bumps the data version
+            self.stopped()

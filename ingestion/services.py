@@ -16,7 +16,6 @@ from config.logs import log_fields
 from ingestion import leases
 from ingestion.batch_run import BatchRun
 from ingestion.notify import batch_notify
-from ingestion.reprocess_run import ReprocessRun
 from ingestion.pipeline import sql
 from warehouse.models import LoadBatch, ReprocessSelection
 
@@ -124,10 +123,10 @@ def invoice_file_ingest(
         batch = LoadBatch.objects.get(pk=batch_id)
         logger.info("batch %s is %s (lease %r): nothing to do", batch.pk, batch.status, batch.lease_owner)
         return batch
+    from ingestion.reprocess_run import ReprocessRun  # it queues batches: dispatch imports this module
+
     kind = ReprocessRun if ReprocessSelection.objects.filter(batch_id=batch_id).exists() else BatchRun
-    batch = kind(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(
-        retry_transient=retry_transient
-    )
+    batch = kind(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(retry_transient=retry_transient)
     logger.info(
         "batch %s %s: read=%s loaded=%s rejected=%s",
         batch.pk,

@@ -3,7 +3,8 @@
 A re-processing is a batch like a load (queued, run by a worker under a lease, merged
 under the warehouse's write lock), whose input is rejected rows of one earlier load
 instead of a file: the ids are recorded when the batch is created, and the rows still
-unresolved when it runs are the ones it re-processes.
+unresolved when it runs are the ones it re-processes. Ids of several loads are split by
+the worker into one batch per load.
 """
 
 from django.db import models
@@ -14,8 +15,10 @@ class ReprocessSelection(models.Model):
         "warehouse.LoadBatch", on_delete=models.CASCADE, primary_key=True, related_name="reprocess"
     )
     # The load whose rejected rows these are: the merge settles them as rows of its file.
+    # Null until the worker has split the selection by load (the request does not read rows).
     source_batch = models.ForeignKey(
         "warehouse.LoadBatch",
+        null=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",

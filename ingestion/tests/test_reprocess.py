@@ -220,7 +220,11 @@ def test_a_row_displaced_by_an_earlier_one_stays_the_duplicate_when_reprocessed_
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
     rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
     displaced = RejectedInvoice.objects.get(resolved_at__isnull=True)
-    assert (displaced.batch_id, displaced.source_row, displaced.reason) == (first.pk, 3, "DUPLICATE_INVOICE_ID")
+    assert (displaced.batch_id, displaced.source_row, displaced.reason) == (
+        first.pk,
+        3,
+        "DUPLICATE_INVOICE_ID",
+    )
 
     again = rejected_reprocess(rejected_ids=[displaced.pk])
 
@@ -239,7 +243,9 @@ def test_a_later_load_keeps_its_invoice_and_the_rows_settle_as_in_their_file(tmp
         "INV-6,2024-01-07,C-999,New Co,Server Setup,3,100.00,300.00,Paid",
         name="fixed.csv",
     )
-    later = write_invoices(tmp_path, "INV-5,2024-02-01,C-100,Acme,API Access,4,500.00,2000.00,Pending", name="b.csv")
+    later = write_invoices(
+        tmp_path, "INV-5,2024-02-01,C-100,Acme,API Access,4,500.00,2000.00,Pending", name="b.csv"
+    )
     load(fixed)
     load(later)
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
@@ -259,11 +265,17 @@ def test_a_later_load_keeps_its_invoice_and_the_rows_settle_as_in_their_file(tmp
 
 
 def test_a_dry_run_counts_and_writes_nothing(tmp_path):
-    load(write_invoices(tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"))
+    load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"
+        )
+    )
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
     before = warehouse_snapshot()
 
-    [batch] = reprocess_batches_create(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True), dry_run=True)
+    [batch] = reprocess_batches_create(
+        rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True), dry_run=True
+    )
 
     assert (batch.status, batch.dry_run, batch.rows_read, batch.rows_loaded, batch.rows_inserted) == (
         "succeeded",
@@ -280,7 +292,11 @@ def test_a_cancelled_reprocessing_never_runs_and_leaves_the_rows(tmp_path):
     from ingestion.dispatch import batch_cancel
     from ingestion.services import invoice_file_ingest
 
-    load(write_invoices(tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"))
+    load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"
+        )
+    )
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
     ids = RejectedInvoice.objects.values_list("pk", flat=True)
     with pytest.MonkeyPatch.context() as patch:  # queued, and no worker has it yet
@@ -301,7 +317,11 @@ def test_a_reprocessing_whose_load_is_gone_fails_with_a_message(tmp_path):
     from ingestion.reprocess_run import SOURCE_GONE
     from ingestion.services import invoice_file_ingest
 
-    first = load(write_invoices(tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"))
+    first = load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"
+        )
+    )
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("ingestion.reprocess.batch_enqueue", lambda *, batch: "")
@@ -314,3 +334,34 @@ def test_a_reprocessing_whose_load_is_gone_fails_with_a_message(tmp_path):
     assert (failed.status, failed.error) == ("failed", SOURCE_GONE.format(batch_id=first.pk))
     assert (failed.rows_read, failed.rows_loaded) == (0, 0)
     assert RejectedInvoice.objects.get().resolved_at is None and not Invoice.objects.exists()
+
+
+def test_rows_of_two_loads_are_reprocessed_by_one_batch_each(tmp_path):
+    first = load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"
+        )
+    )
+    second = load(
+        write_invoices(
+            tmp_path,
+            "INV-1,2024-01-09,C-999,New Co,Server Setup,2,10.00,20.00,Paid",
+            "INV-2,2024-01-09,C-998,Other,Server Setup,1,10.00,10.00,Paid",
+            name="b.csv",
+        )
+    )
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+
+    batches = reprocess_batches_create(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+
+    assert [(b.status, b.file_name, b.rows_read, b.rows_loaded) for b in batches] == [
+        ("succeeded", "reprocess of 1 rows", 1, 1),
+        ("succeeded", "reprocess of 2 rows", 2, 1),
+    ]
+    assert [b.note.split(" (")[0] for b in batches] == [
+        f"re-processing rejected rows of batch #{first.pk}",
+        f"re-processing rejected rows of batch #{second.pk}",
+    ]
+    assert Invoice.objects.get(invoice_id="INV-1").qty == 2  # the later load's row
+    assert RejectedInvoice.objects.get(resolved_at__isnull=True).reason == "UNKNOWN_CUSTOMER"
+    assert_aggregates_match_facts()

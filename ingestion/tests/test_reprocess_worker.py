@@ -34,11 +34,17 @@ def test_the_api_answers_202_at_once_and_the_worker_reprocesses(admin_client, fi
     workers(0)  # no worker yet: the message waits on Redis
     ids = list(RejectedInvoice.objects.values_list("pk", flat=True))
 
-    answer = admin_client.post(reverse("api:rejected_reprocess"), {"ids": ids}, content_type="application/json")
+    answer = admin_client.post(
+        reverse("api:rejected_reprocess"), {"ids": ids}, content_type="application/json"
+    )
 
     assert answer.status_code == 202, answer.content
     [queued] = answer.json()["batches"]
-    assert (queued["status"], queued["rows_total"], queued["file_name"]) == ("queued", 3, "reprocess of 3 rows")
+    assert (queued["status"], queued["rows_total"], queued["file_name"]) == (
+        "queued",
+        3,
+        "reprocess of 3 rows",
+    )
     assert answer.headers["Location"] == reverse("api:batch_detail", args=[queued["id"]])
     assert broker.llen("celery") == 1 and not Invoice.objects.filter(invoice_id="INV-1").exists()
     workers()
