@@ -206,6 +206,11 @@ class RejectedInvoiceAdmin(
                 request, format_html(text, *args), messages.SUCCESS if loaded else messages.WARNING
             )
             return
+        ended = [b for b in batches if b.status in LoadBatch.FINISHED]
+        if ended:  # no broker: it ran already, and did not succeed
+            said = "; ".join(f"#{b.pk} {b.status}{': ' + b.error if b.error else ''}" for b in ended)
+            self.message_user(request, format_html("Re-processing in {}: {}", links, said), messages.WARNING)
+            return
         self.message_user(
             request,
             format_html("Re-processing {} rows in {}: follow the progress there.", number(rows), links),
