@@ -48,7 +48,7 @@ DUPLICATE_UNKNOWN_FIRST = (
     "DUPLICATE_INVOICE_ID: invoice_id {invoice_id!r} is loaded and this load's staging was"
     " removed (retention), so which row came first is unknown; this repeated row stays rejected"
 )
-_LOCK_POLL_SECONDS = 0.5
+_LOCK_POLL_SECONDS = 0.02
 
 
 def _as_written(frame: pd.DataFrame) -> pd.DataFrame:
@@ -113,14 +113,19 @@ class ReprocessRun(BatchRun):
             raise
 
     def lock_wait(self, writer: load.BatchWriter) -> None:
-        """Hold the write lock before reading (progress says so while another load writes)."""
-        if not writer.waiting:
-            return
-        self.stage(Stage.WAITING)
+        """Hold the write lock before reading; after a second, progress says it waits (and the
+        lease is renewed each second, which also notices a cancel)."""
+        said = time.monotonic() + 1
         while writer.waiting:
             time.sleep(_LOCK_POLL_SECONDS)
-            self.progress_save()  # renews the lease; raises on a cancel
-        self.stage(Stage.REPROCESS)
+            if time.monotonic() >= said and writer.waiting:
+                if self.batch.stage == Stage.WAITING:
+                    self.progress_save()
+                else:
+                    self.stage(Stage.WAITING)
+                said = time.monotonic() + 1
+        if self.batch.stage == Stage.WAITING:
+            self.stage(Stage.REPROCESS)
 
     def rows_prepare(self, source_id: int, rejected_ids: list[int]) -> tuple[pd.DataFrame, list[int]]:
         """The rows to stage, in the file's order, and the source rows of the selected ones."""
