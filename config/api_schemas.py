@@ -46,6 +46,11 @@ class BatchList(Schema):
     results: list[Batch]
 
 
+class ReprocessQueued(Schema):
+    batches: list[Batch]  # one per load whose rows were selected; follow each one's url
+    urls: list[str]
+
+
 class RejectedRow(Schema):
     id: int
     batch_id: int

@@ -327,7 +327,7 @@ ADMIN_UPLOAD_MAX_BYTES = env.int("ADMIN_UPLOAD_MAX_BYTES", default=200 * 1024 * 
 ADMIN_UPLOAD_MAX_FILES = env.int("ADMIN_UPLOAD_MAX_FILES", default=20)
 # XLSX exports are built in memory: above this many rows the admin asks for CSV (which streams).
 EXPORT_XLSX_MAX_ROWS = env.int("EXPORT_XLSX_MAX_ROWS", default=100_000)
-# Rows one POST /api/rejected/reprocess/ may re-process (it runs inside the request).
+# Rows one POST /api/rejected/reprocess/ may queue for re-processing.
 API_REPROCESS_MAX_ROWS = env.int("API_REPROCESS_MAX_ROWS", default=100_000)
 # Redelivery of a message whose worker died: above the hard time limit, or a long load
 # would be delivered twice; lower it (tests do) to recover faster from a killed worker.
@@ -368,7 +368,7 @@ FILE_UPLOAD_HANDLERS = [
 BATCH_LEASE_SECONDS = env.int("BATCH_LEASE_SECONDS", default=60)
 BATCH_MAX_ATTEMPTS = env.int("BATCH_MAX_ATTEMPTS", default=3)
 BATCH_SWEEP_SECONDS = env.int("BATCH_SWEEP_SECONDS", default=60)
-# How long re-processing and aggregate rebuilds wait for a load that is writing the warehouse.
+# How long aggregate rebuilds wait for a load that is writing the warehouse.
 FACTS_LOCK_WAIT_SECONDS = env.int("FACTS_LOCK_WAIT_SECONDS", default=60)
 # One temporary folder per running batch (bulk-load files), removed on every exit path.
 LOAD_TMP_DIR = Path(env("LOAD_TMP_DIR", default=str(BASE_DIR / "var" / "tmp")))

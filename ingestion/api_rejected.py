@@ -1,5 +1,5 @@
 """Rejected-row endpoints of the JSON API: a batch's rows by cursor, re-processing (ids or a
-filter, through ``ingestion.reprocess``) and the streamed CSV (``ingestion.streams``)."""
+filter, queued through ``ingestion.reprocess``) and the streamed CSV (``ingestion.streams``)."""
 
 from enum import StrEnum
 
@@ -9,14 +9,14 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from config.api_auth import auth_for
-from config.api_schemas import Batch, Error, RejectedPage
+from config.api_schemas import Error, RejectedPage, ReprocessQueued
 from config.permissions import REPROCESS, VIEW_REJECTED
 from dashboard.api import json_answer
 from ingestion.api import BATCH_NOT_FOUND
+from ingestion.dispatch import batch_queue_failed
 from ingestion.pipeline.rules import REASONS
-from ingestion.reprocess import rejected_reprocess
+from ingestion.reprocess import reprocess_batches_create
 from ingestion.streams import rejected_csv_response
-from warehouse.locks import FactsLockTimeout
 from warehouse.models import LoadBatch
 from warehouse.rejected import cursor_decode, rejected_filter, rejected_page
 from warehouse.selectors.batches import batch_present
@@ -91,14 +91,19 @@ class ReprocessIn(Schema):
     ids: list[int] | None = Field(None, description="Rejected row ids; or give a filter instead")
     batch: int | None = Field(None, ge=1)
     reason: Reason | None = None
+    dry_run: bool = Field(False, description="Validate and count; write nothing")
 
 
 @router.post(
     "/rejected/reprocess/",
     url_name="rejected_reprocess",
-    summary="Validate unresolved rejected rows again (ids or a filter); load those that pass",
-    description="Answers the batch that records it. 409 when a running load holds the warehouse too long.",
-    response={200: Batch, 400: Error, 401: Error, 403: Error, 409: Error},
+    summary="Queue the re-processing of unresolved rejected rows (ids or a filter): 202",
+    description=(
+        "Answers at once (202) with the batches that will do it, one per load the rows come from,"
+        " and their URLs (Location: the first); follow them like a load's. 503 with the batches"
+        " when the broker cannot be reached."
+    ),
+    response={202: ReprocessQueued, 400: Error, 401: Error, 403: Error, 503: ReprocessQueued},
     auth=auth_for(VIEW_REJECTED, REPROCESS),
 )
 def rejected_reprocess_view(request, payload: ReprocessIn):
@@ -119,10 +124,10 @@ def rejected_reprocess_view(request, payload: ReprocessIn):
         )
     ids = payload.ids if not by_filter else list(queryset.values_list("pk", flat=True))
     try:
-        batch = rejected_reprocess(rejected_ids=ids, user=request.user)
+        batches = reprocess_batches_create(rejected_ids=ids, user=request.user, dry_run=payload.dry_run)
     except ValueError as exc:
         return json_answer({"error": f"{parameter}: {exc}"}, status=400)
-    except FactsLockTimeout as exc:
-        return json_answer({"error": str(exc)}, status=409)
-    location = reverse("api:batch_detail", args=[batch.pk])
-    return json_answer(batch_present(batch), headers={"Location": location})
+    urls = [reverse("api:batch_detail", args=[batch.pk]) for batch in batches]
+    status = 503 if any(batch_queue_failed(batch) for batch in batches) else 202
+    answer = {"batches": [batch_present(batch) for batch in batches], "urls": urls}
+    return json_answer(answer, status=status, headers={"Location": urls[0]})

@@ -168,8 +168,6 @@ class BatchRun:
         batch.stage = LoadBatch.Stage.DONE
         if not self.finish(LoadBatch.Status.SUCCEEDED):
             self.stopped()
-        elif not batch.dry_run:
-            data_version_bump()  # in the batch's transaction: cached answers end with it
 
     def execute(self, tmp_dir: Path) -> None:
         batch = self.batch
@@ -226,6 +224,8 @@ class BatchRun:
         if not written:  # cancelled meanwhile, or taken over: the row is not this run's to write
             db_retry(batch.refresh_from_db, what=f"batch {batch.pk}")
             return False
+        if status == LoadBatch.Status.SUCCEEDED and not batch.dry_run:
+            data_version_bump()  # in the batch's transaction: cached answers end with it
         if self.on_progress:
             self.on_progress(batch)
         return True
@@ -264,15 +264,18 @@ class BatchRun:
                     heartbeat.stop()
         return batch
 
+    def work(self, tmp_dir: Path) -> None:
+        """Load the file, unless a load of the same content ran (skipped) or runs (waits)."""
+        if self.batch.dry_run:  # writes nothing: no need to wait for another load of the file
+            return self.execute(tmp_dir)
+        with content_turn(batch=self.batch, owner=self.owner, wait=self.content_wait):
+            if not self.skipped():
+                self.execute(tmp_dir)
+
     def _execute_and_finish(self, *, retry_transient: bool, tmp_dir: Path) -> None:
         batch = self.batch
         try:
-            if batch.dry_run:  # writes nothing: no need to wait for another load of the file
-                self.execute(tmp_dir)
-            else:
-                with content_turn(batch=batch, owner=self.owner, wait=self.content_wait):
-                    if not self.skipped():
-                        self.execute(tmp_dir)
+            self.work(tmp_dir)
         except BatchCancelled:
             batch.stage = LoadBatch.Stage.CANCELLED
             self.finish(LoadBatch.Status.CANCELLED, error=BATCH_CANCELLED_ERROR)

@@ -17,7 +17,7 @@ from ingestion import leases
 from ingestion.batch_run import BatchRun
 from ingestion.notify import batch_notify
 from ingestion.pipeline import sql
-from warehouse.models import LoadBatch
+from warehouse.models import LoadBatch, ReprocessSelection
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +123,10 @@ def invoice_file_ingest(
         batch = LoadBatch.objects.get(pk=batch_id)
         logger.info("batch %s is %s (lease %r): nothing to do", batch.pk, batch.status, batch.lease_owner)
         return batch
-    batch = BatchRun(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(
-        retry_transient=retry_transient
-    )
+    from ingestion.reprocess_run import ReprocessRun  # it queues batches: dispatch imports this module
+
+    kind = ReprocessRun if ReprocessSelection.objects.filter(batch_id=batch_id).exists() else BatchRun
+    batch = kind(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(retry_transient=retry_transient)
     logger.info(
         "batch %s %s: read=%s loaded=%s rejected=%s",
         batch.pk,

@@ -376,3 +376,21 @@ class DataVersion(models.Model):
 
     def __str__(self):
         return f"data version {self.version}"
+
+
+from warehouse.reprocessing import ReprocessSelection  # noqa: E402  (a table of its own module)
+
+__all__ = [
+    "Customer",
+    "DailySales",
+    "DataVersion",
+    "Invoice",
+    "Item",
+    "LoadBatch",
+    "MonthlySales",
+    "RejectedInvoice",
+    "ReprocessSelection",
+    "StagingInvoice",
+    "Status",
+    "WeeklySales",
+]

@@ -43,7 +43,7 @@ BATCH_READ = (401, 403, 200, 200, 200)  # warehouse.view_loadbatch
 BATCH_WRITE = (401, 403, 403, 202, 202)  # + warehouse.add_loadbatch
 CANCEL = (401, 403, 403, 200, 200)
 REJECTED_READ = (401, 403, 200, 403, 200)  # warehouse.view_rejectedinvoice
-REPROCESS = (401, 403, 403, 403, 200)  # + warehouse.change_rejectedinvoice
+REPROCESS = (401, 403, 403, 403, 202)  # + warehouse.change_rejectedinvoice (queued)
 ANY_USER = (401, 200, 200, 200, 200)
 NOTHING = (404,) * 5
 

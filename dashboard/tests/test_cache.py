@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from ingestion.reprocess import rejected_reprocess
+from ingestion.reprocess import reprocess_batches_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, RejectedInvoice
 
@@ -71,7 +71,7 @@ def _load(tmp_path, admin_client):
 def _reprocess(tmp_path, admin_client):
     ingest(write_invoices(tmp_path, "INV-4,2024-01-26,C-999,Newco,API Access,3,10,30,Paid", name="u.csv"))
     Customer.objects.create(customer_id="C-999", customer_name="Newco")
-    return lambda: rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+    return lambda: reprocess_batches_create(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
 
 
 def _refresh(tmp_path, admin_client):

@@ -12,7 +12,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from import_export.admin import ExportActionModelAdmin
 
@@ -27,12 +27,11 @@ from ingestion.admin.rejected_columns import (
 )
 from ingestion.admin.wording import detail_for_people
 from ingestion.exports import RejectedInvoiceResource
-from ingestion.reprocess import rejected_reprocess
+from ingestion.reprocess import reprocess_batches_create
 from ingestion.streams import StreamedExportMixin
 from ingestion.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
 from warehouse.admin import ReadOnlyAdminMixin
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
-from warehouse.locks import FactsLockTimeout
 from warehouse.models import LoadBatch, RejectedInvoice
 
 # The kinds the list action adds in one go. Statuses are left to the per-row button: an
@@ -191,27 +190,41 @@ class RejectedInvoiceAdmin(
         return redirect(admin_url(self.opts, "change", row.pk))
 
     def _reprocess(self, request, ids: list[int]) -> None:
+        """Queue the re-processing (answers at once); the message links each batch's progress."""
         try:
-            batch = rejected_reprocess(rejected_ids=ids, user=request.user)
-        except (ValueError, FactsLockTimeout) as exc:
+            batches = reprocess_batches_create(rejected_ids=ids, user=request.user)
+        except ValueError as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return
-        still = format_html(
-            ': <a href="{}" id="still-rejected">list them</a>',
-            still_rejected_url(ids, selection_url=request.get_full_path()),
+        links = format_html_join(
+            ", ",
+            '<a href="{}">batch #{}</a>',
+            ((admin_url(LoadBatch._meta, "change", b.pk), b.pk) for b in batches),
         )
+        rows = sum(b.rows_total or 0 for b in batches)
+        if all(b.status == LoadBatch.Status.SUCCEEDED for b in batches):  # no broker: it ran already
+            loaded = sum(b.rows_loaded for b in batches)
+            rejected = sum(b.rows_rejected for b in batches)
+            still = format_html(
+                ': <a href="{}" id="still-rejected">list them</a>',
+                still_rejected_url(ids, selection_url=request.get_full_path()),
+            )
+            text = "Re-processed {} rows in {}: {} loaded, {} still rejected{}."
+            args = (number(sum(b.rows_read for b in batches)), links, number(loaded))
+            args += (number(rejected), still if rejected else "")
+            self.message_user(
+                request, format_html(text, *args), messages.SUCCESS if loaded else messages.WARNING
+            )
+            return
+        ended = [b for b in batches if b.status in LoadBatch.FINISHED]
+        if ended:  # no broker: it ran already, and did not succeed
+            said = "; ".join(f"#{b.pk} {b.status}{': ' + b.error if b.error else ''}" for b in ended)
+            self.message_user(request, format_html("Re-processing in {}: {}", links, said), messages.WARNING)
+            return
         self.message_user(
             request,
-            format_html(
-                'Re-processed {} rows in <a href="{}">batch #{}</a>: {} loaded, {} still rejected{}.',
-                number(batch.rows_read),
-                admin_url(LoadBatch._meta, "change", batch.pk),
-                batch.pk,
-                number(batch.rows_loaded),
-                number(batch.rows_rejected),
-                still if batch.rows_rejected else "",
-            ),
-            messages.SUCCESS if batch.rows_loaded else messages.WARNING,
+            format_html("Re-processing {} rows in {}: follow the progress there.", number(rows), links),
+            messages.SUCCESS,
         )
 
     @admin.action(

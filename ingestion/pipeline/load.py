@@ -65,6 +65,7 @@ class BatchWriter:
     created_at: Any
     tmp_dir: Path
     dry_run: bool = False
+    rejected_replace: bool = True  # see ``FactsMerge.rejected_replace``
     counts: MergeCounts = field(default_factory=MergeCounts)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -85,6 +86,7 @@ class BatchWriter:
             bulk=bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time),
             timed=self._timed,
             counts=self.counts,
+            rejected_replace=self.rejected_replace,
         )
         self._atomic: transaction.Atomic | None = None
         self._locked = False

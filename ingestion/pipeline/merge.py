@@ -51,6 +51,9 @@ class FactsMerge:
     timed: Callable[[str], AbstractContextManager]  # times a step under a label
     counts: MergeCounts
     sales: SalesChanges = field(default_factory=SalesChanges)  # for the aggregates
+    # A load replaces the unresolved rejected rows of earlier loads of its file; a
+    # re-processing replaces only the rows it re-processes (``ingestion.reprocess_run``).
+    rejected_replace: bool = True
 
     def __post_init__(self) -> None:
         self.vendor = connection.vendor
@@ -61,7 +64,7 @@ class FactsMerge:
         with connection.cursor() as cursor:
             cursor.execute(sql.FACTS_ANY)
             self.warehouse_empty = cursor.fetchone() is None
-            if not self.dry_run:
+            if not self.dry_run and self.rejected_replace:
                 cursor.execute(sql.BATCHES_OF_FILE, [self.file_sha256])
                 batch_ids = [row[0] for row in cursor.fetchall()]
                 for start in range(0, len(batch_ids), 500):

@@ -176,13 +176,20 @@ def test_reprocess_by_filter_and_by_ids(script, tmp_path):
     answer = script.post(
         url, {"batch": batch["id"], "reason": "UNKNOWN_CUSTOMER"}, content_type="application/json"
     )
-    assert answer.status_code == 200, answer.content
-    assert (answer.json()["rows_read"], answer.json()["rows_loaded"]) == (2, 1)
+    assert answer.status_code == 202, answer.content
+    [queued] = answer.json()["batches"]
+    assert answer.json()["urls"] == [answer.headers["Location"]]
+    followed = script.get(answer.headers["Location"]).json()  # no broker here: it ran already
+    assert (followed["id"], followed["status"]) == (queued["id"], "succeeded")
+    assert (followed["rows_read"], followed["rows_loaded"]) == (2, 1)
     assert len(all_rejected(script, batch["id"], resolved="true")) == 1
 
     date_row = RejectedInvoice.objects.get(reason="INVALID_DATE")
+    answer = script.post(url, {"ids": [date_row.pk], "dry_run": True}, content_type="application/json")
+    [dry] = answer.json()["batches"]
+    assert (answer.status_code, dry["dry_run"], dry["rows_rejected"]) == (202, True, 1)
     answer = script.post(url, {"ids": [date_row.pk]}, content_type="application/json")
-    assert (answer.status_code, answer.json()["rows_rejected"]) == (200, 1)
+    assert (answer.status_code, answer.json()["batches"][0]["rows_rejected"]) == (202, 1)
 
     both = script.post(url, {"ids": [date_row.pk], "batch": 1}, content_type="application/json")
     assert (both.status_code, both.json()["error"][:5]) == (400, "ids: ")

@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 
 from ingestion.generate import invoice_file_generate
-from ingestion.reprocess import NOTHING_TO_REPROCESS, rejected_reprocess
+from ingestion.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+
+
+def rejected_reprocess(*, rejected_ids) -> LoadBatch:
+    """Re-process rows of one load (the batch runs in-process: no broker in these tests)."""
+    [batch] = reprocess_batches_create(rejected_ids=rejected_ids)
+    return batch
 
 
 def load(path: Path) -> LoadBatch:
@@ -89,7 +95,7 @@ def test_a_duplicate_row_never_overwrites_the_invoice_of_the_first_occurrence(tm
 
     duplicate.refresh_from_db()
     assert (duplicate.reason, duplicate.resolved_at) == ("DUPLICATE_INVOICE_ID", None)
-    assert "already loaded from row 2 of the same file" in duplicate.detail
+    assert "already loaded from row 2 (the rows differ)" in duplicate.detail
     assert Invoice.objects.get().qty == 1 and Invoice.objects.get().batch_id == first.pk
     assert (batch.rows_loaded, batch.rows_rejected) == (0, 1)
 
@@ -200,3 +206,162 @@ def test_reprocessing_after_adding_a_customer_equals_the_clean_load(tmp_path):
     }
     assert Invoice.objects.get(invoice_id="R-A").customer.customer_id == "C-120"  # the earlier row won
     assert Invoice.objects.get(invoice_id="R-B").customer.customer_id == "C-101"
+
+
+def test_a_row_displaced_by_an_earlier_one_stays_the_duplicate_when_reprocessed_again(tmp_path):
+    first = load(
+        write_invoices(
+            tmp_path,
+            "INV-1,2024-01-05,C-999,New Co,Server Setup,1,100.00,100.00,Paid",
+            "INV-1,2024-01-05,C-100,Acme,Server Setup,2,100.00,200.00,Paid",
+            name="a.csv",
+        )
+    )
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+    displaced = RejectedInvoice.objects.get(resolved_at__isnull=True)
+    assert (displaced.batch_id, displaced.source_row, displaced.reason) == (
+        first.pk,
+        3,
+        "DUPLICATE_INVOICE_ID",
+    )
+
+    again = rejected_reprocess(rejected_ids=[displaced.pk])
+
+    displaced.refresh_from_db()
+    assert (displaced.reason, displaced.resolved_at) == ("DUPLICATE_INVOICE_ID", None)
+    assert "already loaded from row 2" in displaced.detail
+    assert (again.rows_loaded, again.rows_rejected) == (0, 1)
+    assert Invoice.objects.get().customer.customer_id == "C-999"  # the first row's invoice
+
+
+def test_a_later_load_keeps_its_invoice_and_the_rows_settle_as_in_their_file(tmp_path):
+    fixed = write_invoices(
+        tmp_path,
+        "INV-5,2024-01-05,C-999,New Co,Server Setup,1,100.00,100.00,Paid",
+        "INV-5,2024-01-06,C-999,New Co,Server Setup,2,100.00,200.00,Paid",
+        "INV-6,2024-01-07,C-999,New Co,Server Setup,3,100.00,300.00,Paid",
+        name="fixed.csv",
+    )
+    later = write_invoices(
+        tmp_path, "INV-5,2024-02-01,C-100,Acme,API Access,4,500.00,2000.00,Pending", name="b.csv"
+    )
+    load(fixed)
+    load(later)
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+
+    batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+
+    assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected, batch.rows_inserted) == (3, 2, 1, 1)
+    assert RejectedInvoice.objects.get(resolved_at__isnull=True).source_row == 3  # INV-5's second row
+    assert Invoice.objects.get(invoice_id="INV-5").total == Decimal("2000.00")  # the later load's
+    assert Invoice.objects.get(invoice_id="INV-5").batch_id != batch.pk
+    assert_aggregates_match_facts()
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    load(fixed)  # the customer exists from the start
+    load(later)
+    assert warehouse_snapshot() == snapshot
+
+
+def test_a_dry_run_counts_and_writes_nothing(tmp_path):
+    load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"
+        )
+    )
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    before = warehouse_snapshot()
+
+    [batch] = reprocess_batches_create(
+        rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True), dry_run=True
+    )
+
+    assert (batch.status, batch.dry_run, batch.rows_read, batch.rows_loaded, batch.rows_inserted) == (
+        "succeeded",
+        True,
+        1,
+        1,
+        1,
+    )
+    assert warehouse_snapshot() == before
+    assert RejectedInvoice.objects.get().resolved_at is None
+
+
+def test_a_cancelled_reprocessing_never_runs_and_leaves_the_rows(tmp_path):
+    from ingestion.dispatch import batch_cancel
+    from ingestion.services import invoice_file_ingest
+
+    load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"
+        )
+    )
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    ids = RejectedInvoice.objects.values_list("pk", flat=True)
+    with pytest.MonkeyPatch.context() as patch:  # queued, and no worker has it yet
+        patch.setattr("ingestion.reprocess.batch_enqueue", lambda *, batch: "")
+        [batch] = reprocess_batches_create(rejected_ids=ids)
+    assert batch.status == "queued"
+
+    batch_cancel(batch=batch)
+    ran = invoice_file_ingest(batch_id=batch.pk)  # a late delivery of its message
+
+    assert ran.status == "cancelled"
+    assert RejectedInvoice.objects.get().resolved_at is None and not Invoice.objects.exists()
+
+
+def test_a_reprocessing_whose_load_is_gone_fails_with_a_message(tmp_path):
+    from django.db import connection
+
+    from ingestion.reprocess_run import SOURCE_GONE
+    from ingestion.services import invoice_file_ingest
+
+    first = load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"
+        )
+    )
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("ingestion.reprocess.batch_enqueue", lambda *, batch: "")
+        [batch] = reprocess_batches_create(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+    with connection.cursor() as cursor:  # deleted behind the application's back
+        cursor.execute("DELETE FROM load_batch WHERE id = %s", [first.pk])
+
+    failed = invoice_file_ingest(batch_id=batch.pk)
+
+    assert (failed.status, failed.error) == ("failed", SOURCE_GONE.format(batch_id=first.pk))
+    assert (failed.rows_read, failed.rows_loaded) == (0, 0)
+    assert RejectedInvoice.objects.get().resolved_at is None and not Invoice.objects.exists()
+
+
+def test_rows_of_two_loads_are_reprocessed_by_one_batch_each(tmp_path):
+    first = load(
+        write_invoices(
+            tmp_path, "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid", name="a.csv"
+        )
+    )
+    second = load(
+        write_invoices(
+            tmp_path,
+            "INV-1,2024-01-09,C-999,New Co,Server Setup,2,10.00,20.00,Paid",
+            "INV-2,2024-01-09,C-998,Other,Server Setup,1,10.00,10.00,Paid",
+            name="b.csv",
+        )
+    )
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+
+    batches = reprocess_batches_create(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+
+    assert [(b.status, b.file_name, b.rows_read, b.rows_loaded) for b in batches] == [
+        ("succeeded", "reprocess of 1 rows", 1, 1),
+        ("succeeded", "reprocess of 2 rows", 2, 1),
+    ]
+    assert [b.note.split(" (")[0] for b in batches] == [
+        f"re-processing rejected rows of batch #{first.pk}",
+        f"re-processing rejected rows of batch #{second.pk}",
+    ]
+    assert Invoice.objects.get(invoice_id="INV-1").qty == 2  # the later load's row
+    assert RejectedInvoice.objects.get(resolved_at__isnull=True).reason == "UNKNOWN_CUSTOMER"
+    assert_aggregates_match_facts()

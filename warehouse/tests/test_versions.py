@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import reverse
 
-from ingestion.reprocess import rejected_reprocess
+from ingestion.reprocess import reprocess_batches_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.models import Customer, Invoice, Item, RejectedInvoice, Status
@@ -44,7 +44,6 @@ WRITERS = {
     "ingestion/pipeline/sql.py": "ingestion/batch_run.py",  # the load's statements
     "ingestion/pipeline/merge.py": "ingestion/batch_run.py",  # the load's merge
     "ingestion/pipeline/sales_changes.py": "ingestion/batch_run.py",  # the load's aggregate deltas
-    "ingestion/reprocess.py": "ingestion/reprocess.py",
     "warehouse/aggregates.py": "warehouse/aggregates.py",
     "warehouse/versions.py": "warehouse/versions.py",  # the bump itself
 }
@@ -107,7 +106,7 @@ def _load(tmp_path):
 def _reprocess(tmp_path):
     ingest(write_invoices(tmp_path, "INV-2,2024-01-05,C-999,New,Server Setup,1,10,10,Paid", name="u.csv"))
     Customer.objects.create(customer_id="C-999", customer_name="New")
-    return lambda: rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+    return lambda: reprocess_batches_create(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
 
 
 def _refresh_days(tmp_path):

@@ -1,0 +1,91 @@
+"""A re-processing's outcome, written in the merge's transaction (on the merger's connection)
+once the merge has settled its staging rows: which selected rows are resolved, which keep
+(or change) their reason. The batch's staging stays as the settled lineage of the rows it
+staged (``ingestion.reprocess_rows`` reads it over the load's own staging).
+
+The merge wrote the batch's rejected rows as a load of the source file would have: for the
+selected rows those records already exist, so the merge's copies are dropped and the
+existing records updated (their ids and history stay); the others (a loaded row that an
+earlier row now displaces: a duplicate) become rejected rows of the source load.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db import connection
+
+from ingestion.reprocess_rows import keys_table
+
+_TMP = "tmp_reprocessed_rows"  # the source rows re-processed (column k)
+_CANDIDATES = "tmp_reprocessed_candidates"  # those the merge settled as repeated ids
+# Params: (batch,).
+CANDIDATE_REASONS = (
+    "SELECT s.reason, COUNT(*) FROM stg_invoices s"
+    f" WHERE s.batch_id = %s AND s.source_row IN (SELECT k FROM {_CANDIDATES}) GROUP BY s.reason"
+)
+# Params: (batch,): the merge's copies of the selected rows' records.
+MERGED_RECORDS_DROP = (
+    f"DELETE FROM rejected_invoices WHERE batch_id = %s AND source_row IN (SELECT k FROM {_TMP})"
+)
+# Params: (source batch, batch): the records left are rows of the source load.
+RECORDS_MOVE = "UPDATE rejected_invoices SET batch_id = %s WHERE batch_id = %s"
+
+
+def records_update(vendor: str) -> str:
+    """Resolve the selected rows that passed; the others take their new reason and detail.
+
+    Params: ``records_params``.
+    """
+    if vendor == "mysql":
+        return (
+            f"UPDATE rejected_invoices j JOIN {_TMP} t ON t.k = j.source_row"
+            " JOIN stg_invoices s ON s.batch_id = %s AND s.source_row = j.source_row"
+            " SET j.resolved_at = CASE WHEN s.reason IS NULL THEN %s END,"
+            " j.resolved_by_batch_id = CASE WHEN s.reason IS NULL THEN %s END,"
+            " j.reason = COALESCE(s.reason, j.reason), j.detail = COALESCE(s.detail, j.detail)"
+            " WHERE j.batch_id = %s AND j.resolved_at IS NULL"
+        )
+    return (
+        "UPDATE rejected_invoices AS j SET resolved_at = CASE WHEN s.reason IS NULL THEN %s END,"
+        " resolved_by_batch_id = CASE WHEN s.reason IS NULL THEN %s END,"
+        " reason = COALESCE(s.reason, j.reason), detail = COALESCE(s.detail, j.detail)"
+        " FROM stg_invoices AS s WHERE s.batch_id = %s AND s.source_row = j.source_row"
+        f" AND j.batch_id = %s AND j.resolved_at IS NULL AND j.source_row IN (SELECT k FROM {_TMP})"
+    )
+
+
+def records_params(vendor: str, *, now, batch_id: int, source_batch_id: int) -> list:
+    if vendor == "mysql":
+        return [batch_id, now, batch_id, source_batch_id]
+    return [now, batch_id, batch_id, source_batch_id]
+
+
+@dataclass
+class ReprocessOutcome:
+    batch_id: int
+    source_batch_id: int
+    selected_rows: list[int]  # the source rows re-processed (the others staged are its loaded rows)
+    reasons_known: Counter  # reason (None: loaded) -> selected rows, but for the candidates
+    candidate_rows: list[int]  # selected rows of repeated ids: the merge settles them
+
+    def reasons(self) -> Counter:
+        """Selected rows per final reason (None: loaded)."""
+        reasons = Counter(self.reasons_known)
+        if self.candidate_rows:
+            keys_table(_CANDIDATES, self.candidate_rows, text=False)
+            with connection.cursor() as cursor:
+                cursor.execute(CANDIDATE_REASONS, [self.batch_id])
+                reasons.update(dict(cursor.fetchall()))
+        return reasons
+
+    def record(self, *, now) -> None:
+        """Write the outcome to the rejected rows."""
+        vendor = connection.vendor
+        keys_table(_TMP, self.selected_rows, text=False)
+        params = records_params(vendor, now=now, batch_id=self.batch_id, source_batch_id=self.source_batch_id)
+        with connection.cursor() as cursor:
+            cursor.execute(records_update(vendor), params)
+            cursor.execute(MERGED_RECORDS_DROP, [self.batch_id])
+            cursor.execute(RECORDS_MOVE, [self.source_batch_id, self.batch_id])

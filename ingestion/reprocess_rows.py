@@ -1,0 +1,209 @@
+"""What a re-processing reads, once it holds the warehouse's write lock: the selected rows
+as their file had them, the rows their load loaded for the same invoice ids, the invoices
+as they stand and which of them a later load carried.
+
+Each read is one statement joined to a temporary table of the keys it needs (ids of rows,
+or invoice ids), on the calling thread's connection: autocommit, so it sees what is
+committed, and while the lock is held no other writer commits facts, rejected rows or
+lineage. Staging is read by its primary key (batch, row), never by invoice id.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from django.db import connection
+
+from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS
+from warehouse.models import LoadBatch, StagingInvoice
+
+_STAGED = ("source_row", *RAW_COLUMNS, "extra", *CLEAN_COLUMNS)
+# The fact's columns for staging's cleaned ones.
+FACT_OF_CLEAN = {
+    "clean_issue_date": "issue_date",
+    "customer_key": "customer_key",
+    "item_key": "item_key",
+    "status_key": "status_key",
+    "clean_qty": "qty",
+    "clean_unit_price": "unit_price",
+    "clean_total": "total",
+}
+_INTEGERS = ("customer_key", "item_key", "status_key", "clean_qty")
+_MONEY = ("clean_unit_price", "clean_total")
+_ROW_IDS = "tmp_reprocess_rows"
+_INVOICE_IDS = "tmp_reprocess_invoices"
+_KEYS_PER_STATEMENT = 100_000  # one JSON array well under the 16 MiB packet
+
+
+def keys_table(name: str, keys: list, *, text: bool) -> None:
+    """(Re)create the connection's temporary table ``name`` holding ``keys`` (sent as one
+    JSON array per statement: no per-value quoting in Python)."""
+    if connection.vendor == "mysql":
+        column = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if text else "BIGINT"
+        statements = [
+            f"DROP TEMPORARY TABLE IF EXISTS {name}",
+            f"CREATE TEMPORARY TABLE {name} (k {column} PRIMARY KEY)",
+        ]
+        fill = (
+            f"INSERT IGNORE INTO {name} (k) SELECT j.k FROM JSON_TABLE(%s, '$[*]'"
+            f" COLUMNS (k {'VARCHAR(64)' if text else 'BIGINT'} PATH '$')) j"
+        )
+    else:
+        column = "TEXT" if text else "BIGINT"
+        statements = [
+            f"DROP TABLE IF EXISTS temp.{name}",
+            f"CREATE TEMP TABLE {name} (k {column} PRIMARY KEY)",
+        ]
+        fill = f"INSERT OR IGNORE INTO {name} (k) SELECT value FROM json_each(%s)"
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+        for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+            part = keys[start : start + _KEYS_PER_STATEMENT]
+            cursor.execute(fill, [json.dumps([k if text else int(k) for k in part], ensure_ascii=False)])
+
+
+def _fetch(statement: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def unresolved_of(rejected_ids: list[int]) -> list[tuple[int, int]]:
+    """(id, batch) of the unresolved rows among ``rejected_ids``."""
+    keys_table(_ROW_IDS, rejected_ids, text=False)
+    return _fetch(
+        f"SELECT j.id, j.batch_id FROM {_ROW_IDS} t JOIN rejected_invoices j ON j.id = t.k"
+        " WHERE j.resolved_at IS NULL",
+        [],
+    )
+
+
+def _raw_of_record(raw_text) -> tuple:
+    """The nine columns and ``extra`` from a rejected row's ``raw_record``."""
+    raw = json.loads(raw_text) if isinstance(raw_text, str | bytes) else raw_text
+    raw = raw if isinstance(raw, dict) else {}
+    extra = {k: v for k, v in raw.items() if k not in RAW_COLUMNS}
+    return (
+        *(_text(raw.get(c)) for c in RAW_COLUMNS),
+        json.dumps(extra, ensure_ascii=False) if extra else None,
+    )
+
+
+def selected_rows(*, batch_id: int, rejected_ids: list[int]) -> pd.DataFrame:
+    """The selected rows of the batch still unresolved, as read: ``source_row``, the nine
+    columns, ``extra`` (JSON of the file's other columns, or null) and ``rejected_reason``.
+
+    The text comes from the load's staging (exactly as read); from the rejected row's
+    ``raw_record`` where staging no longer has the row.
+    """
+    keys_table(_ROW_IDS, sorted(set(rejected_ids)), text=False)
+    raw = ", ".join(f"s.{c}" for c in (*RAW_COLUMNS, "extra"))
+    rows = _fetch(
+        f"SELECT j.source_row, {raw}, j.reason, CASE WHEN s.source_row IS NULL THEN j.raw_record END"
+        f" FROM {_ROW_IDS} t JOIN rejected_invoices j ON j.id = t.k"
+        " LEFT JOIN stg_invoices s ON s.batch_id = j.batch_id AND s.source_row = j.source_row"
+        " WHERE j.batch_id = %s AND j.resolved_at IS NULL",
+        [batch_id],
+    )
+    columns = ["source_row", *RAW_COLUMNS, "extra", "rejected_reason", "record"]
+    frame = pd.DataFrame(rows, columns=columns)
+    unstaged = frame["record"].notna()
+    if unstaged.any():
+        frame.loc[unstaged, [*RAW_COLUMNS, "extra"]] = [
+            _raw_of_record(r) for r in frame.loc[unstaged, "record"]
+        ]
+    frame[list(RAW_COLUMNS)] = frame[list(RAW_COLUMNS)].fillna("")
+    frame = (
+        frame.drop(columns="record").sort_values("source_row", kind="stable").drop_duplicates("source_row")
+    )
+    return frame.astype({"source_row": "int64"}).reset_index(drop=True)
+
+
+def staging_kept(batch_id: int) -> bool:
+    """The batch's staging rows are still there (retention has not pruned them)."""
+    return StagingInvoice.objects.filter(batch_id=batch_id).exists()
+
+
+def cleaned_like(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cleaned values read back from the database, typed as ``invoices_clean`` returns them."""
+    frame = frame.copy()
+    for column in _INTEGERS:
+        frame[column] = pd.array([None if pd.isna(v) else int(v) for v in frame[column]], dtype="Int64")
+    for column in _MONEY:
+        frame[column] = frame[column].map(lambda v: None if v is None or pd.isna(v) else f"{v:.2f}")
+    if "clean_issue_date" in frame and connection.vendor != "mysql":  # SQLite answers text
+        frame["clean_issue_date"] = pd.to_datetime(frame["clean_issue_date"]).dt.date
+    return frame
+
+
+class InvoicesRead:
+    """Reads keyed by the invoice ids that now pass (one temporary table for all of them)."""
+
+    def __init__(self, invoice_ids: list[str]) -> None:
+        keys_table(_INVOICE_IDS, invoice_ids, text=True)
+
+    def _settled(self, batch_id: int, columns: tuple[str, ...]) -> pd.DataFrame:
+        """The load's staging rows of these ids as re-processings of its rows left them.
+
+        A re-processing stages the rows it settles under its own batch; for each row the
+        latest succeeded re-processing of it speaks, else the load's own staging. Only the
+        rows loaded (no reason) are returned.
+        """
+        overlays = LoadBatch.objects.filter(
+            reprocess__source_batch_id=batch_id, status=LoadBatch.Status.SUCCEEDED, dry_run=False
+        )
+        selected = ", ".join(f"s.{c}" for c in columns)
+        frames = []
+        for order, staged_by in enumerate([batch_id, *overlays.order_by("pk").values_list("pk", flat=True)]):
+            rows = _fetch(  # each a primary-key range of staging
+                f"SELECT {selected}, s.reason FROM stg_invoices s JOIN {_INVOICE_IDS} t"
+                " ON t.k = s.clean_invoice_id WHERE s.batch_id = %s",
+                [staged_by],
+            )
+            frames.append(pd.DataFrame(rows, columns=[*columns, "reason_now"]).assign(order=order))
+        rows = pd.concat(frames, ignore_index=True).sort_values(["source_row", "order"], kind="stable")
+        rows = rows.drop_duplicates("source_row", keep="last")
+        return rows.loc[rows["reason_now"].isna(), list(columns)].reset_index(drop=True)
+
+    def loaded_rows(self, *, batch_id: int) -> pd.DataFrame:
+        """The rows the batch loaded for these invoice ids, staged columns."""
+        return cleaned_like(self._settled(batch_id, _STAGED))
+
+    def facts(self) -> pd.DataFrame:
+        """The invoices as they stand, indexed by id: the writing batch and the staged columns."""
+        columns = ", ".join(f"f.{c}" for c in FACT_OF_CLEAN.values())
+        rows = _fetch(
+            f"SELECT f.invoice_id, f.batch_id, {columns} FROM {_INVOICE_IDS} t"
+            " JOIN fact_invoices f ON f.invoice_id = t.k",
+            [],
+        )
+        frame = pd.DataFrame(rows, columns=["invoice_id", "batch_id", *FACT_OF_CLEAN])
+        return cleaned_like(frame).set_index("invoice_id")
+
+    def later_owned(self, *, batch_id: int, facts: pd.DataFrame) -> set[str]:
+        """Ids (among ``facts``) a load later than the batch carried: its value stands.
+
+        A later load's staging says it loaded the id; where its staging was pruned, the
+        invoice's writing batch says it (a later load, or a re-processing of a later load's
+        rows).
+        """
+        later = LoadBatch.objects.filter(
+            status=LoadBatch.Status.SUCCEEDED, dry_run=False, pk__gt=batch_id, reprocess__isnull=True
+        ).exclude(sha256="")
+        owned: set[str] = set()
+        for later_id in later.values_list("pk", flat=True):
+            owned.update(self._settled(later_id, ("source_row", "clean_invoice_id"))["clean_invoice_id"])
+        writers = LoadBatch.objects.filter(pk__in=set(facts["batch_id"].tolist()))
+        later_writers = {
+            pk
+            for pk, sha256, source in writers.values_list("pk", "sha256", "reprocess__source_batch_id")
+            if (source or (pk if sha256 else 0)) > batch_id
+        }
+        owned.update(facts.index[facts["batch_id"].isin(later_writers)])
+        return owned

@@ -1,0 +1,206 @@
+"""One run of a re-processing batch: the selected rejected rows of one load, validated
+again with the load's rules and merged by the load's merge as rows of that load's file.
+
+The run is a ``BatchRun`` (lease, heartbeat, progress, cancel, retries, the outcome) whose
+input is rows instead of a file. It takes the warehouse's write lock before it reads, so
+what it reads (the rows, the lineage, the invoices) stays as read until it commits. Then it
+stages, in the file's row order:
+
+- the selected rows still unresolved, as their file had them, cleaned again;
+- the rows their load loaded for the invoice ids that now pass (its staging: lineage),
+
+and hands them to the load's ``BatchWriter``. The merge decides, as for any file, which
+row of an invoice id comes first (the first valid one wins, the later ones become
+``DUPLICATE_INVOICE_ID``), counts, upserts, adds the aggregate changes; so the outcome is
+what a load of the file would have given with the fix in place from the start. An invoice
+a later load carried keeps that load's value: its rows are staged with the invoice as it
+stands, so the merge settles them without changing it. The outcome (rows resolved or kept
+with their new reason, the load's lineage) is written in the merge's transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from ingestion.batch_run import BatchRun
+from ingestion.pipeline import errors, load
+from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
+from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
+from ingestion.reprocess import reprocess_split
+from ingestion.reprocess_outcome import ReprocessOutcome
+from ingestion.reprocess_rows import FACT_OF_CLEAN, InvoicesRead, selected_rows, staging_kept
+from ingestion.validation import dimensions_load, invoices_validate, reason_counts_ordered
+from warehouse.models import LoadBatch, ReprocessSelection
+
+Stage = LoadBatch.Stage
+SOURCE_GONE = "the load whose rows these are (batch #{batch_id}) no longer exists"
+NOTHING_LEFT = "nothing left to re-process: the rows were resolved or replaced meanwhile"
+DUPLICATE_UNKNOWN_FIRST = (
+    "DUPLICATE_INVOICE_ID: invoice_id {invoice_id!r} is loaded and this load's staging was"
+    " removed (retention), so which row came first is unknown; this repeated row stays rejected"
+)
+_LOCK_POLL_SECONDS = 0.02
+
+
+def _as_written(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain values, nulls as None (the staging writers' input)."""
+    values = frame.astype(object)
+    return values.where(values.notna(), None)
+
+
+class ReprocessRun(BatchRun):
+    @contextmanager
+    def timed(self, label: str):
+        """Seconds of a step of the run, kept with the batch's stage seconds."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            self.stage_seconds[label] = round(self.stage_seconds.get(label, 0.0) + seconds, 3)
+
+    def work(self, tmp_dir: Path) -> None:
+        self.execute(tmp_dir)  # no file: nothing to skip, no other load of it to wait for
+
+    def execute(self, tmp_dir: Path) -> None:
+        batch = self.batch
+        selection = ReprocessSelection.objects.get(batch_id=batch.pk)
+        self.stage(Stage.REPROCESS)
+        if selection.source_batch_id is None:
+            reprocess_split(batch=batch, selection=selection)
+        if selection.source_batch_id is None:  # none of the rows is unresolved any more
+            source = LoadBatch(pk=0, file_name="", sha256="")
+        else:
+            source = LoadBatch.objects.filter(pk=selection.source_batch_id).first()
+        if source is None:
+            raise errors.FileRejected(SOURCE_GONE.format(batch_id=selection.source_batch_id))
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        self.writer = writer = load.BatchWriter(
+            batch_id=batch.pk,
+            file_name=source.file_name,
+            file_sha256=source.sha256,
+            loaded_at=now,
+            created_at=now,
+            tmp_dir=tmp_dir,
+            dry_run=batch.dry_run,
+            rejected_replace=False,
+        )
+        try:
+            self.lock_wait(writer)
+            frame, selected = self.rows_prepare(source.pk, selection.rejected_ids)
+            batch.rows_total, batch.rows_done = len(frame), 0
+            for start in range(0, len(frame), settings.INGEST_CHUNK_ROWS):
+                part = frame.iloc[start : start + settings.INGEST_CHUNK_ROWS]
+                writer.chunk_write(part)
+                batch.rows_done += len(part)
+                self.progress_save()
+            outcome = self.outcome_of(frame, selected, source.pk)
+            writer.commit(lambda: self.reprocess_commit(writer, outcome), on_stage=self.stage)
+        except load.WriteAborted:
+            writer.rollback()
+            self.stopped()
+        except BaseException:
+            writer.rollback()
+            raise
+
+    def lock_wait(self, writer: load.BatchWriter) -> None:
+        """Hold the write lock before reading; after a second, progress says it waits (and the
+        lease is renewed each second, which also notices a cancel)."""
+        said = time.monotonic() + 1
+        while writer.waiting:
+            time.sleep(_LOCK_POLL_SECONDS)
+            if time.monotonic() >= said and writer.waiting:
+                if self.batch.stage == Stage.WAITING:
+                    self.progress_save()
+                else:
+                    self.stage(Stage.WAITING)
+                said = time.monotonic() + 1
+        if self.batch.stage == Stage.WAITING:
+            self.stage(Stage.REPROCESS)
+
+    def rows_prepare(self, source_id: int, rejected_ids: list[int]) -> tuple[pd.DataFrame, list[int]]:
+        """The rows to stage, in the file's order, and the source rows of the selected ones."""
+        with self.timed("read_rows"):
+            rows = selected_rows(batch_id=source_id, rejected_ids=rejected_ids)
+        if rows.empty:
+            self.batch.note = NOTHING_LEFT
+            return pd.DataFrame(columns=list(STAGING_COLUMNS)), []
+        with self.timed("clean"):
+            cleaned = invoices_validate(rows[list(RAW_COLUMNS)], dims=dimensions_load())
+        frame = pd.concat([rows[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1)
+        valid = frame["reason"].isna()
+        ids = sorted(set(frame.loc[valid, "clean_invoice_id"]))
+        with self.timed("read_facts"):
+            invoices = InvoicesRead(ids)
+            facts = invoices.facts()
+        if staging_kept(source_id):
+            with self.timed("read_lineage"):
+                loaded = invoices.loaded_rows(batch_id=source_id)
+            loaded = loaded[~loaded["source_row"].isin(frame["source_row"])]
+        else:
+            loaded = frame.iloc[:0]
+            repeated = (
+                valid
+                & (rows["rejected_reason"] == DUPLICATE_INVOICE_ID)
+                & frame["clean_invoice_id"].isin(facts.index)
+            )
+            frame.loc[repeated, "detail"] = [
+                DUPLICATE_UNKNOWN_FIRST.format(invoice_id=i) for i in frame.loc[repeated, "clean_invoice_id"]
+            ]
+            frame.loc[repeated, "reason"] = DUPLICATE_INVOICE_ID
+            frame.loc[repeated, list(CLEAN_COLUMNS[:-2])] = None
+        staged = _as_written(pd.concat([frame, loaded], ignore_index=True).sort_values("source_row"))
+        valid = staged["reason"].isna()
+        with self.timed("read_later_loads"):
+            later = invoices.later_owned(batch_id=source_id, facts=facts)
+        owned = valid & staged["clean_invoice_id"].isin(later)
+        for column in FACT_OF_CLEAN:
+            values = _as_written(facts[column]).reindex(staged.loc[owned, "clean_invoice_id"])
+            staged.loc[owned, column] = values.to_numpy()
+        seen = np.zeros(len(staged), dtype=np.int8)
+        seen[valid.to_numpy()] = staged.loc[valid, "clean_invoice_id"].duplicated(keep="first").to_numpy()
+        staged["dup_candidate"] = seen
+        return staged[list(STAGING_COLUMNS)].reset_index(drop=True), rows["source_row"].tolist()
+
+    def outcome_of(self, frame: pd.DataFrame, selected: list[int], source_id: int) -> ReprocessOutcome:
+        """What is known of the selected rows before the merge: reasons, except the repeated
+        ids' rows (``dup_candidate``), which the merge settles."""
+        mine = frame[frame["source_row"].isin(selected)]
+        settled = mine["dup_candidate"] == 0
+        return ReprocessOutcome(
+            batch_id=self.batch.pk,
+            source_batch_id=source_id,
+            selected_rows=selected,
+            reasons_known=Counter(mine.loc[settled, "reason"].tolist()),
+            candidate_rows=mine.loc[~settled, "source_row"].astype(int).tolist(),
+        )
+
+    def reprocess_commit(self, writer: load.BatchWriter, outcome: ReprocessOutcome) -> None:
+        """Counts over the selected rows, their outcome, success: in the merge's transaction."""
+        batch, counts = self.batch, writer.counts
+        with self.timed("db_outcome_counts"):
+            reasons = outcome.reasons()
+        loaded = reasons.pop(None, 0)
+        batch.rows_rejected = sum(reasons.values())
+        batch.rows_read = batch.rows_done = batch.rows_total = loaded + batch.rows_rejected
+        batch.rows_loaded = loaded
+        batch.rows_inserted, batch.rows_updated = counts.inserted, counts.updated
+        batch.rows_unchanged = max(0, loaded - counts.inserted - counts.updated)
+        batch.reason_counts = reason_counts_ordered(reasons)
+        if not batch.dry_run:
+            with self.timed("db_outcome"):
+                outcome.record(now=connection.ops.adapt_datetimefield_value(timezone.now()))
+        self.stage_seconds[batch.stage] = round(time.perf_counter() - self.stage_started, 3)
+        self.stage_seconds.update(writer.timings)
+        batch.stage = Stage.DONE
+        if not self.finish(LoadBatch.Status.SUCCEEDED):  # which bumps the data version
+            self.stopped()
