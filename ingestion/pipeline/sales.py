@@ -87,5 +87,5 @@ def rolled_up(total: pd.DataFrame, period: str) -> pd.DataFrame:
     if period == "month":
         start = day.dt.to_period("M").dt.start_time
     else:
-        start = day - pd.to_timedelta(day.dt.weekday, unit="D")
+        start = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
     return total.assign(day=start).groupby(list(KEYS), as_index=False).sum()
