@@ -139,7 +139,7 @@ class BatchRun:
                 writer.chunk_write(pd.concat([raw, cleaned], axis=1))
                 batch.rows_read += len(raw)
                 batch.rows_done = batch.rows_read
-                batch.rows_total = max(batch.rows_total or 0, batch.rows_done)
+                batch.rows_total = extract.rows_estimate(batch.rows_read, raw, batch.size_bytes)
                 self.progress_save()
                 memory_trim()
             if notes:
@@ -175,7 +175,6 @@ class BatchRun:
         batch = self.batch
         self.stage(LoadBatch.Stage.LOADING)
         fmt = extract.file_format_detect(Path(batch.file_path))
-        batch.rows_total = extract.rows_estimate(Path(batch.file_path), fmt)
         try:
             self.load(fmt, tmp_dir)
         except errors.EncodingMismatch:
