@@ -111,6 +111,56 @@ def _report(label: str, rows: int, result: dict, floor: dict) -> str:
     )
 
 
+# What each timing of a load measures (``LoadBatch.stage_seconds``), in the order shown;
+# indented ones run inside the stage above them, beside each other.
+STAGES = (
+    ("loading", "**loading** (wall): read, clean, stage and merge every chunk"),
+    ("py_read", "· main thread: parsing the file (pandas' C reader)"),
+    ("py_clean", "· main thread: cleaning, validating, the repeated-id filter"),
+    ("py_wait_db", "· main thread: waiting for the previous chunk's database work"),
+    ("db_staging", "· stager connection: `LOAD DATA` of every row into `stg_invoices`"),
+    ("db_facts", "· merger connection: new and changed invoices into `fact_invoices`"),
+    ("db_rejected", "· merger connection: rejected rows into `rejected_invoices`"),
+    ("aggregates", "**aggregates** (wall): the batch's changes into the three sales aggregates"),
+    ("duplicates", "**duplicates** (wall): repeated invoice ids settled (first valid row wins)"),
+    ("db_first_rows", "· stager connection: each repeated id's first valid row, by key"),
+    ("committing", "**committing** (wall): batch row, data version, commit"),
+)
+FLOOR_STEPS = (
+    ("floor_load_data", "**floor**: `LOAD DATA` of the raw file into a text staging table"),
+    ("floor_insert_select", "**floor**: one keyed, typed `INSERT … SELECT` into a copy of `fact_invoices`"),
+)
+
+
+def where_the_time_goes(runs: list[dict]) -> str:
+    """A Markdown table: the medians of each stage of the loads, and of the floor's two steps."""
+    kinds = [k for k in ("load", "reload") if k in runs[0]]
+    names = {"load": "load", "reload": "forced re-load"}
+    blanks = " | " * len(kinds)
+    lines = [
+        "| stage (median seconds) | " + " | ".join(names[k] for k in kinds) + " | floor |",
+        "|---|" + "---:|" * (len(kinds) + 1),
+    ]
+
+    def cell(kind: str, key: str) -> str:
+        values = [r[kind]["stages"][key] for r in runs if key in r[kind]["stages"]]
+        return f"{statistics.median(values):.1f}" if values else ""
+
+    for key, what in STAGES:
+        lines.append(f"| {what} | " + " | ".join(cell(k, key) for k in kinds) + " | |")
+    for key, what in FLOOR_STEPS:
+        lines.append(f"| {what} |{blanks}{statistics.median(r['floor'][key] for r in runs):.1f} |")
+    totals = [f"**{statistics.median(r[k]['seconds'] for r in runs):.1f}**" for k in kinds]
+    floor_total = statistics.median(r["floor"]["floor_seconds"] for r in runs)
+    lines.append("| **end to end** | " + " | ".join(totals) + f" | **{floor_total:.1f}** |")
+    ratios = [
+        f"{statistics.median(r[k]['seconds'] / r['floor']['floor_seconds'] for r in runs):.2f}x"
+        for k in kinds
+    ]
+    lines.append("| **to the floor of the same run** | " + " | ".join(ratios) + " | 1.00x |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -158,6 +208,8 @@ def main() -> None:
             f" reload_peak_rss_mb={median('reload', 'peak_rss_mb'):.0f}"
         )
     print(f"{summary} database={urlparse(args.database_url).scheme}")
+    if not args.no_floor:
+        print(where_the_time_goes(runs))
 
 
 if __name__ == "__main__":

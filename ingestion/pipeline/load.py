@@ -98,6 +98,12 @@ class BatchWriter:
     def _time(self, label: str, seconds: float) -> None:
         self.timings[label] = round(self.timings.get(label, 0.0) + seconds, 3)
 
+    def lap(self, label: str, *, since: float) -> float:
+        """Add the time since ``since`` to ``label`` in ``timings``; return the time now."""
+        now = time.perf_counter()
+        self._time(label, now - since)
+        return now
+
     @contextmanager
     def _timed(self, label: str):
         started = time.perf_counter()
