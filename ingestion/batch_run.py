@@ -127,7 +127,9 @@ class BatchRun:
                 sheet=batch.sheet or None,
                 notes=notes,
             )
+            clock = time.perf_counter()  # the main thread's own time: reading, cleaning, waiting
             for raw in chunks:
+                clock = writer.lap("py_read", since=clock)
                 if raw.empty:
                     continue
                 cleaned = invoices_validate(raw, dims=dims, conventions=conventions)
@@ -136,10 +138,12 @@ class BatchRun:
                 candidate[valid] = seen.maybe_seen(cleaned["clean_invoice_id"][valid])
                 cleaned["dup_candidate"] = candidate.astype(np.int8)
                 reasons.update(cleaned["reason"].dropna().tolist())
+                clock = writer.lap("py_clean", since=clock)
                 writer.chunk_write(pd.concat([raw, cleaned], axis=1))
+                clock = writer.lap("py_wait_db", since=clock)
                 batch.rows_read += len(raw)
                 batch.rows_done = batch.rows_read
-                batch.rows_total = max(batch.rows_total or 0, batch.rows_done)
+                batch.rows_total = extract.rows_estimate(batch.rows_read, raw, batch.size_bytes)
                 self.progress_save()
                 memory_trim()
             if notes:
@@ -173,7 +177,6 @@ class BatchRun:
         batch = self.batch
         self.stage(LoadBatch.Stage.LOADING)
         fmt = extract.file_format_detect(Path(batch.file_path))
-        batch.rows_total = extract.rows_estimate(Path(batch.file_path), fmt)
         try:
             self.load(fmt, tmp_dir)
         except errors.EncodingMismatch:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import suppress
 from pathlib import Path
 
 from celery import uuid
@@ -210,10 +211,10 @@ def input_dir_scan() -> list[int]:
         return []
     created = []
     for path in input_files([str(settings.INPUT_DIR)]):
-        try:
-            sha256, _ = file_sha256(path)
-        except OSError:  # recorded once as a failed batch that says why
-            sha256 = ""
+        digest = None
+        with suppress(OSError):  # unreadable: recorded once as a failed batch that says why
+            digest = file_sha256(path)
+        sha256 = digest[0] if digest else ""
         lost = queued_unclaimed().filter(sha256=sha256, dry_run=False).first() if sha256 else None
         if lost is not None and (said := batch_republish(batch=lost)):
             logger.warning(said)
@@ -222,7 +223,7 @@ def input_dir_scan() -> list[int]:
         if _already_handled(sha256) if sha256 else _unreadable_recorded(path):
             continue
         with transaction.atomic():
-            batch = batch_create(path=path, source=LoadBatch.Source.SCHEDULED)
+            batch = batch_create(path=path, source=LoadBatch.Source.SCHEDULED, digest=digest)
             batch_enqueue(batch=batch)
         created.append(batch.pk)
         logger.info("scheduled batch #%s for %s", batch.pk, path)

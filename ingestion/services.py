@@ -42,16 +42,18 @@ def batch_create(
     dry_run: bool = False,
     file_name: str | None = None,
     sheet: str = "",
+    digest: tuple[str, int] | None = None,
 ) -> LoadBatch:
     """Record a file to load (queued). The file must stay where every worker can read it.
 
-    A file that cannot be read (permission denied, gone) is recorded as a failed batch that
-    says why, and never sent to a worker.
+    ``digest`` is the file's (sha256, size) when the caller has just read it (the folder
+    scan), so the file is not read again for it. A file that cannot be read (permission
+    denied, gone) is recorded as a failed batch that says why, and never sent to a worker.
     """
     path = Path(path)
     outcome: dict = {}
     try:
-        sha256, size = file_sha256(path)
+        sha256, size = digest or file_sha256(path)
     except OSError as exc:
         sha256, size = "", 0
         reason = (exc.strerror or str(exc)).lower()

@@ -23,6 +23,7 @@ from ingestion.pipeline import errors
 from ingestion.pipeline.tabular import Limits, ReadOptions, frame_finish, header_map
 
 _NEWLINES = re.compile(rb"[\r\n]")
+BYTES_READ = "bytes_read"  # a chunk's attribute: the file's bytes read up to its end
 
 
 class _Bounded(io.RawIOBase):
@@ -165,7 +166,9 @@ def _frames(handle, source: _Bounded, fmt, names, extras, options: ReadOptions) 
                 frame = frame.fillna("")
                 records = ~(frame == "").all(axis=1).to_numpy()  # blank lines are not records
                 if records.any():
-                    yield frame_finish(frame[records], extras, numbers[records], limits)
+                    finished = frame_finish(frame[records], extras, numbers[records], limits)
+                    finished.attrs[BYTES_READ] = source.served  # for the progress estimate
+                    yield finished
     except UnicodeDecodeError:
         if fmt.encoding == "utf-8":
             raise errors.EncodingMismatch() from None

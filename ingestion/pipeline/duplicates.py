@@ -1,27 +1,79 @@
 """Settling the "maybe seen" invoice ids of a batch exactly, in SQL over its staging rows.
 
-While reading, a fixed-size filter (``seen.InvoiceIdFilter``) flags rows whose invoice id
-*may* have appeared earlier in the file. At the end the first valid row of each flagged id
-is looked up in staging; the later ones become ``DUPLICATE_INVOICE_ID`` (the detail names
+While reading, a fixed-size filter (``invoice_id_filter.InvoiceIdFilter``) flags valid rows
+whose invoice id *may* have appeared earlier in the file. At the end the first valid row of
+each flagged id is found; the later ones become ``DUPLICATE_INVOICE_ID`` (the detail names
 the first row and says whether the rows are identical), the others are merged as usual.
+
+Finding the first rows costs in proportion to the flagged rows, not to the file: an id's
+earlier valid row, if there is one, is the one row of it the filter let through (every
+later one is flagged). ``CertainRows`` keeps, on disk, the hash of each let-through row's
+id with its row number; the rows whose hash matches a flagged id are then read by primary
+key from staging and their ids compared, so a hash collision changes nothing.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 from django.db import connection
 
 from ingestion.pipeline import bulk, sql
 
+STAGED_IDS_PER_READ = 5_000
+_RECORD = np.dtype([("hash", "<u8"), ("row", "<i8")])
+_SCAN_RECORDS = 1 << 20  # records compared at a time: memory stays flat however long the file
 
-def first_valid_rows(batch_id: int, vendor: str, invoice_ids: pd.Series) -> dict[str, int]:
-    """Invoice id -> its first valid source row in the batch (staging must be complete)."""
+
+def id_hashes(ids: pd.Series) -> np.ndarray:
+    return pd.util.hash_array(ids.to_numpy(dtype=object), categorize=False)
+
+
+class CertainRows:
+    """(hash of the invoice id, source row) of the rows let through as certainly new, on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.unlink(missing_ok=True)
+
+    def add(self, ids: pd.Series, rows: np.ndarray) -> None:
+        records = np.empty(len(ids), dtype=_RECORD)
+        records["hash"] = id_hashes(ids)
+        records["row"] = rows
+        with open(self.path, "ab") as handle:
+            handle.write(records.tobytes())
+
+    def rows_matching(self, hashes: np.ndarray) -> list[int]:
+        """The rows whose id hashes to one of ``hashes``."""
+        if not len(hashes) or not self.path.exists() or not self.path.stat().st_size:
+            return []
+        records = np.memmap(self.path, dtype=_RECORD, mode="r")
+        found = []
+        for start in range(0, len(records), _SCAN_RECORDS):
+            part = records[start : start + _SCAN_RECORDS]
+            found.append(np.asarray(part["row"][np.isin(part["hash"], hashes)]))
+        return np.concatenate(found).tolist()
+
+
+def first_valid_rows(batch_id: int, candidates: pd.DataFrame, certain: CertainRows) -> dict[str, int]:
+    """Invoice id -> its first valid source row in the batch, for the flagged rows'
+    ids (``source_row``, ``clean_invoice_id``); staging must be complete."""
+    wanted = set(candidates["clean_invoice_id"])
+    rows = certain.rows_matching(id_hashes(candidates["clean_invoice_id"].drop_duplicates()))
+    first: dict[str, int] = {}
     with connection.cursor() as cursor:
-        for statement in sql.candidate_tables(vendor, "tmp_candidate_ids"):
-            cursor.execute(statement)
-        bulk.rows_insert(sql.CANDIDATE_ID_INSERT, [(i,) for i in invoice_ids.drop_duplicates()])
-        cursor.execute(sql.FIRST_VALID_ROWS, [batch_id])
-        return dict(cursor.fetchall())
+        for start in range(0, len(rows), STAGED_IDS_PER_READ):
+            part = rows[start : start + STAGED_IDS_PER_READ]
+            cursor.execute(sql.staged_ids(len(part)), [batch_id, *part])
+            for row, invoice_id in cursor.fetchall():
+                if invoice_id in wanted:  # not a hash collision
+                    first[invoice_id] = min(int(row), first.get(invoice_id, int(row)))
+    # No row let through: the id's first valid row is its first flagged one.
+    for invoice_id, row in candidates.groupby("clean_invoice_id")["source_row"].min().items():
+        first.setdefault(str(invoice_id), int(row))
+    return first
 
 
 def later_rows_mark(batch_id: int, vendor: str, candidates: pd.DataFrame, first_rows: dict[str, int]) -> int:

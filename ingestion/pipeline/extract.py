@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingestion.pipeline import errors
+from ingestion.pipeline.csv_read import BYTES_READ
 from ingestion.pipeline.formats import reader_for, reader_recognise
 from ingestion.pipeline.tabular import Limits, ReadOptions, header_map
 
@@ -26,7 +27,6 @@ DELIMITERS = (",", ";", "\t")
 # Share of control bytes (NUL included, tab and line ends not) above which a file is binary.
 BINARY_CONTROL_SHARE = 0.01
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 26))
-ESTIMATE_BYTES = 64 * 1024 * 1024  # progress: lines counted up to here, then extrapolated
 
 
 @dataclass(frozen=True)
@@ -112,16 +112,10 @@ def chunks_read(
     yield from reader_for(fmt.kind).chunks(Path(path), fmt, options)
 
 
-def rows_estimate(path: Path, fmt: FileFormat) -> int | None:
-    """Lines in the file (less the header), for progress: counted up to 64 MiB, extrapolated
-    beyond; None for a workbook."""
-    if reader_for(fmt.kind).workbook:
-        return None
-    size, counted, lines = path.stat().st_size, 0, 0
-    with open(path, "rb") as handle:
-        while counted < ESTIMATE_BYTES and (block := handle.read(1 << 22)):
-            lines += block.count(b"\n")
-            counted += len(block)
-    if counted < size:
-        lines = lines * size // max(counted, 1)
-    return max(lines - 1, 0)
+def rows_estimate(rows_read: int, chunk: pd.DataFrame, size: int) -> int:
+    """The file's rows, for progress: the rows read so far scaled by the share of the file
+    they took (a text reader says how many bytes it read); at least the rows read."""
+    read = chunk.attrs.get(BYTES_READ)
+    if not read:
+        return rows_read
+    return max(rows_read, rows_read * size // read)

@@ -91,6 +91,7 @@ class BatchWriter:
         self._atomic: transaction.Atomic | None = None
         self._locked = False
         self._candidates: list[pd.DataFrame] = []
+        self._certain = duplicates.CertainRows(self.tmp_dir / "certain-ids.bin")
         self._unmerged: tuple[int, int] | None = None  # staged rows waiting for the lock
         self._in_flight = [self._stager.submit(self._staging_clear)]
         # On MySQL the merger waits for the lock beside the reading; on SQLite it merges at the end.
@@ -98,6 +99,12 @@ class BatchWriter:
 
     def _time(self, label: str, seconds: float) -> None:
         self.timings[label] = round(self.timings.get(label, 0.0) + seconds, 3)
+
+    def lap(self, label: str, *, since: float) -> float:
+        """Add the time since ``since`` to ``label`` in ``timings``; return the time now."""
+        now = time.perf_counter()
+        self._time(label, now - since)
+        return now
 
     @contextmanager
     def _timed(self, label: str):
@@ -139,6 +146,8 @@ class BatchWriter:
         maybe_seen = frame["dup_candidate"] == 1
         if maybe_seen.any():
             self._candidates.append(frame.loc[maybe_seen, ["source_row", "clean_invoice_id"]])
+        certain = frame["reason"].isna() & ~maybe_seen
+        self._certain.add(frame.loc[certain, "clean_invoice_id"], frame.loc[certain, "source_row"].to_numpy())
         rows = (int(frame["source_row"].iloc[0]), int(frame["source_row"].iloc[-1]))
         staged = self._stager.submit(self._stage, frame)
         self._in_flight = [staged]
@@ -272,4 +281,4 @@ class BatchWriter:
         if not len(candidates):
             return {}
         with self._timed("db_first_rows"):
-            return duplicates.first_valid_rows(self.batch_id, self.vendor, candidates["clean_invoice_id"])
+            return duplicates.first_valid_rows(self.batch_id, candidates, self._certain)

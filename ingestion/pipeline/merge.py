@@ -1,7 +1,9 @@
 """The merger's writes inside a batch's transaction, once the warehouse's write lock is held.
 
-Valid rows go from staging (or, into an empty warehouse, straight from the chunk) to
-``fact_invoices``; rejected rows to ``rejected_invoices``. Each merge is counted before it
+Valid rows go straight from the chunk to ``fact_invoices`` (their invoices' existing
+versions read by key first); where ``LOAD DATA`` is unavailable, and for the rows staged
+while another load held the lock, they are merged from staging. Rejected rows go to
+``rejected_invoices``. Each merge is counted before it
 writes (``MergeCounts``: inserted, updated, unchanged) and its effect on the sales
 aggregates collected (``SalesChanges``), from the facts as they are at that point of the
 serial order of the loads. ``load.BatchWriter`` runs these steps on its merger lane.
@@ -18,11 +20,12 @@ from typing import Any
 import pandas as pd
 from django.db import connection
 
-from ingestion.pipeline import bulk, duplicates, sales, sql
+from ingestion.pipeline import bulk, duplicates, fact_changes, sales, sql, sql_facts
+from ingestion.pipeline.fact_changes import FACT_SOURCE
 from ingestion.pipeline.rejected import rejected_rows
 from ingestion.pipeline.sales_changes import SalesChanges
 
-_FACT_SOURCE = ("clean_invoice_id", *sql.STAGED_VALUES, "source_row")
+FACTS_READ_IDS = 10_000  # invoice ids per read of existing facts
 
 
 @dataclass
@@ -58,12 +61,15 @@ class FactsMerge:
     def __post_init__(self) -> None:
         self.vendor = connection.vendor
         self.warehouse_empty = False
+        self.aggregates_empty = False
 
     def begin(self) -> None:
         """Note whether the warehouse is empty; clear the rejected rows of earlier loads of the file."""
         with connection.cursor() as cursor:
             cursor.execute(sql.FACTS_ANY)
             self.warehouse_empty = cursor.fetchone() is None
+            cursor.execute(sql.SALES_ANY)
+            self.aggregates_empty = self.warehouse_empty and cursor.fetchone() is None
             if not self.dry_run and self.rejected_replace:
                 cursor.execute(sql.BATCHES_OF_FILE, [self.file_sha256])
                 batch_ids = [row[0] for row in cursor.fetchall()]
@@ -74,7 +80,7 @@ class FactsMerge:
     def chunk_merge(self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future) -> None:
         """A cleaned chunk: its certainly-new valid rows into the facts, its rejected rows."""
         with self.timed("db_facts"):
-            if not (self.warehouse_empty and not self.dry_run and self._facts_load(frame)):
+            if not self._facts_write(frame):
                 staged.result()  # merging from staging needs the chunk there
                 self._merge(sql.CHUNK_FILTER, (self.batch_id, *rows), certain=True)
         if not self.dry_run:
@@ -112,7 +118,8 @@ class FactsMerge:
 
     def aggregates_add(self) -> None:
         """Add the changes collected so far to the sales aggregates."""
-        self.sales.apply(self.bulk, self.vendor)
+        self.sales.apply(self.bulk, self.vendor, empty=self.aggregates_empty)
+        self.aggregates_empty = False
 
     def _merge(self, where: str, params, *, certain: bool) -> None:
         """Count then upsert the valid rows matching ``where`` (certain: not maybe-duplicates)."""
@@ -132,17 +139,57 @@ class FactsMerge:
                     self.sales.add(sales.from_grouped_rows(cursor.fetchall(), sign))
                 cursor.execute(sql.facts_upsert(self.vendor, where), params)
 
-    def _facts_load(self, frame: pd.DataFrame) -> bool:
-        """New invoices into an empty warehouse: straight in, no upsert needed."""
-        new = frame.loc[frame["reason"].isna() & (frame["dup_candidate"] == 0), list(_FACT_SOURCE)]
-        written = self.bulk.frame_write(
-            new,
-            table="fact_invoices",
-            load_sql=sql.facts_load_data(),
+    def _facts_write(self, frame: pd.DataFrame) -> bool:
+        """The chunk's certainly-new valid rows, straight from the chunk (MySQL/MariaDB with
+        ``LOAD DATA``): the existing versions of their invoices are read by key, new invoices
+        loaded as they are, changed ones written over theirs, identical ones left alone.
+        False when the writes must go through staging instead."""
+        if not self.bulk.local_infile:
+            return False
+        valid = frame.loc[
+            frame["reason"].isna() & (frame["dup_candidate"] == 0), [*FACT_SOURCE, "source_row"]
+        ]
+        existing = fact_changes.facts_frame([] if self.warehouse_empty else self._facts_read(valid))
+        changes = fact_changes.facts_compare(valid, existing)
+        if not self.dry_run:
+            new_written = self.bulk.frame_write(
+                changes.new,
+                table="fact_invoices",
+                load_sql=sql.facts_load_data(),
+                insert_sql=None,
+                constants=(self.batch_id,),
+            )
+            if not new_written:
+                return False  # LOAD DATA refused: nothing written yet
+            if len(changes.changed):
+                self._changes_write(changes.changed)
+            self.sales.add(sales.from_new_invoices(changes.new))
+            if len(changes.changed):
+                self.sales.add(sales.from_new_invoices(changes.changed))
+                self.sales.add(sales.from_new_invoices(changes.old, sign=-1))
+        self.counts.add(rows=len(valid), existing=changes.existing, unchanged=changes.unchanged)
+        return True
+
+    def _facts_read(self, valid: pd.DataFrame) -> list[tuple]:
+        """The warehouse's rows for the chunk's invoice ids, read by primary key."""
+        ids = valid["clean_invoice_id"].tolist()
+        found: list[tuple] = []
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), FACTS_READ_IDS):
+                part = ids[start : start + FACTS_READ_IDS]
+                cursor.execute(sql_facts.facts_read(len(part)), part)
+                found += cursor.fetchall()
+        return found
+
+    def _changes_write(self, changed: pd.DataFrame) -> None:
+        with connection.cursor() as cursor:
+            for statement in sql_facts.FACT_CHANGES_CREATE:
+                cursor.execute(statement)
+        self.bulk.frame_write(
+            changed,
+            table=sql_facts.FACT_CHANGES_TABLE,
+            load_sql=sql_facts.fact_changes_load_data(),
             insert_sql=None,
-            constants=(self.batch_id,),
         )
-        if written:
-            self.counts.add(rows=len(new), existing=0, unchanged=0)
-            self.sales.add(sales.from_new_invoices(new))
-        return written
+        with connection.cursor() as cursor:
+            cursor.execute(sql_facts.fact_changes_write(), [self.batch_id])

@@ -20,8 +20,9 @@ def days(dates: pd.Series) -> pd.Series:
     return pd.Series(pd.to_datetime(pd.Series(uniques, dtype=object)).to_numpy()[codes], index=dates.index)
 
 
-def from_new_invoices(new: pd.DataFrame) -> pd.DataFrame:
-    """What cleaned, newly inserted invoices add (``clean_*`` columns of the pipeline)."""
+def from_new_invoices(new: pd.DataFrame, *, sign: int = 1) -> pd.DataFrame:
+    """What cleaned, newly inserted invoices add (``clean_*`` columns of the pipeline);
+    with ``sign=-1``, what invoices in that shape take away when they are replaced."""
     return (
         pd.DataFrame(
             {
@@ -29,9 +30,9 @@ def from_new_invoices(new: pd.DataFrame) -> pd.DataFrame:
                 "customer_key": new["customer_key"].astype("int64"),
                 "item_key": new["item_key"].astype("int64"),
                 "status_key": new["status_key"].astype("int64"),
-                "invoice_count": 1,
-                "qty": new["clean_qty"].astype("int64"),
-                "cents": new["clean_total"].str.replace(".", "", regex=False).astype("int64"),
+                "invoice_count": sign,
+                "qty": sign * new["clean_qty"].astype("int64"),
+                "cents": sign * new["clean_total"].str.replace(".", "", regex=False).astype("int64"),
             }
         )
         .groupby(list(KEYS), as_index=False)
@@ -78,3 +79,13 @@ def delta_table_rows(total: pd.DataFrame) -> pd.DataFrame:
             "revenue": sign + whole.astype(str) + "." + part.astype(str).str.zfill(2),
         }
     )
+
+
+def rolled_up(total: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Daily changes summed per month (its first day) or per ISO week (its Monday)."""
+    day = total["day"]
+    if period == "month":
+        start = day.dt.to_period("M").dt.start_time
+    else:
+        start = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    return total.assign(day=start).groupby(list(KEYS), as_index=False).sum()

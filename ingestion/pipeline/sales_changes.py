@@ -19,12 +19,18 @@ class SalesChanges:
         if len(self.parts) >= 8:  # keep memory flat: fold the changes seen so far
             self.parts = [sales.reduce(self.parts)]
 
-    def apply(self, writer: bulk.BulkWriter, vendor: str) -> None:
-        """Add the changes to both aggregate tables through a temporary table; start over."""
+    def apply(self, writer: bulk.BulkWriter, vendor: str, *, empty: bool = False) -> None:
+        """Add the changes to the aggregate tables through a temporary table; start over.
+
+        ``empty``: the aggregate tables hold nothing yet (a first load, under the warehouse's
+        write lock), so the rows are loaded into them as they are, with no merge.
+        """
         if not self.parts:
             return
         total = sales.reduce(self.parts)
         self.parts = []
+        if empty and writer.local_infile and self._load_into_empty(writer, total):
+            return
         with connection.cursor() as cursor:
             for statement in sql.sales_delta_table(vendor):
                 cursor.execute(statement)
@@ -38,3 +44,15 @@ class SalesChanges:
             removals = bool((total["invoice_count"] < 0).any())
             for statement in sql.sales_deltas_merge(vendor, removals=removals):
                 cursor.execute(statement)
+
+    @staticmethod
+    def _load_into_empty(writer: bulk.BulkWriter, total: pd.DataFrame) -> bool:
+        for table, period in sql.SALES_TABLES:
+            rows = total if period == "day" else sales.rolled_up(total, period)
+            load_sql = sql.sales_load_data(table, period)
+            loaded = writer.frame_write(
+                sales.delta_table_rows(rows), table=table, load_sql=load_sql, insert_sql=None
+            )
+            if not loaded:  # LOAD DATA refused before anything was written: merge as usual
+                return False
+        return True

@@ -9,7 +9,7 @@ STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES,
 # How the chunk files are written: every value quoted, nulls as a bare NULL (which, with
 # ESCAPED BY '', LOAD DATA reads as SQL NULL; a quoted "NULL" stays text). ESCAPED BY ''
 # also keeps backslashes as they are.
-_CSV_FORMAT = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
+CSV_FORMAT = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
 STAGING_CLEAR = "DELETE FROM stg_invoices WHERE batch_id = %s"
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s"
@@ -35,7 +35,7 @@ def staging_load_data() -> str:
     """LOAD DATA of a chunk. Params: (path, batch_id, file_name, loaded_at)."""
     return (
         "LOAD DATA LOCAL INFILE %s REPLACE INTO TABLE stg_invoices CHARACTER SET utf8mb4"
-        f" {_CSV_FORMAT} ({', '.join(STAGING_COLUMNS)}) SET batch_id = %s, file_name = %s, loaded_at = %s"
+        f" {CSV_FORMAT} ({', '.join(STAGING_COLUMNS)}) SET batch_id = %s, file_name = %s, loaded_at = %s"
     )
 
 
@@ -43,13 +43,13 @@ def facts_load_data() -> str:
     """LOAD DATA of new invoices straight into the fact table. Params: (path, batch_id)."""
     return (
         "LOAD DATA LOCAL INFILE %s INTO TABLE fact_invoices CHARACTER SET utf8mb4"
-        f" {_CSV_FORMAT} (invoice_id, {', '.join(FACT_VALUES)}, source_row) SET batch_id = %s"
+        f" {CSV_FORMAT} (invoice_id, {', '.join(FACT_VALUES)}, source_row) SET batch_id = %s"
     )
 
 
 def sales_delta_load_data() -> str:
     """LOAD DATA into the aggregates' temporary delta table. Params: (path,)."""
-    return f"LOAD DATA LOCAL INFILE %s INTO TABLE {SALES_DELTA_TABLE} CHARACTER SET utf8mb4 {_CSV_FORMAT}"
+    return f"LOAD DATA LOCAL INFILE %s INTO TABLE {SALES_DELTA_TABLE} CHARACTER SET utf8mb4 {CSV_FORMAT}"
 
 
 REJECTED_COLUMNS = ("invoice_id", "reason", "detail", "raw_record", "source_row")
@@ -63,7 +63,7 @@ def rejected_load_data() -> str:
     """LOAD DATA of rejected rows. Params: (path, batch_id, file_name, file_sha256, created_at)."""
     return (
         "LOAD DATA LOCAL INFILE %s INTO TABLE rejected_invoices CHARACTER SET utf8mb4"
-        f" {_CSV_FORMAT} ({', '.join(REJECTED_COLUMNS)})"
+        f" {CSV_FORMAT} ({', '.join(REJECTED_COLUMNS)})"
         " SET batch_id = %s, file_name = %s, file_sha256 = %s, created_at = %s"
     )
 
@@ -150,14 +150,12 @@ def rejected_insert(vendor: str, where: str) -> str:
 
 
 def candidate_tables(vendor: str, *names: str) -> list[str]:
-    """(Re)create temporary tables for settling maybe-duplicates: ids, duplicates, the rest."""
+    """(Re)create temporary tables for settling maybe-duplicates: duplicates, the rest."""
     if vendor == "mysql":
-        key = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
         drop, create = "DROP TEMPORARY TABLE IF EXISTS ", "CREATE TEMPORARY TABLE"
     else:
-        key, drop, create = "TEXT", "DROP TABLE IF EXISTS temp.", "CREATE TEMP TABLE"
+        drop, create = "DROP TABLE IF EXISTS temp.", "CREATE TEMP TABLE"
     tables = {
-        "tmp_candidate_ids": f"(invoice_id {key} PRIMARY KEY)",
         "tmp_duplicates": "(source_row BIGINT PRIMARY KEY, first_row BIGINT NOT NULL)",
         "tmp_deferred": "(source_row BIGINT PRIMARY KEY)",
     }
@@ -167,14 +165,19 @@ def candidate_tables(vendor: str, *names: str) -> list[str]:
     return statements
 
 
-CANDIDATE_ID_INSERT = "INSERT INTO tmp_candidate_ids (invoice_id) VALUES (%s)"
 DUPLICATE_INSERT = "INSERT INTO tmp_duplicates (source_row, first_row) VALUES (%s, %s)"
 DEFERRED_INSERT = "INSERT INTO tmp_deferred (source_row) VALUES (%s)"
-FIRST_VALID_ROWS = (
-    "SELECT s.clean_invoice_id, MIN(s.source_row) FROM stg_invoices s"
-    " JOIN tmp_candidate_ids c ON c.invoice_id = s.clean_invoice_id"
-    " WHERE s.batch_id = %s AND s.reason IS NULL GROUP BY s.clean_invoice_id"
-)
+
+
+def staged_ids(rows: int) -> str:
+    """(source row, cleaned invoice id) of some rows of a batch. Params: (batch_id, *rows)."""
+    marks = ", ".join(["%s"] * rows)
+    return (
+        "SELECT source_row, clean_invoice_id FROM stg_invoices"
+        f" WHERE batch_id = %s AND source_row IN ({marks})"
+    )
+
+
 DEFERRED_FILTER = "s.batch_id = %s AND s.source_row IN (SELECT source_row FROM tmp_deferred)"
 DUPLICATES_FILTER = "s.batch_id = %s AND s.source_row IN (SELECT source_row FROM tmp_duplicates)"
 
@@ -224,6 +227,16 @@ def sales_delta_table(vendor: str) -> list[str]:
         " item_key INTEGER NOT NULL, status_key INTEGER NOT NULL, invoice_count BIGINT NOT NULL,"
         " qty BIGINT NOT NULL, revenue DECIMAL(18, 2) NOT NULL)",
     ]
+
+
+SALES_TABLES = (("agg_daily_sales", "day"), ("agg_monthly_sales", "month"), ("agg_weekly_sales", "week"))
+SALES_ANY = "SELECT 1 FROM agg_daily_sales LIMIT 1"
+
+
+def sales_load_data(table: str, period: str) -> str:
+    """LOAD DATA of changes straight into an empty aggregate table. Params: (path,)."""
+    columns = ", ".join((period, *_AGG_KEYS, *_AGG_MEASURES))
+    return f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 {CSV_FORMAT} ({columns})"
 
 
 def _added_into(vendor: str, table: str, period: str, select: str) -> str:

@@ -43,6 +43,7 @@ WRITES = [
 WRITERS = {
     "ingestion/pipeline/sql.py": "ingestion/batch_run.py",  # the load's statements
     "ingestion/pipeline/merge.py": "ingestion/batch_run.py",  # the load's merge
+    "ingestion/pipeline/sql_facts.py": "ingestion/batch_run.py",  # the load's writes from a chunk
     "ingestion/pipeline/sales_changes.py": "ingestion/batch_run.py",  # the load's aggregate deltas
     "warehouse/aggregates.py": "warehouse/aggregates.py",
     "warehouse/versions.py": "warehouse/versions.py",  # the bump itself
