@@ -22,7 +22,7 @@ from django.db import connection
 from ingestion.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.servers import MariaDBServer, RedisServer
-from ingestion.tests.workers import ROOT, Worker
+from ingestion.tests.workers import CHUNK, ROOT, Worker
 from warehouse.models import LoadBatch
 from warehouse.tests.checks import warehouse_snapshot
 
@@ -33,7 +33,7 @@ pytestmark = [
     pytest.mark.process,
 ]
 DATABASE = "invoices"
-ROWS = 60_000
+ROWS = 15 * CHUNK  # 15 chunks of the processes' size
 OUTAGE_SECONDS = 6
 LAST_BATCH = "SELECT rows_done, status FROM load_batch ORDER BY id DESC LIMIT 1"
 # Run inside a process on the private database: empty the warehouse, or print its snapshot
@@ -80,6 +80,7 @@ def _env(server: MariaDBServer, **settings: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
         "DATABASE_URL": server.url(DATABASE),
         "LOG_LEVEL": "WARNING",
+        "TEST_INGEST_CHUNK_ROWS": str(CHUNK),
         **settings,
     }
 
@@ -133,7 +134,9 @@ class Command:
         return self.proc.returncode, answers[-1] if answers else None, "".join(self.said)
 
 
-def stop_mid_load(server: MariaDBServer, *, after_rows: int = 12_000, outage: float = OUTAGE_SECONDS) -> None:
+def stop_mid_load(
+    server: MariaDBServer, *, after_rows: int = 3 * CHUNK, outage: float = OUTAGE_SECONDS
+) -> None:
     """Stop the server once the load has read ``after_rows``, start it ``outage`` s later."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
