@@ -5,7 +5,7 @@ unless ``settings.DASHBOARD_REQUIRE_LOGIN`` is False (read per request): then th
 public. Batches (``/api/batches/``) always need ``warehouse.view_loadbatch``: they carry
 file names and error texts, which the sales answers show only to that permission too
 (``batch_details_allowed``). ``permission_refusal`` is the one judgement; the pages use
-``page_permission_required``, the API's operations ``config.api_auth.auth_for``.
+``page_permission_required``, the API's operations ``api.auth.auth_for``.
 """
 
 from functools import wraps

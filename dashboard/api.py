@@ -1,7 +1,7 @@
 """Sales endpoints of the JSON API: thin views over ``warehouse.selectors.sales``.
 
 Parameters are validated by the dashboard's own forms (``dashboard.forms``) and documented
-from them (``dashboard.openapi``). Money is a string with two decimals. Answers are cached
+from them (``api.openapi``). Money is a string with two decimals. Answers are cached
 (``dashboard.cache``).
 """
 
@@ -11,13 +11,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
 from ninja import Router
 
-from config.api_auth import auth_for
-from config.api_schemas import Error, Sales
+from api.auth import auth_for
+from api.openapi import form_parameters
+from api.schemas import Error, Sales
 from config.permissions import VIEW_SALES
 from dashboard.access import batch_details_allowed
 from dashboard.cache import cached_response
 from dashboard.forms import PeriodForm, SalesFilterForm, TopForm
-from dashboard.openapi import form_parameters
 from warehouse.selectors import batches, sales
 from warehouse.selectors.sales import DimensionNames
 

@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from config.api_auth import auth_for
-from config.api_schemas import Batch, Error, RejectedPage
+from api.auth import auth_for
+from api.schemas import Batch, Error, RejectedPage
 from config.permissions import REPROCESS, VIEW_REJECTED
 from dashboard.api import json_answer
 from ingestion.api import BATCH_NOT_FOUND
