@@ -5,12 +5,9 @@ from them (``api.openapi``). Money is a string with two decimals. Answers are ca
 (``dashboard.cache``).
 """
 
-from decimal import Decimal
-
-from django.core.serializers.json import DjangoJSONEncoder
-from django.http import JsonResponse
 from ninja import Router
 
+from api.answers import json_answer
 from api.auth import auth_for
 from api.openapi import form_parameters
 from api.schemas import Error, Sales
@@ -22,19 +19,6 @@ from warehouse.selectors import batches, sales
 from warehouse.selectors.sales import DimensionNames
 
 router = Router(tags=["sales"], auth=auth_for(VIEW_SALES))
-
-
-class MoneyEncoder(DjangoJSONEncoder):
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return f"{o:.2f}"
-        return super().default(o)
-
-
-def json_answer(payload, status=200, **kwargs) -> JsonResponse:
-    return JsonResponse(
-        payload, status=status, encoder=MoneyEncoder, json_dumps_params={"ensure_ascii": False}, **kwargs
-    )
 
 
 def _sales_endpoint(path: str, name: str, form_class, query, summary: str):

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
+from api.answers import json_answer
 from api.auth import auth_for
 from api.schemas import Batch, Error, RejectedPage
 from config.permissions import REPROCESS, VIEW_REJECTED
-from dashboard.api import json_answer
 from ingestion.api import BATCH_NOT_FOUND
 from ingestion.pipeline.rules import REASONS
 from ingestion.reprocess import rejected_reprocess
