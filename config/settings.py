@@ -16,7 +16,7 @@ from whitenoise.compress import Compressor
 
 from config.content_policy import CONTENT_SECURITY_POLICY
 from config.logs import logging_config
-from config.permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
+from warehouse.admin_permissions import EXPORT_ACTIONS, IMPORT_ACTIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -271,7 +271,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("DJANGO_SESSION_AT_BROWSER_CLOSE", de
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if LOGIN_PROXY_COUNT > 0 else None
 SECURE_CSP = CONTENT_SECURITY_POLICY  # on every answer; what it allows and why: its module
 
-# --- Import/export permissions (config/permissions.py) ------------------------
+# --- Import/export permissions (warehouse/admin_permissions.py) ----------------
 # django-import-export's defaults for any admin; the project's admins also apply
 # ImportExportPermissionMixin, which checks every action (import: add and change).
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = IMPORT_ACTIONS[0]

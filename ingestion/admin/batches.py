@@ -13,13 +13,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportActionModelAdmin
 
-from config.permissions import ImportExportPermissionMixin
 from config.request_limits import permission_before_body
 from ingestion import views
 from ingestion.admin.display import admin_url, admin_url_name, number, seconds_text, status_badge
 from ingestion.admin.summary import batch_summary
 from ingestion.dispatch import batch_cancel, batch_rerun
 from ingestion.exports import LoadBatchResource
+from warehouse.admin_permissions import ImportExportPermissionMixin
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
 from warehouse.models import LoadBatch
 

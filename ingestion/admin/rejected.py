@@ -17,7 +17,6 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from import_export.admin import ExportActionModelAdmin
 
-from config.permissions import ImportExportPermissionMixin
 from ingestion.admin.display import admin_url, admin_url_name, failing_fields, number, reasons_in_detail
 from ingestion.admin.filters import BatchFilter, ReasonFilter, ResolvedFilter
 from ingestion.admin.wording import detail_for_people, detail_sentence
@@ -27,6 +26,7 @@ from ingestion.reprocess import rejected_reprocess
 from ingestion.streams import StreamedExportMixin
 from ingestion.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
 from warehouse.admin import ReadOnlyAdminMixin
+from warehouse.admin_permissions import ImportExportPermissionMixin
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
 from warehouse.locks import FactsLockTimeout
 from warehouse.models import LoadBatch, RejectedInvoice
