@@ -1,5 +1,5 @@
 """The one judgement of who may read what, for the API's operations (``api.auth``) and the
-dashboard's pages (``dashboard.access``); the permissions come from ``config.permissions``.
+dashboard's pages (``dashboard.access``); the permissions come from ``api.permissions``.
 
 Sales figures need ``dashboard.view_sales``, unless ``settings.DASHBOARD_REQUIRE_LOGIN`` is
 False (read per request): then they are public. Every other permission is the user's own.
@@ -7,7 +7,7 @@ False (read per request): then they are public. Every other permission is the us
 
 from django.conf import settings
 
-from config.permissions import VIEW_SALES
+from api.permissions import VIEW_SALES
 
 AUTHENTICATION_REQUIRED = "authentication required"
 PERMISSION_REQUIRED = "permission required: {permission}"

@@ -1,4 +1,4 @@
-"""Who may read the dashboard and the API (the permissions come from ``config.permissions``).
+"""Who may read the dashboard and the API (the permissions come from ``api.permissions``).
 
 Sales figures (the page, its chart CSVs, ``/api/sells/*``) need ``dashboard.view_sales``,
 unless ``settings.DASHBOARD_REQUIRE_LOGIN`` is False (read per request): then they are
@@ -13,8 +13,8 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
+from api.permissions import VIEW_BATCHES, VIEW_SALES
 from api.refusals import permission_refusal
-from config.permissions import VIEW_BATCHES, VIEW_SALES
 
 
 def batch_details_allowed(request) -> bool:

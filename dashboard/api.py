@@ -10,8 +10,8 @@ from ninja import Router
 from api.answers import json_answer
 from api.auth import auth_for
 from api.openapi import form_parameters
+from api.permissions import VIEW_SALES
 from api.schemas import Error, Sales
-from config.permissions import VIEW_SALES
 from dashboard.access import batch_details_allowed
 from dashboard.cache import cached_response
 from dashboard.forms import PeriodForm, SalesFilterForm, TopForm

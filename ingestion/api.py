@@ -14,8 +14,8 @@ from api.answers import json_answer
 from api.auth import auth_for
 from api.forms import LimitForm
 from api.openapi import form_parameters
+from api.permissions import UPLOAD, VIEW_BATCHES
 from api.schemas import Batch, BatchList, Error
-from config.permissions import UPLOAD, VIEW_BATCHES
 from ingestion.dispatch import batch_cancel, batch_queue_failed, batch_rerun
 from ingestion.forms import InvoiceUploadForm
 from ingestion.uploads import UploadRejected, uploads_enqueue

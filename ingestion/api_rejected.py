@@ -10,8 +10,8 @@ from ninja import Field, Query, Router, Schema
 
 from api.answers import json_answer
 from api.auth import auth_for
+from api.permissions import REPROCESS, VIEW_REJECTED
 from api.schemas import Batch, Error, RejectedPage
-from config.permissions import REPROCESS, VIEW_REJECTED
 from ingestion.api import BATCH_NOT_FOUND
 from ingestion.pipeline.rules import REASONS
 from ingestion.reprocess import rejected_reprocess

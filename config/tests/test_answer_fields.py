@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from config.permissions import ROLES, VIEW_BATCHES
+from api.permissions import ROLES, VIEW_BATCHES
 from dashboard.charts import CHARTS
 from warehouse.tests.factories import batch_make, known_warehouse_create
 

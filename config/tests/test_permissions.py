@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from config.permissions import CAPABILITIES, ROLES, permission_table
+from api.permissions import CAPABILITIES, ROLES, permission_table
 from warehouse.models import Customer
 from warehouse.tests.factories import batch_make, known_warehouse_create, rejected_make
 

@@ -1,9 +1,9 @@
-"""The groups of ``config.permissions.ROLES`` (Viewer, Finance analyst, Data steward)."""
+"""The groups of ``api.permissions.ROLES`` (Viewer, Finance analyst, Data steward)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from config.permissions import groups_sync
+from api.permissions import groups_sync
 
 
 def roles_create(apps, schema_editor):
