@@ -11,7 +11,7 @@ from api.answers import json_answer
 from api.auth import auth_for
 from api.openapi import form_parameters
 from api.permissions import VIEW_SALES
-from api.schemas import Error, Sales
+from api.schemas import Error, SalesAnswer
 from dashboard.access import batch_details_allowed
 from dashboard.cache import cached_response
 from dashboard.forms import PeriodForm, SalesFilterForm, TopForm
@@ -43,7 +43,7 @@ def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
         path,
         url_name=name,
         summary=summary,
-        response={200: Sales, 400: Error, 401: Error, 403: Error},
+        response={200: SalesAnswer, 400: Error, 401: Error, 403: Error},
         openapi_extra={"parameters": form_parameters(form_class)},
     )(view)
 
