@@ -22,7 +22,7 @@ from django.db import connection
 from ingestion.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.servers import MariaDBServer, RedisServer
-from ingestion.tests.workers import CHUNK, ROOT, Worker
+from ingestion.tests.workers import ROOT, Worker
 from warehouse.models import LoadBatch
 from warehouse.tests.checks import warehouse_snapshot
 
@@ -33,7 +33,10 @@ pytestmark = [
     pytest.mark.process,
 ]
 DATABASE = "invoices"
-ROWS = 15 * CHUNK  # 15 chunks of the processes' size
+ROWS = 60_000
+# The test settings' chunk, not the worker tests' smaller one: an outage must land while the
+# load still has most of its rows to go, however fast the machine.
+CHUNK = 4_000
 OUTAGE_SECONDS = 6
 LAST_BATCH = "SELECT rows_done, status FROM load_batch ORDER BY id DESC LIMIT 1"
 # Run inside a process on the private database: empty the warehouse, or print its snapshot
@@ -204,7 +207,9 @@ def test_the_database_restarted_under_a_worker_is_ridden_out_by_the_waiting_comm
     broker = RedisServer(tmp_path / "redis")
     broker.start()
     env = _env(private_db, CELERY_BROKER_URL=broker.url)
-    worker = Worker(tmp_path / "worker.log", env=env, BATCH_LEASE_SECONDS="30")
+    worker = Worker(
+        tmp_path / "worker.log", env=env, BATCH_LEASE_SECONDS="30", TEST_INGEST_CHUNK_ROWS=str(CHUNK)
+    )
     try:
         command = Command(path, env)
         stop_mid_load(private_db)
