@@ -52,7 +52,7 @@ $(STATIC_MANIFEST): $(VENV)/.installed $(shell find */static -type f 2>/dev/null
 # mark, exit status 5 (no test selected) is not a failure; in the SQLite pass (everything) it is.
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?=
-PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS)
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 NO_TESTS_OK := || [ $$? -eq 5 ]
 
 test: install browser test-sqlite test-mysql

@@ -59,6 +59,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(mark)
         if "workers" in fixtures:
             with_workers.append(item)
+            # One xdist worker takes the whole module (`--dist loadgroup`): one fleet of Celery
+            # workers for its tests, not one per xdist worker.
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     # The tests with Celery workers are the longest: first in their class of tests (pytest-django
     # then sorts, stably, the plain database tests before the transactional ones and those before
     # the rest, an order each xdist worker keeps), so that they do not end the run on their own.

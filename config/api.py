@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from config.api_auth import (
+from api.auth import (
     AUTH,
     AUTHENTICATION_REQUIRED,
     CsrfError,

@@ -14,7 +14,9 @@ from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
-INGEST_CHUNK_ROWS = 4_000
+# 4,000 rows a chunk; the processes the worker tests start take the smaller chunks they are
+# given (TEST_INGEST_CHUNK_ROWS, ingestion/tests/workers.py), so a short file still has many.
+INGEST_CHUNK_ROWS = int(os.environ.get("TEST_INGEST_CHUNK_ROWS") or 4_000)
 # Each test process keeps its cache in memory (the root conftest empties it before each
 # test); a test that needs Redis names its own.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,32 +1,20 @@
-"""Who may read the dashboard and the API (the permissions come from ``config.permissions``).
+"""Who may read the dashboard and the API (the permissions come from ``api.permissions``).
 
 Sales figures (the page, its chart CSVs, ``/api/sells/*``) need ``dashboard.view_sales``,
 unless ``settings.DASHBOARD_REQUIRE_LOGIN`` is False (read per request): then they are
 public. Batches (``/api/batches/``) always need ``warehouse.view_loadbatch``: they carry
 file names and error texts, which the sales answers show only to that permission too
-(``batch_details_allowed``). ``permission_refusal`` is the one judgement; the pages use
-``page_permission_required``, the API's operations ``config.api_auth.auth_for``.
+(``batch_details_allowed``). ``api.refusals.permission_refusal`` is the one judgement; the
+pages use ``page_permission_required``, the API's operations ``api.auth.auth_for``.
 """
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from config.permissions import VIEW_BATCHES, VIEW_SALES
-
-AUTHENTICATION_REQUIRED = "authentication required"
-PERMISSION_REQUIRED = "permission required: {permission}"
-
-
-def permission_refusal(request, permission: str) -> str | None:
-    """None (allowed), ``"login"`` or ``"forbidden"``."""
-    if permission == VIEW_SALES and not getattr(settings, "DASHBOARD_REQUIRE_LOGIN", True):
-        return None
-    if not request.user.is_authenticated:
-        return "login"
-    return None if request.user.has_perm(permission) else "forbidden"
+from api.permissions import VIEW_BATCHES, VIEW_SALES
+from api.refusals import permission_refusal
 
 
 def batch_details_allowed(request) -> bool:

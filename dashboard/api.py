@@ -1,41 +1,25 @@
 """Sales endpoints of the JSON API: thin views over ``warehouse.selectors.sales``.
 
 Parameters are validated by the dashboard's own forms (``dashboard.forms``) and documented
-from them (``dashboard.openapi``). Money is a string with two decimals. Answers are cached
+from them (``api.openapi``). Money is a string with two decimals. Answers are cached
 (``dashboard.cache``).
 """
 
-from decimal import Decimal
-
-from django.core.serializers.json import DjangoJSONEncoder
-from django.http import JsonResponse
 from ninja import Router
 
-from config.api_auth import auth_for
-from config.api_schemas import Error, Sales
-from config.permissions import VIEW_SALES
+from api.answers import json_answer
+from api.auth import auth_for
+from api.openapi import form_parameters
+from api.permissions import VIEW_SALES
+from api.schemas import Error, SalesAnswer
 from dashboard import comparisons
 from dashboard.access import batch_details_allowed
 from dashboard.cache import cached_response
 from dashboard.forms import ComparedFilterForm, PeriodForm, SalesFilterForm, TopForm
-from dashboard.openapi import form_parameters
 from warehouse.selectors import batches, sales
 from warehouse.selectors.sales import DimensionNames
 
 router = Router(tags=["sales"], auth=auth_for(VIEW_SALES))
-
-
-class MoneyEncoder(DjangoJSONEncoder):
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return f"{o:.2f}"
-        return super().default(o)
-
-
-def json_answer(payload, status=200, **kwargs) -> JsonResponse:
-    return JsonResponse(
-        payload, status=status, encoder=MoneyEncoder, json_dumps_params={"ensure_ascii": False}, **kwargs
-    )
 
 
 def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
@@ -60,7 +44,7 @@ def _sales_endpoint(path: str, name: str, form_class, query, summary: str):
         path,
         url_name=name,
         summary=summary,
-        response={200: Sales, 400: Error, 401: Error, 403: Error},
+        response={200: SalesAnswer, 400: Error, 401: Error, 403: Error},
         openapi_extra={"parameters": form_parameters(form_class)},
     )(view)
 

@@ -2,7 +2,7 @@
 
 An answer (the JSON of ``/api/sells/*``, a chart CSV, the dashboard page's figures and
 cards) depends only on the warehouse, the request's path and parameters, the permissions
-that shape it (``config.permissions.ANSWER_SHAPING``), the revenue statuses setting and the
+that shape it (``api.permissions.ANSWER_SHAPING``), the revenue statuses setting and the
 day (a load chart's file is named after it; presets and comparisons follow the data). It is
 cached under a key made of exactly those, with the
 data version (``warehouse.versions``) in place of the warehouse: every commit that changes
@@ -38,7 +38,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from config.permissions import ANSWER_SHAPING
+from api.permissions import ANSWER_SHAPING
 from warehouse.selectors.sales import revenue_statuses
 from warehouse.versions import data_version
 

@@ -113,11 +113,3 @@ class TopForm(SalesFilterForm):
 
 class PeriodForm(ComparedFilterForm):
     period = forms.ChoiceField(required=False, choices=[("monthly", "monthly"), ("weekly", "weekly")])
-
-
-class LimitForm(forms.Form):
-    limit = forms.IntegerField(required=False, min_value=1, max_value=500)
-
-    def first_error(self) -> str:
-        name, messages = next(iter(self.errors.items()))
-        return f"{name}: {messages[0]}"

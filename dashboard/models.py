@@ -6,7 +6,7 @@ from django.db import models
 class Sales(models.Model):
     """No table (unmanaged, never queried): ``dashboard.view_sales`` lets a user read the
     sales figures (the dashboard, its chart CSVs and ``/api/sells/*``); see
-    ``config.permissions``."""
+    ``api.permissions``."""
 
     class Meta:
         managed = False

@@ -10,12 +10,12 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from ninja import File, Form, Router, UploadedFile
 
-from config.api_auth import auth_for
-from config.api_schemas import Batch, BatchList, Error
-from config.permissions import UPLOAD, VIEW_BATCHES
-from dashboard.api import json_answer
-from dashboard.forms import LimitForm
-from dashboard.openapi import form_parameters
+from api.answers import json_answer
+from api.auth import auth_for
+from api.forms import LimitForm
+from api.openapi import form_parameters
+from api.permissions import UPLOAD, VIEW_BATCHES
+from api.schemas import Batch, BatchList, Error
 from ingestion.dispatch import batch_cancel, batch_queue_failed, batch_rerun
 from ingestion.forms import InvoiceUploadForm
 from ingestion.uploads import UploadRejected, uploads_enqueue

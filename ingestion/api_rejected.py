@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from config.api_auth import auth_for
-from config.api_schemas import Error, RejectedPage, ReprocessQueued
-from config.permissions import REPROCESS, VIEW_REJECTED
-from dashboard.api import json_answer
+from api.answers import json_answer
+from api.auth import auth_for
+from api.permissions import REPROCESS, VIEW_REJECTED
+from api.schemas import Error, RejectedPage, ReprocessQueued
 from ingestion.api import BATCH_NOT_FOUND
 from ingestion.dispatch import batch_queue_failed
 from ingestion.pipeline.rules import REASONS

@@ -5,7 +5,7 @@ upper-cased, items compared case-insensitively), so ``c-999`` cannot sit next to
 ``C-999``: forms refuse the twin, imports match the existing row whatever its letter
 case (keeping its spelling), and a unique lower-cased column refuses it in the database.
 Deleting a dimension row that facts reference is refused (PROTECT). Import needs add +
-change, export needs view (``config.permissions``).
+change, export needs view (``warehouse.admin_permissions``).
 """
 
 from collections.abc import Callable
@@ -17,7 +17,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from import_export.admin import ExportActionMixin, ImportExportModelAdmin
 
-from config.permissions import ImportExportPermissionMixin
+from warehouse.admin_permissions import ImportExportPermissionMixin
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin, SafeModelResource
 from warehouse.imports import GuardedImportMixin
 from warehouse.models import Customer, Invoice, Item, Status, key_twins

@@ -22,3 +22,9 @@ def env_file_values(path: Path) -> dict[str, str]:
 def env_file_names(path: Path) -> set[str]:
     """Every variable the file names, set or shown commented out (``# NAME=example``)."""
     return {m["key"] for line in path.read_text().splitlines() if (m := ASSIGNMENT.match(line.strip()))}
+
+
+def settings_source() -> str:
+    """The text of every module of the settings package (``config/settings/``)."""
+    folder = Path(__file__).resolve().parents[1] / "settings"
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.py")))

@@ -16,7 +16,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from openpyxl import load_workbook
 
-from config.permissions import ROLES, VIEW_BATCHES
+from api.permissions import ROLES, VIEW_BATCHES
 from dashboard.charts import CHARTS
 from warehouse.models import Invoice
 from warehouse.tests.factories import batch_make, known_warehouse_create

@@ -16,6 +16,8 @@ import pytest
 from django.core.management import get_commands, load_command_class
 from django.db import connection
 
+from config.tests.env_files import settings_source
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
@@ -113,7 +115,7 @@ def test_every_command_the_readme_prints_is_a_make_target_ci_runs_or_a_manage_py
 
 def test_each_make_command_names_a_target_ci_runs_and_variables_the_makefile_or_settings_read():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    settings = (ROOT / "config" / "settings.py").read_text(encoding="utf-8")
+    settings = settings_source()
     ci_runs = _targets_ci_runs()
     make_lines = [_split(line) for line in _readme_commands() if _split(line)[1][0] == "make"]
     assert len(make_lines) >= 5
@@ -126,7 +128,7 @@ def test_each_make_command_names_a_target_ci_runs_and_variables_the_makefile_or_
         for name in variables:
             assert f"$({name})" in makefile, f"make variable {name} is not used by the Makefile"
         for name in env:
-            assert f'"{name}"' in settings, f"{name} is not read by config/settings.py"
+            assert f'"{name}"' in settings, f"{name} is not read by config/settings/"
 
 
 def test_each_manage_py_command_exists_with_the_options_printed():
@@ -196,7 +198,7 @@ def test_the_mariadb_recipe_creates_its_database_as_printed():
 
 
 def test_configuration_md_names_every_variable_the_settings_read():
-    settings = (ROOT / "config" / "settings.py").read_text(encoding="utf-8")
+    settings = settings_source()
     variables = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', settings))
     assert len(variables) > 40
     page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")

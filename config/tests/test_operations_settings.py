@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection, models
 
 from config.celery import app
-from config.tests.env_files import env_file_names
+from config.tests.env_files import env_file_names, settings_source
 from config.tests.mysql import mysql_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +34,7 @@ def _clean_env(**extra) -> dict:
 
 
 def test_every_variable_the_settings_and_the_entrypoint_read_is_in_env_example():
-    settings_reads = set(
-        re.findall(r"env(?:\.\w+)?\(\s*\"(\w+)\"", (ROOT / "config" / "settings.py").read_text())
-    )
+    settings_reads = set(re.findall(r"env(?:\.\w+)?\(\s*\"(\w+)\"", settings_source()))
     entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
     entrypoint_reads = {
         a or b for a, b in re.findall(r"\$\{([A-Z_][A-Z0-9_]*)[:}]|environ\.get\(\"(\w+)\"", entrypoint)

@@ -5,7 +5,7 @@ The URLs come from the resolver, so a URL added later without a row in ``EXPECTE
 is sent as GET and as POST (an empty form: nothing is saved or deleted) and the answer is
 compared with the table. Admin actions are checked twice: offered in the list's action
 menu (GET), and what a POST of the action does. The "Who can do what" section of docs/admin.md
-describes the same rules (``config.permissions``).
+describes the same rules (``api.permissions``).
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from api.permissions import ROLES
 from config.auth_backends import PermissionsInOneQueryBackend
-from config.permissions import groups_sync
 from ingestion.tests.files import ingest, write_invoices
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data", "roles")]
@@ -33,7 +33,12 @@ ROW = "INV-1,2024-01-05,C-100,Acme,Server Setup,2,100,200,Paid"
 def roles(django_db_blocker):
     """The groups the data migration creates (transactional tests flush them)."""
     with django_db_blocker.unblock():
-        groups_sync(group_model=Group, permission_model=Permission)
+        for name, perms in ROLES.items():
+            group, _ = Group.objects.get_or_create(name=name)
+            group.permissions.set(
+                Permission.objects.get(content_type__app_label=app, codename=codename)
+                for app, codename in (p.split(".", 1) for p in perms)
+            )
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pytest
 
-from dashboard.access import AUTHENTICATION_REQUIRED
+from api.refusals import AUTHENTICATION_REQUIRED
 from dashboard.forms import START_AFTER_END
 from ingestion.api import BATCH_NOT_FOUND
 

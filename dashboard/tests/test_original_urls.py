@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from dashboard.access import AUTHENTICATION_REQUIRED
+from api.refusals import AUTHENTICATION_REQUIRED
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.models import Customer
 from warehouse.tests.factories import batch_make, invoice_create

@@ -16,7 +16,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from import_export.admin import ExportActionModelAdmin
 
-from config.permissions import ImportExportPermissionMixin
 from ingestion.admin.display import admin_url, admin_url_name, number, reasons_in_detail
 from ingestion.admin.filters import BatchFilter, ReasonFilter, ResolvedFilter
 from ingestion.admin.rejected_columns import (
@@ -31,6 +30,7 @@ from ingestion.reprocess import reprocess_batches_create
 from ingestion.streams import StreamedExportMixin
 from ingestion.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
 from warehouse.admin import ReadOnlyAdminMixin
+from warehouse.admin_permissions import ImportExportPermissionMixin
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
 from warehouse.models import LoadBatch, RejectedInvoice
 

@@ -25,7 +25,7 @@ from ingestion.tests.files import ingest
 from ingestion.tests.servers import RedisServer
 from ingestion.tests.test_api import STEWARD, upload
 from ingestion.tests.test_worker import enqueue, finished, wait_for
-from ingestion.tests.workers import ROOT, Worker, process_env
+from ingestion.tests.workers import CHUNK, ROOT, Worker, process_env
 from warehouse.models import LoadBatch
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
@@ -34,7 +34,7 @@ pytestmark = [
     pytest.mark.usefixtures("reference_data"),
     pytest.mark.process,
 ]
-ROWS = 60_000  # long enough (15 chunks) to fault mid-load, short enough to stay quick
+ROWS = 15 * CHUNK  # long enough (15 chunks) to fault mid-load, short enough to stay quick
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def test_load_invoices_sends_again_a_batch_nobody_claims_and_says_so(seed_file, 
 
 
 def _mid_load(batch: LoadBatch) -> None:
-    wait_for(batch, lambda b: b.status == "running" and b.rows_done >= 3 * 4_000, every=0.02)
+    wait_for(batch, lambda b: b.status == "running" and b.rows_done >= 3 * CHUNK, every=0.02)
 
 
 @pytest.mark.slow

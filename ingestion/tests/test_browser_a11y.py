@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.permissions import ROLES
+from api.permissions import ROLES
 from dashboard.tests.axe import axe_violations
 from ingestion.services import batch_create
 from ingestion.tests.files import ingest, write_invoices

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.permissions import ROLES
+from api.permissions import ROLES
 from ingestion.services import batch_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, Status

@@ -30,14 +30,16 @@ from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clea
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
-SIZES = (10_000, 15_000, 12_000, 6_000, 9_000)  # ids from 1: the files overlap, values differ
-KILL_ROWS = 20_000  # a load still staging and merging when its connection is killed at 8,000 rows
+CHUNK = 1_000  # rows a chunk here: the files below are 2 to 5 chunks, as large ones would be
+SIZES = (2_500, 3_750, 3_000, 1_500, 2_250)  # ids from 1: the files overlap, values differ
+KILL_ROWS = 5 * CHUNK  # a load still staging and merging when its connection is killed at 2 chunks
 
 
 @pytest.fixture(autouse=True)
-def _mysql_only():
+def _mysql_only(settings):
     if connection.vendor != "mysql":
         pytest.skip("a second writer beside the first is a MySQL/MariaDB matter (SQLite: one writer)")
+    settings.INGEST_CHUNK_ROWS = CHUNK
 
 
 def files(tmp_path: Path, count: int, *, seed: int, sizes: tuple[int, ...] = SIZES) -> list[Path]:
@@ -265,7 +267,7 @@ def test_a_killed_connection_ends_in_the_clean_run_state(tmp_path, target):
     counts, snapshot = batch_counts(clean), warehouse_snapshot()
     warehouse_clear()
     batch = batch_create(path=path)
-    killer, killed = _killer(batch.pk, target, after_rows=8_000)
+    killer, killed = _killer(batch.pk, target, after_rows=2 * CHUNK)
 
     with pytest.raises(BatchRetry):
         invoice_file_ingest(batch_id=batch.pk, retry_transient=True)

@@ -34,6 +34,9 @@ pytestmark = [
 ]
 DATABASE = "invoices"
 ROWS = 60_000
+# The test settings' chunk, not the worker tests' smaller one: an outage must land while the
+# load still has most of its rows to go, however fast the machine.
+CHUNK = 4_000
 OUTAGE_SECONDS = 6
 LAST_BATCH = "SELECT rows_done, status FROM load_batch ORDER BY id DESC LIMIT 1"
 # Run inside a process on the private database: empty the warehouse, or print its snapshot
@@ -80,6 +83,7 @@ def _env(server: MariaDBServer, **settings: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
         "DATABASE_URL": server.url(DATABASE),
         "LOG_LEVEL": "WARNING",
+        "TEST_INGEST_CHUNK_ROWS": str(CHUNK),
         **settings,
     }
 
@@ -133,7 +137,9 @@ class Command:
         return self.proc.returncode, answers[-1] if answers else None, "".join(self.said)
 
 
-def stop_mid_load(server: MariaDBServer, *, after_rows: int = 12_000, outage: float = OUTAGE_SECONDS) -> None:
+def stop_mid_load(
+    server: MariaDBServer, *, after_rows: int = 3 * CHUNK, outage: float = OUTAGE_SECONDS
+) -> None:
     """Stop the server once the load has read ``after_rows``, start it ``outage`` s later."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -201,7 +207,9 @@ def test_the_database_restarted_under_a_worker_is_ridden_out_by_the_waiting_comm
     broker = RedisServer(tmp_path / "redis")
     broker.start()
     env = _env(private_db, CELERY_BROKER_URL=broker.url)
-    worker = Worker(tmp_path / "worker.log", env=env, BATCH_LEASE_SECONDS="30")
+    worker = Worker(
+        tmp_path / "worker.log", env=env, BATCH_LEASE_SECONDS="30", TEST_INGEST_CHUNK_ROWS=str(CHUNK)
+    )
     try:
         command = Command(path, env)
         stop_mid_load(private_db)

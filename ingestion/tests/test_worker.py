@@ -24,13 +24,12 @@ from ingestion.dispatch import batch_cancel, batch_enqueue
 from ingestion.generate import invoice_file_generate
 from ingestion.services import batch_create
 from ingestion.tests.files import ingest
-from ingestion.tests.workers import ROOT, process_env
+from ingestion.tests.workers import CHUNK, ROOT, process_env
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
-CHUNK = 4_000  # config.test_settings.INGEST_CHUNK_ROWS
-ROWS = 15 * CHUNK  # a run long enough to be watched, killed or cancelled mid-way
-LONG_ROWS = 150_000  # a run that outlasts the 2 s visibility timeout several times over
+ROWS = 15 * CHUNK  # a run long enough to be watched, killed or cancelled mid-way (the workers' chunks)
+LONG_ROWS = 60 * CHUNK  # a run that outlasts the 1 s visibility timeout several times over
 # The sweeper's test: the default visibility timeout (the message never comes back by itself).
 SWEEP = {
     "CELERY_VISIBILITY_TIMEOUT": str(3 * 3600 + 600 + 3600),
@@ -216,7 +215,7 @@ def test_worker_killed_mid_load_converges_to_the_clean_run(tmp_path, workers):
 def test_the_same_batch_delivered_twice_runs_once(tmp_path, workers):
     """Redis hands the message to a second worker while the first still runs it."""
     path = invoice_file_generate(path=tmp_path / "big.csv", rows=LONG_ROWS, seed=21)
-    first, second = workers(2, CELERY_VISIBILITY_TIMEOUT="2", BATCH_LEASE_SECONDS="30")
+    first, second = workers(2, CELERY_VISIBILITY_TIMEOUT="1", BATCH_LEASE_SECONDS="30")
     batch = enqueue(path)
 
     wait_for(batch, finished, every=0.2)

@@ -4,8 +4,8 @@ A request is authenticated by a personal token (``Authorization: Bearer <token>`
 first) or by the browser's session (CSRF enforced on writes, as in the admin). Either way
 ``request.user`` is the token's user, so every permission check is the user's own.
 
-Each operation names the permissions it needs (from ``config.permissions``, the project's one
-permission table); they are judged by ``dashboard.access.permission_refusal``, as for the
+Each operation names the permissions it needs (from ``api.permissions``, the project's one
+permission table); they are judged by ``api.refusals.permission_refusal``, as for the
 dashboard: 401 ``{"error": "authentication required"}``, 403 ``{"error": "permission
 required: <perm>"}``.
 """
@@ -16,9 +16,9 @@ from django.conf import settings
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
+from api.permissions import VIEW_SALES
+from api.refusals import AUTHENTICATION_REQUIRED, PERMISSION_REQUIRED, permission_refusal
 from config.login_throttle import LOGIN_LOCKED, login_locked
-from config.permissions import VIEW_SALES
-from dashboard.access import AUTHENTICATION_REQUIRED, PERMISSION_REQUIRED, permission_refusal
 from tokens.services import token_user
 
 __all__ = ["AUTH", "AUTHENTICATION_REQUIRED", "CsrfError", "LoginLocked", "PermissionMissing", "auth_for"]

@@ -1,4 +1,4 @@
-"""The rows a re-processing batch re-processes (imported by ``warehouse.models``).
+"""The rows a re-processing batch re-processes.
 
 A re-processing is a batch like a load (queued, run by a worker under a lease, merged
 under the warehouse's write lock), whose input is rejected rows of one earlier load

@@ -2,14 +2,13 @@
 
 ``CAPABILITIES`` says which permissions each thing a user can do needs (all of them);
 ``ROLES`` says which permissions each group holds. From them come: the guards of the
-dashboard and the API (``dashboard.access``), the import/export hooks of every admin
-(``ImportExportPermissionMixin``), the groups (the ``dashboard`` data migration calls
-``groups_sync``) and the "Who can do what" table of docs/admin.md (``permission_table``; a
-test checks that page holds exactly that table).
+dashboard and the API (``api.refusals``, ``dashboard.access``, ``api.auth``), the groups (the
+``dashboard`` data migrations create them) and the "Who can do what" table of docs/admin.md
+(``permission_table``; a test checks that page holds exactly that table).
 
 Django's own ``view``/``add``/``change``/``delete`` permissions of each model guard its
-admin pages. Import of a model needs ``add`` and ``change`` of it (an import creates and
-updates rows); export needs ``view`` of it (an export is the list, in a file).
+admin pages; import needs ``add`` and ``change`` of the model, export needs ``view``
+(``warehouse.admin_permissions``).
 """
 
 from __future__ import annotations
@@ -23,9 +22,6 @@ REPROCESS = "warehouse.change_rejectedinvoice"
 # Permissions that may change what a sales answer contains (not only whether it is given):
 # cached answers are kept apart by the ones a user holds (``dashboard.cache``).
 ANSWER_SHAPING = (VIEW_BATCHES,)
-
-IMPORT_ACTIONS = ("add", "change")
-EXPORT_ACTIONS = ("view",)
 
 _DIMENSIONS = ("customer", "item", "status")
 
@@ -64,7 +60,8 @@ _VIEW_ALL = (
     *_perms("view", *_DIMENSIONS),
 )
 
-# Groups a data migration creates (and ``groups_sync`` keeps in line with this table).
+# The groups. The ``dashboard`` migrations create them from a copy of this table: a change here
+# is also a new migration (docs/development.md); config/tests/test_permissions.py compares them.
 ROLES: dict[str, tuple[str, ...]] = {
     "Viewer": _VIEW_ALL,
     "Finance analyst": (VIEW_SALES, "warehouse.view_invoice", *_perms("view", *_DIMENSIONS)),
@@ -76,33 +73,6 @@ ROLES: dict[str, tuple[str, ...]] = {
         *_perms("change", *_DIMENSIONS),
     ),
 }
-
-
-def model_permissions(opts, actions: tuple[str, ...]) -> tuple[str, ...]:
-    """``("warehouse.add_item", "warehouse.change_item")`` for ``Item._meta`` and add+change."""
-    return tuple(f"{opts.app_label}.{action}_{opts.model_name}" for action in actions)
-
-
-class ImportExportPermissionMixin:
-    """django-import-export's hooks: import needs add + change, export needs view."""
-
-    def has_import_permission(self, request) -> bool:
-        return request.user.has_perms(model_permissions(self.opts, IMPORT_ACTIONS))
-
-    def has_export_permission(self, request) -> bool:
-        return request.user.has_perms(model_permissions(self.opts, EXPORT_ACTIONS))
-
-
-def groups_sync(*, group_model, permission_model) -> None:
-    """Create the ``ROLES`` groups and set their permissions to exactly the declared ones."""
-    for name, perms in ROLES.items():
-        group, _ = group_model.objects.get_or_create(name=name)
-        wanted = [p.split(".", 1) for p in perms]
-        found = [
-            permission_model.objects.get(content_type__app_label=app, codename=codename)
-            for app, codename in wanted
-        ]
-        group.permissions.set(found)
 
 
 def _brace(names: dict) -> str:

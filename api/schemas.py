@@ -70,6 +70,8 @@ class RejectedPage(Schema):
     next: str | None
 
 
-class Sales(Schema):
+class SalesAnswer(Schema):
+    """A sales operation's answer: the statuses counted as revenue, and the rows."""
+
     statuses: list[str]
     results: Any

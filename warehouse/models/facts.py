@@ -1,0 +1,121 @@
+"""Staging, the fact table and the rejected rows: the rows a load writes."""
+
+from django.db import models
+
+from warehouse.fields import BusinessKeyField
+from warehouse.models.batches import LoadBatch
+from warehouse.models.dimensions import Customer, Item, Status
+
+INVOICE_ID_MAX_LENGTH = 64
+
+
+class StagingInvoice(models.Model):
+    """Every input row, its raw text exactly as read, plus what cleaning made of it.
+
+    The ``clean_*`` columns and ``reason`` are filled by the pipeline; the load's merge
+    writes the fact and rejected tables from here.
+    """
+
+    pk = models.CompositePrimaryKey("batch", "source_row")
+    batch = models.ForeignKey(LoadBatch, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False)
+    source_row = models.BigIntegerField()
+    file_name = models.CharField(max_length=255)
+    loaded_at = models.DateTimeField()
+
+    invoice_id = models.TextField(blank=True)
+    issue_date = models.TextField(blank=True)
+    customer_id = models.TextField(blank=True)
+    customer_name = models.TextField(blank=True)
+    item_description = models.TextField(blank=True)
+    qty = models.TextField(blank=True)
+    unit_price = models.TextField(blank=True)
+    total = models.TextField(blank=True)
+    status = models.TextField(blank=True)
+    # JSON of extra columns; NULL when the file has none (the SQL merges it only when present).
+    extra = models.TextField(null=True, blank=True)  # noqa: DJ001
+
+    clean_invoice_id = BusinessKeyField(max_length=INVOICE_ID_MAX_LENGTH, null=True)
+    clean_issue_date = models.DateField(null=True)
+    customer_key = models.IntegerField(null=True)
+    item_key = models.IntegerField(null=True)
+    status_key = models.IntegerField(null=True)
+    clean_qty = models.IntegerField(null=True)
+    clean_unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    clean_total = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    # NULL until a rule fails: the merge selects the passing rows with ``reason IS NULL``.
+    reason = models.CharField(max_length=32, null=True)  # noqa: DJ001
+    detail = models.TextField(null=True)  # noqa: DJ001
+    dup_candidate = models.BooleanField(
+        default=False, help_text="An earlier row of the file may carry the same invoice id."
+    )
+
+    class Meta:
+        db_table = "stg_invoices"
+
+    def __str__(self):
+        return f"batch {self.batch_id} row {self.source_row}"
+
+
+class Invoice(models.Model):
+    invoice_id = BusinessKeyField(primary_key=True, max_length=INVOICE_ID_MAX_LENGTH)
+    issue_date = models.DateField(db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, db_column="customer_key")
+    # Indexed and constrained on the columns the contract names (date, customer, status);
+    # every further index on the fact table costs about a second per million rows loaded.
+    item = models.ForeignKey(
+        Item, on_delete=models.PROTECT, db_column="item_key", db_constraint=False, db_index=False
+    )
+    status = models.ForeignKey(Status, on_delete=models.PROTECT, db_column="status_key")
+    qty = models.IntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    batch = models.ForeignKey(
+        LoadBatch,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        help_text="The batch that last wrote this invoice.",
+    )
+    # Its line in that batch's file (none: written by re-processing rejected rows).
+    source_row = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        db_table = "fact_invoices"
+        ordering = ["invoice_id"]
+
+    def __str__(self):
+        return self.invoice_id
+
+
+class RejectedInvoice(models.Model):
+    # NULL when the row has no invoice id (blank), so "no id" sorts and filters apart from ids.
+    invoice_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    reason = models.CharField(max_length=32, db_index=True)
+    detail = models.TextField(blank=True)
+    raw_record = models.JSONField()
+    # No database constraint: a running load writes rejected rows in its transaction while
+    # its progress is updated on the batch row from another connection.
+    batch = models.ForeignKey(
+        LoadBatch, on_delete=models.CASCADE, related_name="rejected_rows", db_constraint=False
+    )
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64)
+    source_row = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by_batch = models.ForeignKey(
+        LoadBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resolved_rows",
+        db_constraint=False,
+        db_index=False,
+    )
+
+    class Meta:
+        db_table = "rejected_invoices"
+        ordering = ["batch_id", "source_row"]
+
+    def __str__(self):
+        return f"row {self.source_row}: {self.reason}"
