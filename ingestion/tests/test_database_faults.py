@@ -151,7 +151,7 @@ def stop_mid_load(
             break
         time.sleep(0.05)
     else:
-        raise AssertionError("the load never got going")
+        raise AssertionError(f"the load never got going: last seen {rows}")
     server.stop()
     if outage:
         time.sleep(outage)
