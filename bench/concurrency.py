@@ -43,7 +43,7 @@ WARM_SECONDS = 3
 _LOAD = r"""
 import json, sys, time, django
 django.setup()
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.batches.services import batch_create, invoice_file_ingest
 started = time.perf_counter()
 batch = invoice_file_ingest(batch_id=batch_create(path=sys.argv[1], force=True).pk)
 print(json.dumps({"batch": batch.pk, "status": batch.status, "error": batch.error,

@@ -33,7 +33,7 @@ DEFAULT_URL = "mysql://root:@127.0.0.1:3306/invoice_bench"
 _ONE_RUN = r"""
 import json, resource, time, django
 django.setup()
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.batches.services import batch_create, invoice_file_ingest
 from warehouse.selectors.batches import batch_present
 started = time.perf_counter()
 batch = batch_create(path=PATH, force=FORCE)

@@ -35,8 +35,8 @@ django.setup()
 from django.contrib.auth import get_user_model
 from django.test import Client
 from config.celery import app
-from ingestion.dispatch import batch_cancel
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.batches.dispatch import batch_cancel
+from ingestion.batches.services import batch_create, invoice_file_ingest
 from warehouse.models import Customer, LoadBatch, RejectedInvoice
 from warehouse.selectors.batches import batch_present
 started = time.perf_counter()

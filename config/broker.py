@@ -9,7 +9,7 @@ give up with a warning instead: the message stays in Redis's unacked set (redeli
 the visibility timeout, or lost with the broker's memory), which is harmless because the
 batch row, not the message, says what is loaded. A redelivered message finds the batch's
 live lease, or its end, and does nothing; a queued batch whose message was lost is sent
-again by the sweeper (``ingestion.dispatch``).
+again by the sweeper (``ingestion.batches.dispatch``).
 
 Used for ``redis://`` broker URLs (``CELERY_BROKER_TRANSPORT``).
 """

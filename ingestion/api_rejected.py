@@ -12,8 +12,8 @@ from api.answers import json_answer
 from api.auth import auth_for
 from api.permissions import REPROCESS, VIEW_REJECTED
 from api.schemas import Error, RejectedPage, ReprocessQueued
-from ingestion.api import BATCH_NOT_FOUND
-from ingestion.dispatch import batch_queue_failed
+from ingestion.batches.api import BATCH_NOT_FOUND
+from ingestion.batches.dispatch import batch_queue_failed
 from ingestion.pipeline.rules import REASONS
 from ingestion.reprocess import reprocess_batches_create
 from ingestion.streams import rejected_csv_response

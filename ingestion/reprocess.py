@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from ingestion.dispatch import batch_enqueue
+from ingestion.batches.dispatch import batch_enqueue
 from ingestion.reprocess_rows import unresolved_of
 from warehouse.models import LoadBatch, RejectedInvoice, ReprocessSelection
 

@@ -31,14 +31,14 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from ingestion.batch_run import BatchRun
+from ingestion.batches.run import BatchRun
+from ingestion.batches.validation import dimensions_load, invoices_validate, reason_counts_ordered
 from ingestion.pipeline import errors, load
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
 from ingestion.reprocess import reprocess_split
 from ingestion.reprocess_outcome import ReprocessOutcome
 from ingestion.reprocess_rows import FACT_OF_CLEAN, InvoicesRead, selected_rows, staging_kept
-from ingestion.validation import dimensions_load, invoices_validate, reason_counts_ordered
 from warehouse.models import LoadBatch, ReprocessSelection
 
 Stage = LoadBatch.Stage

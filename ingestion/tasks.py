@@ -1,4 +1,4 @@
-"""Celery tasks: they only orchestrate; the work is in ``ingestion.services`` and ``dispatch``."""
+"""Celery tasks: they only orchestrate; the work is in ``ingestion.batches.services`` and ``dispatch``."""
 
 import dataclasses
 import datetime as dt
@@ -7,9 +7,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from ingestion import dispatch, leases, notify, retention
-from ingestion.batch_run import BatchRetry
-from ingestion.services import invoice_file_ingest
+from ingestion.batches import dispatch, leases, notify, retention
+from ingestion.batches.run import BatchRetry
+from ingestion.batches.services import invoice_file_ingest
 from warehouse.models import LoadBatch
 
 INGEST_MAX_RETRIES = 5
@@ -83,7 +83,7 @@ def retention_apply() -> dict:
 @shared_task(acks_late=True, ignore_result=True)
 def preview_settle(batch_id: int) -> int | None:
     """After a preview's dry run: its load starts now if it updates no existing invoice."""
-    from ingestion.preview_loads import preview_settle as settle
+    from ingestion.batches.preview_loads import preview_settle as settle
 
     load = settle(batch_id=batch_id)
     return load.pk if load else None

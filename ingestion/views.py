@@ -2,7 +2,7 @@
 
 They are wired into the admin by ``ingestion.admin.batches.LoadBatchAdmin.get_urls`` (so the
 admin's login, staff check and CSRF apply) and stay thin: the upload's work is in
-``ingestion.uploads``, the progress JSON is ``warehouse.selectors.batches.batch_present``.
+``ingestion.batches.uploads``, the progress JSON is ``warehouse.selectors.batches.batch_present``.
 """
 
 from django.conf import settings
@@ -14,9 +14,9 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 
 from ingestion.admin.display import admin_url
-from ingestion.forms import InvoiceUploadForm
-from ingestion.preview_loads import preview_load
-from ingestion.uploads import UploadRejected, uploads_enqueue
+from ingestion.batches.forms import InvoiceUploadForm
+from ingestion.batches.preview_loads import preview_load
+from ingestion.batches.uploads import UploadRejected, uploads_enqueue
 from warehouse.models import LoadBatch
 from warehouse.selectors.batches import DRY_RUN_TEXT, batch_present
 

@@ -22,7 +22,7 @@ GENERATE_REQUEST_ID_IF_NOT_IN_HEADER = True
 REQUEST_ID_RESPONSE_HEADER = "X-Request-ID"
 LOG_REQUESTS = True  # one INFO line per request: method, path, status, user
 
-# --- Notifications (ingestion/notify.py) ----------------------------------------
+# --- Notifications (ingestion/batches/notify.py) ----------------------------------------
 # When a batch fails, or rejects more than NOTIFY_REJECTED_PERCENT of the rows it read: a mail
 # to NOTIFY_EMAILS and a POST to NOTIFY_WEBHOOK_URL (signed: X-Signature-256: sha256=<HMAC-SHA256
 # of the body under NOTIFY_WEBHOOK_SECRET>), sent by Celery tasks retried with backoff. Empty

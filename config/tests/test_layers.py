@@ -54,5 +54,7 @@ def test_a_package_never_imports_what_sits_above_or_beside_it(package):
 
 def test_the_rule_sees_an_import_when_there_is_one(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text("from dashboard.api import router\nimport ingestion.services\nfrom . import x\n")
-    assert _imports(module) == {"dashboard.api", "dashboard.api.router", "ingestion.services"}
+    module.write_text(
+        "from dashboard.api import router\nimport ingestion.batches.services\nfrom . import x\n"
+    )
+    assert _imports(module) == {"dashboard.api", "dashboard.api.router", "ingestion.batches.services"}

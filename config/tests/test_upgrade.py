@@ -17,8 +17,8 @@ from django.db import connection
 
 from config.tests.commands import ROOT, command_env, database_url, manage
 from config.tests.test_backup import DASHBOARD_NUMBERS
+from ingestion.batches.upgrade import WRITER_BUSY, migrations_pending
 from ingestion.tests.files import ingest
-from ingestion.upgrade import WRITER_BUSY, migrations_pending
 from warehouse.locks import facts_lock_name
 from warehouse.models import LoadBatch
 

@@ -2,7 +2,7 @@ import pytest
 
 from api.refusals import AUTHENTICATION_REQUIRED
 from dashboard.forms import START_AFTER_END
-from ingestion.api import BATCH_NOT_FOUND
+from ingestion.batches.api import BATCH_NOT_FOUND
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.utils.http import urlencode
 
 from ingestion import views
 from ingestion.admin.display import admin_url, number, seconds_text, status_badge
-from ingestion.preview_loads import preview_load, preview_loadable
-from ingestion.previews import batch_preview
+from ingestion.batches.preview_loads import preview_load, preview_loadable
+from ingestion.batches.previews import batch_preview
 from warehouse.models import LoadBatch, RejectedInvoice
 from warehouse.selectors.batches import DRY_RUN_TEXT, batch_present
 

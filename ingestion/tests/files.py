@@ -59,6 +59,6 @@ def write_workbook(path: Path, sheets: dict[str, list[list]], build: Callable | 
 
 def ingest(path: Path, **kwargs) -> LoadBatch:
     """Record ``path`` as a batch (``kwargs``: ``batch_create``'s) and load it; the batch as it ended."""
-    from ingestion.services import batch_create, invoice_file_ingest
+    from ingestion.batches.services import batch_create, invoice_file_ingest
 
     return invoice_file_ingest(batch_id=batch_create(path=path, **kwargs).pk)

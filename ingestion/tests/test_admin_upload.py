@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from ingestion.forms import FILE_BAD_EXTENSION, FILE_TOO_LARGE
+from ingestion.batches.forms import FILE_BAD_EXTENSION, FILE_TOO_LARGE
 from ingestion.tests.files import invoices_csv
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice
 

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.utils.text import slugify
 
-from ingestion.leases import batch_sweep
-from ingestion.services import batch_create, invoice_file_ingest
+from ingestion.batches.leases import batch_sweep
+from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import LoadBatch
 

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from config.celery import app
-from ingestion.dispatch import QUEUE_FAILED, REVOKE_FAILED, batch_queue_failed
-from ingestion.services import batch_create
+from ingestion.batches.dispatch import QUEUE_FAILED, REVOKE_FAILED, batch_queue_failed
+from ingestion.batches.services import batch_create
 from ingestion.tasks import scan_input_dir
 from ingestion.tests.files import ingest, invoices_csv, write_invoices
 from warehouse.models import LoadBatch

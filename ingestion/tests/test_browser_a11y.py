@@ -9,7 +9,7 @@ import pytest
 
 from api.permissions import ROLES
 from dashboard.tests.axe import axe_violations
-from ingestion.services import batch_create
+from ingestion.batches.services import batch_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import RejectedInvoice
 

@@ -66,7 +66,7 @@ def test_upload_progress_and_rejected_rows_in_chromium(
 def test_the_progress_bar_follows_a_running_batch_without_reloading(
     live_server, page, django_user_model, tmp_path
 ):
-    from ingestion.services import batch_create
+    from ingestion.batches.services import batch_create
 
     django_user_model.objects.create_superuser("admin", "admin@example.com", "a-long-test-password")
     path = tmp_path / "x.csv"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from api.permissions import ROLES
-from ingestion.services import batch_create
+from ingestion.batches.services import batch_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, Status
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ingestion.paths import PATH_NOT_FOUND
+from ingestion.batches.paths import PATH_NOT_FOUND
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]

@@ -18,11 +18,11 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from ingestion.batch_run import BatchRetry
-from ingestion.dispatch import batch_rerun
+from ingestion.batches.dispatch import batch_rerun
+from ingestion.batches.run import BatchRetry
+from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.generate import invoice_file_generate
 from ingestion.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
-from ingestion.services import batch_create, invoice_file_ingest
 from ingestion.tests.files import ingest
 from warehouse.locks import facts_lock_name
 from warehouse.models import Customer, LoadBatch, RejectedInvoice

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from ingestion.services import batch_create
+from ingestion.batches.services import batch_create
 from ingestion.tasks import batch_sweep, scan_input_dir
 from ingestion.tests.files import write_invoices
 from warehouse.models import Invoice, LoadBatch

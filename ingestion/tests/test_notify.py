@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from config.tests.commands import command_env, database_url, free_port, manage
-from ingestion.notify import BATCH_FAILED, BATCH_REJECTIONS, SIGNATURE_HEADER
+from ingestion.batches.notify import BATCH_FAILED, BATCH_REJECTIONS, SIGNATURE_HEADER
 from warehouse.models import LoadBatch
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
@@ -185,7 +185,7 @@ def test_the_mail_backend_and_file_path_come_from_the_environment(seed_file, tmp
 
 
 def test_a_batch_the_sweeper_fails_after_lost_workers_is_notified(notify_settings, webhook, seed_file):
-    from ingestion.services import batch_create
+    from ingestion.batches.services import batch_create
     from ingestion.tasks import batch_sweep
 
     lost = {"status": "worker lost", "error": "worker lost: no heartbeat since ..."}

@@ -21,8 +21,8 @@ from django.db import connection
 from django.urls import reverse_lazy
 
 from config.tests.commands import command_env, database_url, free_port, manage
-from ingestion.dispatch import QUEUE_FAILED
-from ingestion.notify import BATCH_FAILED, SIGNATURE_HEADER
+from ingestion.batches.dispatch import QUEUE_FAILED
+from ingestion.batches.notify import BATCH_FAILED, SIGNATURE_HEADER
 from ingestion.tests.files import invoices_csv, write_invoices
 from ingestion.tests.test_broker_down import DEAD_BROKER, ROW
 from ingestion.tests.test_notify import SECRET, Webhook

@@ -17,15 +17,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from ingestion.preview_loads import PREVIEW_ALREADY_LOADED, PREVIEW_FILE_GONE, PREVIEW_LOAD_NOTE
-from ingestion.previews import (
+from ingestion.batches.preview_loads import PREVIEW_ALREADY_LOADED, PREVIEW_FILE_GONE, PREVIEW_LOAD_NOTE
+from ingestion.batches.previews import (
     PREVIEW_SAMPLE,
     PREVIEW_SAMPLE_GONE,
     batch_preview,
     preview_changes,
     preview_lines,
 )
-from ingestion.services import staging_prune
+from ingestion.batches.services import staging_prune
 from ingestion.tests.files import ingest, invoices_csv, write_invoices
 from warehouse.models import Invoice, LoadBatch
 from warehouse.versions import data_version

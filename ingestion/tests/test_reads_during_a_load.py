@@ -14,8 +14,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.generate import invoice_file_generate
-from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]

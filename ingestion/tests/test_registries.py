@@ -18,8 +18,8 @@ from django.urls import reverse
 from ingestion.admin.display import failing_fields
 from ingestion.admin.filters import ReasonFilter
 from ingestion.admin.rejected import RejectedInvoiceAdmin
-from ingestion.forms import InvoiceUploadForm
-from ingestion.paths import INPUT_SUFFIXES
+from ingestion.batches.forms import InvoiceUploadForm
+from ingestion.batches.paths import INPUT_SUFFIXES
 from ingestion.pipeline import formats
 from ingestion.pipeline.rules import REASONS, Reason, reason_table_markdown
 from ingestion.tests.files import write_invoices

@@ -290,8 +290,8 @@ def test_a_dry_run_counts_and_writes_nothing(tmp_path):
 
 
 def test_a_cancelled_reprocessing_never_runs_and_leaves_the_rows(tmp_path):
-    from ingestion.dispatch import batch_cancel
-    from ingestion.services import invoice_file_ingest
+    from ingestion.batches.dispatch import batch_cancel
+    from ingestion.batches.services import invoice_file_ingest
 
     load(
         write_invoices(
@@ -315,8 +315,8 @@ def test_a_cancelled_reprocessing_never_runs_and_leaves_the_rows(tmp_path):
 def test_a_reprocessing_whose_load_is_gone_fails_with_a_message(tmp_path):
     from django.db import connection
 
+    from ingestion.batches.services import invoice_file_ingest
     from ingestion.reprocess_run import SOURCE_GONE
-    from ingestion.services import invoice_file_ingest
 
     first = load(
         write_invoices(

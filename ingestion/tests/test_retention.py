@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from config.celery import app
 from ingestion import tasks
+from ingestion.batches.uploads import upload_storage
 from ingestion.tests.files import ingest, write_invoices
-from ingestion.uploads import upload_storage
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
@@ -47,7 +47,7 @@ def test_the_beat_task_removes_old_staging_rows_and_uploads_and_logs_what_it_rem
     old, recent = old_and_recent
     old_size = Path(old.file_path).stat().st_size
 
-    with caplog.at_level(logging.INFO, logger="ingestion.retention"):
+    with caplog.at_level(logging.INFO, logger="ingestion.batches.retention"):
         result = tasks.retention_apply.delay().get()
 
     assert result == {"staging_batches": 1, "staging_rows": 2, "upload_files": 1, "upload_bytes": old_size}
@@ -68,7 +68,7 @@ def test_a_retention_of_zero_keeps_staging_and_uploads_for_ever(old_and_recent, 
     settings.STAGING_RETENTION_DAYS, settings.UPLOAD_RETENTION_DAYS = 0, 0
     old, _ = old_and_recent
 
-    with caplog.at_level(logging.INFO, logger="ingestion.retention"):
+    with caplog.at_level(logging.INFO, logger="ingestion.batches.retention"):
         result = tasks.retention_apply.delay().get()
 
     assert set(result.values()) == {0}

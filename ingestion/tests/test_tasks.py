@@ -1,6 +1,6 @@
 import pytest
 
-from ingestion.services import batch_create
+from ingestion.batches.services import batch_create
 from ingestion.tasks import ingest_batch
 from warehouse.models import Invoice, LoadBatch
 

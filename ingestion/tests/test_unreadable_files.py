@@ -62,7 +62,7 @@ def test_load_invoices_fails_the_unreadable_files_batch_and_loads_the_others(fol
 
 
 def test_the_scan_records_an_unreadable_file_once_and_loads_the_others(folder):
-    scan_twice = "from ingestion.dispatch import input_dir_scan; input_dir_scan(); input_dir_scan()"
+    scan_twice = "from ingestion.batches.dispatch import input_dir_scan; input_dir_scan(); input_dir_scan()"
 
     result = manage(
         "shell", "-c", scan_twice, env=this_database(INPUT_DIR=str(folder)), prefix=without_root_reads()

@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from ingestion.batches.uploads import STORED_NAME_MAX_BYTES, stored_name
 from ingestion.tests.files import invoices_csv
-from ingestion.uploads import STORED_NAME_MAX_BYTES, stored_name
 from warehouse.models import LoadBatch
 
 ROW = "N-1,2024-01-05,C-100,Acme Corp,Server Setup,2,10.00,20.00,PAID"

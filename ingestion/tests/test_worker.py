@@ -20,9 +20,9 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ingestion.dispatch import batch_cancel, batch_enqueue
+from ingestion.batches.dispatch import batch_cancel, batch_enqueue
+from ingestion.batches.services import batch_create
 from ingestion.generate import invoice_file_generate
-from ingestion.services import batch_create
 from ingestion.tests.files import ingest
 from ingestion.tests.workers import CHUNK, ROOT, process_env
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice

@@ -10,9 +10,9 @@ import time
 import pytest
 from django.db import transaction
 
-from ingestion.dispatch import batch_enqueue
-from ingestion.notify import BATCH_REJECTIONS, SIGNATURE_HEADER
-from ingestion.services import batch_create
+from ingestion.batches.dispatch import batch_enqueue
+from ingestion.batches.notify import BATCH_REJECTIONS, SIGNATURE_HEADER
+from ingestion.batches.services import batch_create
 from ingestion.tests.test_notify import SECRET, Webhook
 from ingestion.tests.test_worker import finished, wait_for
 from warehouse.models import LoadBatch
@@ -46,7 +46,7 @@ def test_the_workers_lines_are_json_and_a_loads_lines_name_its_batch_and_file(wo
     [done] = [
         line
         for line in lines
-        if line["name"] == "ingestion.services" and line["message"].startswith(f"batch {batch.pk} ")
+        if line["name"] == "ingestion.batches.services" and line["message"].startswith(f"batch {batch.pk} ")
     ]
     assert (done["batch_id"], done["file"]) == (batch.pk, "seed_input.csv")
     assert done["message"].startswith(f"batch {batch.pk} succeeded")

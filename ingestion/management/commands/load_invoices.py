@@ -7,15 +7,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils import timezone
 
-from ingestion import leases
-from ingestion.batch_run import BatchRetry
-from ingestion.dispatch import batch_enqueue, batch_queue_failed, batch_republish, queued_unclaimed
-from ingestion.paths import input_files
+from ingestion.batches import leases
+from ingestion.batches.dispatch import batch_enqueue, batch_queue_failed, batch_republish, queued_unclaimed
+from ingestion.batches.paths import input_files
+from ingestion.batches.previews import batch_preview, preview_lines
+from ingestion.batches.reconnect import connection_lost, db_retry, error_line
+from ingestion.batches.run import BatchRetry
+from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.pipeline.formats import INPUT_SUFFIXES
 from ingestion.pipeline.lanes import connection_close
-from ingestion.previews import batch_preview, preview_lines
-from ingestion.reconnect import connection_lost, db_retry, error_line
-from ingestion.services import batch_create, invoice_file_ingest
 from warehouse.models import LoadBatch
 from warehouse.selectors.batches import DRY_RUN_TEXT, batch_present
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from ingestion.services import staging_prune
+from ingestion.batches.services import staging_prune
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ingestion.upgrade import UpgradeStopped, backup_path_default, warehouse_upgrade
+from ingestion.batches.upgrade import UpgradeStopped, backup_path_default, warehouse_upgrade
 
 
 class Command(BaseCommand):

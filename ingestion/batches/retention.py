@@ -12,8 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from ingestion.services import staging_prune
-from ingestion.uploads import upload_storage
+from ingestion.batches.services import staging_prune
+from ingestion.batches.uploads import upload_storage
 from warehouse.models import LoadBatch
 
 logger = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.utils import timezone
 
-from ingestion.dispatch import batch_enqueue
+from ingestion.batches.dispatch import batch_enqueue
+from ingestion.batches.preview_loads import preview_then, preview_wanted
+from ingestion.batches.services import batch_create
+from ingestion.batches.validation import read_limits
 from ingestion.pipeline import errors, extract, formats
-from ingestion.preview_loads import preview_then, preview_wanted
-from ingestion.services import batch_create
-from ingestion.validation import read_limits
 from warehouse.models import LoadBatch
 
 # The stored name's part after ``<random>-``: well under the 255 bytes file systems allow.
@@ -72,7 +72,7 @@ def uploads_enqueue(
 
     ``preview``: a file whose load could update existing invoices becomes a dry run first,
     which loads by itself if it updates none and otherwise waits to be confirmed
-    (``ingestion.preview_loads``)."""
+    (``ingestion.batches.preview_loads``)."""
     saved: list[tuple[Path, str]] = []
     try:
         for uploaded in files:

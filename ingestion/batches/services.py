@@ -13,9 +13,9 @@ from django.db import connection
 from django.utils import timezone
 
 from config.logs import log_fields
-from ingestion import leases
-from ingestion.batch_run import BatchRun
-from ingestion.notify import batch_notify
+from ingestion.batches import leases
+from ingestion.batches.notify import batch_notify
+from ingestion.batches.run import BatchRun
 from ingestion.pipeline import sql
 from warehouse.models import LoadBatch, ReprocessSelection
 
@@ -114,7 +114,7 @@ def invoice_file_ingest(
 ) -> LoadBatch:
     """Load one batch's file into the warehouse; the batch row records the outcome.
 
-    The run first claims the batch (see ``ingestion.leases``): a batch that ended, or
+    The run first claims the batch (see ``ingestion.batches.leases``): a batch that ended, or
     that another run holds, is returned untouched. File-level faults and unexpected
     errors end as a failed batch with a message, never as partial facts. With
     ``retry_transient``, a transient database error (deadlock, lock wait timeout, lost

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from django.db import transaction
 
-from ingestion.dispatch import batch_enqueue
-from ingestion.previews import preview_changes
-from ingestion.services import batch_create
+from ingestion.batches.dispatch import batch_enqueue
+from ingestion.batches.previews import preview_changes
+from ingestion.batches.services import batch_create
 from warehouse.models import Invoice, LoadBatch
 
 logger = logging.getLogger(__name__)

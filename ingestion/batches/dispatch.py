@@ -1,7 +1,7 @@
 """Sending batches to the workers: enqueue, cancel, re-run, and the scan of INPUT_DIR.
 
 Used by the admin, ``load_invoices``, the API and the beat tasks; the load itself is in
-``ingestion.services``. A broker that cannot be reached is an answer, not a crash: the
+``ingestion.batches.services``. A broker that cannot be reached is an answer, not a crash: the
 batch is marked failed with ``BATCH_QUEUE_FAILED`` (its file kept for a re-run) within
 the publish retry policy's few seconds, and its notices are sent from this process (the
 broker their tasks go through is down). A batch still queued a sweep period after its
@@ -24,9 +24,9 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from ingestion import notify
-from ingestion.paths import input_files
-from ingestion.services import batch_create, file_sha256
+from ingestion.batches import notify
+from ingestion.batches.paths import input_files
+from ingestion.batches.services import batch_create, file_sha256
 from warehouse.models import LoadBatch
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def _publish(batch_id: int, task_id: str, *, fail_batch: bool = True, then=None)
 
 def batch_enqueue(*, batch: LoadBatch, then=None) -> str:
     """Queue ``ingest_batch`` once the batch row is committed; record the task id on the row.
-    ``then``: a task signature to run once the load ended (a preview's, see ``ingestion.previews``).
+    ``then``: a task signature to run once the load ended (a preview's, see ``ingestion.batches.previews``).
 
     Without a broker Celery is eager: the load then runs in-process right after commit.
     When the broker cannot be reached the batch ends ``failed`` with ``BATCH_QUEUE_FAILED``

@@ -1,8 +1,8 @@
 """Batch endpoints of the JSON API: upload, progress, re-run, cancel (rejected rows:
 ``ingestion.api_rejected``).
 
-Thin: the upload goes through the admin's form and ``ingestion.uploads.uploads_enqueue``,
-re-run and cancel through ``ingestion.dispatch``; every batch is shown by
+Thin: the upload goes through the admin's form and ``ingestion.batches.uploads.uploads_enqueue``,
+re-run and cancel through ``ingestion.batches.dispatch``; every batch is shown by
 ``warehouse.selectors.batches.batch_present``.
 """
 
@@ -16,9 +16,9 @@ from api.forms import LimitForm
 from api.openapi import form_parameters
 from api.permissions import UPLOAD, VIEW_BATCHES
 from api.schemas import Batch, BatchList, Error
-from ingestion.dispatch import batch_cancel, batch_queue_failed, batch_rerun
-from ingestion.forms import InvoiceUploadForm
-from ingestion.uploads import UploadRejected, uploads_enqueue
+from ingestion.batches.dispatch import batch_cancel, batch_queue_failed, batch_rerun
+from ingestion.batches.forms import InvoiceUploadForm
+from ingestion.batches.uploads import UploadRejected, uploads_enqueue
 from warehouse.models import LoadBatch
 from warehouse.selectors.batches import batch_present, batches_recent
 

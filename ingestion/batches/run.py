@@ -1,7 +1,7 @@
 """One run of a claimed batch: skip a file already loaded, or read, clean, stage and merge
 it; record the outcome.
 
-``ingestion.services.invoice_file_ingest`` is the entry point (it claims the batch); this
+``ingestion.batches.services.invoice_file_ingest`` is the entry point (it claims the batch); this
 module is its engine.
 """
 
@@ -20,17 +20,22 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from ingestion import leases
-from ingestion.content_turn import CONTENT_WAIT_STAGE, content_turn
-from ingestion.memory import memory_trim
+from ingestion.batches import leases
+from ingestion.batches.content_turn import CONTENT_WAIT_STAGE, content_turn
+from ingestion.batches.memory import memory_trim
+from ingestion.batches.reconnect import CONNECTION_LOST_CODES, connection_lost, db_retry
+from ingestion.batches.tmp_dirs import batch_tmp_dir
+from ingestion.batches.validation import (
+    dimensions_load,
+    invoices_validate,
+    read_limits,
+    reason_counts_ordered,
+)
 from ingestion.pipeline import errors, extract, load
 from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.pipeline.lanes import connection_close
-from ingestion.reconnect import CONNECTION_LOST_CODES, connection_lost, db_retry
-from ingestion.tmp_dirs import batch_tmp_dir
-from ingestion.validation import dimensions_load, invoices_validate, read_limits, reason_counts_ordered
 from warehouse.models import LoadBatch
 from warehouse.versions import data_version_bump
 
@@ -188,7 +193,7 @@ class BatchRun:
 
         Anything but success leaves no counts: nothing of the file reached the warehouse.
         A user's cancel stays a cancel (with the user's message). A lost connection is
-        retried on a new one (``ingestion.reconnect``), except inside the load's transaction.
+        retried on a new one (``ingestion.batches.reconnect``), except inside the load's transaction.
         """
         batch, now = self.batch, timezone.now()
         if status != LoadBatch.Status.SUCCEEDED:

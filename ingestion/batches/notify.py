@@ -27,7 +27,7 @@ from django.core.mail import send_mail
 from django.db import connections, transaction
 from django.urls import reverse
 
-from ingestion.leases import WORKER_LOST
+from ingestion.batches.leases import WORKER_LOST
 from ingestion.pipeline.rules import Reason
 from warehouse.models import LoadBatch
 from warehouse.selectors.batches import batch_present
