@@ -76,7 +76,7 @@ import django, json, resource, sys, time
 django.setup()
 from warehouse.models import RejectedInvoice
 from warehouse.rejected import rejected_chunks
-from ingestion.streams import _FIELDS as fields
+from ingestion.rejected.streams import _FIELDS as fields
 started, rows = time.perf_counter(), 0
 if sys.argv[1] == "iterator":
     for row in RejectedInvoice.objects.order_by("id").values_list(*fields).iterator(chunk_size=5000):

@@ -20,8 +20,8 @@ from api.auth import (
     PublicWhenLoginNotRequired,
 )
 from dashboard.api import router as sales_router
-from ingestion.api_rejected import router as rejected_router
 from ingestion.batches.api import router as batches_router
+from ingestion.rejected.api import router as rejected_router
 
 DESCRIPTION = """Sales figures, loads (upload, progress, re-run, cancel) and rejected rows.
 

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from ingestion.reprocess import reprocess_batches_create
+from ingestion.rejected.reprocess import reprocess_batches_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, RejectedInvoice
 

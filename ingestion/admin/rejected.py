@@ -26,9 +26,9 @@ from ingestion.admin.rejected_columns import (
 )
 from ingestion.admin.wording import detail_for_people
 from ingestion.exports import RejectedInvoiceResource
-from ingestion.reprocess import reprocess_batches_create
-from ingestion.streams import StreamedExportMixin
-from ingestion.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
+from ingestion.rejected.reprocess import reprocess_batches_create
+from ingestion.rejected.streams import StreamedExportMixin
+from ingestion.rejected.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find
 from warehouse.admin import ReadOnlyAdminMixin
 from warehouse.admin_permissions import ImportExportPermissionMixin
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin

@@ -1,5 +1,5 @@
 """Batch endpoints of the JSON API: upload, progress, re-run, cancel (rejected rows:
-``ingestion.api_rejected``).
+``ingestion.rejected.api``).
 
 Thin: the upload goes through the admin's form and ``ingestion.batches.uploads.uploads_enqueue``,
 re-run and cancel through ``ingestion.batches.dispatch``; every batch is shown by

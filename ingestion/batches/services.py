@@ -125,7 +125,9 @@ def invoice_file_ingest(
         batch = LoadBatch.objects.get(pk=batch_id)
         logger.info("batch %s is %s (lease %r): nothing to do", batch.pk, batch.status, batch.lease_owner)
         return batch
-    from ingestion.reprocess_run import ReprocessRun  # it queues batches: dispatch imports this module
+    from ingestion.rejected.reprocess_run import (
+        ReprocessRun,  # it queues batches: dispatch imports this module
+    )
 
     kind = ReprocessRun if ReprocessSelection.objects.filter(batch_id=batch_id).exists() else BatchRun
     batch = kind(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(retry_transient=retry_transient)

@@ -55,7 +55,7 @@ class FactsMerge:
     counts: MergeCounts
     sales: SalesChanges = field(default_factory=SalesChanges)  # for the aggregates
     # A load replaces the unresolved rejected rows of earlier loads of its file; a
-    # re-processing replaces only the rows it re-processes (``ingestion.reprocess_run``).
+    # re-processing replaces only the rows it re-processes (``ingestion.rejected.reprocess_run``).
     rejected_replace: bool = True
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from config.celery import app
 from ingestion.exports import RejectedInvoiceResource
-from ingestion.streams import rejected_csv_lines
+from ingestion.rejected.streams import rejected_csv_lines
 from ingestion.tests.files import invoices_csv, write_invoices
 from tokens.services import token_create
 from warehouse.models import Customer, LoadBatch, RejectedInvoice

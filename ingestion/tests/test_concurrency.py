@@ -22,7 +22,7 @@ from ingestion.batches.dispatch import batch_rerun
 from ingestion.batches.run import BatchRetry
 from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.generate import invoice_file_generate
-from ingestion.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
+from ingestion.rejected.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
 from ingestion.tests.files import ingest
 from warehouse.locks import facts_lock_name
 from warehouse.models import Customer, LoadBatch, RejectedInvoice

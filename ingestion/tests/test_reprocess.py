@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.generate import invoice_file_generate
-from ingestion.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
+from ingestion.rejected.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
@@ -301,7 +301,7 @@ def test_a_cancelled_reprocessing_never_runs_and_leaves_the_rows(tmp_path):
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
     ids = RejectedInvoice.objects.values_list("pk", flat=True)
     with pytest.MonkeyPatch.context() as patch:  # queued, and no worker has it yet
-        patch.setattr("ingestion.reprocess.batch_enqueue", lambda *, batch: "")
+        patch.setattr("ingestion.rejected.reprocess.batch_enqueue", lambda *, batch: "")
         [batch] = reprocess_batches_create(rejected_ids=ids)
     assert batch.status == "queued"
 
@@ -316,7 +316,7 @@ def test_a_reprocessing_whose_load_is_gone_fails_with_a_message(tmp_path):
     from django.db import connection
 
     from ingestion.batches.services import invoice_file_ingest
-    from ingestion.reprocess_run import SOURCE_GONE
+    from ingestion.rejected.reprocess_run import SOURCE_GONE
 
     first = load(
         write_invoices(
@@ -325,7 +325,7 @@ def test_a_reprocessing_whose_load_is_gone_fails_with_a_message(tmp_path):
     )
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("ingestion.reprocess.batch_enqueue", lambda *, batch: "")
+        patch.setattr("ingestion.rejected.reprocess.batch_enqueue", lambda *, batch: "")
         [batch] = reprocess_batches_create(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
     with connection.cursor() as cursor:  # deleted behind the application's back
         cursor.execute("DELETE FROM load_batch WHERE id = %s", [first.pk])

@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.forms import BooleanField
 from django.urls import reverse
 
-from ingestion.streams import XLSX_TOO_MANY_ROWS
+from ingestion.rejected.streams import XLSX_TOO_MANY_ROWS
 from ingestion.tests.files import ingest, write_invoices
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]

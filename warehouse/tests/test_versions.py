@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import reverse
 
-from ingestion.reprocess import reprocess_batches_create
+from ingestion.rejected.reprocess import reprocess_batches_create
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.aggregates import daily_sales_refresh
 from warehouse.models import Customer, Invoice, Item, RejectedInvoice, Status

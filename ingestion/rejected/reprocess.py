@@ -3,7 +3,7 @@
 The request records the work and answers at once: one batch per load whose rows are
 selected (source ``admin``, file name "reprocess of N rows"), queued for the workers like
 a load, with the same progress, lease, sweeper, cancel and dry run. The worker runs it
-(``ingestion.reprocess_run``): the rows are cleaned again with the load's rules and merged
+(``ingestion.rejected.reprocess_run``): the rows are cleaned again with the load's rules and merged
 by the load's merge as rows of their file, so what a re-processing leaves is what a load
 of that file would have left had the fix been there from the start:
 
@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from ingestion.batches.dispatch import batch_enqueue
-from ingestion.reprocess_rows import unresolved_of
+from ingestion.rejected.reprocess_rows import unresolved_of
 from warehouse.models import LoadBatch, RejectedInvoice, ReprocessSelection
 
 NOTHING_TO_REPROCESS = "no unresolved rejected rows selected"

@@ -36,9 +36,9 @@ from ingestion.batches.validation import dimensions_load, invoices_validate, rea
 from ingestion.pipeline import errors, load
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
-from ingestion.reprocess import reprocess_split
-from ingestion.reprocess_outcome import ReprocessOutcome
-from ingestion.reprocess_rows import FACT_OF_CLEAN, InvoicesRead, selected_rows, staging_kept
+from ingestion.rejected.reprocess import reprocess_split
+from ingestion.rejected.reprocess_outcome import ReprocessOutcome
+from ingestion.rejected.reprocess_rows import FACT_OF_CLEAN, InvoicesRead, selected_rows, staging_kept
 from warehouse.models import LoadBatch, ReprocessSelection
 
 Stage = LoadBatch.Stage

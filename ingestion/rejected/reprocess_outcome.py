@@ -1,7 +1,7 @@
 """A re-processing's outcome, written in the merge's transaction (on the merger's connection)
 once the merge has settled its staging rows: which selected rows are resolved, which keep
 (or change) their reason. The batch's staging stays as the settled lineage of the rows it
-staged (``ingestion.reprocess_rows`` reads it over the load's own staging).
+staged (``ingestion.rejected.reprocess_rows`` reads it over the load's own staging).
 
 The merge wrote the batch's rejected rows as a load of the source file would have: for the
 selected rows those records already exist, so the merge's copies are dropped and the
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from ingestion.reprocess_rows import keys_table
+from ingestion.rejected.reprocess_rows import keys_table
 
 _TMP = "tmp_reprocessed_rows"  # the source rows re-processed (column k)
 _CANDIDATES = "tmp_reprocessed_candidates"  # those the merge settled as repeated ids

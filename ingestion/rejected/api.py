@@ -1,5 +1,5 @@
 """Rejected-row endpoints of the JSON API: a batch's rows by cursor, re-processing (ids or a
-filter, queued through ``ingestion.reprocess``) and the streamed CSV (``ingestion.streams``)."""
+filter, queued through ``ingestion.rejected.reprocess``) and the streamed CSV (``ingestion.rejected.streams``)."""
 
 from enum import StrEnum
 
@@ -15,8 +15,8 @@ from api.schemas import Error, RejectedPage, ReprocessQueued
 from ingestion.batches.api import BATCH_NOT_FOUND
 from ingestion.batches.dispatch import batch_queue_failed
 from ingestion.pipeline.rules import REASONS
-from ingestion.reprocess import reprocess_batches_create
-from ingestion.streams import rejected_csv_response
+from ingestion.rejected.reprocess import reprocess_batches_create
+from ingestion.rejected.streams import rejected_csv_response
 from warehouse.models import LoadBatch
 from warehouse.rejected import cursor_decode, rejected_filter, rejected_page
 from warehouse.selectors.batches import batch_present

@@ -1,0 +1,1 @@
+"""Rejected rows: re-processing, the unknown references they name, streamed exports."""
