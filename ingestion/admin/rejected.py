@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from import_export.admin import ExportActionModelAdmin
 
 from ingestion.admin.display import admin_url, admin_url_name, number, reasons_in_detail
+from ingestion.admin.exports import RejectedInvoiceResource
 from ingestion.admin.filters import BatchFilter, ReasonFilter, ResolvedFilter
 from ingestion.admin.rejected_columns import (
     RejectedColumnsMixin,
@@ -25,7 +26,6 @@ from ingestion.admin.rejected_columns import (
     still_rejected_url,
 )
 from ingestion.admin.wording import detail_for_people
-from ingestion.exports import RejectedInvoiceResource
 from ingestion.rejected.reprocess import reprocess_batches_create
 from ingestion.rejected.streams import StreamedExportMixin
 from ingestion.rejected.unknowns import CUSTOMER, ITEM, KINDS, STATUS, unknowns_create, unknowns_find

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from ingestion import views
+from ingestion.admin import views
 from ingestion.admin.display import admin_url, number, seconds_text, status_badge
 from ingestion.batches.preview_loads import preview_load, preview_loadable
 from ingestion.batches.previews import batch_preview

@@ -21,7 +21,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from import_export.formats import base_formats
 
-from ingestion.exports import REJECTED_EXPORT_COLUMNS, RejectedInvoiceResource
+from ingestion.admin.exports import REJECTED_EXPORT_COLUMNS, RejectedInvoiceResource
 from ingestion.pipeline.columns import RAW_COLUMNS
 from warehouse.exports import cell_neutralise
 from warehouse.rejected import rejected_chunks

@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from ingestion.admin.views import batch_outcome_message
 from ingestion.admin.wording import detail_sentence
 from ingestion.tests.files import ingest, write_invoices
-from ingestion.views import batch_outcome_message
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, Status
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]

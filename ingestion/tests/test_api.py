@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from config.celery import app
-from ingestion.exports import RejectedInvoiceResource
+from ingestion.admin.exports import RejectedInvoiceResource
 from ingestion.rejected.streams import rejected_csv_lines
 from ingestion.tests.files import invoices_csv, write_invoices
 from tokens.services import token_create
