@@ -4,8 +4,8 @@
 quantity, revenue); ``agg_monthly_sales`` and ``agg_weekly_sales`` roll it up per month and
 per ISO week. Reads never touch the fact table. A load keeps the three tables current
 itself, in its own transaction: it collects its signed changes per day
-(``ingestion.pipeline.sales``), bulk-loads them into a delta table and adds that to each
-table (``ingestion.pipeline.sales_changes``). Here,
+(``ingestion.pipeline.aggregates``), bulk-loads them into a delta table and adds that to each
+table (``ingestion.pipeline.aggregate_changes``). Here,
 ``daily_sales_refresh`` rebuilds given days from the facts (re-processing,
 ``dashboard_refresh --day``) or everything (``dashboard_refresh``).
 

@@ -31,7 +31,8 @@ from ingestion.batches.validation import (
     read_limits,
     reason_counts_ordered,
 )
-from ingestion.pipeline import errors, extract, load
+from ingestion.pipeline import errors, extract
+from ingestion.pipeline import writer as pipeline_writer
 from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
@@ -70,7 +71,7 @@ class BatchRun:
         self.on_progress = on_progress
         self.stage_started = time.perf_counter()
         self.stage_seconds: dict[str, float] = {}
-        self.writer: load.BatchWriter | None = None
+        self.writer: pipeline_writer.BatchWriter | None = None
         self.lost = threading.Event()
 
     def stage(self, name: str) -> None:
@@ -110,7 +111,7 @@ class BatchRun:
         batch = self.batch
         dims = dimensions_load()
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        self.writer = writer = load.BatchWriter(
+        self.writer = writer = pipeline_writer.BatchWriter(
             batch_id=batch.pk,
             file_name=batch.file_name,
             file_sha256=batch.sha256,
@@ -154,14 +155,14 @@ class BatchRun:
             if notes:
                 batch.note = "; ".join(notes)[:255]
             writer.commit(lambda: self.commit(writer, reasons), on_stage=self.stage)
-        except load.WriteAborted:
+        except pipeline_writer.WriteAborted:
             writer.rollback()
             self.stopped()
         except BaseException:
             writer.rollback()
             raise
 
-    def commit(self, writer: load.BatchWriter, reasons: Counter) -> None:
+    def commit(self, writer: pipeline_writer.BatchWriter, reasons: Counter) -> None:
         """Final counts on the batch row, inside the batch's transaction."""
         batch, counts = self.batch, writer.counts
         if counts.duplicates:

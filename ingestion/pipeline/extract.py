@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from ingestion.pipeline import errors
-from ingestion.pipeline.csv_read import BYTES_READ
 from ingestion.pipeline.formats import reader_for, reader_recognise
-from ingestion.pipeline.tabular import Limits, ReadOptions, header_map
+from ingestion.pipeline.readers.csv_read import BYTES_READ
+from ingestion.pipeline.readers.tabular import Limits, ReadOptions, header_map
 
 __all__ = ["FileFormat", "Limits", "chunks_read", "file_format_detect", "header_map", "rows_estimate"]
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from ingestion.pipeline import errors
-from ingestion.pipeline.calamine_read import calamine_check, calamine_chunks
-from ingestion.pipeline.csv_read import csv_chunks
-from ingestion.pipeline.tabular import Limits
-from ingestion.pipeline.workbook import parts_check
-from ingestion.pipeline.xlsx_read import xlsx_chunks
+from ingestion.pipeline.readers.calamine_read import calamine_check, calamine_chunks
+from ingestion.pipeline.readers.csv_read import csv_chunks
+from ingestion.pipeline.readers.tabular import Limits
+from ingestion.pipeline.readers.workbook import parts_check
+from ingestion.pipeline.readers.xlsx_read import xlsx_chunks
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"

@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 from django.db import connection
 
-from ingestion.pipeline import bulk, duplicates, fact_changes, sales, sql, sql_facts
+from ingestion.pipeline import aggregates, bulk, duplicates, fact_changes, sql, sql_facts
+from ingestion.pipeline.aggregate_changes import SalesChanges
 from ingestion.pipeline.fact_changes import FACT_SOURCE
 from ingestion.pipeline.rejected import rejected_rows
-from ingestion.pipeline.sales_changes import SalesChanges
 
 FACTS_READ_IDS = 10_000  # invoice ids per read of existing facts
 
@@ -136,7 +136,7 @@ class FactsMerge:
                 statements = sql.sales_deltas(where, warehouse_empty=self.warehouse_empty)
                 for sign, statement in zip((1,) if len(statements) == 1 else (-1, 1), statements):
                     cursor.execute(statement, params)
-                    self.sales.add(sales.from_grouped_rows(cursor.fetchall(), sign))
+                    self.sales.add(aggregates.from_grouped_rows(cursor.fetchall(), sign))
                 cursor.execute(sql.facts_upsert(self.vendor, where), params)
 
     def _facts_write(self, frame: pd.DataFrame) -> bool:
@@ -163,10 +163,10 @@ class FactsMerge:
                 return False  # LOAD DATA refused: nothing written yet
             if len(changes.changed):
                 self._changes_write(changes.changed)
-            self.sales.add(sales.from_new_invoices(changes.new))
+            self.sales.add(aggregates.from_new_invoices(changes.new))
             if len(changes.changed):
-                self.sales.add(sales.from_new_invoices(changes.changed))
-                self.sales.add(sales.from_new_invoices(changes.old, sign=-1))
+                self.sales.add(aggregates.from_new_invoices(changes.changed))
+                self.sales.add(aggregates.from_new_invoices(changes.old, sign=-1))
         self.counts.add(rows=len(valid), existing=changes.existing, unchanged=changes.unchanged)
         return True
 

@@ -33,7 +33,8 @@ from django.utils import timezone
 
 from ingestion.batches.run import BatchRun
 from ingestion.batches.validation import dimensions_load, invoices_validate, reason_counts_ordered
-from ingestion.pipeline import errors, load
+from ingestion.pipeline import errors
+from ingestion.pipeline import writer as pipeline_writer
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
 from ingestion.rejected.reprocess import reprocess_split
@@ -84,7 +85,7 @@ class ReprocessRun(BatchRun):
         if source is None:
             raise errors.FileRejected(SOURCE_GONE.format(batch_id=selection.source_batch_id))
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        self.writer = writer = load.BatchWriter(
+        self.writer = writer = pipeline_writer.BatchWriter(
             batch_id=batch.pk,
             file_name=source.file_name,
             file_sha256=source.sha256,
@@ -105,14 +106,14 @@ class ReprocessRun(BatchRun):
                 self.progress_save()
             outcome = self.outcome_of(frame, selected, source.pk)
             writer.commit(lambda: self.reprocess_commit(writer, outcome), on_stage=self.stage)
-        except load.WriteAborted:
+        except pipeline_writer.WriteAborted:
             writer.rollback()
             self.stopped()
         except BaseException:
             writer.rollback()
             raise
 
-    def lock_wait(self, writer: load.BatchWriter) -> None:
+    def lock_wait(self, writer: pipeline_writer.BatchWriter) -> None:
         """Hold the write lock before reading; after a second, progress says it waits (and the
         lease is renewed each second, which also notices a cancel)."""
         said = time.monotonic() + 1
@@ -184,7 +185,7 @@ class ReprocessRun(BatchRun):
             candidate_rows=mine.loc[~settled, "source_row"].astype(int).tolist(),
         )
 
-    def reprocess_commit(self, writer: load.BatchWriter, outcome: ReprocessOutcome) -> None:
+    def reprocess_commit(self, writer: pipeline_writer.BatchWriter, outcome: ReprocessOutcome) -> None:
         """Counts over the selected rows, their outcome, success: in the merge's transaction."""
         batch, counts = self.batch, writer.counts
         with self.timed("db_outcome_counts"):

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from ingestion.batches.services import batch_create, invoice_file_ingest
-from ingestion.generate import invoice_file_generate
+from ingestion.pipeline.generate import invoice_file_generate
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import LoadBatch, RejectedInvoice
 from warehouse.selectors.batches import DRY_RUN_TEXT, batch_present, stage_text

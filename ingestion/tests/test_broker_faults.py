@@ -20,7 +20,7 @@ import pytest
 from django.db import connection
 
 from config.celery import app
-from ingestion.generate import invoice_file_generate
+from ingestion.pipeline.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.servers import RedisServer
 from ingestion.tests.test_api import STEWARD, upload

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.generate import invoice_file_generate
+from ingestion.pipeline.generate import invoice_file_generate
 from warehouse.models import LoadBatch
 
 pytestmark = [

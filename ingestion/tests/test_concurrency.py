@@ -21,7 +21,7 @@ from django.utils import timezone
 from ingestion.batches.dispatch import batch_rerun
 from ingestion.batches.run import BatchRetry
 from ingestion.batches.services import batch_create, invoice_file_ingest
-from ingestion.generate import invoice_file_generate
+from ingestion.pipeline.generate import invoice_file_generate
 from ingestion.rejected.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
 from ingestion.tests.files import ingest
 from warehouse.locks import facts_lock_name

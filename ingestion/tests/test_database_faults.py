@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from ingestion.generate import invoice_file_generate
+from ingestion.pipeline.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.servers import MariaDBServer, RedisServer
 from ingestion.tests.workers import ROOT, Worker

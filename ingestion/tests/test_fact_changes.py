@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
-from ingestion.pipeline import duplicates, fact_changes, sales
+from ingestion.pipeline import aggregates, duplicates, fact_changes
 from warehouse.models import LoadBatch, StagingInvoice
 
 
@@ -82,8 +82,8 @@ def test_daily_changes_roll_up_to_months_and_monday_weeks():
         }
     )
 
-    months = sales.rolled_up(total, "month")
-    weeks = sales.rolled_up(total, "week")
+    months = aggregates.rolled_up(total, "month")
+    weeks = aggregates.rolled_up(total, "week")
 
     assert months["day"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-02-01"]
     assert months["cents"].tolist() == [100, 900]

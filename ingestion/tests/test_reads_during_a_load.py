@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from ingestion.batches.services import batch_create, invoice_file_ingest
-from ingestion.generate import invoice_file_generate
+from ingestion.pipeline.generate import invoice_file_generate
 from warehouse.models import LoadBatch
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]

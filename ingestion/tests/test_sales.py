@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from ingestion.pipeline import sales
+from ingestion.pipeline import aggregates
 
 
 def test_new_invoices_add_counts_quantities_and_cents_per_key():
@@ -17,7 +17,7 @@ def test_new_invoices_add_counts_quantities_and_cents_per_key():
             "clean_total": ["2401.00", "0.10", "100.05"],
         }
     )
-    out = sales.from_new_invoices(new)
+    out = aggregates.from_new_invoices(new)
     assert out.to_dict("records") == [
         {
             "day": pd.Timestamp("2024-01-05"),
@@ -41,12 +41,12 @@ def test_new_invoices_add_counts_quantities_and_cents_per_key():
 
 
 def test_an_update_in_place_cancels_out_and_a_move_subtracts_and_adds():
-    old = sales.from_grouped_rows([("2024-01-05", 1, 3, 1, 1, 2, Decimal("10.00"))], -1)
-    moved = sales.from_grouped_rows([("2024-01-06", 1, 3, 1, 1, 2, Decimal("10.00"))], 1)
-    same = sales.from_grouped_rows([("2024-01-05", 1, 3, 1, 1, 2, 10.0)], 1)  # SQLite sums are floats
+    old = aggregates.from_grouped_rows([("2024-01-05", 1, 3, 1, 1, 2, Decimal("10.00"))], -1)
+    moved = aggregates.from_grouped_rows([("2024-01-06", 1, 3, 1, 1, 2, Decimal("10.00"))], 1)
+    same = aggregates.from_grouped_rows([("2024-01-05", 1, 3, 1, 1, 2, 10.0)], 1)  # SQLite sums are floats
 
-    assert sales.reduce([old, same]).empty
-    rows = sales.delta_table_rows(sales.reduce([old, moved]))
+    assert aggregates.reduce([old, same]).empty
+    rows = aggregates.delta_table_rows(aggregates.reduce([old, moved]))
     assert rows.to_dict("records") == [
         {
             "day": "2024-01-05",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.generate import invoice_file_generate
+from ingestion.pipeline.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.workers import ROOT, process_env
 from warehouse.models import LoadBatch

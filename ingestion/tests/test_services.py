@@ -12,9 +12,9 @@ from django.db import connection, connections
 
 from ingestion.batches.run import BATCH_CANCELLED_ERROR
 from ingestion.batches.services import batch_create, invoice_file_ingest
-from ingestion.generate import invoice_file_generate, invoices_generate
 from ingestion.pipeline import errors
 from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean
+from ingestion.pipeline.generate import invoice_file_generate, invoices_generate
 from ingestion.tests.files import ingest, invoices_csv, write_invoices
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, StagingInvoice, Status
 from warehouse.tests.checks import assert_aggregates_match_facts

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from ingestion.batches.dispatch import batch_cancel, batch_enqueue
 from ingestion.batches.services import batch_create
-from ingestion.generate import invoice_file_generate
+from ingestion.pipeline.generate import invoice_file_generate
 from ingestion.tests.files import ingest
 from ingestion.tests.workers import CHUNK, ROOT, process_env
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice, StagingInvoice

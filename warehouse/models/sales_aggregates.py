@@ -30,7 +30,7 @@ class SalesAggregate(models.Model):
 class DailySales(SalesAggregate):
     """Per day; the dashboard reads it for partial months and weekly series.
 
-    A load adds its changes in its own transaction (``ingestion.pipeline.sales_changes``);
+    A load adds its changes in its own transaction (``ingestion.pipeline.aggregate_changes``);
     ``warehouse.aggregates.daily_sales_refresh`` rebuilds days from the facts.
     """
 

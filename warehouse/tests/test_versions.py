@@ -44,7 +44,7 @@ WRITERS = {
     "ingestion/pipeline/sql.py": "ingestion/batches/run.py",  # the load's statements
     "ingestion/pipeline/merge.py": "ingestion/batches/run.py",  # the load's merge
     "ingestion/pipeline/sql_facts.py": "ingestion/batches/run.py",  # the load's writes from a chunk
-    "ingestion/pipeline/sales_changes.py": "ingestion/batches/run.py",  # the load's aggregate deltas
+    "ingestion/pipeline/aggregate_changes.py": "ingestion/batches/run.py",  # the load's aggregate deltas
     "warehouse/aggregates.py": "warehouse/aggregates.py",
     "warehouse/versions.py": "warehouse/versions.py",  # the bump itself
 }

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ingestion.generate import invoice_file_generate
+from ingestion.pipeline.generate import invoice_file_generate
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from ingestion.pipeline import errors
-from ingestion.pipeline.tabular import ReadOptions
-from ingestion.pipeline.workbook import blank, merged, parts_check, sheet_choose, workbook_frames
+from ingestion.pipeline.readers.tabular import ReadOptions
+from ingestion.pipeline.readers.workbook import blank, merged, parts_check, sheet_choose, workbook_frames
 
 
 def calamine_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFrame]:

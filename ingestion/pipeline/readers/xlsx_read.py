@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from ingestion.pipeline import errors
-from ingestion.pipeline.tabular import ReadOptions
-from ingestion.pipeline.workbook import blank, merged, parts_check, sheet_choose, workbook_frames
+from ingestion.pipeline.readers.tabular import ReadOptions
+from ingestion.pipeline.readers.workbook import blank, merged, parts_check, sheet_choose, workbook_frames
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 

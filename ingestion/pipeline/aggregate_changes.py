@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 from django.db import connection
 
-from ingestion.pipeline import bulk, sales, sql
+from ingestion.pipeline import aggregates, bulk, sql
 
 
 class SalesChanges:
-    """Signed per-day changes (``ingestion.pipeline.sales``), folded to stay small."""
+    """Signed per-day changes (``ingestion.pipeline.aggregates``), folded to stay small."""
 
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
@@ -17,7 +17,7 @@ class SalesChanges:
     def add(self, part: pd.DataFrame) -> None:
         self.parts.append(part)
         if len(self.parts) >= 8:  # keep memory flat: fold the changes seen so far
-            self.parts = [sales.reduce(self.parts)]
+            self.parts = [aggregates.reduce(self.parts)]
 
     def apply(self, writer: bulk.BulkWriter, vendor: str, *, empty: bool = False) -> None:
         """Add the changes to the aggregate tables through a temporary table; start over.
@@ -27,7 +27,7 @@ class SalesChanges:
         """
         if not self.parts:
             return
-        total = sales.reduce(self.parts)
+        total = aggregates.reduce(self.parts)
         self.parts = []
         if empty and writer.local_infile and self._load_into_empty(writer, total):
             return
@@ -35,7 +35,7 @@ class SalesChanges:
             for statement in sql.sales_delta_table(vendor):
                 cursor.execute(statement)
         writer.frame_write(
-            sales.delta_table_rows(total),
+            aggregates.delta_table_rows(total),
             table=sql.SALES_DELTA_TABLE,
             load_sql=sql.sales_delta_load_data(),
             insert_sql=sql.SALES_DELTA_INSERT,
@@ -48,10 +48,10 @@ class SalesChanges:
     @staticmethod
     def _load_into_empty(writer: bulk.BulkWriter, total: pd.DataFrame) -> bool:
         for table, period in sql.SALES_TABLES:
-            rows = total if period == "day" else sales.rolled_up(total, period)
+            rows = total if period == "day" else aggregates.rolled_up(total, period)
             load_sql = sql.sales_load_data(table, period)
             loaded = writer.frame_write(
-                sales.delta_table_rows(rows), table=table, load_sql=load_sql, insert_sql=None
+                aggregates.delta_table_rows(rows), table=table, load_sql=load_sql, insert_sql=None
             )
             if not loaded:  # LOAD DATA refused before anything was written: merge as usual
                 return False

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ingestion.pipeline import errors
-from ingestion.pipeline.tabular import Limits, ReadOptions, frame_finish, header_map
+from ingestion.pipeline.readers.tabular import Limits, ReadOptions, frame_finish, header_map
 
 _NEWLINES = re.compile(rb"[\r\n]")
 BYTES_READ = "bytes_read"  # a chunk's attribute: the file's bytes read up to its end

@@ -1,0 +1,1 @@
+"""The readers of each file format, in chunks of text columns."""
