@@ -50,7 +50,8 @@ def test_with_debug_on_a_loads_lines_are_text_naming_the_batch_and_file(seed_fil
 
     assert result.returncode == 0, result.stderr
     assert re.search(
-        r"^\S+ \S+ INFO ingestion\.services batch (\d+) succeeded: .* \[batch_id=\1 file=seed_input\.csv\]$",
+        r"^\S+ \S+ INFO ingestion\.batches\.services batch (\d+) succeeded: .*"
+        r" \[batch_id=\1 file=seed_input\.csv\]$",
         result.stdout,
         re.MULTILINE,
     ), result.stdout

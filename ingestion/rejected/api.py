@@ -1,5 +1,6 @@
 """Rejected-row endpoints of the JSON API: a batch's rows by cursor, re-processing (ids or a
-filter, queued through ``ingestion.rejected.reprocess``) and the streamed CSV (``ingestion.rejected.streams``)."""
+filter, queued through ``ingestion.rejected.reprocess``) and the streamed CSV
+(``ingestion.rejected.streams``)."""
 
 from enum import StrEnum
 

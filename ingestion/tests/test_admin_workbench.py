@@ -246,7 +246,7 @@ def test_the_default_filter_is_unresolved(admin_client, batch):
 
 def test_admin_url_names_come_from_the_model_options():
     root = Path(__file__).resolve().parents[1]
-    sources = [*(root / "admin").glob("*.py"), *(root / "templates").rglob("*.html"), root / "views.py"]
+    sources = [*(root / "admin").glob("*.py"), *(root / "templates").rglob("*.html")]  # views.py is in admin/
     typed = [
         str(p) for p in sources if re.search(r"admin:warehouse_(loadbatch|rejectedinvoice)_", p.read_text())
     ]
