@@ -32,6 +32,17 @@ def _answers_cache_empty():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _celery_join_allowed():
+    """Each test starts allowed to wait on an eager task's result. Celery keeps "inside a task"
+    in one process-wide flag that every eager call sets and restores; eager tasks started from
+    two threads at once (a load beside progress polls, notices sent from threads) can restore
+    it out of order and leave it set, and a later test's ``.get()`` would then be refused."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
 # --- Test tiers (docs/development.md) ------------------------------------------------------
 # A test's tiers follow from what it uses, so a new test needs no list and no mark of its own:
 # - `database`: it touches the database (the django_db mark, a db fixture, the live server); the

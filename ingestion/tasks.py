@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ingestion.batches import dispatch, leases, notify, retention
-from ingestion.batches.run import BatchRetry
+from ingestion.batches.run_stops import BatchRetry
 from ingestion.batches.services import invoice_file_ingest
 from warehouse.models import LoadBatch
 

@@ -23,7 +23,17 @@ from django.utils import timezone
 from ingestion.batches import leases
 from ingestion.batches.content_turn import CONTENT_WAIT_STAGE, content_turn
 from ingestion.batches.memory import memory_trim
-from ingestion.batches.reconnect import CONNECTION_LOST_CODES, connection_lost, db_retry
+from ingestion.batches.reconnect import connection_lost, db_retry
+from ingestion.batches.run_stops import (
+    BATCH_CANCELLED_ERROR,
+    BATCH_RETRYING,
+    BATCH_SKIPPED_NOTE,
+    BATCH_UNEXPECTED_ERROR,
+    TRANSIENT_DB_ERRORS,
+    BatchCancelled,
+    BatchRetry,
+    LeaseLost,
+)
 from ingestion.batches.tmp_dirs import batch_tmp_dir
 from ingestion.batches.validation import (
     dimensions_load,
@@ -41,25 +51,6 @@ from warehouse.models import LoadBatch
 from warehouse.versions import data_version_bump
 
 logger = logging.getLogger(__name__)
-
-# Errors worth retrying the whole batch for: deadlock, lock wait timeout, lost connection.
-TRANSIENT_DB_ERRORS = {1205, 1213, *CONNECTION_LOST_CODES}
-BATCH_SKIPPED_NOTE = "identical to batch #{batch_id}, already loaded (use force to load again)"
-BATCH_CANCELLED_ERROR = "cancelled while running"
-BATCH_UNEXPECTED_ERROR = "unexpected error while loading: {error}"
-BATCH_RETRYING = "queued again after a transient database error: {error}"
-
-
-class BatchCancelled(Exception):
-    """A user cancelled the batch while it ran."""
-
-
-class LeaseLost(Exception):
-    """Another run took the batch over (this run's lease had expired)."""
-
-
-class BatchRetry(Exception):
-    """A transient database error: the batch is queued again for another attempt."""
 
 
 class BatchRun:

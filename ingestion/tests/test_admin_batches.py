@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from ingestion.batches.dispatch import BATCH_CANCELLED_BY, RERUN_NOTE
-from ingestion.batches.run import BATCH_CANCELLED_ERROR
+from ingestion.batches.run_stops import BATCH_CANCELLED_ERROR
 from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import Invoice, LoadBatch, RejectedInvoice

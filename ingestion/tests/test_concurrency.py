@@ -19,7 +19,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from ingestion.batches.dispatch import batch_rerun
-from ingestion.batches.run import BatchRetry
+from ingestion.batches.run_stops import BatchRetry
 from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.pipeline.generate import invoice_file_generate
 from ingestion.rejected.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create

@@ -38,7 +38,7 @@ ROWS = 60_000
 # load still has most of its rows to go, however fast the machine.
 CHUNK = 4_000
 OUTAGE_SECONDS = 6
-LAST_BATCH = "SELECT rows_done, status FROM load_batch ORDER BY id DESC LIMIT 1"
+LAST_BATCH = "SELECT rows_done, status, error FROM load_batch ORDER BY id DESC LIMIT 1"
 # Run inside a process on the private database: empty the warehouse, or print its snapshot
 # and its batches as JSON.
 PRIVATE = """

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from django.db import connection, connections
 
-from ingestion.batches.run import BATCH_CANCELLED_ERROR
+from ingestion.batches.run_stops import BATCH_CANCELLED_ERROR
 from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.pipeline import errors
 from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean

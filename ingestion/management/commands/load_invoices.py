@@ -12,7 +12,7 @@ from ingestion.batches.dispatch import batch_enqueue, batch_queue_failed, batch_
 from ingestion.batches.paths import input_files
 from ingestion.batches.previews import batch_preview, preview_lines
 from ingestion.batches.reconnect import connection_lost, db_retry, error_line
-from ingestion.batches.run import BatchRetry
+from ingestion.batches.run_stops import BatchRetry
 from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.pipeline.formats import INPUT_SUFFIXES
 from ingestion.pipeline.lanes import connection_close
