@@ -12,17 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# A cleaned row's fact columns, in ``fact_invoices`` order after the invoice id.
-FACT_SOURCE = (
-    "clean_invoice_id",
-    "clean_issue_date",
-    "customer_key",
-    "item_key",
-    "status_key",
-    "clean_qty",
-    "clean_unit_price",
-    "clean_total",
-)
+from ingestion.pipeline.columns import CLEAN_COLUMNS
+
+# A cleaned row's fact columns, in ``fact_invoices`` order after the invoice id: the cleaned
+# columns up to the reason.
+FACT_SOURCE = CLEAN_COLUMNS[: CLEAN_COLUMNS.index("reason")]
 _INTEGERS = ("customer_key", "item_key", "status_key", "clean_qty")
 _TEXTS = ("clean_unit_price", "clean_total")  # money as its two-decimal text
 
