@@ -1,12 +1,14 @@
 """A run's temporary folder: where the bulk writer puts the files it hands to ``LOAD DATA``.
 
-One folder per database under ``LOAD_TMP_DIR`` (a sweep only judges runs of batches it can
-see), one subfolder per run (``batch-<id>-<owner>``), removed when the run ends. A run that
-was killed cannot remove its own: the next run's sweep does.
+One folder per database under ``LOAD_TMP_DIR``, named after its server and name (a sweep only
+judges runs of batches it can see: two servers holding a database of the same name must not
+sweep each other's folders), one subfolder per run (``batch-<id>-<owner>``), removed when the
+run ends. A run that was killed cannot remove its own: the next run's sweep does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,10 +34,22 @@ def _tmp_dirs_sweep(root: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def database_tmp_root() -> Path:
+    """This database's folder of run folders: ``<host>-<port>-<name>`` on a server, the file's
+    name on SQLite (its path is what tells two files apart)."""
+    db = connection.settings_dict
+    name = str(db["NAME"])
+    if connection.vendor == "sqlite":
+        label = f"{Path(name).name}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    else:
+        label = f"{db.get('HOST') or 'localhost'}-{db.get('PORT') or 'default'}-{name}"
+    return Path(settings.LOAD_TMP_DIR) / (slugify(label)[:80] or "default")
+
+
 @contextmanager
 def batch_tmp_dir(*, batch_id: int, owner: str) -> Iterator[Path]:
     """The run's own folder, created after sweeping the folders of dead runs; removed at the end."""
-    root = Path(settings.LOAD_TMP_DIR) / (slugify(str(connection.settings_dict["NAME"]))[:60] or "default")
+    root = database_tmp_root()
     root.mkdir(parents=True, exist_ok=True)
     _tmp_dirs_sweep(root)
     tmp_dir = root / f"batch-{batch_id}-{owner.rsplit(':', 1)[-1]}"

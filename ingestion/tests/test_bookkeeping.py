@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils.text import slugify
 
 from ingestion.batches.leases import batch_sweep
 from ingestion.batches.services import batch_create, invoice_file_ingest
+from ingestion.batches.tmp_dirs import database_tmp_root
 from ingestion.tests.files import ingest, write_invoices
 from warehouse.models import LoadBatch
 
@@ -64,14 +64,34 @@ def test_a_succeeded_batch_records_one_attempt_and_leaves_no_folder(tmp_path, tm
 
 
 def test_folders_of_killed_runs_are_removed_when_the_next_run_starts(tmp_path, tmp_root):
-    database = slugify(str(connection.settings_dict["NAME"]))[:60]
-    stale = tmp_root / database / "batch-999-0123456789ab"
+    stale = database_tmp_root() / "batch-999-0123456789ab"
     stale.mkdir(parents=True)
     (stale / "stg_invoices-x.csv").write_text("left by a killed run")
 
     ingest(write(tmp_path, 10))
 
     assert not stale.exists()
+
+
+def test_a_run_leaves_alone_the_folders_of_a_same_named_database_on_another_server(
+    tmp_path, tmp_root, settings
+):
+    here = database_tmp_root()
+    db = connection.settings_dict
+    other_port = {**db, "HOST": "elsewhere.example", "PORT": "3307"}
+    other_file = {**db, "NAME": str(tmp_path / "elsewhere" / Path(str(db["NAME"])).name)}
+    connection.settings_dict = other_port if connection.vendor != "sqlite" else other_file
+    try:
+        there = database_tmp_root()
+    finally:
+        connection.settings_dict = db
+    assert there != here
+    theirs = there / "batch-1-0123456789ab"  # their batch 1 is running; ours need not be
+    theirs.mkdir(parents=True)
+
+    ingest(write(tmp_path, 10))
+
+    assert theirs.exists()
 
 
 def test_the_sweeper_queues_again_a_batch_whose_lease_expired(tmp_path):
