@@ -34,6 +34,7 @@ from pathlib import Path
 
 from benchdb import database_recreate, facts_fill
 from clients import Clients, report, warm_up
+from cpu import cpu_delta, cpu_line, database_cpu, server_cpu
 from ingest import input_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,15 +153,6 @@ def gunicorn_start(args, port: int) -> subprocess.Popen:
     sys.exit("gunicorn did not answer within 60 s")
 
 
-def server_cpu(server: subprocess.Popen) -> float:
-    """CPU seconds used so far by gunicorn's master and workers."""
-    import psutil
-
-    master = psutil.Process(server.pid)
-    processes = [master, *master.children(recursive=True)]
-    return sum(sum(p.cpu_times()[:2]) for p in processes)
-
-
 def connections_per_worker(server: subprocess.Popen, port: int) -> list[int]:
     """How the clients' keep-alive connections are spread over gunicorn's workers."""
     import psutil
@@ -232,17 +224,21 @@ def main() -> None:
         clients = Clients(count=args.clients, port=port, cookie=cookie)
         clients.start()
         time.sleep(WARM_SECONDS)  # every worker and thread has answered once
-        began, cpu = time.perf_counter(), server_cpu(server)
+        began, cpu, database = time.perf_counter(), server_cpu(server), database_cpu()
         time.sleep(args.seconds)
-        ended, cpu = time.perf_counter(), server_cpu(server) - cpu
+        ended, cpu, database = (
+            time.perf_counter(),
+            server_cpu(server) - cpu,
+            cpu_delta(database_cpu(), database),
+        )
         spread = connections_per_worker(server, port)
         clients.finish()
         counted = [s for s in clients.samples if began <= s[1] <= ended]
         idle = report(f"idle, {args.clients} clients, {args.facts:,} facts", counted, ended - began)
         print(f"connections per worker: {spread}")
         cpu_idle = cpu * 1000 / max(1, len(counted))
-        print(f"gunicorn CPU: {cpu_idle:.2f} ms per request", end="; ")
-        print(f"client CPU: {clients.cpu_seconds * 1000 / max(1, len(clients.samples)):.2f} ms per request")
+        database_ms = None if database is None else database * 1000 / max(1, len(counted))
+        print(cpu_line(cpu_idle, database_ms, clients.cpu_seconds * 1000 / max(1, len(clients.samples))))
         if args.during_load:
             path = input_file(args.load_rows)
             alone = load_run(args, path)
