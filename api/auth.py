@@ -55,7 +55,8 @@ class TokenAuth(HttpBearer):
         self.permissions = permissions
 
     def __call__(self, request):
-        scheme, _, secret = (request.headers.get("Authorization") or "").partition(" ")
+        # META, not request.headers: that builds a mapping of every header, for one of them.
+        scheme, _, secret = (request.META.get("HTTP_AUTHORIZATION") or "").partition(" ")
         if scheme.lower() != "bearer":
             return None
         return self.authenticate(request, secret.strip())

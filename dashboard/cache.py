@@ -133,7 +133,8 @@ def _etag(key: str, *extra: str) -> str:
 
 
 def _matches(request: HttpRequest, etag: str) -> bool:
-    sent = request.headers.get("If-None-Match", "")
+    # META, not request.headers: that builds a mapping of every header, for one of them.
+    sent = request.META.get("HTTP_IF_NONE_MATCH", "")
     return sent.strip() == "*" or etag in [tag.strip() for tag in sent.split(",")]
 
 
