@@ -12,12 +12,14 @@ exactly as in ``ModelBackend``; values go through the same database converters a
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.signals import request_finished, request_started
 from django.db import connections
 
 
@@ -62,21 +64,30 @@ def _permissions_sql(alias: str) -> str:
     return f"SELECT ct.app_label, p.codename FROM ({_permission_ids(tables)}) ids{_permission_names(tables)}"
 
 
+def _user_parts(connection) -> tuple[str, str]:
+    """The user's columns with their permission's (``ct.app_label, p.codename``), and the
+    joins after ``{user} u`` that add one row per permission (none: one row with NULLs);
+    the joins have two ``%s``: the user's id."""
+    tables = _tables(connection)
+    fields = get_user_model()._meta.concrete_fields
+    columns = ", ".join(f"u.{connection.ops.quote_name(field.column)}" for field in fields)
+    names = _permission_names(tables).replace(" JOIN ", " LEFT JOIN ")
+    return (
+        f"{columns}, ct.app_label, p.codename",
+        f" LEFT JOIN ({_permission_ids(tables)}) ids ON 1 = 1{names}",
+    )
+
+
 @cache
 def _user_sql(alias: str) -> tuple[str, list[str], list[tuple]]:
-    """The statement reading a user's row and, one row each, their permissions (none: one row
-    with NULLs); the user's attribute names; each column's expression and converters."""
+    """The statement reading a user's row and, one row each, their permissions (three ``%s``:
+    the user's id); the user's attribute names; each column's expression and converters."""
     connection = connections[alias]
     user = get_user_model()
     fields = user._meta.concrete_fields
-    tables = _tables(connection)
-    columns = ", ".join(f"u.{connection.ops.quote_name(field.column)}" for field in fields)
+    columns, joins = _user_parts(connection)
     pk = connection.ops.quote_name(user._meta.pk.column)
-    names = _permission_names(tables).replace(" JOIN ", " LEFT JOIN ")
-    sql = (
-        f"SELECT {columns}, ct.app_label, p.codename FROM {tables['user']} u"
-        f" LEFT JOIN ({_permission_ids(tables)}) ids ON 1 = 1{names} WHERE u.{pk} = %s"
-    )
+    sql = f"SELECT {columns} FROM {_tables(connection)['user']} u{joins} WHERE u.{pk} = %s"
     converters = []
     for field in fields:
         column = field.get_col(user._meta.db_table)
@@ -86,15 +97,56 @@ def _user_sql(alias: str) -> tuple[str, list[str], list[tuple]]:
     return sql, [field.attname for field in fields], converters
 
 
+@cache
+def session_with_user_sql(alias: str, session_table: str) -> str:
+    """A live session's data (first column) and, in the same statement, the rows ``_user_sql``
+    reads for a user: one round trip for both. Five ``%s``: the user's id three times, then
+    the session's key and the present time (``config.sessions``)."""
+    connection = connections[alias]
+    columns, joins = _user_parts(connection)
+    quote = connection.ops.quote_name
+    pk = quote(get_user_model()._meta.pk.column)
+    return (
+        f"SELECT s.{quote('session_data')}, {columns} FROM {quote(session_table)} s"
+        f" LEFT JOIN {_tables(connection)['user']} u ON u.{pk} = %s{joins}"
+        f" WHERE s.{quote('session_key')} = %s AND s.{quote('expire_date')} > %s"
+    )
+
+
+# The user rows read with this request's session, kept for the ``get_user`` that follows it
+# in the same request (and thread); forgotten when a request starts or ends, and used once.
+_kept = threading.local()
+
+
+def user_rows_keep(alias: str, user_id, rows: list[tuple]) -> None:
+    """Keep ``rows`` (laid out as ``_user_sql``'s) for the next ``get_user(user_id)`` on ``alias``."""
+    _kept.rows = (alias, user_id, rows)
+
+
+def _user_rows_forget(**kwargs) -> None:
+    _kept.rows = None
+
+
+def _user_rows_take(alias: str, user_id) -> list[tuple] | None:
+    kept, _kept.rows = getattr(_kept, "rows", None), None
+    return kept[2] if kept is not None and kept[:2] == (alias, user_id) else None
+
+
+request_started.connect(_user_rows_forget, dispatch_uid="config.auth_backends.forget_started")
+request_finished.connect(_user_rows_forget, dispatch_uid="config.auth_backends.forget_finished")
+
+
 class PermissionsInOneQueryBackend(ModelBackend):
     def get_user(self, user_id):
         user_model = get_user_model()
         connection = connections[user_model._default_manager.db]
         sql, attnames, converters = _user_sql(connection.alias)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [user_id, user_id, user_id])
-            rows = cursor.fetchall()
-        if not rows:
+        rows = _user_rows_take(connection.alias, user_id)
+        if rows is None:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [user_id, user_id, user_id])
+                rows = cursor.fetchall()
+        if not rows or rows[0][0] is None:  # no such user
             return None
         values = list(rows[0][: len(attnames)])
         for index, (column, functions) in enumerate(converters):
