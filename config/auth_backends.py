@@ -8,6 +8,8 @@ permissions of a non-superuser together in one plain SQL statement, per request,
 Django does: a changed password, a deactivated account or a changed role takes effect on
 the next request. Superusers, inactive and anonymous users and object permissions behave
 exactly as in ``ModelBackend``; values go through the same database converters as the ORM's.
+Once a process has seen a session, ``config.sessions`` reads these rows in the session's own
+statement (``session_with_user_sql``) and keeps them for this request's ``get_user``.
 """
 
 from __future__ import annotations
