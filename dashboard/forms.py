@@ -77,8 +77,10 @@ class SalesFilterForm(forms.Form):
                 text = value.isoformat() if isinstance(value, dt.date) else value
                 text = customers.get(text, text) if name == "customer" else text
                 chips.append({"label": f"{title} {text}", "query": _without(query, name)})
-        for status in data.get("status") or ():
-            chips.append({"label": f"Status {status}", "query": _without(query, "status", status)})
+        chips.extend(
+            {"label": f"Status {status}", "query": _without(query, "status", status)}
+            for status in data.get("status") or ()
+        )
         return chips
 
 
