@@ -89,8 +89,8 @@ class BatchRun:
     def stopped(self) -> None:
         """Raise why this run may not go on: a user's cancel, or a lost lease."""
         if LoadBatch.objects.filter(pk=self.batch.pk, status=LoadBatch.Status.CANCELLED).exists():
-            raise BatchCancelled()
-        raise LeaseLost()
+            raise BatchCancelled
+        raise LeaseLost
 
     def on_lease_lost(self) -> None:  # from the heartbeat thread
         self.lost.set()
