@@ -267,7 +267,8 @@ class BatchRun:
     def work(self, tmp_dir: Path) -> None:
         """Load the file, unless a load of the same content ran (skipped) or runs (waits)."""
         if self.batch.dry_run:  # writes nothing: no need to wait for another load of the file
-            return self.execute(tmp_dir)
+            self.execute(tmp_dir)
+            return
         with content_turn(batch=self.batch, owner=self.owner, wait=self.content_wait):
             if not self.skipped():
                 self.execute(tmp_dir)
