@@ -24,7 +24,7 @@ from django.urls import path
 from import_export.forms import ImportForm
 from import_export.tmp_storages import TempFolderStorage
 
-from config.request_limits import permission_before_body
+from warehouse.admin_permissions import permission_before_body
 from warehouse.file_guard import ArchiveLimits, FileRejected, file_check
 
 PREVIEW_KEPT_SECONDS = 3600

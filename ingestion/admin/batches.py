@@ -12,14 +12,13 @@ from django.urls import path
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportActionModelAdmin
 
-from config.request_limits import permission_before_body
 from ingestion.admin import views
 from ingestion.admin.display import admin_url, admin_url_name, moment, number, seconds_text, status_badge
 from ingestion.admin.exports import LoadBatchResource
 from ingestion.admin.summary import batch_preview_context, batch_summary
 from ingestion.batches.dispatch import batch_cancel, batch_rerun
 from ingestion.batches.preview_loads import preview_confirm
-from warehouse.admin_permissions import ImportExportPermissionMixin
+from warehouse.admin_permissions import ImportExportPermissionMixin, permission_before_body
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
 from warehouse.models import LoadBatch
 
