@@ -8,6 +8,7 @@ the upload) refuses a user without the permission before reading the body
 from __future__ import annotations
 
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from django.http import HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -16,13 +17,18 @@ IMPORT_ACTIONS = ("add", "change")
 EXPORT_ACTIONS = ("view",)
 PERMISSION_DENIED = "you do not have the permission to send this"
 
+if TYPE_CHECKING:  # what the mixin is mixed into
+    from django.contrib.admin import ModelAdmin as _AdminBase
+else:
+    _AdminBase = object
+
 
 def model_permissions(opts, actions: tuple[str, ...]) -> tuple[str, ...]:
     """``("warehouse.add_item", "warehouse.change_item")`` for ``Item._meta`` and add+change."""
     return tuple(f"{opts.app_label}.{action}_{opts.model_name}" for action in actions)
 
 
-class ImportExportPermissionMixin:
+class ImportExportPermissionMixin(_AdminBase):
     """django-import-export's hooks: import needs add + change, export needs view."""
 
     def has_import_permission(self, request) -> bool:
