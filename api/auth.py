@@ -12,6 +12,9 @@ required: <perm>"}``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from ninja.security import APIKeyCookie, HttpBearer
@@ -114,7 +117,7 @@ class PublicWhenLoginNotRequired:
 def auth_for(*permissions: str) -> list:
     """An operation's ``auth``: a token or the session, of a user with all ``permissions``;
     the sales permission also lets anyone in when ``DASHBOARD_REQUIRE_LOGIN`` is off."""
-    callbacks = [TokenAuth(permissions), SessionAuth(permissions)]
+    callbacks: list[Callable[..., Any]] = [TokenAuth(permissions), SessionAuth(permissions)]
     if VIEW_SALES in permissions:
         callbacks.append(PublicWhenLoginNotRequired())
     return callbacks
