@@ -10,6 +10,9 @@ file and line columns need ``warehouse.view_loadbatch`` (``batch_details_allowed
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.http import HttpResponse, QueryDict
@@ -140,7 +143,7 @@ FILE_KINDS = (
     "text",
     "line",
 )
-_TEXT = {
+_TEXT: dict[str, Callable[[Any], str]] = {
     "date": lambda v: v.isoformat(),
     "count": lambda v: f"{v:,}",
     "money": lambda v: f"{v:,.2f}",
