@@ -18,7 +18,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
+from django.db.models import Field
 
 
 def _tables(connection) -> dict[str, str]:
@@ -26,9 +28,9 @@ def _tables(connection) -> dict[str, str]:
     quote = connection.ops.quote_name
     return {
         "user": quote(user._meta.db_table),
-        "user_perms": quote(user._meta.get_field("user_permissions").remote_field.through._meta.db_table),
-        "user_groups": quote(user._meta.get_field("groups").remote_field.through._meta.db_table),
-        "group_perms": quote(Group._meta.get_field("permissions").remote_field.through._meta.db_table),
+        "user_perms": quote(user.user_permissions.through._meta.db_table),
+        "user_groups": quote(user.groups.through._meta.db_table),
+        "group_perms": quote(Group.permissions.through._meta.db_table),
         "permission": quote(Permission._meta.db_table),
         "content_type": quote(ContentType._meta.db_table),
     }
@@ -50,6 +52,13 @@ def _permissions_sql(alias: str) -> str:
     return _permissions_subquery(_tables(connections[alias]))
 
 
+def _column(field: Field) -> str:
+    """A concrete field's column (only a field stored nowhere has none)."""
+    if field.column is None:
+        raise ImproperlyConfigured(f"{field} has no column")
+    return field.column
+
+
 @cache
 def _user_sql(alias: str) -> tuple[str, list[str], list[tuple]]:
     """The statement reading a user's row and, one row each, their permissions (none: one row
@@ -58,8 +67,8 @@ def _user_sql(alias: str) -> tuple[str, list[str], list[tuple]]:
     user = get_user_model()
     fields = user._meta.concrete_fields
     tables = _tables(connection)
-    columns = ", ".join(f"u.{connection.ops.quote_name(field.column)}" for field in fields)
-    pk = connection.ops.quote_name(user._meta.pk.column)
+    columns = ", ".join(f"u.{connection.ops.quote_name(_column(field))}" for field in fields)
+    pk = connection.ops.quote_name(_column(user._meta.pk))
     sql = (
         f"SELECT {columns}, perm.app_label, perm.codename FROM {tables['user']} u"
         f" LEFT JOIN ({_permissions_subquery(tables)}) perm ON 1 = 1 WHERE u.{pk} = %s"
@@ -89,7 +98,8 @@ class PermissionsInOneQueryBackend(ModelBackend):
                 values[index] = function(values[index], column, connection)
         user = user_model.from_db(connection.alias, attnames, values)
         if not user.is_superuser:  # a superuser's are every permission: read when asked
-            user._perm_cache = {f"{app}.{codename}" for *_, app, codename in rows if codename is not None}
+            # ModelBackend's own cache attribute, which django-stubs does not declare
+            user._perm_cache = {f"{app}.{codename}" for *_, app, codename in rows if codename is not None}  # type: ignore[attr-defined]
         return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):

@@ -104,7 +104,7 @@ class BodyCapUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
-        if self.limit and self.received > self.limit:
+        if self.request is not None and self.limit and self.received > self.limit:
             for handler in self.request.upload_handlers:
                 if handler is not self:
                     handler.upload_interrupted()  # the temporary file goes now, not at exit
