@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -74,7 +74,7 @@ class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportAction
             },
         ),
     )
-    readonly_fields = tuple(f for fs in fieldsets for f in fs[1]["fields"])
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     class Media:
         css = {"all": ["ingestion/admin.css"]}

@@ -113,7 +113,7 @@ class BatchRun:
         )
         seen = InvoiceIdFilter()
         reasons: Counter = Counter()
-        conventions, notes = AmountConventions(), []
+        conventions, notes = AmountConventions(), list[str]()
         batch.rows_read = batch.rows_done = 0
         try:
             chunks = extract.chunks_read(
