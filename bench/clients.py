@@ -27,7 +27,7 @@ def urls() -> list[str]:
 class _Connection:
     def __init__(self, port: int, requests: list[tuple[str, bytes]], offset: int) -> None:
         self.port, self.requests, self.turn = port, requests, offset
-        self.sock: socket.socket | None = None
+        self.sock: socket.socket  # by open()
         self.buffer, self.url, self.started = b"", "", 0.0
 
     def open(self) -> None:
@@ -106,7 +106,7 @@ class Clients:
                 connection.send_next()
         self.cpu_seconds = time.thread_time() - cpu
         for key in list(selector.get_map().values()):
-            key.fileobj.close()
+            key.data.sock.close()
         selector.close()
 
     def start(self) -> None:
