@@ -102,7 +102,7 @@ def main() -> None:
     deep = invoices.Invoice.objects.order_by("-issue_date", "-invoice_id").values_list(
         "issue_date", "invoice_id"
     )[900_000 if args.facts > 900_000 else args.facts // 2]
-    cursor = invoices.cursor_encode(*deep)
+    cursor = invoices.invoices_cursor_encode(*deep)
     print(f"{'page':<60} {'median ms':>10} {'p95 ms':>8}")
     for url in [*(PAGE + q for q in PAGES), f"{PAGE}?after={cursor}"]:
         median, p95 = timed(lambda url=url: page(url), args.repeat)

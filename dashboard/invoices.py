@@ -76,7 +76,7 @@ class InvoiceForm(SalesFilterForm):
             data[f"{name}_cursor"] = None
             if data.get(name) and order is not None:
                 try:
-                    data[f"{name}_cursor"] = invoices.cursor_decode(data[name], order.sort)
+                    data[f"{name}_cursor"] = invoices.invoices_cursor_decode(data[name], order.sort)
                 except ValueError as error:
                     self.add_error(name, str(error))
         return data
@@ -246,7 +246,7 @@ def _page(request, body: str, status: int = 200) -> HttpResponse:
 
 
 @sales_page_required
-def invoices_page(request):
+def invoices_view(request):
     """The table, cached per answer (``dashboard.cache``) like the dashboard's body; bad
     parameters: the page with the errors, 400, never cached. A sort refused for the number of
     invoices is an answer (200, cached): it changes with the data."""

@@ -17,7 +17,7 @@ from ingestion.pipeline.rules import Reason
 from ingestion.rejected.reprocess import reprocess_batches_create
 from ingestion.rejected.streams import rejected_csv_response
 from warehouse.models import LoadBatch
-from warehouse.rejected import cursor_decode, rejected_filter, rejected_page
+from warehouse.rejected import rejected_cursor_decode, rejected_filter, rejected_page
 from warehouse.selectors.batches import batch_present
 
 router = Router(tags=["rejected rows"])
@@ -44,7 +44,7 @@ def batch_rejected(request, batch_id: int, query: Query[RejectedQuery]):
     if not LoadBatch.objects.filter(pk=batch_id).exists():
         return json_answer({"error": BATCH_NOT_FOUND}, status=404)
     try:
-        after = None if query.cursor is None else cursor_decode(query.cursor)
+        after = None if query.cursor is None else rejected_cursor_decode(query.cursor)
     except ValueError as exc:
         return json_answer({"error": f"cursor: {exc}"}, status=400)
     queryset = rejected_filter(
