@@ -12,18 +12,30 @@ required: <perm>"}``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from api.permissions import VIEW_SALES
 from api.refusals import AUTHENTICATION_REQUIRED, PERMISSION_REQUIRED, permission_refusal
-from config.login_throttle import LOGIN_LOCKED, login_locked
 from tokens.services import token_user
 
 __all__ = ["AUTH", "AUTHENTICATION_REQUIRED", "CsrfError", "LoginLocked", "PermissionMissing", "auth_for"]
 
 CSRF_FAILED = "CSRF check failed (send the csrftoken, or use a token: Authorization: Bearer ...)"
+LOGIN_LOCKED = "logins of this user from this address are locked (too many failures): tokens too, for now"
+
+
+def login_locked(request, username: str) -> bool:
+    """Whether logins of ``username`` from this request's address are locked right now (the
+    (username, address) pair or the address): the same rule the login page applies."""
+    if not settings.AXES_ENABLED:
+        return False
+    return AxesProxyHandler.is_locked(request, {settings.AXES_USERNAME_FORM_FIELD: username})
 
 
 class PermissionMissing(Exception):
@@ -106,7 +118,7 @@ class PublicWhenLoginNotRequired:
 def auth_for(*permissions: str) -> list:
     """An operation's ``auth``: a token or the session, of a user with all ``permissions``;
     the sales permission also lets anyone in when ``DASHBOARD_REQUIRE_LOGIN`` is off."""
-    callbacks = [TokenAuth(permissions), SessionAuth(permissions)]
+    callbacks: list[Callable[..., Any]] = [TokenAuth(permissions), SessionAuth(permissions)]
     if VIEW_SALES in permissions:
         callbacks.append(PublicWhenLoginNotRequired())
     return callbacks

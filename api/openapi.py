@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 _DESCRIPTIONS = {
     "start": "First day, YYYY-MM-DD (inclusive, on issue_date); not after end.",
@@ -28,16 +29,17 @@ def _schema(field: forms.Field) -> dict:
     if isinstance(field, forms.DateField):
         return {"type": "string", "format": "date"}
     if isinstance(field, forms.IntegerField):
-        schema = {"type": "integer"}
+        schema: dict[str, object] = {"type": "integer"}
         for validator in field.validators:
-            bound = {"MinValueValidator": "minimum", "MaxValueValidator": "maximum"}.get(
-                type(validator).__name__
-            )
-            if bound:
-                schema[bound] = validator.limit_value
+            if isinstance(validator, MinValueValidator):
+                schema["minimum"] = validator.limit_value
+            elif isinstance(validator, MaxValueValidator):
+                schema["maximum"] = validator.limit_value
         return schema
     if isinstance(field, forms.ChoiceField) and field.choices:
-        return {"type": "string", "enum": [value for value, _ in field.choices if value]}
+        # django-stubs' getter type keeps the setter's callable; Django has turned it into a list.
+        enum = [value for value, _ in field.choices if value]  # type: ignore[union-attr]
+        return {"type": "string", "enum": enum}
     return {"type": "string"}
 
 

@@ -51,7 +51,7 @@ class InvoiceAdminSite(admin.AdminSite):
         if app_label is not None:
             return apps
         found = {_name(app, m): (app, m) for app in apps for m in app["models"]}
-        grouped, used = [], set()
+        grouped, used = [], set[str]()
         for title, names in TASK_GROUPS:
             members = [found[name] for name in names if name in found]
             if not members:

@@ -80,5 +80,6 @@ api.add_exception_handler(AuthenticationError, lambda request, exc: _error(AUTHE
 api.add_exception_handler(CsrfError, lambda request, exc: _error(str(exc), 403))
 api.add_exception_handler(PermissionMissing, lambda request, exc: _error(str(exc), 403))
 api.add_exception_handler(LoginLocked, lambda request, exc: _error(str(exc), 429))
-api.add_exception_handler(HttpError, lambda request, exc: _error(str(exc), exc.status_code))
-api.add_exception_handler(ValidationError, _validation_error)
+# django-ninja types a handler's exception as the instance or its class; it is given the instance.
+api.add_exception_handler(HttpError, lambda request, exc: _error(str(exc), exc.status_code))  # type: ignore[misc]
+api.add_exception_handler(ValidationError, _validation_error)  # type: ignore[arg-type]

@@ -21,8 +21,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import request_finished, request_started
 from django.db import connections
+from django.db.models import Field
 
 
 def _tables(connection) -> dict[str, str]:
@@ -30,9 +32,9 @@ def _tables(connection) -> dict[str, str]:
     quote = connection.ops.quote_name
     return {
         "user": quote(user._meta.db_table),
-        "user_perms": quote(user._meta.get_field("user_permissions").remote_field.through._meta.db_table),
-        "user_groups": quote(user._meta.get_field("groups").remote_field.through._meta.db_table),
-        "group_perms": quote(Group._meta.get_field("permissions").remote_field.through._meta.db_table),
+        "user_perms": quote(user.user_permissions.through._meta.db_table),
+        "user_groups": quote(user.groups.through._meta.db_table),
+        "group_perms": quote(Group.permissions.through._meta.db_table),
         "permission": quote(Permission._meta.db_table),
         "content_type": quote(ContentType._meta.db_table),
     }
@@ -72,12 +74,19 @@ def _user_parts(connection) -> tuple[str, str]:
     the joins have two ``%s``: the user's id."""
     tables = _tables(connection)
     fields = get_user_model()._meta.concrete_fields
-    columns = ", ".join(f"u.{connection.ops.quote_name(field.column)}" for field in fields)
+    columns = ", ".join(f"u.{connection.ops.quote_name(_column(field))}" for field in fields)
     names = _permission_names(tables).replace(" JOIN ", " LEFT JOIN ")
     return (
         f"{columns}, ct.app_label, p.codename",
         f" LEFT JOIN ({_permission_ids(tables)}) ids ON 1 = 1{names}",
     )
+
+
+def _column(field: Field) -> str:
+    """A concrete field's column (only a field stored nowhere has none)."""
+    if field.column is None:
+        raise ImproperlyConfigured(f"{field} has no column")
+    return field.column
 
 
 @cache
@@ -88,7 +97,7 @@ def _user_sql(alias: str) -> tuple[str, list[str], list[tuple]]:
     user = get_user_model()
     fields = user._meta.concrete_fields
     columns, joins = _user_parts(connection)
-    pk = connection.ops.quote_name(user._meta.pk.column)
+    pk = connection.ops.quote_name(_column(user._meta.pk))
     sql = f"SELECT {columns} FROM {_tables(connection)['user']} u{joins} WHERE u.{pk} = %s"
     converters = []
     for field in fields:
@@ -107,7 +116,7 @@ def session_with_user_sql(alias: str, session_table: str) -> str:
     connection = connections[alias]
     columns, joins = _user_parts(connection)
     quote = connection.ops.quote_name
-    pk = quote(get_user_model()._meta.pk.column)
+    pk = quote(_column(get_user_model()._meta.pk))
     return (
         f"SELECT s.{quote('session_data')}, {columns} FROM {quote(session_table)} s"
         f" LEFT JOIN {_tables(connection)['user']} u ON u.{pk} = %s{joins}"
@@ -156,7 +165,8 @@ class PermissionsInOneQueryBackend(ModelBackend):
                 values[index] = function(values[index], column, connection)
         user = user_model.from_db(connection.alias, attnames, values)
         if not user.is_superuser:  # a superuser's are every permission: read when asked
-            user._perm_cache = {f"{app}.{codename}" for *_, app, codename in rows if codename is not None}
+            # ModelBackend's own cache attribute, which django-stubs does not declare
+            user._perm_cache = {f"{app}.{codename}" for *_, app, codename in rows if codename is not None}  # type: ignore[attr-defined]
         return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):

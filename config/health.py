@@ -97,7 +97,7 @@ class Beat(HealthCheck):
             raise ServiceUnavailable(f"the beat last ticked {age:.0f} s ago")
 
 
-CHECKS = {
+CHECKS: dict[str, type[HealthCheck]] = {
     "database": Database,
     "migrations": Migrations,
     "storage": Storage,

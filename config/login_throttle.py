@@ -1,8 +1,8 @@
-"""Login throttling (django-axes): the client address failures are counted against, whether
-a user is locked out from an address, and the admin list of lockouts."""
+"""Login throttling (django-axes), its wiring: the client address and username failures are
+counted against (the settings name them) and the admin list of lockouts. Whether a token's user
+is locked out is the API's check (``api.auth.login_locked``)."""
 
 from axes import admin as axes_admin
-from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin
@@ -27,17 +27,6 @@ def client_username(request, credentials=None) -> str | None:
     field = settings.AXES_USERNAME_FORM_FIELD
     username = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
     return None if username is None else str(username)[:USERNAME_MAX_LENGTH]
-
-
-LOGIN_LOCKED = "logins of this user from this address are locked (too many failures): tokens too, for now"
-
-
-def login_locked(request, username: str) -> bool:
-    """Whether logins of ``username`` from this request's address are locked right now (the
-    (username, address) pair or the address): the same rule the login page applies."""
-    if not settings.AXES_ENABLED:
-        return False
-    return AxesProxyHandler.is_locked(request, {settings.AXES_USERNAME_FORM_FIELD: username})
 
 
 class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):

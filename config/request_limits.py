@@ -10,27 +10,26 @@ to ``upload_request_max_bytes()``; any other URL ``REQUEST_MAX_BYTES``. Two chec
   a length): the other handlers' temporary file is removed and ``RequestBodyTooLarge``
   becomes a 413 through ``bad_request`` (the URL conf's ``handler400``).
 
-``permission_before_body`` lets an admin view refuse a user without the permission before
-the CSRF check parses the body (the API's operations check permissions first already).
+An admin view refuses a user without the permission before the CSRF check parses the body
+(``warehouse.admin_permissions.permission_before_body``; the API's operations check
+permissions first already).
 """
 
 from __future__ import annotations
 
 import logging
-from functools import cache, wraps
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 from django.views import defaults
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 logger = logging.getLogger(__name__)
 
-PERMISSION_DENIED = "you do not have the permission to send this"
 BODY_TOO_LARGE = "the request is larger than the limit of {limit} for this address"
 # Upload endpoints other than the admin's imports (found in the admin registry).
 UPLOAD_URL_NAMES = frozenset({"admin:warehouse_loadbatch_upload", "api:batches", "api:batch_upload"})
@@ -105,7 +104,7 @@ class BodyCapUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
-        if self.limit and self.received > self.limit:
+        if self.request is not None and self.limit and self.received > self.limit:
             for handler in self.request.upload_handlers:
                 if handler is not self:
                     handler.upload_interrupted()  # the temporary file goes now, not at exit
@@ -121,22 +120,3 @@ def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NA
     if isinstance(exception, RequestBodyTooLarge):
         return too_large_response(request, exception.limit)
     return defaults.bad_request(request, exception, template_name)
-
-
-def permission_before_body(has_permission):
-    """An admin view whose POST is refused (403) before its body is read when
-    ``has_permission(request)`` is false; otherwise CSRF is checked as usual."""
-
-    def decorator(view):
-        protected = csrf_protect(view)
-
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if request.method == "POST" and not has_permission(request):
-                # Not PermissionDenied: Django's 403 page reads the body for its CSRF token.
-                return HttpResponseForbidden(PERMISSION_DENIED, content_type="text/plain")
-            return protected(request, *args, **kwargs)
-
-        return csrf_exempt(wrapped)
-
-    return decorator

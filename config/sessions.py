@@ -29,7 +29,7 @@ from django.utils import timezone
 from config.auth_backends import session_with_user_sql, user_rows_keep
 
 _HINTS_AT_MOST = 10_000  # sessions remembered per process; then they are forgotten all at once
-_user_hints: dict[str, object] = {}  # session key -> the user id its data named when last read
+_user_hints: dict[str, int | str] = {}  # session key -> the user id its data named when last read
 
 
 @cache
@@ -38,7 +38,7 @@ def _select_sql(alias: str, table: str) -> str:
     return f"SELECT session_data FROM {quote(table)} WHERE session_key = %s AND expire_date > %s"
 
 
-def _user_id(value) -> object | None:
+def _user_id(value) -> int | str | None:
     """A session's ``_auth_user_id`` as the user model's primary key, or None."""
     try:
         return get_user_model()._meta.pk.to_python(value)

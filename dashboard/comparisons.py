@@ -97,7 +97,7 @@ def _moved(buckets: list[tuple[dt.date, dt.date]], shift: periods.Shift) -> list
     """Contiguous buckets moved by ``shift``, still contiguous: each ends where the shift puts
     its last day and the next begins the day after (moving by months can put two days on one,
     31 and 30 March on 29 February; the second bucket is then empty: start after end)."""
-    moved = []
+    moved: list[tuple[dt.date, dt.date]] = []
     for a, b in buckets:
         first, last = shift.apply(a, b)
         if moved:

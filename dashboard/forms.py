@@ -5,6 +5,7 @@ the same parameters."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -40,15 +41,22 @@ class SalesFilterForm(forms.Form):
 
     def __init__(self, *args, dims: DimensionNames, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [(name, name) for name in sorted(dims.statuses.values())]
-        self.fields["customer"].choices = [
+        self._choice_field("status").choices = [(name, name) for name in sorted(dims.statuses.values())]
+        self._choice_field("customer").choices = [
             ("", "All customers"),
             *sorted((cid, f"{name} ({cid})") for cid, name in dims.customers.values()),
         ]
-        self.fields["item"].choices = [("", "All items")] + [(i, i) for i in sorted(dims.items.values())]
+        self._choice_field("item").choices = [("", "All items")] + [
+            (i, i) for i in sorted(dims.items.values())
+        ]
+
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        """This form's copy of a choice field declared above (``self.fields`` holds them as ``Field``)."""
+        return cast(forms.ChoiceField, self.fields[name])
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             self.add_error("start", START_AFTER_END)
         return data
@@ -70,15 +78,18 @@ class SalesFilterForm(forms.Form):
     def chips(self, query: QueryDict) -> list[dict]:
         """The applied filters (a valid form), each with the query string that removes it."""
         data, chips = self.cleaned_data, []
-        customers = dict(self.fields["customer"].choices)  # id -> "Name (id)"
+        # id -> "Name (id)"; django-stubs' getter type keeps the setter's callable, Django made it a list
+        customers = dict(self._choice_field("customer").choices)  # type: ignore[arg-type]
         for name, title in (("start", "From"), ("end", "To"), ("customer", "Customer"), ("item", "Item")):
             value = data.get(name)
             if value:
                 text = value.isoformat() if isinstance(value, dt.date) else value
                 text = customers.get(text, text) if name == "customer" else text
                 chips.append({"label": f"{title} {text}", "query": _without(query, name)})
-        for status in data.get("status") or ():
-            chips.append({"label": f"Status {status}", "query": _without(query, "status", status)})
+        chips.extend(
+            {"label": f"Status {status}", "query": _without(query, "status", status)}
+            for status in data.get("status") or ()
+        )
         return chips
 
 

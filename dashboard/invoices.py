@@ -10,6 +10,9 @@ file and line columns need ``warehouse.view_loadbatch`` (``batch_details_allowed
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.http import HttpResponse, QueryDict
@@ -73,7 +76,7 @@ class InvoiceForm(SalesFilterForm):
             data[f"{name}_cursor"] = None
             if data.get(name) and order is not None:
                 try:
-                    data[f"{name}_cursor"] = invoices.cursor_decode(data[name], order.sort)
+                    data[f"{name}_cursor"] = invoices.invoices_cursor_decode(data[name], order.sort)
                 except ValueError as error:
                     self.add_error(name, str(error))
         return data
@@ -140,7 +143,7 @@ FILE_KINDS = (
     "text",
     "line",
 )
-_TEXT = {
+_TEXT: dict[str, Callable[[Any], str]] = {
     "date": lambda v: v.isoformat(),
     "count": lambda v: f"{v:,}",
     "money": lambda v: f"{v:,.2f}",
@@ -243,7 +246,7 @@ def _page(request, body: str, status: int = 200) -> HttpResponse:
 
 
 @sales_page_required
-def invoices_page(request):
+def invoices_view(request):
     """The table, cached per answer (``dashboard.cache``) like the dashboard's body; bad
     parameters: the page with the errors, 400, never cached. A sort refused for the number of
     invoices is an answer (200, cached): it changes with the data."""

@@ -7,8 +7,10 @@ rate describes the latest file load and compares with the file load before it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from dashboard.comparisons import Comparison
 from warehouse.selectors import sales
@@ -83,10 +85,11 @@ def sales_cards(
     """(the KPI values, the sales cards with their changes against ``comparison``)."""
     kpis = sales.sales_kpis(filters=filters, dims=dims)
     previous = sales.sales_kpis(filters=comparison.filters, dims=dims) if comparison else None
-    has_previous = bool(previous and (previous["invoice_count"] or previous["pending_count"]))
+    if previous is not None and not (previous["invoice_count"] or previous["pending_count"]):
+        previous = None  # nothing to compare with
     compared = comparison.label if comparison else ""
     pending_sub = f"{_count(kpis['pending_count'])} invoice{'s' if kpis['pending_count'] != 1 else ''}"
-    specs = [
+    specs: list[tuple[str, str, str, Callable[[Any], str], str, bool]] = [
         ("revenue", "Revenue", "revenue", _money, "", True),
         ("invoices", "Invoices", "invoice_count", _count, "", True),
         ("average", "Average invoice", "average_invoice", _money, "", True),
@@ -94,8 +97,11 @@ def sales_cards(
     ]
     cards = []
     for key, title, field, fmt, sub, rising_is_good in specs:
-        usable = has_previous and (field != "average_invoice" or previous["invoice_count"])
-        change = _change(kpis[field], previous[field], fmt, rising_is_good=rising_is_good) if usable else None
+        change = (
+            _change(kpis[field], previous[field], fmt, rising_is_good=rising_is_good)
+            if previous is not None and (field != "average_invoice" or previous["invoice_count"])
+            else None
+        )
         cards.append(Card(key, title, fmt(kpis[field]), sub, change, compared))
     return kpis, cards
 

@@ -11,10 +11,10 @@ other day keeps its number, or the month's last day when the month is shorter (3
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from warehouse.selectors.periods import month_end
 from warehouse.selectors.sales import DATE_MIN
 
 PREVIOUS, CALENDAR, LAST_YEAR = "previous", "calendar", "last_year"
@@ -27,10 +27,6 @@ COMPARE_CHOICES = [
 ]
 MODES = tuple(value for value, _ in COMPARE_CHOICES if value)
 DASH = "\u2013"
-
-
-def month_end(day: dt.date) -> dt.date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def quarter_start(day: dt.date) -> dt.date:

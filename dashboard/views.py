@@ -4,6 +4,7 @@ The page is a shell naming the user around a body that is the same for every use
 same answer-shaping permissions: the body is what is cached."""
 
 import csv
+from typing import Any
 
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
@@ -38,7 +39,12 @@ def dashboard(request):
 def _body_context(request) -> dict:
     dims = DimensionNames.load()
     form = ChartFilterForm(request.GET, dims=dims)
-    context = {"form": form, "state": sales.warehouse_state(), "charts": [], "themes": figures.THEMES}
+    context: dict[str, Any] = {
+        "form": form,
+        "state": sales.warehouse_state(),
+        "charts": [],
+        "themes": figures.THEMES,
+    }
     context["default_statuses"] = sales.revenue_statuses()
     if context["state"] == "ready":
         context.update(data_range_links(request.GET))

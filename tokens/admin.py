@@ -8,6 +8,7 @@ again (checked through the login throttle), so a borrowed session cannot mint a 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import authenticate, get_user_model
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ class ApiTokenForm(forms.ModelForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Asked again: a token is a credential of its own.",
     )
-    request = None  # set by the admin for the add form
+    request: HttpRequest  # set by the admin for the add form (``ApiTokenAdmin.get_form``)
 
     class Meta:
         model = ApiToken

@@ -42,7 +42,8 @@ class _KeyForm(forms.ModelForm):
     normalise: Callable[[str], str]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         value = cleaned.get(self.key_field)
         if value:
             value = cleaned[self.key_field] = self.normalise(value)

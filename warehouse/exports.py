@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextvars import ContextVar
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -28,6 +29,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from import_export import resources, widgets
 from import_export.formats import base_formats
+
+if TYPE_CHECKING:  # what the mixins are mixed into
+    from import_export.admin import ExportActionModelAdmin as _ExportAdminBase
+    from import_export.resources import ModelResource as _ResourceBase
+else:
+    _ExportAdminBase = _ResourceBase = object
 
 # ASCII, full-width and small forms
 FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b")
@@ -97,7 +104,7 @@ def csv_cell(value) -> str:
     return cell_neutralise(str(value))
 
 
-class SafeExportMixin:
+class SafeExportMixin(_ResourceBase):
     def export_field(self, field, instance, **kwargs):
         value = super().export_field(field, instance, **kwargs)
         if isinstance(field.widget, widgets.NumberWidget) and value not in (None, ""):
@@ -114,7 +121,7 @@ class SafeModelResource(SafeExportMixin, resources.ModelResource):
     pass
 
 
-class ExportAdminMixin:
+class ExportAdminMixin(_ExportAdminBase):
     """For every admin that exports: says how many control characters left the cells, and
     answers filters the list does not have with a message (not a server error)."""
 

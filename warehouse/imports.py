@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,10 +25,15 @@ from django.urls import path
 from import_export.forms import ImportForm
 from import_export.tmp_storages import TempFolderStorage
 
-from config.request_limits import permission_before_body
+from warehouse.admin_permissions import permission_before_body
 from warehouse.file_guard import ArchiveLimits, FileRejected, file_check
 
 PREVIEW_KEPT_SECONDS = 3600
+
+if TYPE_CHECKING:  # what the mixin is mixed into
+    from import_export.admin import ImportMixin as _ImportAdminBase
+else:
+    _ImportAdminBase = object
 
 
 def import_tmp_dir() -> Path:
@@ -44,6 +50,8 @@ def previews_prune(folder: Path, *, older_than: float = PREVIEW_KEPT_SECONDS) ->
 
 class ImportTempStorage(TempFolderStorage):
     """django-import-export's temporary file, in the project's own folder."""
+
+    name: str | None  # the file's name in the folder, set by the base class or by ``_open``
 
     def get_full_path(self):
         return str(import_tmp_dir() / os.path.basename(self.name or ""))
@@ -77,7 +85,7 @@ class GuardedImportForm(ImportForm):
         return uploaded
 
 
-class GuardedImportMixin:
+class GuardedImportMixin(_ImportAdminBase):
     """For an ``ImportMixin`` admin: the guard, the permission first, the temporary file's end."""
 
     import_form_class = GuardedImportForm

@@ -41,11 +41,11 @@ def rejected_filter(*, batch_id: int | None = None, reason: str | None = None, r
     return queryset
 
 
-def cursor_encode(last_id: int) -> str:
+def rejected_cursor_encode(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"r{last_id}".encode()).decode().rstrip("=")
 
 
-def cursor_decode(cursor: str) -> int:
+def rejected_cursor_decode(cursor: str) -> int:
     """The last id of the previous page; ValueError(CURSOR_INVALID) for anything else."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
@@ -63,7 +63,7 @@ def rejected_page(*, queryset, after: int | None, limit: int) -> tuple[list[dict
     rows = list(queryset.order_by("id").values(*_PRESENTED)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, cursor_encode(rows[-1]["id"]) if more else None
+    return rows, rejected_cursor_encode(rows[-1]["id"]) if more else None
 
 
 def rejected_chunks(*, queryset, fields: tuple[str, ...], chunk_size: int = 5000) -> Iterator[list[tuple]]:

@@ -44,6 +44,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
+AXES_USERNAME_FORM_FIELD = "username"  # django-axes' default, named for the code that reads it
 # Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
 LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.login_throttle.client_ip"

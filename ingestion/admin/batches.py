@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -12,14 +12,13 @@ from django.urls import path
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportActionModelAdmin
 
-from config.request_limits import permission_before_body
 from ingestion.admin import views
 from ingestion.admin.display import admin_url, admin_url_name, moment, number, seconds_text, status_badge
 from ingestion.admin.exports import LoadBatchResource
 from ingestion.admin.summary import batch_preview_context, batch_summary
 from ingestion.batches.dispatch import batch_cancel, batch_rerun
 from ingestion.batches.preview_loads import preview_confirm
-from warehouse.admin_permissions import ImportExportPermissionMixin
+from warehouse.admin_permissions import ImportExportPermissionMixin, permission_before_body
 from warehouse.exports import EXPORT_FORMATS, ExportAdminMixin
 from warehouse.models import LoadBatch
 
@@ -75,7 +74,7 @@ class LoadBatchAdmin(ExportAdminMixin, ImportExportPermissionMixin, ExportAction
             },
         ),
     )
-    readonly_fields = tuple(f for fs in fieldsets for f in fs[1]["fields"])
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     class Media:
         css = {"all": ["ingestion/admin.css"]}

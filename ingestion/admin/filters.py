@@ -53,13 +53,15 @@ class BatchFilter(admin.SimpleListFilter):
         ids = RejectedInvoice.objects.order_by("-batch_id").values_list("batch_id", flat=True).distinct()[:20]
         batches = LoadBatch.objects.filter(pk__in=list(ids)).order_by("-pk")
         choices = [(str(b.pk), f"#{b.pk} {b.file_name}") for b in batches]
-        if self.value() and self.value() not in {c[0] for c in choices}:
-            choices.append((self.value(), f"#{self.value()}"))
+        value = self.value()
+        if value and value not in {c[0] for c in choices}:
+            choices.append((value, f"#{value}"))
         return choices
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(batch_id=int(self.value()))
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(batch_id=int(value))
         return queryset
 
 

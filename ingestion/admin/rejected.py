@@ -210,7 +210,7 @@ class RejectedInvoiceAdmin(
                 still_rejected_url(ids, selection_url=request.get_full_path()),
             )
             text = "Re-processed {} rows in {}: {} loaded, {} still rejected{}."
-            args = (number(sum(b.rows_read for b in batches)), links, number(loaded))
+            args: tuple[object, ...] = (number(sum(b.rows_read for b in batches)), links, number(loaded))
             args += (number(rejected), still if rejected else "")
             self.message_user(
                 request, format_html(text, *args), messages.SUCCESS if loaded else messages.WARNING

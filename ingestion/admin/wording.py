@@ -21,7 +21,7 @@ _WORDS = (
     ("qty", "quantity"),
     (" != ", " differs from "),
 )
-_NOT_LISTED = {
+_NOT_LISTED: dict[str, str] = {
     Reason.UNKNOWN_CUSTOMER: "customer_id",
     Reason.UNKNOWN_ITEM: "item_description",
     Reason.UNKNOWN_STATUS: "status",

@@ -6,6 +6,7 @@ re-run and cancel through ``ingestion.batches.dispatch``; every batch is shown b
 ``warehouse.selectors.batches.batch_present``.
 """
 
+from django.core.files.uploadedfile import UploadedFile as DjangoUploadedFile
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from ninja import File, Form, Router, UploadedFile
@@ -75,9 +76,10 @@ def batch_upload(
 ):
     if len(file) != 1:
         return json_answer({"error": ONE_FILE}, status=400)
-    form = InvoiceUploadForm({"force": force, "dry_run": dry_run}, MultiValueDict({"files": file}))
+    files: list[DjangoUploadedFile] = list(file)
+    form = InvoiceUploadForm({"force": force, "dry_run": dry_run}, MultiValueDict({"files": files}))
     if not form.is_valid():
-        return json_answer({"error": "file: " + " ".join(form.errors.get("files", []))}, status=400)
+        return json_answer({"error": "file: " + " ".join(map(str, form.errors.get("files", [])))}, status=400)
     try:
         [batch] = uploads_enqueue(
             files=form.cleaned_data["files"], user=request.user, force=force, dry_run=dry_run

@@ -28,7 +28,9 @@ class MultipleFileField(forms.FileField):
 
 
 class InvoiceUploadForm(forms.Form):
-    files = MultipleFileField(
+    # A declared field: Django's form metaclass takes it out of the class, so it does not
+    # replace the bound form's ``files`` (which django-stubs cannot tell).
+    files = MultipleFileField(  # type: ignore[assignment]
         label="Invoice files",
         help_text="CSV (comma, semicolon or tab), XLSX, XLS or ODS; you can pick several.",
     )

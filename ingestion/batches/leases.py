@@ -152,7 +152,7 @@ def owner_alive(owner: str) -> bool:
     return True
 
 
-def batch_sweep(*, requeue: Callable[[LoadBatch], None] | None) -> list[int]:
+def batch_sweep(*, requeue: Callable[[LoadBatch], object] | None) -> list[int]:
     """Queue again (or fail) running batches whose lease expired; return their ids.
 
     ``requeue=None`` (no broker, no worker to send them to): fail them right away, except

@@ -89,8 +89,8 @@ class BatchRun:
     def stopped(self) -> None:
         """Raise why this run may not go on: a user's cancel, or a lost lease."""
         if LoadBatch.objects.filter(pk=self.batch.pk, status=LoadBatch.Status.CANCELLED).exists():
-            raise BatchCancelled()
-        raise LeaseLost()
+            raise BatchCancelled
+        raise LeaseLost
 
     def on_lease_lost(self) -> None:  # from the heartbeat thread
         self.lost.set()
@@ -113,7 +113,7 @@ class BatchRun:
         )
         seen = InvoiceIdFilter()
         reasons: Counter = Counter()
-        conventions, notes = AmountConventions(), []
+        conventions, notes = AmountConventions(), list[str]()
         batch.rows_read = batch.rows_done = 0
         try:
             chunks = extract.chunks_read(
@@ -267,7 +267,8 @@ class BatchRun:
     def work(self, tmp_dir: Path) -> None:
         """Load the file, unless a load of the same content ran (skipped) or runs (waits)."""
         if self.batch.dry_run:  # writes nothing: no need to wait for another load of the file
-            return self.execute(tmp_dir)
+            self.execute(tmp_dir)
+            return
         with content_turn(batch=self.batch, owner=self.owner, wait=self.content_wait):
             if not self.skipped():
                 self.execute(tmp_dir)

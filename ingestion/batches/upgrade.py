@@ -78,7 +78,9 @@ def batches_in_flight() -> tuple[list[str], list[str], list[int]]:
             [now] if "%s" in alive else [],
         )
         rows = cursor.fetchall()
-    live, lost, queued = [], [], []
+    live: list[str] = []
+    lost: list[str] = []
+    queued: list[int] = []
     for pk, file_name, status, is_alive in rows:
         if status == "queued":
             queued.append(pk)

@@ -76,7 +76,7 @@ def uploads_enqueue(
     saved: list[tuple[Path, str]] = []
     try:
         for uploaded in files:
-            saved.append((upload_save(uploaded), uploaded.name))
+            saved.append((upload_save(uploaded), uploaded.name))  # noqa: PERF401 - kept one by one: a rejected file's predecessors are deleted
     except UploadRejected:
         for path, _ in saved:
             path.unlink(missing_ok=True)

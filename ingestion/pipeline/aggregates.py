@@ -14,7 +14,7 @@ import pandas as pd
 KEYS = ("day", "customer_key", "item_key", "status_key")
 
 
-def days(dates: pd.Series) -> pd.Series:
+def dates_datetime64(dates: pd.Series) -> pd.Series:
     """Python dates as datetime64, converting each distinct day once."""
     codes, uniques = pd.factorize(dates, use_na_sentinel=False)
     return pd.Series(pd.to_datetime(pd.Series(uniques, dtype=object)).to_numpy()[codes], index=dates.index)
@@ -26,7 +26,7 @@ def from_new_invoices(new: pd.DataFrame, *, sign: int = 1) -> pd.DataFrame:
     return (
         pd.DataFrame(
             {
-                "day": days(new["clean_issue_date"]),
+                "day": dates_datetime64(new["clean_issue_date"]),
                 "customer_key": new["customer_key"].astype("int64"),
                 "item_key": new["item_key"].astype("int64"),
                 "status_key": new["status_key"].astype("int64"),

@@ -8,6 +8,7 @@ fields the admin highlights, the admin's reason filter and the table in docs/loa
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 
 from ingestion.pipeline.columns import RAW_COLUMNS
 
@@ -20,7 +21,7 @@ class Reason(StrEnum):
     when: str
     next_step: str
 
-    def __new__(cls, code: str, columns: tuple[str, ...], when: str, next_step: str) -> Reason:
+    def __new__(cls, code: str, columns: tuple[str, ...], when: str, next_step: str) -> Self:
         member = str.__new__(cls, code)
         member._value_ = code
         member.columns = columns

@@ -221,7 +221,7 @@ class BatchWriter:
     def _lock_and_begin(self) -> None:
         with self._timed("db_lock_wait"):
             if not facts_lock_wait(stop=self._stop.is_set):
-                raise WriteAborted()
+                raise WriteAborted
         self._locked = True
         atomic = transaction.atomic()
         atomic.__enter__()

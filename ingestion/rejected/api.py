@@ -2,8 +2,6 @@
 filter, queued through ``ingestion.rejected.reprocess``) and the streamed CSV
 (``ingestion.rejected.streams``)."""
 
-from enum import StrEnum
-
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -15,19 +13,17 @@ from api.permissions import REPROCESS, VIEW_REJECTED
 from api.schemas import Error, RejectedPage, ReprocessQueued
 from ingestion.batches.api import BATCH_NOT_FOUND
 from ingestion.batches.dispatch import batch_queue_failed
-from ingestion.pipeline.rules import REASONS
+from ingestion.pipeline.rules import Reason
 from ingestion.rejected.reprocess import reprocess_batches_create
 from ingestion.rejected.streams import rejected_csv_response
 from warehouse.models import LoadBatch
-from warehouse.rejected import cursor_decode, rejected_filter, rejected_page
+from warehouse.rejected import rejected_cursor_decode, rejected_filter, rejected_page
 from warehouse.selectors.batches import batch_present
 
 router = Router(tags=["rejected rows"])
 
 REPROCESS_WHICH = "send either ids or a filter (batch, reason), not both"
 REPROCESS_TOO_MANY = "{rows:,} rows match: re-process at most {limit:,} per request (narrow the filter)"
-
-Reason = StrEnum("Reason", {r: r for r in REASONS})
 
 
 class RejectedQuery(Schema):
@@ -48,7 +44,7 @@ def batch_rejected(request, batch_id: int, query: Query[RejectedQuery]):
     if not LoadBatch.objects.filter(pk=batch_id).exists():
         return json_answer({"error": BATCH_NOT_FOUND}, status=404)
     try:
-        after = None if query.cursor is None else cursor_decode(query.cursor)
+        after = None if query.cursor is None else rejected_cursor_decode(query.cursor)
     except ValueError as exc:
         return json_answer({"error": f"cursor: {exc}"}, status=400)
     queryset = rejected_filter(
@@ -111,7 +107,7 @@ def rejected_reprocess_view(request, payload: ReprocessIn):
     by_filter = payload.batch is not None or payload.reason is not None
     if (payload.ids is None) == (not by_filter):
         return json_answer({"error": f"ids: {REPROCESS_WHICH}"}, status=400)
-    if by_filter:
+    if payload.ids is None:  # by filter
         queryset = rejected_filter(
             batch_id=payload.batch, reason=payload.reason and payload.reason.value, resolved=False
         )
@@ -123,7 +119,7 @@ def rejected_reprocess_view(request, payload: ReprocessIn):
         return json_answer(
             {"error": f"{parameter}: " + REPROCESS_TOO_MANY.format(rows=rows, limit=limit)}, 400
         )
-    ids = payload.ids if not by_filter else list(queryset.values_list("pk", flat=True))
+    ids = payload.ids if payload.ids is not None else list(queryset.values_list("pk", flat=True))
     try:
         batches = reprocess_batches_create(rejected_ids=ids, user=request.user, dry_run=payload.dry_run)
     except ValueError as exc:

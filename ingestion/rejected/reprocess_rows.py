@@ -161,12 +161,12 @@ class InvoicesRead:
         selected = ", ".join(f"s.{c}" for c in columns)
         frames = []
         for order, staged_by in enumerate([batch_id, *overlays.order_by("pk").values_list("pk", flat=True)]):
-            rows = _fetch(  # each a primary-key range of staging
+            fetched = _fetch(  # each a primary-key range of staging
                 f"SELECT {selected}, s.reason FROM stg_invoices s JOIN {_INVOICE_IDS} t"
                 " ON t.k = s.clean_invoice_id WHERE s.batch_id = %s",
                 [staged_by],
             )
-            frames.append(pd.DataFrame(rows, columns=[*columns, "reason_now"]).assign(order=order))
+            frames.append(pd.DataFrame(fetched, columns=[*columns, "reason_now"]).assign(order=order))
         rows = pd.concat(frames, ignore_index=True).sort_values(["source_row", "order"], kind="stable")
         rows = rows.drop_duplicates("source_row", keep="last")
         return rows.loc[rows["reason_now"].isna(), list(columns)].reset_index(drop=True)

@@ -52,7 +52,7 @@ DUPLICATE_UNKNOWN_FIRST = (
 _LOCK_POLL_SECONDS = 0.02
 
 
-def _as_written(frame: pd.DataFrame) -> pd.DataFrame:
+def _as_written[Frame: (pd.DataFrame, pd.Series)](frame: Frame) -> Frame:
     """Plain values, nulls as None (the staging writers' input)."""
     values = frame.astype(object)
     return values.where(values.notna(), None)
@@ -78,6 +78,7 @@ class ReprocessRun(BatchRun):
         self.stage(Stage.REPROCESS)
         if selection.source_batch_id is None:
             reprocess_split(batch=batch, selection=selection)
+        source: LoadBatch | None
         if selection.source_batch_id is None:  # none of the rows is unresolved any more
             source = LoadBatch(pk=0, file_name="", sha256="")
         else:

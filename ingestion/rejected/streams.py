@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,6 +21,11 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from import_export.formats import base_formats
+
+if TYPE_CHECKING:  # what the mixin is mixed into
+    from import_export.admin import ExportActionModelAdmin as _ExportAdminBase
+else:
+    _ExportAdminBase = object
 
 from ingestion.admin.exports import REJECTED_EXPORT_COLUMNS, RejectedInvoiceResource
 from ingestion.pipeline.columns import RAW_COLUMNS
@@ -115,7 +121,7 @@ def rejected_csv_response(
     return response
 
 
-class StreamedExportMixin:
+class StreamedExportMixin(_ExportAdminBase):
     """For ``RejectedInvoiceAdmin``: its CSV export streams; XLSX is capped (with a message)."""
 
     def _do_file_export(self, file_format, request, queryset, export_form=None):

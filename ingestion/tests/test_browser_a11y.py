@@ -66,5 +66,5 @@ def test_no_serious_violation_on_the_upload_batch_and_rejected_row_pages(
     assert page.locator(".errorlist").count() > 0
     found["upload with an error"] = axe_violations(page)
     context.close()
-    assert status == {name: 200 for name in pages}
+    assert status == dict.fromkeys(pages, 200)
     assert found == {name: [] for name in found}

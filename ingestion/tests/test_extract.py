@@ -415,7 +415,7 @@ XLSX_ROWS = [
     [" Invoice_ID", *RAW_COLUMNS[1:8], "STATUS", "Notes"],
     ["INV-1", date(2023, 1, 5), "C001", "Acme", "Widget", 14.0, 1.5, 21, "PAID", "first"],
     [None] * 10,  # a blank row
-    ["INV-2", datetime(2023, 1, 6, 10, 30), "c002", "Beta", "Gadget", 2, "1,200.50", "2401.00", "pending"],
+    ["INV-2", datetime(2023, 1, 6, 10, 30), "c002", "Beta", "Gadget", 2, "1,200.50", "2401.00", "pending"],  # noqa: DTZ001 - a workbook cell holds a naive date-time
     ["inv-3", "05/01/2023", "C001", None, "Widget", "14.0", 0.25, 3.5, "PAID", None],
 ]
 

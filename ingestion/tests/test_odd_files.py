@@ -44,9 +44,11 @@ def good(n: int, **overrides) -> list:
 def cleaned(path: Path, *, chunk_rows: int = 1000, limits: Limits | None = None, notes=None, sheet=None):
     """Every row as read and cleaned: a DataFrame with the raw and the cleaned columns."""
     fmt = file_format_detect(path)
-    conventions, frames = AmountConventions(), []
-    for raw in chunks_read(path, fmt, chunk_rows=chunk_rows, limits=limits, notes=notes, sheet=sheet):
-        frames.append(pd.concat([raw, invoices_clean(raw, dims=DIMS, conventions=conventions)], axis=1))
+    conventions = AmountConventions()
+    frames = [
+        pd.concat([raw, invoices_clean(raw, dims=DIMS, conventions=conventions)], axis=1)
+        for raw in chunks_read(path, fmt, chunk_rows=chunk_rows, limits=limits, notes=notes, sheet=sheet)
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -90,12 +90,12 @@ def _value_text(value) -> object:
     )
 
 
-def cursor_encode(value, invoice_id: str) -> str:
+def invoices_cursor_encode(value, invoice_id: str) -> str:
     text = json.dumps([_value_text(value), invoice_id], separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def cursor_decode(cursor: str, sort: str) -> tuple[object, str]:
+def invoices_cursor_decode(cursor: str, sort: str) -> tuple[object, str]:
     """(sort value, invoice id); ValueError(CURSOR_INVALID) for anything else."""
     try:
         value, invoice_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -143,7 +143,7 @@ def _fetch(queryset, order, dims, *, cursor, reverse: bool, limit: int) -> list[
 
 
 def _cursor_of(row: dict) -> str:
-    return cursor_encode(row.get("sort_value", row["invoice_id"]), row["invoice_id"])
+    return invoices_cursor_encode(row.get("sort_value", row["invoice_id"]), row["invoice_id"])
 
 
 @dataclass

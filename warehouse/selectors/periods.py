@@ -46,7 +46,11 @@ def week_label(day: dt.date) -> str:
 
 
 # A period -> its rolled-up aggregate and the column holding each row's first day.
-ROLLUPS = {"month": (MonthlySales, "month"), "week": (WeeklySales, "week"), "day": (DailySales, "day")}
+ROLLUPS: dict[str, tuple[type[MonthlySales | WeeklySales | DailySales], str]] = {
+    "month": (MonthlySales, "month"),
+    "week": (WeeklySales, "week"),
+    "day": (DailySales, "day"),
+}
 
 
 def days(first: dt.date, last: dt.date):
@@ -107,11 +111,11 @@ def date_parts(start: dt.date | None, end: dt.date | None, period: str = "month"
         return model.objects.none(), DailySales.objects.filter(day__gte=start or dt.date.min, day__lte=end)
     if first_full:
         rolled = rolled.filter(**{f"{column}__gte": first_full})
-        if start < first_full:
+        if start is not None and start < first_full:
             daily = daily | DailySales.objects.filter(day__gte=start, day__lt=first_full)
     if last_full:
         rolled = rolled.filter(**{f"{column}__lte": last_full})
-        if end > last_full:
+        if end is not None and end > last_full:
             daily = daily | DailySales.objects.filter(day__gt=last_full, day__lte=end)
     return rolled, daily
 

@@ -37,7 +37,7 @@ def test_totals_of_many_ranges_equal_sql_over_the_facts():
                 (first + dt.timedelta(a), first + dt.timedelta(b - 1)) for a, b in zip(cuts[::2], cuts[1::2])
             ]
             ranges.append((dt.date(2024, 2, 1), dt.date(2024, 2, 29)))  # a whole month, alone
-            ranges = sorted({r for r in ranges}, key=lambda r: r[0])
+            ranges = sorted(set(ranges), key=lambda r: r[0])
             ranges = [r for i, r in enumerate(ranges) if i == 0 or r[0] > ranges[i - 1][1]]
             got = sales_in_ranges(filters=flt, ranges=ranges, dims=dims)
             for (a, b), (count, revenue) in zip(ranges, got):

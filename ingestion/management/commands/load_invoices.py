@@ -267,8 +267,8 @@ class Command(BaseCommand):
             )
             if b["dry_run"]:
                 self.stdout.write(f"{'':>8}{DRY_RUN_TEXT}")
-            for line in preview_lines(previews[b["id"]]) if b["id"] in previews else ():
-                self.stdout.write(f"{'':>8}{line}")
+            for text in preview_lines(previews[b["id"]]) if b["id"] in previews else ():
+                self.stdout.write(f"{'':>8}{text}")
             if b["reason_counts"]:
                 reasons = ", ".join(f"{k} {v:,}" for k, v in b["reason_counts"].items())
                 self.stdout.write(f"{'':>8}rejected: {reasons}")

@@ -171,7 +171,7 @@ def _frames(handle, source: _Bounded, fmt, names, extras, options: ReadOptions) 
                     yield finished
     except UnicodeDecodeError:
         if fmt.encoding == "utf-8":
-            raise errors.EncodingMismatch() from None
+            raise errors.EncodingMismatch from None
         raise errors.FileRejected(errors.FILE_BINARY) from None
     except pd.errors.ParserWarning:
         raise errors.FileRejected(

@@ -25,12 +25,15 @@ def _column_number(letters: bytes) -> int:
 
 def _xlsx_merges(archive: zipfile.ZipFile, part: str) -> list[tuple[int, int, int, int]]:
     """(first row, first column, last row, last column) of every merged range, read as a stream."""
-    merges, carry = [], b""
+    merges: list[tuple[int, int, int, int]] = []
+    carry = b""
     with archive.open(part) as source:
         while block := source.read(1 << 20):
             text = carry + block
-            for m in _MERGE.finditer(text):
-                merges.append((int(m[2]), _column_number(m[1]), int(m[4]), _column_number(m[3])))
+            merges.extend(
+                (int(m[2]), _column_number(m[1]), int(m[4]), _column_number(m[3]))
+                for m in _MERGE.finditer(text)
+            )
             carry = text[-200:] if len(text) > 200 else text
             if merges and carry:
                 carry = carry[carry.rfind(b">") + 1 :]
