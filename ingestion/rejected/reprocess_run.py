@@ -84,17 +84,7 @@ class ReprocessRun(BatchRun):
             source = LoadBatch.objects.filter(pk=selection.source_batch_id).first()
         if source is None:
             raise errors.FileRejected(SOURCE_GONE.format(batch_id=selection.source_batch_id))
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        self.writer = writer = pipeline_writer.BatchWriter(
-            batch_id=batch.pk,
-            file_name=source.file_name,
-            file_sha256=source.sha256,
-            loaded_at=now,
-            created_at=now,
-            tmp_dir=tmp_dir,
-            dry_run=batch.dry_run,
-            rejected_replace=False,
-        )
+        writer = self.writer_open(tmp_dir, source, rejected_replace=False)
         try:
             self.lock_wait(writer)
             frame, selected = self.rows_prepare(source.pk, selection.rejected_ids)
