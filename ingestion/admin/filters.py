@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.views.main import SEARCH_VAR
+from django.db.models import OuterRef, Subquery
 
 from ingestion.pipeline.rules import REASONS
 from warehouse.models import LoadBatch, RejectedInvoice
@@ -50,8 +51,17 @@ class BatchFilter(admin.SimpleListFilter):
     parameter_name = "batch__id__exact"
 
     def lookups(self, request, model_admin):
-        ids = RejectedInvoice.objects.order_by("-batch_id").values_list("batch_id", flat=True).distinct()[:20]
-        batches = LoadBatch.objects.filter(pk__in=list(ids)).order_by("-pk")
+        # Batches from the latest, each probing the rejected rows' index for one row (a
+        # correlated subquery: never a scan of the whole index).
+        first_row = Subquery(
+            RejectedInvoice.objects.filter(batch_id=OuterRef("pk")).order_by().values("pk")[:1]
+        )
+        batches = (
+            LoadBatch.objects.annotate(first_row=first_row)
+            .filter(first_row__isnull=False)
+            .order_by("-pk")
+            .only("pk", "file_name")[:20]
+        )
         choices = [(str(b.pk), f"#{b.pk} {b.file_name}") for b in batches]
         value = self.value()
         if value and value not in {c[0] for c in choices}:

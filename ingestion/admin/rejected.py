@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -122,6 +122,14 @@ class RejectedInvoiceAdmin(
             | Q(raw_record__customer_name__icontains=term)
         ), False
 
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        if request.method == "POST" and request.POST.get("action") and request.POST.get(ACTION_CHECKBOX_NAME):
+            # An action over ticked rows: Django answers with the action's page or a redirect,
+            # never this list, so its rows are not counted (a "select all" of 100,000 rows).
+            paginator.count = 0
+        return paginator
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.reprocess_view)
         return [
@@ -189,10 +197,11 @@ class RejectedInvoiceAdmin(
         self._reprocess(request, [row.pk])
         return redirect(admin_url(self.opts, "change", row.pk))
 
-    def _reprocess(self, request, ids: list[int]) -> None:
-        """Queue the re-processing (answers at once); the message links each batch's progress."""
+    def _reprocess(self, request, selected: list[int] | QuerySet) -> None:
+        """Queue the re-processing of rows (ids, or a query: its ids are not read here); answers
+        at once, the message links each batch's progress."""
         try:
-            batches = reprocess_batches_create(rejected_ids=ids, user=request.user)
+            batches = reprocess_batches_create(rejected_ids=selected, user=request.user)
         except ValueError as exc:
             self.message_user(request, str(exc), messages.WARNING)
             return
@@ -205,6 +214,7 @@ class RejectedInvoiceAdmin(
         if all(b.status == LoadBatch.Status.SUCCEEDED for b in batches):  # no broker: it ran already
             loaded = sum(b.rows_loaded for b in batches)
             rejected = sum(b.rows_rejected for b in batches)
+            ids = None if isinstance(selected, QuerySet) else selected  # None: the list selected from
             still = format_html(
                 ': <a href="{}" id="still-rejected">list them</a>',
                 still_rejected_url(ids, selection_url=request.get_full_path()),
@@ -232,7 +242,9 @@ class RejectedInvoiceAdmin(
         permissions=["reprocess"],
     )
     def reprocess_rows(self, request, queryset):
-        self._reprocess(request, list(queryset.values_list("pk", flat=True)))
+        # Ticked rows (a page at most) by id; "select all" as the query, its ids left unread.
+        across = request.POST.get("select_across") == "1"
+        self._reprocess(request, queryset if across else list(queryset.values_list("pk", flat=True)))
 
     @admin.action(
         description="Add the unknown customers and items of the selected rows",

@@ -31,11 +31,12 @@ def row_next_steps(row: RejectedInvoice) -> list[tuple[str, str]]:
     return next_steps([row.reason, *(c for c in REASONS if c in codes and c != row.reason)])
 
 
-def still_rejected_url(ids: list[int], *, selection_url: str) -> str:
+def still_rejected_url(ids: list[int] | None, *, selection_url: str) -> str:
     """The rejected list showing the rows of ``ids`` that are still unresolved: by id for a
-    selection of a page, else the list the selection was made from, unresolved rows only."""
+    selection of a page, else (or with no ids: "select all") the list the selection was made
+    from, unresolved rows only."""
     changelist = admin_url(RejectedInvoice._meta, "changelist")
-    if len(ids) <= STILL_REJECTED_IDS_MAX:
+    if ids is not None and len(ids) <= STILL_REJECTED_IDS_MAX:
         return f"{changelist}?{urlencode({'id__in': ','.join(map(str, ids)), 'resolved': 'no'})}"
     params = QueryDict(selection_url.partition("?")[2], mutable=True)
     params["resolved"] = "no"

@@ -97,20 +97,18 @@ class BatchRun:
         if self.writer is not None:
             self.writer.abort()
 
+    def writer_open(self, tmp_dir: Path, rows_of: LoadBatch, **options) -> pipeline_writer.BatchWriter:
+        """The batch's writer (a lost lease aborts it), writing rows of ``rows_of``'s file."""
+        self.writer = pipeline_writer.BatchWriter(
+            self.batch.pk, rows_of.file_name, rows_of.sha256, tmp_dir, self.batch.dry_run, **options
+        )
+        return self.writer
+
     def load(self, fmt: extract.FileFormat, tmp_dir: Path) -> None:
         """Read, clean, stage and merge every row; commit with the batch's final counts."""
         batch = self.batch
         dims = dimensions_load()
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        self.writer = writer = pipeline_writer.BatchWriter(
-            batch_id=batch.pk,
-            file_name=batch.file_name,
-            file_sha256=batch.sha256,
-            loaded_at=now,
-            created_at=now,
-            tmp_dir=tmp_dir,
-            dry_run=batch.dry_run,
-        )
+        writer = self.writer_open(tmp_dir, batch)
         seen = InvoiceIdFilter()
         reasons: Counter = Counter()
         conventions, notes = AmountConventions(), list[str]()

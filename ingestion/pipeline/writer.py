@@ -34,10 +34,10 @@ from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from django.db import OperationalError, connection, transaction
+from django.utils import timezone
 
 from ingestion.pipeline import bulk, duplicates, sql
 from ingestion.pipeline.columns import STAGING_COLUMNS
@@ -61,8 +61,6 @@ class BatchWriter:
     batch_id: int
     file_name: str
     file_sha256: str
-    loaded_at: Any  # already adapted for the database
-    created_at: Any
     tmp_dir: Path
     dry_run: bool = False
     rejected_replace: bool = True  # see ``FactsMerge.rejected_replace``
@@ -71,6 +69,7 @@ class BatchWriter:
 
     def __post_init__(self) -> None:
         self.vendor = connection.vendor
+        self.loaded_at = self.created_at = connection.ops.adapt_datetimefield_value(timezone.now())
         threaded = self.vendor == "mysql"
         self._stop = threading.Event()
         self._stager = Lane("stager", threaded=threaded)

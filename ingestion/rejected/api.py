@@ -119,9 +119,9 @@ def rejected_reprocess_view(request, payload: ReprocessIn):
         return json_answer(
             {"error": f"{parameter}: " + REPROCESS_TOO_MANY.format(rows=rows, limit=limit)}, 400
         )
-    ids = payload.ids if payload.ids is not None else list(queryset.values_list("pk", flat=True))
+    selected = queryset if by_filter else payload.ids
     try:
-        batches = reprocess_batches_create(rejected_ids=ids, user=request.user, dry_run=payload.dry_run)
+        batches = reprocess_batches_create(rejected_ids=selected, user=request.user, dry_run=payload.dry_run)
     except ValueError as exc:
         return json_answer({"error": f"{parameter}: {exc}"}, status=400)
     urls = [reverse("api:batch_detail", args=[batch.pk]) for batch in batches]

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 
 from ingestion.batches.dispatch import batch_enqueue
-from ingestion.rejected.reprocess_rows import unresolved_of
+from ingestion.rejected.reprocess_rows import SELECTED_IDS, unresolved_by_load
 from warehouse.models import LoadBatch, RejectedInvoice, ReprocessSelection
 
 NOTHING_TO_REPROCESS = "no unresolved rejected rows selected"
@@ -37,6 +39,15 @@ REPROCESS_FILE_NAME = "reprocess of {rows} rows"
 REPROCESS_NOTE = "re-processing rejected rows of batch #{batch_id} ({file_name})"
 REPROCESS_SPLIT_NOTE = "re-processing rejected rows of batch #{batch_id} ({file_name}), split from #{first}"
 _IN = 2000
+# One statement stores the ids a query selects as the batch's JSON array (the request reads none
+# of them). MariaDB bounds JSON_ARRAYAGG by group_concat_max_len (1 MiB by default): raised first.
+_SELECTION_STORE = (
+    "INSERT INTO reprocess_selection (batch_id, source_batch_id, rejected_ids)"
+    " SELECT %s, %s, {ids} FROM ({query}) q"
+)
+_AGGREGATE = {"mysql": "COALESCE(JSON_ARRAYAGG(q.k), '[]')", "sqlite": "json_group_array(q.k)"}
+_LENGTH = {"mysql": "JSON_LENGTH(rejected_ids)", "sqlite": "json_array_length(rejected_ids)"}
+_AGGREGATE_BYTES = 1 << 30
 
 
 def _any_unresolved(ids: list[int]) -> bool:
@@ -47,71 +58,111 @@ def _any_unresolved(ids: list[int]) -> bool:
     )
 
 
+def _selection_store(batch: LoadBatch, rejected: QuerySet, *, source_id: int | None = None) -> int:
+    """Store the ids of the rows ``rejected`` selects with ``batch`` (one ``INSERT … SELECT``);
+    their number."""
+    query, params = rejected.order_by().values(k=F("pk")).query.sql_with_params()
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        if vendor == "mysql":
+            cursor.execute(f"SET SESSION group_concat_max_len = {_AGGREGATE_BYTES}")
+        statement = _SELECTION_STORE.format(ids=_AGGREGATE[vendor], query=query)
+        cursor.execute(statement, [batch.pk, source_id, *params])
+        cursor.execute(f"SELECT {_LENGTH[vendor]} FROM reprocess_selection WHERE batch_id = %s", [batch.pk])
+        return int(cursor.fetchone()[0])
+
+
 def _reprocess_batch(
-    *, rejected_ids: list[int], source_id: int | None, user, dry_run: bool, note: str
+    *, rejected: list[int] | QuerySet, source_id: int | None, user, dry_run: bool, note: str
 ) -> LoadBatch:
-    """A queued re-processing batch of ``rejected_ids`` (call inside a transaction)."""
+    """A queued re-processing batch of the ``rejected`` rows (ids, or a query of rejected rows;
+    call inside a transaction)."""
     batch = LoadBatch.objects.create(
-        file_name=REPROCESS_FILE_NAME.format(rows=len(rejected_ids)),
+        file_name="",
         file_path="",
         sha256="",
         source=LoadBatch.Source.ADMIN,
         created_by=user if getattr(user, "pk", None) else None,
         dry_run=dry_run,
-        rows_total=len(rejected_ids),
         note=note[:255],
     )
-    ReprocessSelection.objects.create(batch=batch, source_batch_id=source_id, rejected_ids=rejected_ids)
-    batch_enqueue(batch=batch)
+    if isinstance(rejected, QuerySet):
+        rows = _selection_store(batch, rejected, source_id=source_id)
+    else:
+        ReprocessSelection.objects.create(batch=batch, source_batch_id=source_id, rejected_ids=rejected)
+        rows = len(rejected)
+    batch.file_name, batch.rows_total = REPROCESS_FILE_NAME.format(rows=rows), rows
+    LoadBatch.objects.filter(pk=batch.pk).update(file_name=batch.file_name, rows_total=rows)
+    if rows:  # none: the caller rolls the batch back
+        batch_enqueue(batch=batch)
     return batch
 
 
 def reprocess_batches_create(
-    *, rejected_ids: Iterable[int], user=None, dry_run: bool = False
+    *, rejected_ids: Iterable[int] | QuerySet, user=None, dry_run: bool = False
 ) -> list[LoadBatch]:
     """Queue the re-processing of the unresolved rows among ``rejected_ids``; the batch (and,
     once a worker has split the rows by load, the others: without a broker they ran already).
 
-    Reads no more than it must (the request answers at once): the worker splits the rows by
-    the load that rejected them. Raises ``ValueError(NOTHING_TO_REPROCESS)``.
+    ``rejected_ids`` is ids, or a query of rejected rows (the admin's "select all", the API's
+    filter): then the ids are stored by the database in one statement, none read here. Reads
+    no more than it must (the request answers at once): the worker splits the rows by the
+    load that rejected them. Raises ``ValueError(NOTHING_TO_REPROCESS)``.
     """
-    ids = sorted({int(i) for i in rejected_ids})
-    if not _any_unresolved(ids):
-        raise ValueError(NOTHING_TO_REPROCESS)
+    rejected: list[int] | QuerySet
+    if isinstance(rejected_ids, QuerySet):
+        rejected = rejected_ids.filter(resolved_at__isnull=True)  # none stored: nothing to do (below)
+    else:
+        rejected = sorted({int(i) for i in rejected_ids})
+        if not _any_unresolved(rejected):
+            raise ValueError(NOTHING_TO_REPROCESS)
     with transaction.atomic():
-        batch = _reprocess_batch(rejected_ids=ids, source_id=None, user=user, dry_run=dry_run, note="")
+        batch = _reprocess_batch(rejected=rejected, source_id=None, user=user, dry_run=dry_run, note="")
+        if not batch.rows_total:
+            transaction.set_rollback(True)
+    if not batch.rows_total:
+        raise ValueError(NOTHING_TO_REPROCESS)
     split = LoadBatch.objects.filter(note__endswith=f", split from #{batch.pk}").order_by("pk")
     batch.refresh_from_db()
     return [batch, *split]
 
 
-def reprocess_split(*, batch: LoadBatch, selection: ReprocessSelection) -> None:
+def reprocess_split(*, batch: LoadBatch, selection: ReprocessSelection) -> bool:
     """The worker's first step: keep the rows of the oldest load they come from, queue one
-    batch for the rows of each other load (same user, same dry run)."""
-    grouped: dict[int, list[int]] = {}
-    for pk, batch_id in unresolved_of(selection.rejected_ids):
-        grouped.setdefault(batch_id, []).append(pk)
+    batch for the rows of each other load (same user, same dry run); whether it queued any.
+    Set-based: the ids stay in the database (``selection_keys_fill`` has filled the
+    connection's table of them)."""
+    grouped = dict(unresolved_by_load())
     if not grouped:
-        return  # nothing left: the batch runs empty
+        return False  # nothing left: the batch runs empty
     names = dict(LoadBatch.objects.filter(pk__in=grouped).values_list("pk", "file_name"))
     first, *others = sorted(grouped)
+
+    def rows_of(source_id: int) -> QuerySet:
+        unresolved = RejectedInvoice.objects.filter(batch_id=source_id, resolved_at__isnull=True)
+        return unresolved.filter(pk__in=RawSQL(SELECTED_IDS, []))
+
     with transaction.atomic():
         for source_id in others:
             note = REPROCESS_SPLIT_NOTE.format(
                 batch_id=source_id, file_name=names.get(source_id), first=batch.pk
             )
             _reprocess_batch(
-                rejected_ids=sorted(grouped[source_id]),
+                rejected=rows_of(source_id),
                 source_id=source_id,
                 user=batch.created_by,
                 dry_run=batch.dry_run,
                 note=note,
             )
-        selection.source_batch_id, selection.rejected_ids = first, sorted(grouped[first])
-        selection.save(update_fields=["source_batch", "rejected_ids"])
-        batch.file_name = REPROCESS_FILE_NAME.format(rows=len(grouped[first]))
+        if others:  # this batch keeps the first load's rows only
+            ReprocessSelection.objects.filter(batch_id=batch.pk).delete()
+            _selection_store(batch, rows_of(first), source_id=first)
+        ReprocessSelection.objects.filter(batch_id=batch.pk).update(source_batch_id=first)
+        selection.source_batch_id = first
+        batch.file_name = REPROCESS_FILE_NAME.format(rows=grouped[first])
         batch.note = REPROCESS_NOTE.format(batch_id=first, file_name=names.get(first))[:255]
-        batch.rows_total = len(grouped[first])
+        batch.rows_total = grouped[first]
         LoadBatch.objects.filter(pk=batch.pk).update(
             file_name=batch.file_name, note=batch.note, rows_total=batch.rows_total
         )
+    return bool(others)

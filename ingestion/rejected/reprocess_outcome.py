@@ -18,7 +18,8 @@ from django.db import connection
 
 from ingestion.rejected.reprocess_rows import keys_table
 
-_TMP = "tmp_reprocessed_rows"  # the source rows re-processed (column k)
+_ROWS = "tmp_reprocessed_rows"  # source rows of the selected records not known resolved (column k)
+_IDS = "tmp_reprocessed_ids"  # record ids (column k)
 _CANDIDATES = "tmp_reprocessed_candidates"  # those the merge settled as repeated ids
 # Params: (batch,).
 CANDIDATE_REASONS = (
@@ -27,20 +28,29 @@ CANDIDATE_REASONS = (
 )
 # Params: (batch,): the merge's copies of the selected rows' records.
 MERGED_RECORDS_DROP = (
-    f"DELETE FROM rejected_invoices WHERE batch_id = %s AND source_row IN (SELECT k FROM {_TMP})"
+    f"DELETE FROM rejected_invoices WHERE batch_id = %s AND source_row IN (SELECT k FROM {_ROWS})"
 )
 # Params: (source batch, batch): the records left are rows of the source load.
 RECORDS_MOVE = "UPDATE rejected_invoices SET batch_id = %s WHERE batch_id = %s"
+# Params: (now, batch): the records of the rows the load's rules now pass, by id (the primary
+# key, in its order): no staging read. Each grows by its resolution, so this is the costly write.
+RECORDS_RESOLVE = {
+    "mysql": f"UPDATE rejected_invoices j JOIN {_IDS} t ON t.k = j.id"
+    " SET j.resolved_at = %s, j.resolved_by_batch_id = %s WHERE j.resolved_at IS NULL",
+    "sqlite": "UPDATE rejected_invoices SET resolved_at = %s, resolved_by_batch_id = %s"
+    f" WHERE id IN (SELECT k FROM {_IDS}) AND resolved_at IS NULL",
+}
 
 
 def records_update(vendor: str) -> str:
-    """Resolve the selected rows that passed; the others take their new reason and detail.
+    """The other selected records (still rejected, or repeated ids the merge settled): the
+    reason and detail the merge gave their staged row; resolved if it loaded. By id.
 
     Params: ``records_params``.
     """
     if vendor == "mysql":
         return (
-            f"UPDATE rejected_invoices j JOIN {_TMP} t ON t.k = j.source_row"
+            f"UPDATE rejected_invoices j JOIN {_IDS} t ON t.k = j.id"
             " JOIN stg_invoices s ON s.batch_id = %s AND s.source_row = j.source_row"
             " SET j.resolved_at = CASE WHEN s.reason IS NULL THEN %s END,"
             " j.resolved_by_batch_id = CASE WHEN s.reason IS NULL THEN %s END,"
@@ -52,7 +62,7 @@ def records_update(vendor: str) -> str:
         " resolved_by_batch_id = CASE WHEN s.reason IS NULL THEN %s END,"
         " reason = COALESCE(s.reason, j.reason), detail = COALESCE(s.detail, j.detail)"
         " FROM stg_invoices AS s WHERE s.batch_id = %s AND s.source_row = j.source_row"
-        f" AND j.batch_id = %s AND j.resolved_at IS NULL AND j.source_row IN (SELECT k FROM {_TMP})"
+        f" AND j.batch_id = %s AND j.resolved_at IS NULL AND j.id IN (SELECT k FROM {_IDS})"
     )
 
 
@@ -66,7 +76,9 @@ def records_params(vendor: str, *, now, batch_id: int, source_batch_id: int) -> 
 class ReprocessOutcome:
     batch_id: int
     source_batch_id: int
-    selected_rows: list[int]  # the source rows re-processed (the others staged are its loaded rows)
+    resolved_ids: list[int]  # records of selected rows that load (known before the merge)
+    other_ids: list[int]  # the other selected records: still rejected, or settled by the merge
+    other_rows: list[int]  # their source rows
     reasons_known: Counter  # reason (None: loaded) -> selected rows, but for the candidates
     candidate_rows: list[int]  # selected rows of repeated ids: the merge settles them
 
@@ -83,9 +95,16 @@ class ReprocessOutcome:
     def record(self, *, now) -> None:
         """Write the outcome to the rejected rows."""
         vendor = connection.vendor
-        keys_table(_TMP, self.selected_rows, text=False)
-        params = records_params(vendor, now=now, batch_id=self.batch_id, source_batch_id=self.source_batch_id)
         with connection.cursor() as cursor:
-            cursor.execute(records_update(vendor), params)
-            cursor.execute(MERGED_RECORDS_DROP, [self.batch_id])
+            if self.resolved_ids:
+                keys_table(_IDS, self.resolved_ids, text=False)
+                cursor.execute(RECORDS_RESOLVE[vendor], [now, self.batch_id])
+            if self.other_ids:
+                keys_table(_IDS, self.other_ids, text=False)
+                keys_table(_ROWS, self.other_rows, text=False)
+                params = records_params(
+                    vendor, now=now, batch_id=self.batch_id, source_batch_id=self.source_batch_id
+                )
+                cursor.execute(records_update(vendor), params)
+                cursor.execute(MERGED_RECORDS_DROP, [self.batch_id])
             cursor.execute(RECORDS_MOVE, [self.source_batch_id, self.batch_id])

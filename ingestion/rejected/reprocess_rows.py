@@ -32,36 +32,57 @@ FACT_OF_CLEAN = {
 _INTEGERS = ("customer_key", "item_key", "status_key", "clean_qty")
 _MONEY = ("clean_unit_price", "clean_total")
 _ROW_IDS = "tmp_reprocess_rows"
+SELECTED_IDS = f"SELECT k FROM {_ROW_IDS}"  # the selected ids, once ``selection_keys_fill`` ran
 _INVOICE_IDS = "tmp_reprocess_invoices"
 _KEYS_PER_STATEMENT = 100_000  # one JSON array well under the 16 MiB packet
+
+
+def _keys_table_create(cursor, name: str, *, text: bool) -> None:
+    """(Re)create the connection's temporary table ``name`` of keys (column ``k``)."""
+    if connection.vendor == "mysql":
+        column = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if text else "BIGINT"
+        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} (k {column} PRIMARY KEY)")
+    else:
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        cursor.execute(f"CREATE TEMP TABLE {name} (k {'TEXT' if text else 'BIGINT'} PRIMARY KEY)")
+
+
+def _json_keys(array: str, *, text: bool = False) -> tuple[str, str]:
+    """The rows of a JSON array of keys (``array`` an SQL expression, which may name a table
+    before it): the table to put in ``FROM`` (``j``) and its column of keys."""
+    if connection.vendor == "mysql":
+        kind = "VARCHAR(64)" if text else "BIGINT"
+        return f"JSON_TABLE({array}, '$[*]' COLUMNS (k {kind} PATH '$')) j", "j.k"
+    return f"json_each({array}) j", "j.value"
 
 
 def keys_table(name: str, keys: list, *, text: bool) -> None:
     """(Re)create the connection's temporary table ``name`` holding ``keys`` (sent as one
     JSON array per statement: no per-value quoting in Python)."""
-    if connection.vendor == "mysql":
-        column = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if text else "BIGINT"
-        statements = [
-            f"DROP TEMPORARY TABLE IF EXISTS {name}",
-            f"CREATE TEMPORARY TABLE {name} (k {column} PRIMARY KEY)",
-        ]
-        fill = (
-            f"INSERT IGNORE INTO {name} (k) SELECT j.k FROM JSON_TABLE(%s, '$[*]'"
-            f" COLUMNS (k {'VARCHAR(64)' if text else 'BIGINT'} PATH '$')) j"
-        )
-    else:
-        column = "TEXT" if text else "BIGINT"
-        statements = [
-            f"DROP TABLE IF EXISTS temp.{name}",
-            f"CREATE TEMP TABLE {name} (k {column} PRIMARY KEY)",
-        ]
-        fill = f"INSERT OR IGNORE INTO {name} (k) SELECT value FROM json_each(%s)"
+    ignore = "IGNORE" if connection.vendor == "mysql" else "OR IGNORE"
+    table, key = _json_keys("%s", text=text)
+    fill = f"INSERT {ignore} INTO {name} (k) SELECT {key} FROM {table}"
     with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+        _keys_table_create(cursor, name, text=text)
         for start in range(0, len(keys), _KEYS_PER_STATEMENT):
             part = keys[start : start + _KEYS_PER_STATEMENT]
             cursor.execute(fill, [json.dumps([k if text else int(k) for k in part], ensure_ascii=False)])
+
+
+def selection_keys_fill(batch_id: int) -> None:
+    """(Re)create the connection's table of the ids a re-processing batch selected
+    (``SELECTED_IDS``), from its stored selection, inside the database (none read here)."""
+    name = _ROW_IDS
+    ignore = "IGNORE" if connection.vendor == "mysql" else "OR IGNORE"
+    with connection.cursor() as cursor:
+        _keys_table_create(cursor, name, text=False)
+        table, key = _json_keys("r.rejected_ids")
+        cursor.execute(
+            f"INSERT {ignore} INTO {name} (k) SELECT {key} FROM reprocess_selection r"
+            f" CROSS JOIN {table} WHERE r.batch_id = %s",
+            [batch_id],
+        )
 
 
 def _fetch(statement: str, params: list) -> list[tuple]:
@@ -74,12 +95,11 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def unresolved_of(rejected_ids: list[int]) -> list[tuple[int, int]]:
-    """(id, batch) of the unresolved rows among ``rejected_ids``."""
-    keys_table(_ROW_IDS, rejected_ids, text=False)
+def unresolved_by_load() -> list[tuple[int, int]]:
+    """(batch, rows) of the unresolved rows among the selected ids (``selection_keys_fill``)."""
     return _fetch(
-        f"SELECT j.id, j.batch_id FROM {_ROW_IDS} t JOIN rejected_invoices j ON j.id = t.k"
-        " WHERE j.resolved_at IS NULL",
+        f"SELECT j.batch_id, COUNT(*) FROM {_ROW_IDS} t JOIN rejected_invoices j ON j.id = t.k"
+        " WHERE j.resolved_at IS NULL GROUP BY j.batch_id",
         [],
     )
 
@@ -95,24 +115,26 @@ def _raw_of_record(raw_text) -> tuple:
     )
 
 
-def selected_rows(*, batch_id: int, rejected_ids: list[int]) -> pd.DataFrame:
-    """The selected rows of the batch still unresolved, as read: ``source_row``, the nine
-    columns, ``extra`` (JSON of the file's other columns, or null) and ``rejected_reason``.
+def selected_rows(*, batch_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The selected rows (``selection_keys_fill``) of the batch still unresolved, as read:
+    ``source_row``, the nine columns, ``extra`` (JSON of the file's other columns, or null)
+    and ``rejected_reason``; and the ids of their records (``source_row``, ``rejected_id``).
 
     The text comes from the load's staging (exactly as read); from the rejected row's
     ``raw_record`` where staging no longer has the row.
     """
-    keys_table(_ROW_IDS, sorted(set(rejected_ids)), text=False)
     raw = ", ".join(f"s.{c}" for c in (*RAW_COLUMNS, "extra"))
     rows = _fetch(
-        f"SELECT j.source_row, {raw}, j.reason, CASE WHEN s.source_row IS NULL THEN j.raw_record END"
+        f"SELECT j.source_row, {raw}, j.reason, CASE WHEN s.source_row IS NULL THEN j.raw_record END, j.id"
         f" FROM {_ROW_IDS} t JOIN rejected_invoices j ON j.id = t.k"
         " LEFT JOIN stg_invoices s ON s.batch_id = j.batch_id AND s.source_row = j.source_row"
         " WHERE j.batch_id = %s AND j.resolved_at IS NULL",
         [batch_id],
     )
-    columns = ["source_row", *RAW_COLUMNS, "extra", "rejected_reason", "record"]
+    columns = ["source_row", *RAW_COLUMNS, "extra", "rejected_reason", "record", "rejected_id"]
     frame = pd.DataFrame(rows, columns=columns)
+    ids = frame[["source_row", "rejected_id"]].astype("int64")
+    frame = frame.drop(columns="rejected_id")
     unstaged = frame["record"].notna()
     if unstaged.any():
         frame.loc[unstaged, [*RAW_COLUMNS, "extra"]] = [
@@ -122,7 +144,7 @@ def selected_rows(*, batch_id: int, rejected_ids: list[int]) -> pd.DataFrame:
     frame = (
         frame.drop(columns="record").sort_values("source_row", kind="stable").drop_duplicates("source_row")
     )
-    return frame.astype({"source_row": "int64"}).reset_index(drop=True)
+    return frame.astype({"source_row": "int64"}).reset_index(drop=True), ids
 
 
 def staging_kept(batch_id: int) -> bool:

@@ -39,7 +39,13 @@ from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
 from ingestion.rejected.reprocess import reprocess_split
 from ingestion.rejected.reprocess_outcome import ReprocessOutcome
-from ingestion.rejected.reprocess_rows import FACT_OF_CLEAN, InvoicesRead, selected_rows, staging_kept
+from ingestion.rejected.reprocess_rows import (
+    FACT_OF_CLEAN,
+    InvoicesRead,
+    selected_rows,
+    selection_keys_fill,
+    staging_kept,
+)
 from warehouse.models import LoadBatch, ReprocessSelection
 
 Stage = LoadBatch.Stage
@@ -74,10 +80,11 @@ class ReprocessRun(BatchRun):
 
     def execute(self, tmp_dir: Path) -> None:
         batch = self.batch
-        selection = ReprocessSelection.objects.get(batch_id=batch.pk)
+        selection = ReprocessSelection.objects.defer("rejected_ids").get(batch_id=batch.pk)
         self.stage(Stage.REPROCESS)
-        if selection.source_batch_id is None:
-            reprocess_split(batch=batch, selection=selection)
+        selection_keys_fill(batch.pk)  # the selected ids, in the database
+        if selection.source_batch_id is None and reprocess_split(batch=batch, selection=selection):
+            selection_keys_fill(batch.pk)  # without a broker, a batch split off has run here
         source: LoadBatch | None
         if selection.source_batch_id is None:  # none of the rows is unresolved any more
             source = LoadBatch(pk=0, file_name="", sha256="")
@@ -85,20 +92,10 @@ class ReprocessRun(BatchRun):
             source = LoadBatch.objects.filter(pk=selection.source_batch_id).first()
         if source is None:
             raise errors.FileRejected(SOURCE_GONE.format(batch_id=selection.source_batch_id))
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        self.writer = writer = pipeline_writer.BatchWriter(
-            batch_id=batch.pk,
-            file_name=source.file_name,
-            file_sha256=source.sha256,
-            loaded_at=now,
-            created_at=now,
-            tmp_dir=tmp_dir,
-            dry_run=batch.dry_run,
-            rejected_replace=False,
-        )
+        writer = self.writer_open(tmp_dir, source, rejected_replace=False)
         try:
             self.lock_wait(writer)
-            frame, selected = self.rows_prepare(source.pk, selection.rejected_ids)
+            frame, selected = self.rows_prepare(source.pk)
             batch.rows_total, batch.rows_done = len(frame), 0
             for start in range(0, len(frame), settings.INGEST_CHUNK_ROWS):
                 part = frame.iloc[start : start + settings.INGEST_CHUNK_ROWS]
@@ -129,13 +126,14 @@ class ReprocessRun(BatchRun):
         if self.batch.stage == Stage.WAITING:
             self.stage(Stage.REPROCESS)
 
-    def rows_prepare(self, source_id: int, rejected_ids: list[int]) -> tuple[pd.DataFrame, list[int]]:
-        """The rows to stage, in the file's order, and the source rows of the selected ones."""
+    def rows_prepare(self, source_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The rows to stage, in the file's order, and the selected ones' source rows and
+        record ids (``source_row``, ``rejected_id``)."""
         with self.timed("read_rows"):
-            rows = selected_rows(batch_id=source_id, rejected_ids=rejected_ids)
+            rows, records = selected_rows(batch_id=source_id)
         if rows.empty:
             self.batch.note = NOTHING_LEFT
-            return pd.DataFrame(columns=list(STAGING_COLUMNS)), []
+            return pd.DataFrame(columns=list(STAGING_COLUMNS)), records
         with self.timed("clean"):
             cleaned = invoices_validate(rows[list(RAW_COLUMNS)], dims=dimensions_load())
         frame = pd.concat([rows[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1)
@@ -171,17 +169,21 @@ class ReprocessRun(BatchRun):
         seen = np.zeros(len(staged), dtype=np.int8)
         seen[valid.to_numpy()] = staged.loc[valid, "clean_invoice_id"].duplicated(keep="first").to_numpy()
         staged["dup_candidate"] = seen
-        return staged[list(STAGING_COLUMNS)].reset_index(drop=True), rows["source_row"].tolist()
+        return staged[list(STAGING_COLUMNS)].reset_index(drop=True), records
 
-    def outcome_of(self, frame: pd.DataFrame, selected: list[int], source_id: int) -> ReprocessOutcome:
+    def outcome_of(self, frame: pd.DataFrame, selected: pd.DataFrame, source_id: int) -> ReprocessOutcome:
         """What is known of the selected rows before the merge: reasons, except the repeated
-        ids' rows (``dup_candidate``), which the merge settles."""
-        mine = frame[frame["source_row"].isin(selected)]
+        ids' rows (``dup_candidate``), which the merge settles; so which records are resolved."""
+        mine = frame[frame["source_row"].isin(selected["source_row"])]
         settled = mine["dup_candidate"] == 0
+        loaded = mine.loc[settled & mine["reason"].isna(), "source_row"]
+        resolved = selected["source_row"].isin(loaded)
         return ReprocessOutcome(
             batch_id=self.batch.pk,
             source_batch_id=source_id,
-            selected_rows=selected,
+            resolved_ids=selected.loc[resolved, "rejected_id"].tolist(),
+            other_ids=selected.loc[~resolved, "rejected_id"].tolist(),
+            other_rows=selected.loc[~resolved, "source_row"].tolist(),
             reasons_known=Counter(mine.loc[settled, "reason"].tolist()),
             candidate_rows=mine.loc[~settled, "source_row"].astype(int).tolist(),
         )

@@ -132,6 +132,37 @@ def test_resolved_rows_are_not_reprocessed_again(tmp_path):
         rejected_reprocess(rejected_ids=ids)
 
 
+def test_a_query_of_rows_is_stored_by_the_database_its_unresolved_rows_only(tmp_path):
+    load(
+        write_invoices(
+            tmp_path,
+            "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid",
+            "INV-2,2024-01-05,C-998,Other Co,Server Setup,1,10.00,10.00,Paid",
+            "INV-3,2024-01-05,C-997,Third Co,Server Setup,1,10.00,10.00,Paid",
+            "INV-4,2024-01-05,C-100,Acme,Server Setup,x,10.00,10.00,Paid",
+            name="a.csv",
+        )
+    )
+    unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").order_by("pk")
+    first, second, third = unknown
+    RejectedInvoice.objects.filter(pk=first.pk).update(resolved_at=first.created_at)
+    Customer.objects.create(customer_id="C-998", customer_name="Other Co")
+
+    batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER"))
+
+    assert sorted(batch.reprocess.rejected_ids) == [second.pk, third.pk]  # not the resolved row
+    assert (batch.file_name, batch.rows_read, batch.rows_loaded, batch.rows_rejected) == (
+        "reprocess of 2 rows",
+        2,
+        1,
+        1,
+    )
+    assert list(unknown.filter(resolved_at__isnull=True)) == [third]
+    with pytest.raises(ValueError, match=NOTHING_TO_REPROCESS):
+        reprocess_batches_create(rejected_ids=RejectedInvoice.objects.filter(pk=second.pk))
+    assert LoadBatch.objects.count() == 2  # the load and the re-processing: none left empty
+
+
 def test_an_updated_invoice_counts_as_updated(tmp_path):
     load(
         write_invoices(
