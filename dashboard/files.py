@@ -1,8 +1,9 @@
-"""Files the dashboard hands out (chart CSVs, the invoice table's CSV and XLSX): their names,
-their first row, and dates written the one way files write them.
+"""Files the dashboard hands out (chart CSVs and PNGs, the invoice table's CSV and XLSX): their
+names, their first row, and dates written the one way files write them.
 
 A file is named after what it holds, its filters and its dates
-(``daily-sales_2024-03-01_2024-03-31_customer-C-101.csv``); its first row says what it is, the
+(``daily-sales_2024-03-01_2024-03-31_customer-C-101.csv``; a chart's PNG, drawn in the browser,
+gets its CSV's name through Plotly's ``toImageButtonOptions``); its first row says what it is, the
 currency and the filters (``Revenue by item · amounts in USD · 2024-03-01 to 2024-03-31 ·
 statuses PAID, PENDING, PROCESSING``); the column names follow. Dates are ISO 8601
 (``YYYY-MM-DD``) in every file. ``bom=1`` starts a CSV with the UTF-8 byte order mark, which
@@ -12,6 +13,8 @@ Excel needs to read non-ASCII names right.
 from __future__ import annotations
 
 import re
+
+from django.utils import timezone
 
 from warehouse.selectors.sales import SalesFilter
 
@@ -49,6 +52,25 @@ def title_row(title: str, filters: SalesFilter) -> list[str]:
 def file_name(subject: str, filters: SalesFilter, extension: str) -> str:
     """``<subject>_<start>_<end>[_statuses-..][_customer-..][_item-..].<extension>``, safe
     for every file system and a ``Content-Disposition`` header."""
+    return file_stem(subject, filters) + "." + extension
+
+
+def chart_file_name(title: str, filters: SalesFilter, extension: str, *, sales: bool = True) -> str:
+    """A chart's file: ``chart_file_stem`` and the extension."""
+    return chart_file_stem(title, filters, sales=sales) + "." + extension
+
+
+def chart_file_stem(title: str, filters: SalesFilter, *, sales: bool = True) -> str:
+    """A chart's files (its CSV, its PNG) without the extension: named after its title and
+    the filters; a chart of loads (``sales`` False: the invoice filters do not apply) after
+    today's date."""
+    if not sales:
+        today = timezone.localdate()
+        filters = SalesFilter(start=today, end=today)
+    return file_stem(title.lower(), filters)
+
+
+def file_stem(subject: str, filters: SalesFilter) -> str:
     parts = [_slug(subject)]
     parts.append(filters.start.isoformat() if filters.start else "first")
     parts.append(filters.end.isoformat() if filters.end else "last")
@@ -58,7 +80,7 @@ def file_name(subject: str, filters: SalesFilter, extension: str) -> str:
         parts.append("customer-" + _slug(filters.customer_id))
     if filters.item:
         parts.append("item-" + _slug(filters.item))
-    return "_".join(parts)[:200] + "." + extension
+    return "_".join(parts)[:200]
 
 
 def attachment(name: str) -> str:

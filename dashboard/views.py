@@ -10,7 +10,6 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from dashboard import figures, files, kpis
@@ -24,7 +23,7 @@ from dashboard.invoices import invoice_links
 from dashboard.presets import data_range_links
 from warehouse.exports import csv_cell
 from warehouse.selectors import batches, sales
-from warehouse.selectors.sales import DimensionNames, SalesFilter
+from warehouse.selectors.sales import DimensionNames
 
 
 @sales_page_required
@@ -78,6 +77,7 @@ def _body_context(request) -> dict:
                     "drills": chart.drills,
                     "drill": drill_text(name, context["grain"]),
                     "alternative": alternative,
+                    "file_stem": files.chart_file_stem(chart.title, filters, sales=chart.drills),
                 }
             )
             context.setdefault("figures", {})[name] = figure
@@ -104,11 +104,10 @@ def _chart_csv(request, name, chart) -> HttpResponse:
     chart = charts_for(form.grain_used())[name]
     filters = form.sales_filter()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    if chart.drills:  # a sales chart: its filters
-        title, named = files.title_row(chart.title, filters), filters
-    else:  # loads, not invoices: the invoice filters do not apply
-        title, named = [chart.title], SalesFilter(start=timezone.localdate(), end=timezone.localdate())
-    response["Content-Disposition"] = files.attachment(files.file_name(chart.title.lower(), named, "csv"))
+    # a sales chart's first row names its filters; the loads chart's (not invoices) does not
+    title = files.title_row(chart.title, filters) if chart.drills else [chart.title]
+    name = files.chart_file_name(chart.title, filters, "csv", sales=chart.drills)
+    response["Content-Disposition"] = files.attachment(name)
     if form.cleaned_data.get("bom"):
         response.write(files.BOM)
     writer = csv.writer(response)

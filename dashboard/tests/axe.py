@@ -11,6 +11,7 @@ from pathlib import Path
 AXE = Path(__file__).parent / "assets" / "axe-core" / "axe.min.js"
 AXE_VERSION = "4.14.1"
 BLOCKING = ("serious", "critical")
+EVERY_IMPACT = ("minor", "moderate", "serious", "critical")
 
 
 def axe_violations(page, impacts: tuple[str, ...] = BLOCKING) -> list[str]:

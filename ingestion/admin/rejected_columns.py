@@ -93,7 +93,10 @@ class RejectedColumnsMixin:
             for key in keys
         )
         return format_html(
-            '<table class="ingestion-raw"><thead><tr><th>field</th><th>value as read</th><th></th></tr>'
+            '<table class="ingestion-raw"><thead><tr><th scope="col">field</th>'
+            '<th scope="col">value as read</th><th scope="col">finding</th></tr>'
             "</thead><tbody>{}</tbody></table>",
-            format_html_join("", "<tr{}><th>{}</th><td><code>{}</code></td><td>{}</td></tr>", rows),
+            format_html_join(
+                "", '<tr{}><th scope="row">{}</th><td><code>{}</code></td><td>{}</td></tr>', rows
+            ),
         )

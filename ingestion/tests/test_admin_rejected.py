@@ -80,11 +80,13 @@ def test_the_raw_record_is_a_table_with_the_failing_fields_highlighted(admin_cli
     assert 'class="ingestion-raw"' in html
     # UNKNOWN_CUSTOMER first, TOTAL_MISMATCH also in the detail: all four fields are marked.
     for field in ("customer_id", "qty", "unit_price", "total"):
-        assert f'<tr class="ingestion-failing"><th>{field}</th>' in html
-    assert "<tr><th>issue_date</th>" in html
+        assert f'<tr class="ingestion-failing"><th scope="row">{field}</th>' in html
+    assert '<tr><th scope="row">issue_date</th>' in html
     assert (
-        "<tr><th>note</th><td><code>new customer and bad total</code></td><td>extra column</td></tr>" in html
+        '<tr><th scope="row">note</th><td><code>new customer and bad total</code></td>'
+        "<td>extra column</td></tr>" in html
     )
+    assert '<th scope="col">value as read</th><th scope="col">finding</th>' in html  # no empty header
 
 
 def test_reprocess_loads_a_row_once_its_customer_is_added_in_the_admin(admin_client, batch):

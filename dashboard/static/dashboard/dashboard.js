@@ -134,7 +134,9 @@
     figure.layout.template = theme();
     // On a narrow screen the toolbar (44 px buttons) sits above the plot, not over its bars.
     if (narrow) { figure.layout.margin.t = Math.max(figure.layout.margin.t || 0, 52); }
-    return window.Plotly.newPlot(target, figure.data, figure.layout, config).then(function (plot) {
+    // The PNG is named like the chart's CSV (its title, filters and dates: dashboard/files.py).
+    var options = Object.assign({}, config, { toImageButtonOptions: { filename: target.dataset.file } });
+    return window.Plotly.newPlot(target, figure.data, figure.layout, options).then(function (plot) {
       plot.on("plotly_click", function (event) { drill(target, event); });
       plot.on("plotly_afterplot", function () { toolbarTabStops(plot); });
       toolbarTabStops(plot);
