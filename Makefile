@@ -46,13 +46,14 @@ $(STATIC_MANIFEST): $(VENV)/.installed $(shell find */static -type f 2>/dev/null
 	$(DEMO_STATIC) $(BIN)/python manage.py collectstatic --no-input -v0
 
 # The tiers (docs/development.md): the SQLite pass runs every test once; the MySQL/MariaDB pass
-# runs again the tests that touch the database, browser tests aside. Both run on TEST_WORKERS
-# xdist workers, each on its own test database and Redis keys. PYTEST_ARGS narrows a run
+# runs again the tests that touch the database, browser and vendor-neutral tests aside. Both run
+# on TEST_WORKERS xdist workers, each on its own test database and Redis keys, taking the tests
+# in the root conftest.py's order (long ones first; a module's group as one). PYTEST_ARGS narrows a run
 # (`make test-fast PYTEST_ARGS=ingestion/tests/test_clean.py`). In the passes that select by
 # mark, exit status 5 (no test selected) is not a failure; in the SQLite pass (everything) it is.
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?=
-PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 NO_TESTS_OK := || [ $$? -eq 5 ]
 
 test: install browser test-sqlite test-mysql
@@ -65,7 +66,7 @@ test-sqlite: install
 	$(PYTEST) $(PYTEST_ARGS)
 
 test-mysql: install
-	DATABASE_URL=$(MYSQL_TEST_URL) $(PYTEST) -m "database and not browser" $(PYTEST_ARGS) $(NO_TESTS_OK)
+	DATABASE_URL=$(MYSQL_TEST_URL) $(PYTEST) -m "database and not browser and not vendor_neutral" $(PYTEST_ARGS) $(NO_TESTS_OK)
 
 # Under two minutes: no slow test, no browser, no Celery worker process.
 test-fast: install

@@ -52,15 +52,29 @@ def _celery_join_allowed():
 #   like `slow` tests. Tests that start other processes say so with `pytest.mark.process`.
 # A test that needs the MariaDB server without Django's test database (it starts processes on
 # a database of its own) says so with `pytest.mark.database`, or the MariaDB pass never runs it.
+# A database test whose point does not depend on the database vendor says so with
+# `pytest.mark.vendor_neutral`: it runs once, in the SQLite pass.
 DATABASE_FIXTURES = frozenset(
     {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
 )
 TIER_FIXTURES = {"chromium": pytest.mark.browser, "workers": pytest.mark.process}
+# Fixtures a module sets up once for its tests (its Celery workers, a private MariaDB server, a
+# gunicorn): one xdist worker takes all the module's tests that use them (`--dist loadgroup`),
+# so the module starts them once, not once per xdist worker.
+MODULE_FIXTURES = frozenset({"fleet", "mariadb", "gunicorn"})
+LONG_MARKS = ("slow", "process", "browser")
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marks added here
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    with_workers = []
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    tiers_mark(items)  # before `-m` selects on these marks
+    yield  # pytest-django sorts: plain database tests, transactional ones, then the rest
+    longest_first(items)
+    if getattr(config.option, "loadgroup", False):  # set on the xdist workers of `--dist loadgroup`
+        xdist_groups_named(items)
+
+
+def tiers_mark(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("django_db") or fixtures & DATABASE_FIXTURES:
@@ -68,16 +82,55 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture, mark in TIER_FIXTURES.items():
             if fixture in fixtures:
                 item.add_marker(mark)
-        if "workers" in fixtures:
-            with_workers.append(item)
-            # One xdist worker takes the whole module (`--dist loadgroup`): one fleet of Celery
-            # workers for its tests, not one per xdist worker.
+        if fixtures & MODULE_FIXTURES:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    # The tests with Celery workers are the longest: first in their class of tests (pytest-django
-    # then sorts, stably, the plain database tests before the transactional ones and those before
-    # the rest, an order each xdist worker keeps), so that they do not end the run on their own.
-    first = set(with_workers)
-    items[:] = with_workers + [item for item in items if item not in first]
+
+
+def _django_class(item: pytest.Item) -> int:
+    """pytest-django's order: 0 plain database tests, 1 transactional ones, 2 the rest."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    mark = item.get_closest_marker("django_db")
+    if (mark and (mark.kwargs.get("transaction") or mark.kwargs.get("reset_sequences"))) or fixtures & {
+        "transactional_db",
+        "live_server",
+    }:
+        return 1
+    return 0 if mark or "db" in fixtures else 2
+
+
+def longest_first(items: list[pytest.Item]) -> None:
+    """xdist hands the tests out in this order (`--no-loadscope-reorder`), one at a time, a
+    module's group as one; a long test handed out last would end the run on its own. So the long
+    ones go first: the long tests without a database before everything (they leave no data
+    behind), then in each of pytest-django's classes the module groups and the slow, process and
+    browser tests before the others. The classes keep their order (the transactional tests empty
+    the tables that the plain ones may read)."""
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        django_class = _django_class(item)
+        long = any(item.get_closest_marker(mark) for mark in LONG_MARKS)
+        grouped = item.get_closest_marker("xdist_group") is not None
+        if django_class == 2:
+            return (0 if long else 4), 0
+        return django_class + 1, (0 if grouped else 1 if long else 2)
+
+    items.sort(key=rank)
+
+
+def xdist_groups_named(items: list[pytest.Item]) -> None:
+    """pytest-xdist 3.8 names a test's group by appending ``@group`` to its node id, which
+    pytest 9.2's structured node ids ignore (pytest-xdist#1386): the groups would be spread over
+    the xdist workers, each starting its own Celery workers. Named here while xdist does not."""
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = {
+            str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+            for m in item.iter_markers("xdist_group")
+        }
+        suffix = "@" + "_".join(sorted(names))
+        if names and not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ from tokens.services import token_create, token_revoke
 from warehouse.models import LoadBatch, RejectedInvoice
 from warehouse.tests.factories import batch_make, rejected_make
 
-pytestmark = pytest.mark.django_db
+# Who may call what is decided in Python, not in SQL: runs once (the raw-SQL session and permission
+# reads are proven on MariaDB by test_request_identity.py and test_auth_backends.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.vendor_neutral]
 
 VIEWER = (
     "view_sales",

@@ -7,7 +7,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.test import Client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.vendor_neutral]  # django-axes' counting: runs once
 
 LOGIN = "/admin/login/"
 LIMIT = 3

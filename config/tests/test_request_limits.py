@@ -13,7 +13,7 @@ from django.test import Client, RequestFactory
 
 from config.request_limits import BODY_TOO_LARGE, upload_request_max_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.vendor_neutral]  # refused before the body is read: runs once
 
 KIB = 1024
 # upload URL -> the name of its file field

@@ -36,6 +36,7 @@ def test_vendored_bundle_matches_the_plotly_package_and_holds_every_trace_type()
 
 
 @pytest.mark.django_db
+@pytest.mark.vendor_neutral  # the page's traces and the bundle's, whatever the database
 def test_the_page_uses_only_traces_of_the_bundle(user_client, known):
     from dashboard.tests.test_views import figures as page_figures
 
@@ -78,6 +79,7 @@ def _settings_read_again() -> dict:
 
 
 @pytest.mark.django_db
+@pytest.mark.vendor_neutral  # collectstatic and whitenoise, whatever the database: runs once
 def test_make_demo_serves_the_plotly_bundle_hashed_compressed_and_cached_for_long(
     tmp_path, settings, user_client, known, monkeypatch
 ):

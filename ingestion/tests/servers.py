@@ -2,7 +2,7 @@
 
 ``RedisServer``: ``redis-server`` on a free port with no persistence (as compose ran it: a
 restart loses every message). ``MariaDBServer``: ``mariadbd`` on a free port with its own
-data folder under the test's temporary folder. Both bind 127.0.0.1 and are stopped by the
+data and temporary folders under the test's temporary folder. Both bind 127.0.0.1 and are stopped by the
 fixture that started them.
 """
 
@@ -105,6 +105,7 @@ class MariaDBServer(Server):
             f"--datadir={self.datadir}",
             f"--socket={self.socket}",
             f"--pid-file={folder / 'mariadbd.pid'}",
+            f"--tmpdir={folder}",  # its temporary tables in its own folder, not the machine's /tmp
             "--bind-address=127.0.0.1",
             f"--port={self.port}",
             "--skip-grant-tables",
