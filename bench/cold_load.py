@@ -16,6 +16,7 @@ each script arrived (its name, bytes on the wire and decoded, ``Content-Encoding
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -62,7 +63,7 @@ def cold_loads(url: str, username: str, password: str, runs: int) -> tuple[list[
             devtools.send("Network.setCacheDisabled", {"cacheDisabled": True})
             devtools.send("Performance.enable")
             headers: dict[str, str] = {}
-            page.on("response", lambda answer, seen=headers: _script_headers(answer, seen))
+            page.on("response", functools.partial(_script_headers, seen=headers))
             page.goto(f"{url}/visualization/dashboard/")
             page.wait_for_function("() => document.documentElement.dataset.chartsDrawn !== undefined")
             page.wait_for_function("() => performance.getEntriesByType('navigation')[0].loadEventEnd > 0")

@@ -3,6 +3,7 @@ filter, queued through ``ingestion.rejected.reprocess``) and the streamed CSV
 (``ingestion.rejected.streams``)."""
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
@@ -107,19 +108,19 @@ def rejected_reprocess_view(request, payload: ReprocessIn):
     by_filter = payload.batch is not None or payload.reason is not None
     if (payload.ids is None) == (not by_filter):
         return json_answer({"error": f"ids: {REPROCESS_WHICH}"}, status=400)
+    selected: QuerySet | list[int]
     if payload.ids is None:  # by filter
-        queryset = rejected_filter(
+        selected = queryset = rejected_filter(
             batch_id=payload.batch, reason=payload.reason and payload.reason.value, resolved=False
         )
         parameter, rows = ("batch" if payload.batch is not None else "reason"), queryset.count()
     else:
-        parameter, rows = "ids", len(set(payload.ids))
+        selected, parameter, rows = payload.ids, "ids", len(set(payload.ids))
     limit = settings.API_REPROCESS_MAX_ROWS
     if rows > limit:
         return json_answer(
             {"error": f"{parameter}: " + REPROCESS_TOO_MANY.format(rows=rows, limit=limit)}, 400
         )
-    selected = queryset if by_filter else payload.ids
     try:
         batches = reprocess_batches_create(rejected_ids=selected, user=request.user, dry_run=payload.dry_run)
     except ValueError as exc:
