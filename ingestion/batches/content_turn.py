@@ -1,4 +1,5 @@
-"""One running load of a given content (sha256) at a time: a second one waits its turn.
+"""One running load of a given content (sha256) at a time: a second one waits its turn;
+and which load of a content, if any, loaded it already.
 
 Two loads of one file side by side would both load it (the second finding every row
 unchanged), where a serial run ends the second ``skipped``. So a run takes the content's
@@ -80,3 +81,22 @@ def content_turn(*, batch: LoadBatch, owner: str, wait: Callable[[], None]) -> I
         wait()
         time.sleep(POLL_SECONDS)
     yield  # the turn ends with the run: its status, or its lease
+
+
+def content_loaded(batch: LoadBatch) -> LoadBatch | None:
+    """The latest other load that succeeded with the batch's content (a dry run loads nothing).
+
+    Read inside the batch's transaction, under the warehouse's write lock (every load commits
+    under it), this is exact: no load of the content can succeed between it and the commit.
+    """
+    succeeded = LoadBatch.objects.filter(
+        sha256=batch.sha256, status=LoadBatch.Status.SUCCEEDED, dry_run=False
+    )
+    return succeeded.exclude(pk=batch.pk).order_by("-pk").first()
+
+
+def size_loaded(batch: LoadBatch) -> bool:
+    """Whether a load of a file of this size succeeded: only then may the file be a repeat."""
+    return LoadBatch.objects.filter(
+        size_bytes=batch.size_bytes, status=LoadBatch.Status.SUCCEEDED, dry_run=False
+    ).exists()

@@ -26,7 +26,8 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from ingestion.batches import notify
 from ingestion.batches.paths import input_files
-from ingestion.batches.services import batch_create, file_sha256
+from ingestion.batches.services import batch_create
+from ingestion.pipeline.readers.source import file_sha256
 from warehouse.models import LoadBatch
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ REPUBLISHED = (
     "batch #{batch_id}: still queued {seconds:.0f} s after it was sent, claimed by no worker; sent again"
 )
 _BROKER_ERRORS = (BrokerError, OSError)
+_PENDING = (LoadBatch.Status.QUEUED, LoadBatch.Status.RUNNING)
 
 
 def _publish(batch_id: int, task_id: str, *, fail_batch: bool = True, then=None) -> None:
@@ -175,14 +177,20 @@ def batch_rerun(*, batch: LoadBatch, user=None) -> LoadBatch:
     return new
 
 
-def _already_handled(sha256: str) -> bool:
+def _of_content(sha256: str, path: Path) -> Q:
+    """Batches of this content: by sha256, or of this file while their load has not hashed it
+    yet (``load_invoices`` leaves that to the load, which reads the file as it is then)."""
+    return Q(sha256=sha256) | Q(sha256="", file_path=str(path.resolve()), status__in=_PENDING)
+
+
+def _already_handled(sha256: str, path: Path) -> bool:
     """A queued, running or loaded batch of this content, or a scheduled load that failed.
 
     A scheduled load that failed because the broker was unreachable does not count: the
     next scan tries that file again. (A queued batch nobody claimed is sent again first.)
     """
-    batches = LoadBatch.objects.filter(sha256=sha256, dry_run=False)
-    pending = (LoadBatch.Status.QUEUED, LoadBatch.Status.RUNNING, LoadBatch.Status.SUCCEEDED)
+    batches = LoadBatch.objects.filter(_of_content(sha256, path), dry_run=False)
+    pending = (*_PENDING, LoadBatch.Status.SUCCEEDED)
     failed = batches.filter(source=LoadBatch.Source.SCHEDULED, status=LoadBatch.Status.FAILED)
     return (
         batches.filter(status__in=pending).exists() or failed.exclude(error__startswith=QUEUE_FAILED).exists()
@@ -215,12 +223,12 @@ def input_dir_scan() -> list[int]:
         with suppress(OSError):  # unreadable: recorded once as a failed batch that says why
             digest = file_sha256(path)
         sha256 = digest[0] if digest else ""
-        lost = queued_unclaimed().filter(sha256=sha256, dry_run=False).first() if sha256 else None
+        lost = queued_unclaimed().filter(_of_content(sha256, path), dry_run=False).first() if sha256 else None
         if lost is not None and (said := batch_republish(batch=lost)):
             logger.warning(said)
             created.append(lost.pk)
             continue
-        if _already_handled(sha256) if sha256 else _unreadable_recorded(path):
+        if _already_handled(sha256, path) if sha256 else _unreadable_recorded(path):
             continue
         with transaction.atomic():
             batch = batch_create(path=path, source=LoadBatch.Source.SCHEDULED, digest=digest)

@@ -79,6 +79,7 @@ def preview_confirm(*, preview: LoadBatch, user=None) -> LoadBatch:
             force=preview.force,
             file_name=preview.file_name,
             sheet=preview.sheet,
+            digest=(preview.sha256, preview.size_bytes),  # the dry run read it; preview_load finds it
         )
         load.note = PREVIEW_LOAD_NOTE.format(batch_id=preview.pk)
         load.save(update_fields=["note"])

@@ -1,6 +1,13 @@
 """One run of a claimed batch: skip a file already loaded, or read, clean, stage and merge
 it; record the outcome.
 
+The file is opened once and read once (``FileSource``): its sha256 is taken from the bytes
+the parse reads. A batch that knows its sha256 before (the folder scan, an upload) is
+checked first, as is a file whose size some earlier load had (hashed first: a probable
+repeat is skipped without parsing it). Every load is checked again, with the sha256 of what
+it read, in its transaction under the warehouse's write lock: a content loaded meanwhile
+(two loads of one file at once) rolls the load back and ends it skipped.
+
 ``ingestion.batches.services.invoice_file_ingest`` is the entry point (it claims the batch); this
 module is its engine.
 """
@@ -12,24 +19,26 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
-from django.utils import timezone
 
 from ingestion.batches import leases
-from ingestion.batches.content_turn import CONTENT_WAIT_STAGE, content_turn
+from ingestion.batches.content_turn import CONTENT_WAIT_STAGE, content_loaded, content_turn, size_loaded
 from ingestion.batches.memory import memory_trim
-from ingestion.batches.reconnect import connection_lost, db_retry
+from ingestion.batches.reconnect import connection_lost
+from ingestion.batches.run_outcome import BatchOutcome
 from ingestion.batches.run_stops import (
     BATCH_CANCELLED_ERROR,
     BATCH_RETRYING,
     BATCH_SKIPPED_NOTE,
     BATCH_UNEXPECTED_ERROR,
     TRANSIENT_DB_ERRORS,
+    AlreadyLoaded,
     BatchCancelled,
     BatchRetry,
     LeaseLost,
@@ -47,13 +56,14 @@ from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.pipeline.lanes import connection_close
+from ingestion.pipeline.merge import FILE_SHA256_PENDING
+from ingestion.pipeline.readers.source import file_sha256
 from warehouse.models import LoadBatch
-from warehouse.versions import data_version_bump
 
 logger = logging.getLogger(__name__)
 
 
-class BatchRun:
+class BatchRun(BatchOutcome):
     """One execution of a batch: reads, cleans and stages the file, then merges it."""
 
     def __init__(self, batch: LoadBatch, owner: str, on_progress: Callable[[LoadBatch], None] | None):
@@ -97,25 +107,29 @@ class BatchRun:
         if self.writer is not None:
             self.writer.abort()
 
-    def writer_open(self, tmp_dir: Path, rows_of: LoadBatch, **options) -> pipeline_writer.BatchWriter:
-        """The batch's writer (a lost lease aborts it), writing rows of ``rows_of``'s file."""
+    def writer_open(
+        self, tmp_dir: Path, rows_of: LoadBatch, *, file_sha256: str | None = None, **options
+    ) -> pipeline_writer.BatchWriter:
+        """The batch's writer (a lost lease aborts it), writing rows of ``rows_of``'s file
+        (``file_sha256``: its hash, when ``rows_of`` does not hold it yet)."""
+        sha256 = rows_of.sha256 if file_sha256 is None else file_sha256
         self.writer = pipeline_writer.BatchWriter(
-            self.batch.pk, rows_of.file_name, rows_of.sha256, tmp_dir, self.batch.dry_run, **options
+            self.batch.pk, rows_of.file_name, sha256, tmp_dir, self.batch.dry_run, **options
         )
         return self.writer
 
-    def load(self, fmt: extract.FileFormat, tmp_dir: Path) -> None:
+    def load(self, source: extract.FileSource, fmt: extract.FileFormat, tmp_dir: Path) -> None:
         """Read, clean, stage and merge every row; commit with the batch's final counts."""
         batch = self.batch
         dims = dimensions_load()
-        writer = self.writer_open(tmp_dir, batch)
+        writer = self.writer_open(tmp_dir, batch, file_sha256=batch.sha256 or FILE_SHA256_PENDING)
         seen = InvoiceIdFilter()
         reasons: Counter = Counter()
         conventions, notes = AmountConventions(), list[str]()
         batch.rows_read = batch.rows_done = 0
         try:
             chunks = extract.chunks_read(
-                Path(batch.file_path),
+                source,
                 fmt,
                 chunk_rows=settings.INGEST_CHUNK_ROWS,
                 limits=read_limits(),
@@ -143,13 +157,26 @@ class BatchRun:
                 memory_trim()
             if notes:
                 batch.note = "; ".join(notes)[:255]
-            writer.commit(lambda: self.commit(writer, reasons), on_stage=self.stage)
+            sha256 = source.rest_hash()  # the parse read it all: nothing more is read
+            batch.size_bytes = source.bytes_read
+            writer.commit(
+                lambda: self.commit(writer, reasons),
+                on_stage=self.stage,
+                file_sha256=sha256,
+                on_hashed=lambda: self.content_settle(sha256),
+            )
         except pipeline_writer.WriteAborted:
             writer.rollback()
             self.stopped()
         except BaseException:
             writer.rollback()
             raise
+
+    def content_settle(self, sha256: str) -> None:
+        """In the transaction, under the write lock: the content loaded already ends the run."""
+        self.batch.sha256 = sha256
+        if not (self.batch.force or self.batch.dry_run) and (earlier := content_loaded(self.batch)):
+            raise AlreadyLoaded(earlier.pk)
 
     def commit(self, writer: pipeline_writer.BatchWriter, reasons: Counter) -> None:
         """Final counts on the batch row, inside the batch's transaction."""
@@ -171,72 +198,20 @@ class BatchRun:
     def execute(self, tmp_dir: Path) -> None:
         batch = self.batch
         self.stage(LoadBatch.Stage.LOADING)
-        fmt = extract.file_format_detect(Path(batch.file_path))
-        try:
-            self.load(fmt, tmp_dir)
-        except errors.EncodingMismatch:
-            logger.info("batch %s: not UTF-8 after all, reading again as cp1252", batch.pk)
-            self.load(extract.FileFormat("csv", "cp1252", fmt.delimiter), tmp_dir)
-
-    def finish(self, status: str, *, error: str = "", note: str = "") -> bool:
-        """Write the outcome, if the batch is still this run's; False if it is not.
-
-        Anything but success leaves no counts: nothing of the file reached the warehouse.
-        A user's cancel stays a cancel (with the user's message). A lost connection is
-        retried on a new one (``ingestion.batches.reconnect``), except inside the load's transaction.
-        """
-        batch, now = self.batch, timezone.now()
-        if status != LoadBatch.Status.SUCCEEDED:
-            for name in LoadBatch.COUNT_FIELDS:
-                setattr(batch, name, 0)
-            batch.reason_counts = {}
-        mine = LoadBatch.objects.filter(pk=batch.pk, lease_owner=self.owner)
-        if status == LoadBatch.Status.CANCELLED:
-            cancelled = mine.filter(status=LoadBatch.Status.CANCELLED).values_list("error", flat=True)
-            current = db_retry(cancelled.first, what=f"batch {batch.pk}")
-            error = current or error
-        else:
-            mine = mine.filter(status=LoadBatch.Status.RUNNING)
-        batch.status, batch.error, batch.note = status, error, note or batch.note
-        batch.finished_at = None if status == LoadBatch.Status.QUEUED else now
-        batch.stage_seconds = self.stage_seconds
-        batch.attempts = leases.attempt_record(batch, status=status, error=error, now=now)
-        batch.lease_owner, batch.lease_expires_at = "", None
-        fields = (
-            *LoadBatch.COUNT_FIELDS,
-            "reason_counts",
-            "status",
-            "error",
-            "note",
-            "finished_at",
-            "stage",
-            "rows_done",
-            "rows_total",
-            "stage_seconds",
-            "attempts",
-            "lease_owner",
-            "lease_expires_at",
-        )
-        values = {name: getattr(batch, name) for name in fields}
-        written = db_retry(lambda: mine.update(**values), what=f"batch {batch.pk}: writing the outcome")
-        if not written:  # cancelled meanwhile, or taken over: the row is not this run's to write
-            db_retry(batch.refresh_from_db, what=f"batch {batch.pk}")
-            return False
-        if status == LoadBatch.Status.SUCCEEDED and not batch.dry_run:
-            data_version_bump()  # in the batch's transaction: cached answers end with it
-        if self.on_progress:
-            self.on_progress(batch)
-        return True
+        path = Path(batch.file_path)
+        with extract.source_open(path) as source:
+            fmt = extract.file_format_detect(source)
+            try:
+                self.load(source, fmt, tmp_dir)
+                return
+            except errors.EncodingMismatch:
+                logger.info("batch %s: not UTF-8 after all, reading again as cp1252", batch.pk)
+        with extract.source_open(path) as source:
+            self.load(source, extract.FileFormat("csv", "cp1252", fmt.delimiter), tmp_dir)
 
     def skipped(self) -> bool:
         """A file already loaded (unless forced) ends skipped, naming the batch that loaded it."""
-        batch = self.batch
-        if batch.force or batch.dry_run:
-            return False
-        succeeded = LoadBatch.objects.filter(
-            sha256=batch.sha256, status=LoadBatch.Status.SUCCEEDED, dry_run=False
-        )
-        earlier = succeeded.exclude(pk=batch.pk).order_by("-pk").first()
+        earlier = None if self.batch.force else content_loaded(self.batch)
         if earlier is not None:
             self.finish(LoadBatch.Status.SKIPPED, note=BATCH_SKIPPED_NOTE.format(batch_id=earlier.pk))
         return earlier is not None
@@ -264,7 +239,15 @@ class BatchRun:
 
     def work(self, tmp_dir: Path) -> None:
         """Load the file, unless a load of the same content ran (skipped) or runs (waits)."""
-        if self.batch.dry_run:  # writes nothing: no need to wait for another load of the file
+        batch = self.batch
+        if batch.dry_run:  # writes nothing: no need to wait for another load of the file
+            self.execute(tmp_dir)
+            return
+        if not batch.sha256 and not batch.force and size_loaded(batch):  # a probable repeat
+            with suppress(OSError):  # unreadable: its load says why
+                batch.sha256 = file_sha256(Path(batch.file_path))[0]
+                LoadBatch.objects.filter(pk=batch.pk).update(sha256=batch.sha256)
+        if not batch.sha256:  # a new file: hashed as it is read, checked at the end
             self.execute(tmp_dir)
             return
         with content_turn(batch=self.batch, owner=self.owner, wait=self.content_wait):
@@ -278,6 +261,8 @@ class BatchRun:
         except BatchCancelled:
             batch.stage = LoadBatch.Stage.CANCELLED
             self.finish(LoadBatch.Status.CANCELLED, error=BATCH_CANCELLED_ERROR)
+        except AlreadyLoaded as exc:
+            self.finish(LoadBatch.Status.SKIPPED, note=BATCH_SKIPPED_NOTE.format(batch_id=exc.batch_id))
         except LeaseLost:
             logger.warning("batch %s: taken over by another run; this run stopped", batch.pk)
             batch.refresh_from_db()

@@ -20,3 +20,11 @@ class LeaseLost(Exception):
 
 class BatchRetry(Exception):
     """A transient database error: the batch is queued again for another attempt."""
+
+
+class AlreadyLoaded(Exception):
+    """The file's content was loaded by another batch (found once the file was read)."""
+
+    def __init__(self, batch_id: int):
+        super().__init__(batch_id)
+        self.batch_id = batch_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -16,21 +15,10 @@ from config.logs import log_fields
 from ingestion.batches import leases
 from ingestion.batches.notify import batch_notify
 from ingestion.batches.run import BatchRun
-from ingestion.pipeline import sql
+from ingestion.pipeline import errors, sql
 from warehouse.models import LoadBatch, ReprocessSelection
 
 logger = logging.getLogger(__name__)
-
-BATCH_UNREADABLE = "cannot read {path}: {reason}"
-
-
-def file_sha256(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def batch_create(
@@ -46,20 +34,22 @@ def batch_create(
 ) -> LoadBatch:
     """Record a file to load (queued). The file must stay where every worker can read it.
 
-    ``digest`` is the file's (sha256, size) when the caller has just read it (the folder
-    scan), so the file is not read again for it. A file that cannot be read (permission
-    denied, gone) is recorded as a failed batch that says why, and never sent to a worker.
+    ``digest`` is the file's (sha256, size) when the caller knows it already (the folder
+    scan and an upload hash the file first, to decide what to do with it). Without it the
+    file is not read here: its load hashes the bytes it parses (``BatchRun``) and records
+    the sha256 when it ends. A file that is gone is recorded as a failed batch that says
+    why, and never sent to a worker (one that cannot be read fails its load, saying why).
     """
     path = Path(path)
     outcome: dict = {}
     try:
-        sha256, size = digest or file_sha256(path)
+        sha256, size = digest or ("", path.stat().st_size)
     except OSError as exc:
         sha256, size = "", 0
         reason = (exc.strerror or str(exc)).lower()
         outcome = {
             "status": LoadBatch.Status.FAILED,
-            "error": BATCH_UNREADABLE.format(path=path, reason=reason),
+            "error": errors.FILE_CANNOT_READ.format(path=path, reason=reason),
             "finished_at": timezone.now(),
         }
         logger.warning("%s", outcome["error"])

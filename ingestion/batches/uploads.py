@@ -29,12 +29,15 @@ def upload_storage() -> FileSystemStorage:
     return FileSystemStorage(location=Path(settings.MEDIA_ROOT) / settings.ADMIN_UPLOAD_SUBDIR)
 
 
-def _content_check(path: Path, name: str) -> None:
-    """The checks a load would make first: what the file is, and for a workbook its parts."""
+def _content_check(path: Path, name: str) -> tuple[str, int]:
+    """The checks a load would make first: what the file is, and for a workbook its parts;
+    the file's (sha256, size), read on from the format check's first bytes."""
     try:
-        reader = formats.reader_for(extract.file_format_detect(path).kind)
-        if reader.check is not None:
-            reader.check(path, read_limits())
+        with extract.source_open(path) as source:
+            reader = formats.reader_for(extract.file_format_detect(source).kind)
+            if reader.check is not None:
+                reader.check(path, read_limits())
+            return source.rest_hash(), source.bytes_read
     except errors.FileRejected as exc:
         raise UploadRejected(f"{name}: {exc}") from None
 
@@ -50,19 +53,21 @@ def stored_name(name: str, *, max_bytes: int = STORED_NAME_MAX_BYTES) -> str:
     return stem.encode()[:room].decode(errors="ignore") + suffix
 
 
-def upload_save(uploaded) -> Path:
-    """Save under MEDIA_ROOT/<subdir>/YYYY/MM/DD/<random>-<name>; check the content, not the name."""
+def upload_save(uploaded) -> tuple[Path, tuple[str, int]]:
+    """Save under MEDIA_ROOT/<subdir>/YYYY/MM/DD/<random>-<name>; check the content, not the name.
+
+    Returns the stored path and the file's (sha256, size)."""
     storage = upload_storage()
     name = storage.save(
         f"{timezone.now():%Y/%m/%d}/{uuid.uuid4().hex[:12]}-{stored_name(uploaded.name)}", uploaded
     )
     path = Path(storage.path(name))
     try:
-        _content_check(path, uploaded.name)
+        digest = _content_check(path, uploaded.name)
     except UploadRejected:
         path.unlink(missing_ok=True)
         raise
-    return path
+    return path, digest
 
 
 def uploads_enqueue(
@@ -73,19 +78,20 @@ def uploads_enqueue(
     ``preview``: a file whose load could update existing invoices becomes a dry run first,
     which loads by itself if it updates none and otherwise waits to be confirmed
     (``ingestion.batches.preview_loads``)."""
-    saved: list[tuple[Path, str]] = []
+    saved: list[tuple[Path, tuple[str, int], str]] = []
     try:
         for uploaded in files:
-            saved.append((upload_save(uploaded), uploaded.name))  # noqa: PERF401 - kept one by one: a rejected file's predecessors are deleted
+            saved.append((*upload_save(uploaded), uploaded.name))  # noqa: PERF401 - kept one by one: a rejected file's predecessors are deleted
     except UploadRejected:
-        for path, _ in saved:
+        for path, _, _ in saved:
             path.unlink(missing_ok=True)
         raise
     batches = []
     with transaction.atomic():
-        for path, original_name in saved:
+        for path, digest, original_name in saved:
             batch = batch_create(
                 path=path,
+                digest=digest,
                 source=LoadBatch.Source.ADMIN,
                 created_by=user,
                 force=force,

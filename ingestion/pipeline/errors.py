@@ -19,6 +19,7 @@ FILE_DUPLICATE_COLUMN = "column {column!r} appears more than once in the header"
 FILE_MALFORMED = "the file is not a well-formed CSV: {error}"
 FILE_NOT_FOUND = "no such file: {path}"
 FILE_UNREADABLE = "the file cannot be read: {error}"
+FILE_CANNOT_READ = "cannot read {path}: {reason}"
 FILE_LINE_TOO_LONG = "line {line} is longer than the line limit ({limit}): is this really a CSV file?"
 FILE_CHUNK_TOO_LONG = (
     "the rows from line {line} run over {limit} without ending: a quoted field is probably not closed"

@@ -18,9 +18,19 @@ import pandas as pd
 from ingestion.pipeline import errors
 from ingestion.pipeline.formats import reader_for, reader_recognise
 from ingestion.pipeline.readers.csv_read import BYTES_READ
+from ingestion.pipeline.readers.source import FileSource
 from ingestion.pipeline.readers.tabular import Limits, ReadOptions, header_map
 
-__all__ = ["FileFormat", "Limits", "chunks_read", "file_format_detect", "header_map", "rows_estimate"]
+__all__ = [
+    "FileFormat",
+    "FileSource",
+    "Limits",
+    "chunks_read",
+    "file_format_detect",
+    "header_map",
+    "rows_estimate",
+    "source_open",
+]
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")
@@ -36,15 +46,35 @@ class FileFormat:
     delimiter: str = ","
 
 
-def file_format_detect(path: Path) -> FileFormat:
-    """Decide from the content (not the name) what the file is; raise FileRejected if unusable."""
+def source_open(path: Path) -> FileSource:
+    """The file opened for its one read; FileRejected (saying why) if it cannot be."""
     try:
-        with open(path, "rb") as handle:
-            sample = handle.read(SAMPLE_BYTES)
+        return FileSource(path)
     except FileNotFoundError:
         raise errors.FileRejected(errors.FILE_NOT_FOUND.format(path=path)) from None
     except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise errors.FileRejected(errors.FILE_CANNOT_READ.format(path=path, reason=reason)) from None
+
+
+def file_format_detect(file: Path | FileSource) -> FileFormat:
+    """Decide from the content (not the name) what the file is; raise FileRejected if unusable.
+
+    Given a ``FileSource``, its first bytes are read through it (and served again to the reader).
+    """
+    if isinstance(file, FileSource):
+        return _format_of(file.sample(SAMPLE_BYTES), file.path)
+    try:
+        with open(file, "rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+    except FileNotFoundError:
+        raise errors.FileRejected(errors.FILE_NOT_FOUND.format(path=file)) from None
+    except OSError as exc:
         raise errors.FileRejected(errors.FILE_UNREADABLE.format(error=exc.strerror)) from None
+    return _format_of(sample, Path(file))
+
+
+def _format_of(sample: bytes, path: Path) -> FileFormat:
     if not sample:
         raise errors.FileRejected(errors.FILE_EMPTY)
     reader = reader_recognise(sample, Path(path))
@@ -97,7 +127,7 @@ def _encoding_guess(sample: bytes) -> str | None:
 
 
 def chunks_read(
-    path: Path,
+    file: Path | FileSource,
     fmt: FileFormat,
     *,
     chunk_rows: int,
@@ -105,11 +135,21 @@ def chunks_read(
     sheet: str | None = None,
     notes: list[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """The file's rows in chunks; ``notes`` receives what the batch should say about the file."""
+    """The file's rows in chunks; ``notes`` receives what the batch should say about the file.
+
+    A text file is read through its ``FileSource`` (one is opened for a path); a workbook
+    by its path."""
     options = ReadOptions(chunk_rows=chunk_rows, limits=limits or Limits(), sheet=sheet)
     if notes is not None:
         options.notes = notes
-    yield from reader_for(fmt.kind).chunks(Path(path), fmt, options)
+    reader = reader_for(fmt.kind)
+    if reader.workbook:
+        yield from reader.chunks(file.path if isinstance(file, FileSource) else Path(file), fmt, options)
+    elif isinstance(file, FileSource):
+        yield from reader.chunks(file, fmt, options)
+    else:
+        with source_open(Path(file)) as source:
+            yield from reader.chunks(source, fmt, options)
 
 
 def rows_estimate(rows_read: int, chunk: pd.DataFrame, size: int) -> int:

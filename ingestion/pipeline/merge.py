@@ -26,6 +26,9 @@ from ingestion.pipeline.fact_changes import FACT_SOURCE
 from ingestion.pipeline.rejected import rejected_rows
 
 FACTS_READ_IDS = 10_000  # invoice ids per read of existing facts
+# A load's file is hashed as it is read: its rejected rows written before the end carry
+# this (as long as a sha256, so setting the real one rewrites no row's length).
+FILE_SHA256_PENDING = "-" * 64
 
 
 @dataclass
@@ -70,12 +73,28 @@ class FactsMerge:
             self.warehouse_empty = cursor.fetchone() is None
             cursor.execute(sql.SALES_ANY)
             self.aggregates_empty = self.warehouse_empty and cursor.fetchone() is None
-            if not self.dry_run and self.rejected_replace:
-                cursor.execute(sql.BATCHES_OF_FILE, [self.file_sha256])
-                batch_ids = [row[0] for row in cursor.fetchall()]
-                for start in range(0, len(batch_ids), 500):
-                    part = batch_ids[start : start + 500]
-                    cursor.execute(sql.rejected_clear(len(part)), part)
+        if self.file_sha256 != FILE_SHA256_PENDING:
+            self._rejected_of_file_clear()
+
+    def file_hashed(self, sha256: str) -> None:
+        """The file was read to its end: its sha256 on the rejected rows written before it was
+        known, and the rejected rows of earlier loads of the file replaced."""
+        pending, self.file_sha256 = self.file_sha256, sha256
+        if pending != FILE_SHA256_PENDING or self.dry_run:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(sql.REJECTED_FILE_SET, [sha256, self.batch_id, pending])
+        self._rejected_of_file_clear()
+
+    def _rejected_of_file_clear(self) -> None:
+        if self.dry_run or not self.rejected_replace:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(sql.BATCHES_OF_FILE, [self.file_sha256, self.batch_id])
+            batch_ids = [row[0] for row in cursor.fetchall()]
+            for start in range(0, len(batch_ids), 500):
+                part = batch_ids[start : start + 500]
+                cursor.execute(sql.rejected_clear(len(part)), part)
 
     def chunk_merge(self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future) -> None:
         """A cleaned chunk: its certainly-new valid rows into the facts, its rejected rows."""

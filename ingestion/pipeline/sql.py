@@ -12,7 +12,9 @@ STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES,
 CSV_FORMAT = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
 STAGING_CLEAR = "DELETE FROM stg_invoices WHERE batch_id = %s"
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
-BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s"
+BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s AND id <> %s"
+# A batch's rejected rows written before its file's sha256 was known. Params: (sha256, batch_id, pending).
+REJECTED_FILE_SET = "UPDATE rejected_invoices SET file_sha256 = %s WHERE batch_id = %s AND file_sha256 = %s"
 # Staging rows are replaced, not duplicated: a run that took over a batch from a lost one
 # may meet rows that run staged (the same rows of the same file).
 STAGING_INSERT = (

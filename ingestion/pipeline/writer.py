@@ -160,10 +160,19 @@ class BatchWriter:
             self._unmerged = None
         self._in_flight.append(self._merger.submit(self._facts_merge.chunk_merge, frame, rows, staged))
 
-    def commit(self, on_commit: Callable[[], None], on_stage: Callable[[str], None]) -> MergeCounts:
+    def commit(
+        self,
+        on_commit: Callable[[], None],
+        on_stage: Callable[[str], None],
+        *,
+        file_sha256: str = "",
+        on_hashed: Callable[[], None] | None = None,
+    ) -> MergeCounts:
         """Settle duplicates, write the rest, run ``on_commit`` in the transaction, commit.
 
         ``on_stage`` is told each step (a ``LoadBatch.Stage``) before it starts, from this thread.
+        ``file_sha256``: the file's, now that it was read; ``on_hashed`` runs first in the
+        transaction, under the lock (raising there rolls the batch back).
         """
         try:
             self._drain()
@@ -175,6 +184,8 @@ class BatchWriter:
             if self._ready is None:
                 self._ready = self._merger.submit(self._lock_and_begin)
             self._ready.result()
+            if file_sha256:
+                self._step(self._file_hashed, file_sha256, on_hashed or (lambda: None))
             if self._unmerged:
                 self._step(self._facts_merge.staged_merge, self._unmerged)
                 self._unmerged = None
@@ -251,6 +262,11 @@ class BatchWriter:
     def _timed_step(self, label: str, step: Callable, *args) -> None:
         with self._timed(label):
             step(*args)
+
+    def _file_hashed(self, sha256: str, on_hashed: Callable[[], None]) -> None:
+        on_hashed()
+        with self._timed("db_file_hashed"):
+            self._facts_merge.file_hashed(sha256)
 
     def _duplicates_settle(self, candidates: pd.DataFrame, first_rows: Future) -> None:
         with self._timed("db_duplicates"):

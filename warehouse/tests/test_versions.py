@@ -41,10 +41,10 @@ WRITES = [
 ]
 # Module that writes -> the module whose commit of that write bumps the version.
 WRITERS = {
-    "ingestion/pipeline/sql.py": "ingestion/batches/run.py",  # the load's statements
-    "ingestion/pipeline/merge.py": "ingestion/batches/run.py",  # the load's merge
-    "ingestion/pipeline/sql_facts.py": "ingestion/batches/run.py",  # the load's writes from a chunk
-    "ingestion/pipeline/aggregate_changes.py": "ingestion/batches/run.py",  # the load's aggregate deltas
+    "ingestion/pipeline/sql.py": "ingestion/batches/run_outcome.py",  # the load's statements
+    "ingestion/pipeline/merge.py": "ingestion/batches/run_outcome.py",  # the load's merge
+    "ingestion/pipeline/sql_facts.py": "ingestion/batches/run_outcome.py",  # the load's writes from a chunk
+    "ingestion/pipeline/aggregate_changes.py": "ingestion/batches/run_outcome.py",  # aggregate deltas
     "warehouse/aggregates.py": "warehouse/aggregates.py",
     "warehouse/versions.py": "warehouse/versions.py",  # the bump itself
 }

@@ -1,6 +1,7 @@
 """CSV in chunks, with memory bounded whatever the file holds.
 
-pandas' C parser reads the file through ``_Bounded``, which counts lines as the
+pandas' C parser reads the file (a ``FileSource``: read once, hashed as it goes) through
+``_Bounded``, which counts lines as the
 bytes go by: a line longer than ``Limits.line_bytes`` fails the file before it is
 held, and so does a chunk of rows spanning more than ``Limits.chunk_bytes`` (a
 quote left open). Chunks shrink when rows are wide, so a chunk stays well under
@@ -14,12 +15,12 @@ import io
 import re
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ingestion.pipeline import errors
+from ingestion.pipeline.readers.source import FileSource
 from ingestion.pipeline.readers.tabular import Limits, ReadOptions, frame_finish, header_map
 
 _NEWLINES = re.compile(rb"[\r\n]")
@@ -29,8 +30,8 @@ BYTES_READ = "bytes_read"  # a chunk's attribute: the file's bytes read up to it
 class _Bounded(io.RawIOBase):
     """A file read in blocks, failing as soon as a line or a chunk grows past its limit."""
 
-    def __init__(self, path: Path, limits: Limits, newline: bytes):
-        self.raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+    def __init__(self, raw: io.RawIOBase, limits: Limits, newline: bytes):
+        self.raw = raw  # its owner closes it
         self.limits = limits
         self.newline = newline  # b"\n", or the UTF-16 code unit of a newline
         self.line = 1  # the line the next byte belongs to
@@ -94,10 +95,6 @@ class _Bounded(io.RawIOBase):
     def chunk_begin(self, line: int) -> None:
         self.chunk_start, self.chunk_line = self.served, line
 
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
-
 
 def _size(n: int) -> str:
     return f"{n // (1024 * 1024):,} MiB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
@@ -109,10 +106,10 @@ def _newline(encoding: str) -> bytes:
     return b"\n"
 
 
-def csv_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFrame]:
+def csv_chunks(file: FileSource, fmt, options: ReadOptions) -> Iterator[pd.DataFrame]:
     limits = options.limits
     encoding = "utf-16" if fmt.encoding == "utf-16" else fmt.encoding
-    source = _Bounded(path, limits, _newline(fmt.encoding))
+    source = _Bounded(file, limits, _newline(fmt.encoding))
     with source, io.BufferedReader(source, buffer_size=1 << 16) as buffered:
         text = io.TextIOWrapper(buffered, encoding=encoding, newline="")
         try:
@@ -122,6 +119,7 @@ def csv_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFrame]:
         names, extras = header_map(header)
         text.detach()
         buffered.seek(0)
+        file.head_release()  # the parse starts over once, from the bytes kept
         yield from _frames(buffered, source, fmt, names, extras, options)
 
 
