@@ -145,6 +145,23 @@ def main() -> None:
         f" reprocess_rows_per_s={rate:,.0f} load_rows_per_s={load_rate:,.0f}"
         f" ratio={rate / load_rate:.2f} database={urlparse(args.database_url).scheme}"
     )
+    from figures import figure, figures_write, medians_table, table
+
+    header = ["run", "load rows/s", "API request s (202)", "admin select-all s", "batch s", "rows/s", "ratio"]
+    keys = ("load_rate", "request_seconds", "admin_seconds", "run_seconds", "rate")
+    rows = [
+        (n, *(figure(r[k]) for k in keys), f"{r['rate'] / r['load_rate']:.2f}")
+        for n, r in enumerate(results, 1)
+    ]
+    rows.append(
+        (
+            "median",
+            *(figure(statistics.median(r[k] for r in results)) for k in keys),
+            f"{rate / load_rate:.2f}",
+        )
+    )
+    stages = medians_table(["stage of the re-processing batch", "median s"], [r["stages"] for r in results])
+    figures_write("performance.md", "reprocess", table(header, rows), stages)
 
 
 if __name__ == "__main__":
