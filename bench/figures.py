@@ -111,7 +111,7 @@ def _commit() -> str:
         return done.stdout.strip()
 
     sha = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = git("status", "--porcelain", "--", ".", ":!docs")  # the docs change as blocks are written
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs")  # docs: the blocks
     return f"`{sha}`" + (" with uncommitted changes" if changed else "")
 
 
