@@ -22,6 +22,7 @@ options stay as they are.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -35,6 +36,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 FLAG, NOTE = "--write-docs", "--docs-note"
+
+
+def _commit() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    sha = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs")  # docs: the blocks
+    return f"`{sha}`" + (" with uncommitted changes" if changed else "")
 
 
 def _run_start(argv: list[str]) -> dict:
@@ -55,6 +66,7 @@ def _run_start(argv: list[str]) -> dict:
         "command": shlex.join(command),
         "date": dt.datetime.now(dt.UTC),
         "load": os.getloadavg(),
+        "commit": _commit(),
     }
 
 
@@ -90,7 +102,9 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 def summary_table(line: str) -> str:
     """A script's ``SUMMARY name=value ...`` line as a two-column table."""
     pairs = [field.partition("=") for field in line.split()[1:]]
-    return table(["figure", "value"], [(name.replace("_", " "), value) for name, _, value in pairs])
+    units = (("_per_s", "/s"), ("_seconds", " s"), ("_mb", " MB"), ("_", " "))
+    names = [functools.reduce(lambda name, unit: name.replace(*unit), units, name) for name, _, _ in pairs]
+    return table(["figure", "value"], [(name, value) for name, (_, _, value) in zip(names, pairs)])
 
 
 def medians_table(header: Sequence[str], runs: Sequence[dict[str, float]]) -> str:
@@ -105,21 +119,11 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores, {ram:.1f} GiB RAM"
 
 
-def _commit() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    sha = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs")  # docs: the blocks
-    return f"`{sha}`" + (" with uncommitted changes" if changed else "")
-
-
 def block_body(run: dict, parts: Sequence[str]) -> str:
     """What goes between the markers: who, when, where, then the figures."""
     load = " / ".join(f"{value:.1f}" for value in run["load"])
     header = (
-        f"`{run['command']}` on {run['date']:%Y-%m-%d %H:%M} UTC at commit {_commit()};"
+        f"`{run['command']}` on {run['date']:%Y-%m-%d %H:%M} UTC at commit {run['commit']};"
         f" {_machine()}; load average at start {load} (1 / 5 / 15 min)."
     )
     if run["note"]:
