@@ -276,17 +276,14 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    from figures import figures_write, table
+    from figures import figures_write, records_table
 
-    header = ["run", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "gunicorn CPU ms per request"]
-    lines = [("idle", idle), *([("during the load", loaded)] if args.during_load else [])]
-    keys = ("req_s", "p50", "p95", "p99", "errors")
-    rows = [(name, *(f"{line[k]:,.0f}" for k in keys), f"{line['cpu_ms']:.2f}") for name, line in lines]
-    tables = [table(header, rows), f"{args.facts:,} facts; connections per worker: {spread}"]
+    runs = {"idle": idle}
     if args.during_load:
-        load = [(f"{args.load_rows:,}", f"{alone['seconds']:.1f}", f"{busy['seconds']:.1f}", f"{ratio:.2f}")]
-        tables.append(table(["rows loaded", "alone s", "beside the clients s", "ratio"], load))
-    figures_write("performance.md", "concurrency", *tables)
+        loaded.update(load_seconds=busy["seconds"], alone_seconds=alone["seconds"])
+        runs["during the load"] = loaded
+    note = f"{args.facts:,} facts, {args.clients} clients; p50-p99, CPU: ms; connections per worker {spread}"
+    figures_write("performance.md", "concurrency", records_table(runs), note)
 
 
 if __name__ == "__main__":

@@ -78,8 +78,10 @@ def checksum(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
 
 
-def figure(value: float) -> str:
+def figure(value: float | int) -> str:
     """A measured number as the docs print it: three significant digits, whole from 100 up."""
+    if isinstance(value, int):
+        return f"{value:,}"
     decimals = next((n for n, below in ((3, 1), (2, 10), (1, 100)) if abs(value) < below), 0)
     return f"{value:,.{decimals}f}"
 
@@ -99,12 +101,28 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+_UNITS = (("_per_s", "/s"), ("_seconds", " s"), ("_mb", " MB"), ("_ms", " ms"), ("_s", "/s"), ("_", " "))
+
+
+def _label(name: str) -> str:
+    """``rows_per_s`` -> ``rows/s``, ``peak_rss_mb`` -> ``peak rss MB``, ``req_s`` -> ``req/s``."""
+    return functools.reduce(lambda label, unit: label.replace(*unit), _UNITS, name)
+
+
 def summary_table(line: str) -> str:
     """A script's ``SUMMARY name=value ...`` line as a two-column table."""
     pairs = [field.partition("=") for field in line.split()[1:]]
-    units = (("_per_s", "/s"), ("_seconds", " s"), ("_mb", " MB"), ("_", " "))
-    names = [functools.reduce(lambda name, unit: name.replace(*unit), units, name) for name, _, _ in pairs]
-    return table(["figure", "value"], [(name, value) for name, (_, _, value) in zip(names, pairs)])
+    return table(["figure", "value"], [(_label(name), value) for name, _, value in pairs])
+
+
+def records_table(records: dict[str, dict[str, float]], first: str = "run") -> str:
+    """One row per named record (``{"idle": {"req_s": 135.2, ...}}``), a column per key."""
+    keys = list(dict.fromkeys(key for record in records.values() for key in record))
+    rows = [
+        (name, *(figure(record[key]) if key in record else "" for key in keys))
+        for name, record in records.items()
+    ]
+    return table([first, *map(_label, keys)], rows)
 
 
 def medians_table(header: Sequence[str], runs: Sequence[dict[str, float]]) -> str:
