@@ -1,8 +1,16 @@
 """The benchmarks' own databases: recreated empty for every run, filled with synthetic facts."""
 
+import os
+import statistics
+import sys
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
+
+import figures  # noqa: F401  (records the run's start and takes --write-docs off the command line)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # What the dashboard benchmarks request: the page and every sales endpoint (and with FILTERS).
 FILTERS = "start=2023-03-15&end=2023-11-20&status=PAID&status=PENDING&customer=C-101"
@@ -39,6 +47,44 @@ def database_recreate(url: str) -> None:
         conn.close()
     elif parsed.scheme == "sqlite":
         Path(parsed.path).unlink(missing_ok=True)
+
+
+def bench_django(url: str) -> None:
+    """Django set up (the test settings) on the database of ``url``, recreated empty and migrated."""
+    os.environ["DATABASE_URL"] = url
+    warnings.filterwarnings("ignore", message="No directory at")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
+    sys.path.insert(0, str(ROOT))
+    database_recreate(url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def superuser_client():
+    """A test ``Client`` logged in as a new superuser (who sees every column)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(get_user_model().objects.create_superuser("bench", "bench@example.com", None))
+    return client
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """(median, p95) milliseconds of ``fn()`` over ``repeat`` runs, after two warm-ups."""
+    for _ in range(2):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
 
 
 def facts_fill(count: int) -> float:

@@ -272,6 +272,14 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    from figures import figures_write, records_table
+
+    runs = {"idle": idle}
+    if args.during_load:
+        loaded.update(load_seconds=busy["seconds"], alone_seconds=alone["seconds"])
+        runs["during the load"] = loaded
+    note = f"{args.facts:,} facts, {args.clients} clients; p50-p99, CPU: ms; connections per worker {spread}"
+    figures_write("performance.md", "concurrency", records_table(runs), note)
 
 
 if __name__ == "__main__":

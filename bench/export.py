@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psutil
 from benchdb import database_recreate
+from figures import figures_write, table
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "mysql://root:@127.0.0.1:3306/export_bench"
@@ -223,11 +224,32 @@ def main() -> None:
     started = time.perf_counter()
     token = _python(_FILL, args.database_url, str(args.rows))["token"]
     print(f"filled {args.rows:,} rejected rows in {time.perf_counter() - started:.1f} s", flush=True)
+    reads = []
     if args.compare_iterator:
         for method in ("iterator", "keyset"):
-            print(json.dumps(_python(_READ, args.database_url, method)), flush=True)
+            reads.append(_python(_READ, args.database_url, method))
+            print(json.dumps(reads[-1]), flush=True)
     result = export_run(args.database_url, args.port, token, args.rows)
     print(json.dumps(result))
+    download = (
+        f"{result['rows']:,} rows ({result['mb']:,.0f} MiB), status {result['status']}",
+        f"{result['seconds']:.1f}",
+        f"{result['first_byte_s']:.2f}",
+        f"{result['rows_per_s']:,}",
+        f"{result['worker_rss_before_mb']} → {result['worker_peak_rss_mb']} MiB",
+    )
+    in_process = [
+        (
+            f"`{r['method']}`: {r['rows']:,} rows read in-process",
+            f"{r['seconds']}",
+            "",
+            "",
+            f"{r['peak_rss_mb']} MiB",
+        )
+        for r in reads
+    ]
+    header = ["`GET /api/rejected.csv` through gunicorn", "seconds", "first byte s", "rows/s", "RSS"]
+    figures_write("benchmarks.md", "export", table(header, [download, *in_process]))
 
 
 if __name__ == "__main__":

@@ -233,6 +233,10 @@ def main() -> None:
     print(f"{summary} database={urlparse(args.database_url).scheme}")
     if not args.no_floor:
         print(where_the_time_goes(runs))
+    from figures import figures_write, summary_table
+
+    tables = [summary_table(summary), *([] if args.no_floor else [where_the_time_goes(runs)])]
+    figures_write("performance.md", "ingest", *tables)
 
 
 if __name__ == "__main__":

@@ -145,6 +145,17 @@ def main() -> None:
         f" reprocess_rows_per_s={rate:,.0f} load_rows_per_s={load_rate:,.0f}"
         f" ratio={rate / load_rate:.2f} database={urlparse(args.database_url).scheme}"
     )
+    from figures import figures_write, medians_table, records_table
+
+    keys = ("load_rate", "request_seconds", "admin_seconds", "run_seconds", "rate")
+    runs = {
+        f"run {n}": {k: r[k] for k in keys} | {"ratio": r["rate"] / r["load_rate"]}
+        for n, r in enumerate(results, 1)
+    }
+    runs["median"] = {k: statistics.median(r[k] for r in results) for k in keys} | {"ratio": rate / load_rate}
+    note = "rates in rows/s; request: the API's POST (202); admin: its select-all action; run: the batch"
+    stages = medians_table(["stage of the re-processing batch", "median s"], [r["stages"] for r in results])
+    figures_write("performance.md", "reprocess", records_table(runs), note, stages)
 
 
 if __name__ == "__main__":
