@@ -22,9 +22,11 @@ DAY_MS = 86_400_000
 MAX_TICKS = 12
 # Month labels ("Mar '24") are wide: one per month up to four months (they stay level on a
 # 390 px screen); beyond, Plotly spaces them to the width, and should it tick more often
-# than monthly, the ticks name days, so a label still never repeats.
+# than monthly (its finest steps below a month are 1, 2, 7 and 14 days), the ticks name days,
+# so a label still never repeats. The range's ends are inclusive: it must stop short of "M1",
+# or monthly ticks would name the 1st of each month.
 MAX_MONTH_TICKS = 4
-SUB_MONTH_TICKS = [{"dtickrange": [None, "M1"], "value": "%-d %b"}]
+SUB_MONTH_TICKS = [{"dtickrange": [None, 15 * DAY_MS], "value": "%-d %b"}]
 # grain -> (the series' ``period`` parameter, hover format of a period, tick label format)
 GRAINS = {
     "day": ("daily", "%a %Y-%m-%d", "%-d %b"),

@@ -63,6 +63,18 @@ def _summary(page) -> tuple[int, Decimal]:
     return int(found.group(1).replace(",", "")), Decimal(found.group(2).replace(",", ""))
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, {"width": 390, "height": 844}])
+def test_months_beyond_four_are_labelled_as_months(seeded_warehouse, watched_page, live_server, viewport):
+    _, page, _, errors = watched_page(viewport=viewport)
+    ranges = [("2024-01-01", "2024-05-31"), ("2024-01-01", "2024-06-30"), ("2023-01-01", "2024-12-31")]
+    for start, end in ranges:
+        _open(page, f"{live_server.url}{PAGE}?start={start}&end={end}&grain=month")
+        ticks = _ticks(page)
+        assert ticks and len(ticks) == len(set(ticks)), (start, end, ticks)
+        assert all(re.fullmatch(r"[A-Z][a-z]{2} '\d\d", tick) for tick in ticks), (start, end, ticks)
+    assert not errors
+
+
 def test_a_month_drills_to_its_days_and_a_day_opens_its_invoices(seeded_warehouse, watched_page, live_server):
     context, page, _, errors = watched_page(viewport=DESKTOP)
     _open(page, f"{live_server.url}{PAGE}")
