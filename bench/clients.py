@@ -49,6 +49,10 @@ class _Connection:
         self.port, self.requests, self.turn = port, requests, offset
         self.sock: socket.socket | None = None
         self.url, self.started = "", 0.0
+        self._answer_reset()
+
+    def _answer_reset(self) -> None:
+        """Forget the answer read so far (none in flight)."""
         self.head, self.status, self.remaining, self.chunked, self.tail, self.closing = (
             b"",
             0,
@@ -62,14 +66,7 @@ class _Connection:
         """Send the next request (opening the connection first if needed); OSError if it cannot."""
         self.url, request = self.requests[self.turn % len(self.requests)]
         self.turn += 1
-        self.head, self.status, self.remaining, self.chunked, self.tail, self.closing = (
-            b"",
-            0,
-            -1,
-            False,
-            b"",
-            False,
-        )
+        self._answer_reset()
         self.started = time.perf_counter()
         if self.sock is None:
             sock = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
