@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from dashboard import comparisons, figures
 from dashboard.compared_figure import compared_figure
 from warehouse.selectors import batches, sales
@@ -29,6 +31,10 @@ class Chart:
     # The rows as shown to a reader without warehouse.view_loadbatch (no batch details).
     without_details: Callable[[dict], dict] | None = None
     compared: bool = False  # its rows carry the bars they are compared with (``comparisons``)
+    # The dates its files are named after (``dashboard.files``), from its rows and the filters:
+    # by default the filters'; the loads chart's the days its loads finished, so that a name
+    # changes with the data it names (and so with the cached answer), never with the clock.
+    file_dates: Callable[[list[dict], SalesFilter], SalesFilter] = lambda rows, filters: filters
 
 
 def chart_rows(
@@ -54,13 +60,26 @@ def chart_columns(chart: Chart, comparison: comparisons.Comparison | None) -> tu
 
 
 def _quality_rows(filters: SalesFilter, dims: DimensionNames) -> list[dict]:
-    """Rejected rows per reason per recent load (batch-level: invoice filters do not apply)."""
+    """Rejected rows per reason per recent load (batch-level: invoice filters do not apply),
+    each with the day its load finished (``loaded_on``, not a CSV column)."""
     return [
-        {"batch_id": b["id"], "batch": f"#{b['id']} {b['file_name']}", "reason": reason, "rejected_rows": n}
+        {
+            "batch_id": b["id"],
+            "batch": f"#{b['id']} {b['file_name']}",
+            "reason": reason,
+            "rejected_rows": n,
+            "loaded_on": b["finished_at"] and timezone.localdate(b["finished_at"]),
+        }
         for b in batches.rejections_by_batch(limit=QUALITY_BATCHES)
         for reason, n in sorted(b["reason_counts"].items())
         if n
     ]
+
+
+def _loads_dates(rows: list[dict], filters: SalesFilter) -> SalesFilter:
+    """The first and last day the loads of ``rows`` finished (none without rows)."""
+    days = [row["loaded_on"] for row in rows if row["loaded_on"]]
+    return SalesFilter(start=min(days, default=None), end=max(days, default=None))
 
 
 CHARTS: dict[str, Chart] = {
@@ -102,5 +121,6 @@ CHARTS: dict[str, Chart] = {
         lambda rows, f: figures.rejections(rows),
         drills=False,
         without_details=lambda row: {**row, "batch": f"#{row['batch_id']}"},
+        file_dates=_loads_dates,
     ),
 }

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import re
 
-from django.utils import timezone
-
 from warehouse.selectors.sales import SalesFilter
 
 CURRENCY = "USD"
@@ -55,19 +53,15 @@ def file_name(subject: str, filters: SalesFilter, extension: str) -> str:
     return file_stem(subject, filters) + "." + extension
 
 
-def chart_file_name(title: str, filters: SalesFilter, extension: str, *, sales: bool = True) -> str:
+def chart_file_name(title: str, dates: SalesFilter, extension: str) -> str:
     """A chart's file: ``chart_file_stem`` and the extension."""
-    return chart_file_stem(title, filters, sales=sales) + "." + extension
+    return chart_file_stem(title, dates) + "." + extension
 
 
-def chart_file_stem(title: str, filters: SalesFilter, *, sales: bool = True) -> str:
+def chart_file_stem(title: str, dates: SalesFilter) -> str:
     """A chart's files (its CSV, its PNG) without the extension: named after its title and
-    the filters; a chart of loads (``sales`` False: the invoice filters do not apply) after
-    today's date."""
-    if not sales:
-        today = timezone.localdate()
-        filters = SalesFilter(start=today, end=today)
-    return file_stem(title.lower(), filters)
+    ``dates`` (its ``Chart.file_dates``: a sales chart's filters, the loads chart's days)."""
+    return file_stem(title.lower(), dates)
 
 
 def file_stem(subject: str, filters: SalesFilter) -> str:

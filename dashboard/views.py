@@ -77,7 +77,7 @@ def _body_context(request) -> dict:
                     "drills": chart.drills,
                     "drill": drill_text(name, context["grain"]),
                     "alternative": alternative,
-                    "file_stem": files.chart_file_stem(chart.title, filters, sales=chart.drills),
+                    "file_stem": files.chart_file_stem(chart.title, chart.file_dates(rows, filters)),
                 }
             )
             context.setdefault("figures", {})[name] = figure
@@ -106,18 +106,17 @@ def _chart_csv(request, name, chart) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     # a sales chart's first row names its filters; the loads chart's (not invoices) does not
     title = files.title_row(chart.title, filters) if chart.drills else [chart.title]
-    name = files.chart_file_name(chart.title, filters, "csv", sales=chart.drills)
+    comparison = comparison_for(filters, form.cleaned_data["compare"]) if chart.compared else None
+    columns = chart_columns(chart, comparison)
+    rows = chart_rows(chart, filters, dims, details=batch_details_allowed(request), comparison=comparison)
+    name = files.chart_file_name(chart.title, chart.file_dates(rows, filters), "csv")
     response["Content-Disposition"] = files.attachment(name)
     if form.cleaned_data.get("bom"):
         response.write(files.BOM)
     writer = csv.writer(response)
-    comparison = comparison_for(filters, form.cleaned_data["compare"]) if chart.compared else None
-    columns = chart_columns(chart, comparison)
     writer.writerow(title)
     writer.writerow(columns)
-    for row in chart_rows(
-        chart, filters, dims, details=batch_details_allowed(request), comparison=comparison
-    ):
+    for row in rows:
         writer.writerow([csv_cell(row[column]) for column in columns])
     return response
 

@@ -15,10 +15,12 @@ import plotly.graph_objects as go
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from dashboard import series
 from dashboard.comparisons import SERIES_FIELDS as COMPARE_COLUMNS
 from dashboard.grain import grain_auto
+from warehouse.tests.factories import batch_make
 
 pytestmark = pytest.mark.django_db
 PAGE = "/visualization/dashboard/"
@@ -169,6 +171,26 @@ def test_chart_csvs_are_named_after_chart_filters_and_dates_with_a_title_row(fac
     assert rows[0][0].endswith("all dates \u00b7 statuses PAID \u00b7 item API Access")
     _, rows = chart_csv(user_client, "monthly", grain="week", start="2024-01-01", end="2024-01-31")
     assert [r[0] for r in rows[2:]] == ["2024-W01", "2024-W02", "2024-W03", "2024-W04", "2024-W05"]
+
+
+def test_the_loads_chart_files_are_named_after_the_days_its_loads_finished_not_today(facts, user_client):
+    """The loads chart shows recent loads, not invoices: its CSV and PNG are named after the
+    first and last day those loads finished, so a cached page and a cached CSV (kept until the
+    data changes) keep names that are true after midnight."""
+    noon = dt.time(12, tzinfo=timezone.get_current_timezone())
+    for day, counts in (("2024-03-05", {"INVALID_DATE": 2}), ("2024-03-09", {"UNKNOWN_CUSTOMER": 1})):
+        batch_make(
+            file_name=f"loaded-{day}.csv",
+            sha256=day.replace("-", "") * 8,
+            reason_counts=counts,
+            finished_at=dt.datetime.combine(dt.date.fromisoformat(day), noon),
+        )
+    name = "rejected-rows-per-reason-last-10-loads_2024-03-05_2024-03-09"
+    response, rows = chart_csv(user_client, "quality", start="2024-01-01", customer="C-101")
+    assert response["Content-Disposition"] == f'attachment; filename="{name}.csv"'
+    assert [row[2:] for row in rows[2:]] == [["INVALID_DATE", "2"], ["UNKNOWN_CUSTOMER", "1"]]
+    page = user_client.get(PAGE).content.decode()
+    assert f'id="chart-quality" data-file="{name}"' in page
 
 
 def _reads(client, url: str) -> bool:
