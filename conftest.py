@@ -82,7 +82,7 @@ def tiers_mark(items: list[pytest.Item]) -> None:
         for fixture, mark in TIER_FIXTURES.items():
             if fixture in fixtures:
                 item.add_marker(mark)
-        if fixtures & MODULE_FIXTURES:
+        if fixtures & MODULE_FIXTURES and isinstance(item, pytest.Function):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
@@ -233,8 +233,13 @@ def watched_page(chromium, browser_login):
         page = context.new_page()
         requests: list[str] = []
         errors: list[str] = []
+
+        def console(message) -> None:
+            if message.type == "error":
+                errors.append(message.text)
+
         page.on("request", lambda request: requests.append(request.url))
-        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("console", console)
         page.on("pageerror", lambda error: errors.append(str(error)))
         return WatchedPage(context, page, requests, errors)
 

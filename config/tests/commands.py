@@ -15,7 +15,7 @@ SECRET = "test-only-secret-key-not-for-production-use-0123456789"
 _CHECK_BLOCK = ("System check identified some issues", "WARNINGS:", "HINT:", "(mysql.W003)")
 
 
-def command_env(**settings: str) -> dict:
+def command_env(**settings: str | None) -> dict:
     """The environment of an operator's shell: production settings (``config.settings``), no
     ``.env``, a secret key, and ``settings`` (a setting given as None is removed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}

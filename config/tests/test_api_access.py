@@ -66,7 +66,7 @@ EXPECTED = {
 }
 
 
-def api_url_names() -> set[str]:
+def api_url_names() -> set[str | None]:
     _, resolver = get_resolver().namespace_dict["api"]
     return {p.name for p in resolver.url_patterns if isinstance(p, URLPattern)}
 

@@ -24,6 +24,7 @@ FED_PAGES = ("benchmarks.md", "performance.md")
 
 def _writer():
     spec = importlib.util.spec_from_file_location("bench_figures", ROOT / "bench" / "figures.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -31,7 +32,9 @@ def _writer():
 
 def blocks_check(text: str, root: Path = ROOT) -> tuple[list[str], list[str]]:
     """(the keys of the blocks in ``text``, what is wrong with them)."""
-    keys, problems, open_at = [], [], None
+    keys: list[str] = []
+    problems: list[str] = []
+    open_at: re.Match[str] | None = None
     for found in MARKER.finditer(text):
         key, side, rest = found["key"], found["side"], found["rest"]
         if not re.fullmatch(r"[a-z0-9-]+", key):

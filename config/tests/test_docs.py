@@ -81,7 +81,9 @@ def _split(line: str) -> tuple[dict[str, str], list[str]]:
 def _recipe() -> list[str]:
     text = README.read_text(encoding="utf-8")
     section = text[text.index("## Use MariaDB") :]
-    return re.search(r"```sh\n(.*?)```", section, re.S)[1].strip().splitlines()
+    recipe = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert recipe is not None
+    return recipe[1].strip().splitlines()
 
 
 def test_the_readme_is_at_most_250_lines():
@@ -167,7 +169,9 @@ def test_the_mariadb_recipe_overrides_the_env_file_make_demo_writes_and_loads_de
         capture_output=True,
         text=True,
     )
-    database = re.search(r"DATABASE IF NOT EXISTS (\w+)", create)[1]
+    named = re.search(r"DATABASE IF NOT EXISTS (\w+)", create)
+    assert named is not None, create
+    database = named[1]
     assert shown.stdout.split() == ["django.db.backends.mysql", database, "127.0.0.1"], shown.stderr
     demo_data = dict(w.split("=", 1) for w in words if "=" in w)["DEMO_DATA"]
     assert (ROOT / demo_data).is_file()
@@ -182,7 +186,9 @@ def test_the_mariadb_recipe_creates_its_database_as_printed():
     if shutil.which("mysql") is None:
         pytest.skip("the mysql client is not installed")
     create = _recipe()[0]
-    database = re.search(r"DATABASE IF NOT EXISTS (\w+)", create)[1]
+    named = re.search(r"DATABASE IF NOT EXISTS (\w+)", create)
+    assert named is not None, create
+    database = named[1]
     with connection.cursor() as cursor:
         cursor.execute("SHOW DATABASES LIKE %s", [database])
         existed = cursor.fetchone() is not None

@@ -93,6 +93,7 @@ def test_a_data_steward_uploads_and_imports_but_does_not_delete(member):
     assert steward.get(reverse("admin:warehouse_item_import")).status_code == 200
     assert steward.get(reverse("admin:warehouse_rejectedinvoice_export")).status_code == 200
     item = Customer.objects.first()
+    assert item is not None
     assert steward.get(reverse("admin:warehouse_customer_delete", args=[item.pk])).status_code == 403
 
 

@@ -28,7 +28,7 @@ SERVERS = {
     "celery worker typed": [str(BIN / "celery"), "-A", "config", "worker"],
     "python -m celery beat": [sys.executable, "-m", "celery", "-A", "config", "beat"],
 }
-MISTAKES = {
+MISTAKES: dict[str, tuple[dict[str, str | None], str]] = {
     "no secret": (
         {"DJANGO_SECRET_KEY": None},
         "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off: put one in .env (see .env.example)"
@@ -46,7 +46,7 @@ MISTAKES = {
 }
 
 
-def start(command: list[str], **settings) -> subprocess.CompletedProcess:
+def start(command: list[str], **settings: str | None) -> subprocess.CompletedProcess:
     env = command_env(
         **settings,
         PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",

@@ -84,4 +84,5 @@ def test_a_rise_is_good_for_revenue_and_bad_for_pending_and_rejections():
         "previous": {"id": 1, "rejection_rate": D("1.00")},
     }
     card = kpis.rejection_card(latest)
+    assert card.change is not None
     assert (card.change.direction, card.change.tone) == ("up", "bad")

@@ -8,6 +8,7 @@ coloured by what they mean."""
 import calendar
 import itertools
 from decimal import Decimal
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -44,11 +45,12 @@ PENDING_SQL = (
 
 def test_axe_finds_nothing_on_the_dashboard_and_its_invoices(seeded_warehouse, watched_page, live_server):
     found = {}
-    for name, options in {
+    layouts: dict[str, dict[str, Any]] = {
         "desktop light": {"viewport": DESKTOP},
         "desktop dark": {"viewport": DESKTOP, "color_scheme": "dark"},
         "phone": {"viewport": PHONE, "has_touch": True, "is_mobile": True},
-    }.items():
+    }
+    for name, options in layouts.items():
         context, page, _, errors = watched_page(**options)
         _open(page, f"{live_server.url}{PAGE}?start=2023-03-01&end=2023-05-31")
         page.locator("details.data-table").first.evaluate("d => d.open = true")
@@ -107,7 +109,7 @@ def test_a_bar_is_drilled_from_the_keyboard(seeded_warehouse, watched_page, live
                 " e.className || e.tagName) : null; }"
             )
         )
-    per_chart = {}
+    per_chart: dict[str, list[str]] = {}
     for stop in filter(None, stops):
         chart, what = stop.split(" ", 1)
         per_chart.setdefault(chart, [])

@@ -180,7 +180,9 @@ def test_the_comparison_selector_changes_every_card_and_the_monthly_chart(
         compared = figure["data"][1]
         shown = page.locator("#chart-monthly .legendtext").nth(1).text_content()
         assert shown == f"vs {legend or named}", option  # the days of the whole comparison
-        assert sum(Decimal(str(y)) for y in compared["y"]).quantize(Decimal("0.01")) == was, option
+        assert sum((Decimal(str(y)) for y in compared["y"]), Decimal(0)).quantize(Decimal("0.01")) == was, (
+            option
+        )
         assert page.locator("#chart-monthly .barlayer .trace").count() == 2
     context.close()
     assert errors == []

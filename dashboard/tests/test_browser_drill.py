@@ -60,6 +60,7 @@ def _table_ids(page) -> list[str]:
 def _summary(page) -> tuple[int, Decimal]:
     text = page.inner_text("#invoice-summary")
     found = re.match(r"([\d,]+) invoices?, total \$([\d,.]+)", text)
+    assert found is not None, text
     return int(found.group(1).replace(",", "")), Decimal(found.group(2).replace(",", ""))
 
 

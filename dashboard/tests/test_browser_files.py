@@ -15,7 +15,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def _csv_name(context, url: str) -> str:
     answer = context.request.get(url)
     assert answer.status == 200
-    return re.fullmatch(r'attachment; filename="(.+)"', answer.headers["content-disposition"])[1]
+    named = re.fullmatch(r'attachment; filename="(.+)"', answer.headers["content-disposition"])
+    assert named is not None
+    return named[1]
 
 
 @pytest.mark.parametrize(

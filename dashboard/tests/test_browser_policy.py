@@ -71,6 +71,7 @@ def test_every_page_renders_under_its_policy_with_nothing_off_the_host(
     admin = django_user_model.objects.get(username="admin")
     token_create(user=admin, name="<b>nightly</b> export")
     rejected = RejectedInvoice.objects.filter(batch=seeded_warehouse).first()
+    assert rejected is not None
     base = live_server.url
     pages = {
         "dashboard": ("/visualization/dashboard/", CHARTS_DRAWN),

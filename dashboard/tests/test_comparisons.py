@@ -127,7 +127,7 @@ COLUMNS = ("start", "end", "compare", "mode", "before", "label")
 @pytest.mark.parametrize(COLUMNS, CASES)
 @pytest.mark.parametrize("customer", [False, True])
 def test_cards_compare_with_the_chosen_period_as_sql_does(
-    user_client, spread, start, end, compare, mode, before, label, customer
+    user_client, spread, start, end, compare, mode, before: tuple[str, str], label, customer
 ):
     who = spread if customer else None
     params = {"start": start, "end": end, "compare": compare, **({"customer": who} if who else {})}
@@ -148,7 +148,7 @@ def _api(client, path, **params):
 
 @pytest.mark.parametrize(COLUMNS, CASES)
 def test_the_kpis_endpoint_answers_the_comparison(
-    user_client, spread, start, end, compare, mode, before, label
+    user_client, spread, start, end, compare, mode, before: tuple[str, str], label
 ):
     _, body = _api(user_client, "/api/sells/kpis/", start=start, end=end, compare=compare)
     compared = body["results"]["comparison"]
@@ -170,6 +170,7 @@ def test_each_bar_of_the_series_is_compared_with_its_own_days(
     _, body = _api(user_client, "/api/sells/time/", start=start, end=end, period=period, compare=compare)
     rows = body["results"]
     before = comparison_range(D(start), D(end), compare)
+    assert before is not None
     days = [(D(r["compare_start"]), D(r["compare_end"])) for r in rows if r["compare_start"]]
     assert days[0][0] == before[0] and days[-1][1] == before[1]  # the bars tile the comparison
     assert all(b + dt.timedelta(1) == a for (_, b), (a, _) in itertools.pairwise(days))
@@ -257,7 +258,9 @@ def test_presets_follow_the_data_and_an_empty_result_offers_its_range(user_clien
     ).content.decode()
     assert "No invoices match these filters" in empty
     assert f"The data covers 3 Dec 2022{N}30 Dec 2024" in empty
-    link = re.search(r'id="data-range-link" href="\?([^"]*)"', empty).group(1).replace("&amp;", "&")
+    found = re.search(r'id="data-range-link" href="\?([^"]*)"', empty)
+    assert found is not None
+    link = found.group(1).replace("&amp;", "&")
     assert parse_qs(link) == {"customer": [spread], "start": ["2022-12-03"], "end": ["2024-12-30"]}
     assert "No invoices match" not in user_client.get(f"{URL}?{link}").content.decode()
 
@@ -280,6 +283,7 @@ def test_day_bars_moved_by_a_month_share_the_short_month_s_last_day(spread):
     from warehouse.selectors.sales import DimensionNames, SalesFilter
 
     comparison = comparison_for(SalesFilter(start=D("2024-03-29"), end=D("2024-04-01")), CALENDAR)
+    assert comparison is not None
     assert (comparison.start, comparison.end) == (D("2024-02-29"), D("2024-03-01"))
     rows = [{"period": day} for day in ("2024-03-29", "2024-03-30", "2024-03-31", "2024-04-01")]
     compared = series_compared(rows, comparison, DimensionNames.load())

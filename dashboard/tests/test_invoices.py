@@ -83,7 +83,9 @@ def link(html: str, name: str) -> str | None:
 
 def walk(client, query: str) -> tuple[list[list[str]], list[str]]:
     """Every row by following "Next" from the first page, and the pages' HTML."""
-    rows, pages, url = [], [], f"{PAGE}?{query}"
+    rows: list[list[str]] = []
+    pages: list[str] = []
+    url: str | None = f"{PAGE}?{query}"
     while url:
         response = client.get(url)
         assert response.status_code == 200, response.content.decode()[:500]
@@ -123,13 +125,14 @@ def test_every_page_of_every_sort_equals_sql_and_previous_pages_retrace_them(
     assert len(pages) == -(-len(expected) // 37) > 3
     # Back from the last page by "Previous": the same pages, in reverse.
     html, seen = pages[-1], []
-    while link(html, "previous"):
-        html = analyst.get(PAGE + link(html, "previous")).content.decode()
+    while previous := link(html, "previous"):
+        html = analyst.get(PAGE + previous).content.decode()
         seen.append(table(html))
     assert seen == [table(p) for p in reversed(pages[:-1])]
     summary = re.search(
         r'id="invoice-summary"><strong>([\d,]+) invoices</strong>, total <strong>\$([\d,.]+)', pages[0]
     )
+    assert summary is not None
     assert (int(summary.group(1).replace(",", "")), Decimal(summary.group(2).replace(",", ""))) == (
         len(expected),
         sum(t for _, t in expected),
@@ -143,9 +146,9 @@ def test_filters_and_the_pending_card_link_select_what_sql_selects(facts, analys
     ]
     assert all(r[2] == "Initech (C-103)" and r[4] in ("PENDING", "PAID") for r in rows)
     dashboard = analyst.get("/visualization/dashboard/?start=2024-02-01&end=2024-02-29").content.decode()
-    pending = unescape(
-        re.search(r'id="kpi-pending".*?<a class="invoices" href="([^"]+)"', dashboard, re.S).group(1)
-    )
+    card = re.search(r'id="kpi-pending".*?<a class="invoices" href="([^"]+)"', dashboard, re.S)
+    assert card is not None
+    pending = unescape(card.group(1))
     rows, _ = walk(analyst, pending.split("?", 1)[1])
     assert [r[0] for r in rows] == [
         i for i, _ in sql_invoices(start="2024-02-01", end="2024-02-29", statuses=("PENDING",))
@@ -222,7 +225,10 @@ def test_the_xlsx_holds_the_same_rows_and_is_refused_above_the_cap(facts, stewar
     assert response.status_code == 200 and response["Content-Disposition"].endswith('_first_2024-02-15.xlsx"')
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0].startswith("Invoices \u00b7 amounts in USD \u00b7 first sale to 2024-02-15")
+    title = rows[0][0]
+    assert isinstance(title, str) and title.startswith(
+        "Invoices \u00b7 amounts in USD \u00b7 first sale to 2024-02-15"
+    )
     expected = sql_invoices("date", end="2024-02-15")
     assert [(r[0], Decimal(str(r[8])).quantize(Decimal("0.01"))) for r in rows[2:]] == expected
     assert all(isinstance(r[1], dt.datetime) for r in rows[2:])  # real dates
@@ -253,7 +259,11 @@ def test_bad_parameters_answer_400_with_the_message(facts, analyst, params, mess
 
 def test_a_cursor_of_another_sort_is_refused(facts, analyst):
     html = analyst.get(PAGE, {"sort": "total"}).content.decode()
-    after = re.search(r"after=([^&\"]+)", link(html, "next")).group(1)
+    following = link(html, "next")
+    assert following is not None
+    cursor = re.search(r"after=([^&\"]+)", following)
+    assert cursor is not None
+    after = cursor.group(1)
     assert analyst.get(PAGE, {"sort": "customer", "after": after}).status_code == 400
 
 

@@ -9,6 +9,7 @@ import plotly.offline
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+from django.http import StreamingHttpResponse
 from django.templatetags.static import static
 from django.test import Client
 
@@ -25,9 +26,13 @@ PRODUCTION_STORAGE = {
 
 
 def test_vendored_bundle_matches_the_plotly_package_and_holds_every_trace_type():
-    path = Path(finders.find(BUNDLE))
+    found = finders.find(BUNDLE)
+    assert found is not None, BUNDLE
+    path = Path(found)
     text = path.read_text(encoding="utf-8")
-    version = re.search(r"plotly\.js \(basic - minified\) v(\S+)", text[:300]).group(1)
+    named = re.search(r"plotly\.js \(basic - minified\) v(\S+)", text[:300])
+    assert named is not None
+    version = named.group(1)
     assert version == plotly.offline.get_plotlyjs_version()  # the schema the figures are built for
     assert version in BUNDLE
     traces = set(re.findall(r'moduleType:"trace",name:"(\w+)"', text))
@@ -57,11 +62,18 @@ def test_production_static_files_are_compressed_and_cached_for_long(tmp_path, se
     client = Client()  # a new handler: whitenoise indexes the collected files
     for encoding in ("br", "gzip"):
         response = client.get(url, headers={"accept-encoding": encoding})
+        assert isinstance(response, StreamingHttpResponse)  # a file, served as it is read
         body = b"".join(response.streaming_content)
         assert (response.status_code, response["Content-Encoding"]) == (200, encoding)
         assert len(body) < 400_000  # of 1.19 MB
         assert "immutable" in response["Cache-Control"]
-        assert int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1)) >= 365 * 24 * 3600
+        assert max_age(response["Cache-Control"]) >= 365 * 24 * 3600
+
+
+def max_age(cache_control: str) -> int:
+    found = re.search(r"max-age=(\d+)", cache_control)
+    assert found is not None, cache_control
+    return int(found.group(1))
 
 
 def _settings_read_again() -> dict:
@@ -88,9 +100,9 @@ def test_make_demo_serves_the_plotly_bundle_hashed_compressed_and_cached_for_lon
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "$(DEMO_STATIC) $(BIN)/python manage.py collectstatic" in makefile
     assert "$(DEMO_STATIC) $(BIN)/python manage.py runserver" in makefile
-    demo_env = dict(
-        word.split("=", 1) for word in re.search(r"^DEMO_STATIC := (.+)$", makefile, re.M)[1].split()
-    )
+    demo_static = re.search(r"^DEMO_STATIC := (.+)$", makefile, re.M)
+    assert demo_static is not None
+    demo_env = dict(word.split("=", 1) for word in demo_static[1].split())
     for name, value in {"ENV_FILE": "", "DJANGO_DEBUG": "true", **demo_env}.items():
         monkeypatch.setenv(name, value)
     demo = _settings_read_again()
@@ -103,11 +115,13 @@ def test_make_demo_serves_the_plotly_bundle_hashed_compressed_and_cached_for_lon
     )
 
     page = user_client.get("/visualization/dashboard/").content.decode()
-    url = re.search(r'src="(/static/dashboard/vendor/plotly[^"]+)"', page)[1]
+    src = re.search(r'src="(/static/dashboard/vendor/plotly[^"]+)"', page)
+    assert src is not None
+    url = src[1]
     assert re.fullmatch(r"/static/dashboard/vendor/plotly-basic-4\.1\.1\.min\.[0-9a-f]{12}\.js", url)
     response = user_client.get(url, headers={"accept-encoding": "gzip, deflate, br"})
     body = b"".join(response.streaming_content)
     assert (response.status_code, response["Content-Encoding"]) == (200, "br")
     assert len(body) < 400_000  # of 1.19 MB
     assert "immutable" in response["Cache-Control"]
-    assert int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1)) >= 365 * 24 * 3600
+    assert max_age(response["Cache-Control"]) >= 365 * 24 * 3600

@@ -206,7 +206,9 @@ def _changes(html: str) -> dict:
         ("2024-01-16", "2024-03-01", ("2023-12-01", "2024-01-15")),
     ],
 )
-def test_previous_period_change_equals_sql_over_the_facts(user_client, known, start, end, before):
+def test_previous_period_change_equals_sql_over_the_facts(
+    user_client, known, start, end, before: tuple[str, str]
+):
     html = user_client.get(URL, {"start": start, "end": end, "compare": "previous"}).content.decode()
     days = (dt.date.fromisoformat(before[1]) - dt.date.fromisoformat(before[0])).days + 1
     label = f"previous {days} days ({dates_text(*map(dt.date.fromisoformat, before))})"

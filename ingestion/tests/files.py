@@ -46,6 +46,7 @@ def write_invoices(
 def write_workbook(path: Path, sheets: dict[str, list[list]], build: Callable | None = None) -> Path:
     """An XLSX of the sheets given (title -> rows), in order; ``build(sheet)`` adds to each."""
     book = Workbook()
+    assert book.active is not None  # a new workbook's one sheet
     book.remove(book.active)
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)

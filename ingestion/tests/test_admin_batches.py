@@ -141,7 +141,7 @@ def test_cancel_a_queued_batch(admin_client, messy):
 
 def test_cancelling_a_running_batch_makes_the_load_stop_and_roll_back(admin_client, messy):
     batch = batch_create(path=messy)
-    cancelled = []
+    cancelled: list = []
 
     def cancel_once(current: LoadBatch) -> None:
         if current.rows_done and not cancelled:  # after the first chunk, like a click mid-run

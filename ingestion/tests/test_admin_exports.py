@@ -28,7 +28,9 @@ def export(client, model: str, file_format: str, *, params: dict | None = None, 
     if params:
         url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
     form = client.get(url).context["form"]
-    data = {name: "on" for name, field in form.fields.items() if isinstance(field, BooleanField)}
+    data: dict[str, str | list[str]] = {
+        name: "on" for name, field in form.fields.items() if isinstance(field, BooleanField)
+    }
     data["format"] = file_format
     if items is not None:
         data["export_items"] = [str(i) for i in items]

@@ -122,6 +122,7 @@ def test_reprocess_needs_the_change_permission(staff_user, logged_in, batch):
 
 def test_rejected_rows_are_read_only(admin_client, batch):
     row = RejectedInvoice.objects.first()
+    assert row is not None
     url = reverse("admin:warehouse_rejectedinvoice_change", args=[row.pk])
     admin_client.post(url, {"reason": "X"})
     row.refresh_from_db()

@@ -116,6 +116,7 @@ def test_dates_read_the_same_on_the_batch_and_rejected_pages(admin_client, batch
     batch.refresh_from_db()
     expected = date_format(timezone.localtime(batch.started_at), "DATETIME_FORMAT")
     row = RejectedInvoice.objects.filter(batch=batch).first()
+    assert row is not None
 
     pages = {
         "batch list": admin_client.get(reverse("admin:warehouse_loadbatch_changelist")),

@@ -142,6 +142,7 @@ def test_an_xlsx_upload_loads(uploader_client, tmp_path):
 
     book = openpyxl.Workbook()
     sheet = book.active
+    assert sheet is not None
     for line in MESSY.strip().splitlines():
         sheet.append(line.replace('"$ 1,200.50"', "$ 1200.50").split(","))
     book.save(tmp_path / "book.xlsx")

@@ -143,6 +143,7 @@ def test_details_read_in_plain_words_and_the_stored_detail_is_kept(admin_client,
 def test_a_row_page_adds_its_missing_customer_prefilled_and_returns_to_the_row(admin_client, batch):
     page = admin_client.get(row_url("INV-3")).content.decode()
     button = re.search(r'<a class="button default ingestion-fix-add" href="([^"]+)">([^<]+)</a>', page)
+    assert button is not None
     assert button.group(2) == "Add customer C-999 (Newcomer Ltd)"
     add_url = button.group(1).replace("&amp;", "&")
 

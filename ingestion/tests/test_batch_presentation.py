@@ -84,8 +84,11 @@ def test_the_progress_bar_and_line_agree_with_the_progress_json_through_a_load(a
     def on_progress(current: LoadBatch) -> None:
         payload = admin_client.get(progress_url).json()
         page = page_of(admin_client, current)
-        width = re.search(r'class="ingestion-progress-bar" style="width:(\d+)%"', page)[1]
-        line = html.unescape(re.search(r'class="ingestion-progress-text">(.*?)</span>', page)[1])
+        bar = re.search(r'class="ingestion-progress-bar" style="width:(\d+)%"', page)
+        text = re.search(r'class="ingestion-progress-text">(.*?)</span>', page)
+        assert bar is not None and text is not None, page
+        width = bar[1]
+        line = html.unescape(text[1])
         without_seen = re.compile(r" \u00b7 last seen \d+ s ago")
         # One presenter: the box's bar and line are the progress JSON's percent and text.
         assert int(width) == (payload["percent"] or 0)

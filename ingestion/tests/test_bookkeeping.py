@@ -99,7 +99,7 @@ def test_the_sweeper_queues_again_a_batch_whose_lease_expired(tmp_path):
     LoadBatch.objects.filter(pk=batch.pk).update(
         status="running", lease_owner="gone:1:abc", lease_expires_at="2000-01-01T00:00:00Z", rows_done=7
     )
-    requeued = []
+    requeued: list[LoadBatch] = []
 
     assert batch_sweep(requeue=requeued.append) == [batch.pk]
 

@@ -128,7 +128,9 @@ def test_load_invoices_sends_again_a_batch_nobody_claims_and_says_so(seed_file, 
         text=True,
     )
     said: list[str] = []
-    reader = threading.Thread(target=lambda: said.extend(iter(command.stderr.readline, "")))
+    stderr, stdout = command.stderr, command.stdout
+    assert stderr is not None and stdout is not None  # pipes
+    reader = threading.Thread(target=lambda: said.extend(iter(stderr.readline, "")))
     reader.start()
     batch = None
     while batch is None:
@@ -141,7 +143,7 @@ def test_load_invoices_sends_again_a_batch_nobody_claims_and_says_so(seed_file, 
     while not any("sent again" in line for line in said) and time.monotonic() < deadline:
         time.sleep(0.2)
     workers()
-    command.stdout.read()
+    stdout.read()
     command.wait(timeout=120)
     reader.join()
 
@@ -272,6 +274,7 @@ def test_two_api_uploads_of_one_file_loaded_by_two_worker_processes_end_loaded_a
     loaded, skipped = sorted(batches, key=lambda b: b.status != "succeeded")
     assert (loaded.status, skipped.status) == ("succeeded", "skipped"), (loaded.error, skipped.error)
     assert skipped.note == f"identical to batch #{loaded.pk}, already loaded (use force to load again)"
+    assert loaded.finished_at is not None and skipped.started_at is not None
     overlap = (loaded.finished_at - skipped.started_at).total_seconds()
     print(f"the second started {overlap:.1f} s before the first ended")
     no_traceback(worker)

@@ -66,10 +66,12 @@ def click_every_button(context, url: str) -> list[str]:
     what was clicked and every answer of the server that was not a success or redirect."""
     page = context.new_page()
     failures: list[str] = []
-    page.on(
-        "response",
-        lambda r: r.status >= 400 and failures.append(f"{r.request.method} {r.url} -> {r.status}"),
-    )
+
+    def answered(r) -> None:
+        if r.status >= 400:
+            failures.append(f"{r.request.method} {r.url} -> {r.status}")
+
+    page.on("response", answered)
     page.goto(url)
     labels = page.locator(BUTTONS).evaluate_all(LABELS)
     clicked = []

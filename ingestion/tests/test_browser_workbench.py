@@ -91,6 +91,7 @@ def test_25_rows_of_an_unknown_customer_are_fixed_in_at_most_6_actions(
     assert page.inner_text("#summary-rejected") == "25"
     screenshot(page, "admin-batch.png")
     row = RejectedInvoice.objects.filter(batch=batch).first()
+    assert row is not None
     page.goto(f"{live_server.url}/admin/warehouse/rejectedinvoice/{row.pk}/change/")
     assert page.inner_text(".ingestion-fix-add") == "Add customer C-120 (Tyrell Corp)"
     screenshot(page, "admin-rejected-row.png")

@@ -74,9 +74,12 @@ def at_once(*calls) -> list:
 def started_in_background(batch: LoadBatch) -> tuple[threading.Thread, list]:
     """A thread loading the batch, once it has read its first rows; (thread, [its result])."""
     result: list = []
-    runner = threading.Thread(
-        target=lambda: (result.append(invoice_file_ingest(batch_id=batch.pk)), connections.close_all())
-    )
+
+    def load() -> None:
+        result.append(invoice_file_ingest(batch_id=batch.pk))
+        connections.close_all()
+
+    runner = threading.Thread(target=load)
     runner.start()
     while not LoadBatch.objects.filter(pk=batch.pk, status="running", rows_done__gt=0).exists():
         time.sleep(0.01)

@@ -137,10 +137,13 @@ class Command:
             text=True,
         )
         self.said: list[str] = []
-        self.reader = threading.Thread(target=lambda: self.said.extend(iter(self.proc.stderr.readline, "")))
+        stderr = self.proc.stderr
+        assert stderr is not None  # a pipe
+        self.reader = threading.Thread(target=lambda: self.said.extend(iter(stderr.readline, "")))
         self.reader.start()
 
     def result(self) -> tuple[int, dict | None, str]:
+        assert self.proc.stdout is not None  # a pipe
         out = self.proc.stdout.read()
         self.proc.wait(timeout=300)
         self.reader.join()
@@ -180,6 +183,7 @@ def test_the_database_restarted_under_an_in_process_load_ends_the_batch_as_a_cle
 
     assert code == 0, said
     assert "Traceback" not in said, said
+    assert line is not None, said
     assert line["status"] == "succeeded", line
     loaded = _private(private_db, "read")
     assert [b["attempts"] for b in loaded["batches"]] == [["queued", "succeeded"]]
@@ -237,6 +241,7 @@ def test_the_database_restarted_under_a_worker_is_ridden_out_by_the_waiting_comm
     assert code == 0, said
     assert "Traceback" not in said, said
     assert "the database is unreachable" in said and "the database answers again" in said, said
+    assert line is not None, said
     assert line["status"] == "succeeded", line
     assert alive, worker.log_path.read_text()[-3000:]
     loaded = _private(private_db, "read")

@@ -405,13 +405,14 @@ def test_non_utf8_byte_just_after_the_sample_raises_encoding_mismatch(tmp_path):
 def workbook_save(path: Path, rows: list[list]) -> Path:
     wb = Workbook()
     ws = wb.active
+    assert ws is not None
     for values in rows:
         ws.append(values)
     wb.save(path)
     return path
 
 
-XLSX_ROWS = [
+XLSX_ROWS: list[list] = [
     [" Invoice_ID", *RAW_COLUMNS[1:8], "STATUS", "Notes"],
     ["INV-1", date(2023, 1, 5), "C001", "Acme", "Widget", 14.0, 1.5, 21, "PAID", "first"],
     [None] * 10,  # a blank row

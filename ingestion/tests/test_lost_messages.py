@@ -42,7 +42,8 @@ def test_the_sweeper_sends_again_a_batch_nobody_claimed_for_a_sweep_period(setti
 
     assert batch_sweep() == [lost.pk]
 
-    lost.refresh_from_db(), fresh.refresh_from_db()
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
     assert (lost.status, [a["status"] for a in lost.attempts]) == ("succeeded", ["succeeded"])
     assert lost.task_id != "lost-message"
     assert (fresh.status, fresh.task_id) == ("queued", "lost-message")  # still within its period
@@ -60,7 +61,8 @@ def test_the_scan_sends_again_a_file_whose_batch_stayed_queued_instead_of_counti
     assert scan_input_dir() == [lost.pk]  # no second batch of the same file
 
     assert LoadBatch.objects.count() == 2
-    lost.refresh_from_db(), waiting.refresh_from_db()
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
     assert (lost.status, waiting.status) == ("succeeded", "queued")
 
 
@@ -79,7 +81,8 @@ def test_an_in_process_load_ends_the_batches_a_stopped_run_left_running(settings
 
     call_command("load_invoices", str(again), stdout=StringIO(), stderr=err)
 
-    left.refresh_from_db(), mine.refresh_from_db()
+    left.refresh_from_db()
+    mine.refresh_from_db()
     assert left.status == "failed" and left.rows_read == 0
     assert left.error.startswith("interrupted: the process loading it stopped (no heartbeat since")
     assert err.getvalue().splitlines()[0] == f"batch #{left.pk} left.csv: {left.error}"

@@ -36,15 +36,13 @@ class Webhook:
     statuses of ``first`` in turn, then ``status``."""
 
     def __init__(self, status: int = 204, *, first: tuple[int, ...] = ()) -> None:
-        self.status, self.first, self.received = status, list(first), []
+        self.status, self.first = status, list(first)
+        self.received: list[tuple[dict[str, str], bytes]] = []
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.received.append((dict(self.headers), body))
-                self.send_response(hook.first.pop(0) if hook.first else hook.status)
-                self.end_headers()
+                hook.answer(self)
 
             def log_message(self, *args) -> None:
                 pass
@@ -53,6 +51,13 @@ class Webhook:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/invoices"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        """Record the POST ``request`` and answer it."""
+        body = request.rfile.read(int(request.headers["Content-Length"]))
+        self.received.append((dict(request.headers), body))
+        request.send_response(self.first.pop(0) if self.first else self.status)
+        request.end_headers()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -180,7 +185,9 @@ def test_the_mail_backend_and_file_path_come_from_the_environment(seed_file, tmp
     [written] = list((tmp_path / "mail").iterdir())
     message = email.message_from_string(written.read_text())
     assert message["Subject"] == f"[invoices] batch #{batch.pk} rejected 9.89% of its rows: seed_input.csv"
-    body = message.get_payload(decode=True).decode()
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes), payload
+    body = payload.decode()
     assert f"batch page: https://invoices.example.com/admin/warehouse/loadbatch/{batch.pk}/change/" in body
 
 

@@ -13,6 +13,7 @@ import socketserver
 import threading
 import time
 from email.message import Message
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -77,16 +78,12 @@ class HeldWebhook(Webhook):
     """A webhook that keeps every POST waiting until ``release()``."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.held = threading.Event()
-        handler = self.server.RequestHandlerClass
-        answer = handler.do_POST
+        super().__init__()
 
-        def do_post(request) -> None:
-            self.held.wait(ARRIVAL_SECONDS)
-            answer(request)
-
-        handler.do_POST = do_post
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        self.held.wait(ARRIVAL_SECONDS)
+        super().answer(request)
 
     def release(self) -> None:
         self.held.set()

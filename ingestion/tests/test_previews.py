@@ -176,6 +176,7 @@ def test_the_sample_is_bounded_whatever_the_number_of_changes(tmp_path):
 
 def test_a_dry_run_whose_staging_was_pruned_still_shows_its_counts(loaded, tmp_path):
     preview = ingest(write_invoices(tmp_path, *UPDATE, name="update.csv"), dry_run=True)
+    assert preview.finished_at is not None
     staging_prune(ended_before=preview.finished_at + dt.timedelta(seconds=1))
 
     summary = batch_preview(preview)

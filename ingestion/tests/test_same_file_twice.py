@@ -62,7 +62,8 @@ def test_two_loads_of_one_file_at_once_end_one_succeeded_and_one_skipped(tmp_pat
     assert skipped.note == f"identical to batch #{loaded.pk}, already loaded (use force to load again)"
     assert skipped.rows_read == 0 and [a["status"] for a in skipped.attempts] == ["skipped"]
     # They overlapped: the second started before the first had ended, so it waited its turn.
-    assert skipped.started_at < loaded.finished_at, (skipped.started_at, loaded.finished_at)
+    started, ended = skipped.started_at, loaded.finished_at
+    assert started is not None and ended is not None and started < ended, (started, ended)
     counts = tuple(getattr(loaded, f) for f in LoadBatch.COUNT_FIELDS)
     assert_aggregates_match_facts()
     snapshot = warehouse_snapshot()

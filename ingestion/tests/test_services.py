@@ -265,6 +265,7 @@ def test_xlsx_loads_like_csv(tmp_path):
 
     workbook = Workbook()
     sheet = workbook.active
+    assert sheet is not None
     sheet.append(
         [
             "Invoice_ID",

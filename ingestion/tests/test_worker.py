@@ -296,7 +296,9 @@ def test_load_invoices_says_when_no_worker_picks_up_or_the_worker_went_silent(tm
         text=True,
     )
     said: list[str] = []
-    reader = threading.Thread(target=lambda: said.extend(iter(command.stderr.readline, "")))
+    stderr = command.stderr
+    assert stderr is not None  # a pipe
+    reader = threading.Thread(target=lambda: said.extend(iter(stderr.readline, "")))
     reader.start()
     try:
         deadline = time.monotonic() + 60

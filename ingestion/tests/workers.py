@@ -133,7 +133,16 @@ class Fleet:
         while len(self.workers) < count:
             self.started += 1
             schedule = self.folder / f"beat-{self.started}" if beat else None
-            self.workers.append(Worker(self.folder / f"worker-{self.started}.log", beat=schedule, **settings))
+            self.workers.append(
+                Worker(  # each option named: none of the settings is taken for one
+                    self.folder / f"worker-{self.started}.log",
+                    beat=schedule,
+                    pool="solo",
+                    concurrency=1,
+                    env=None,
+                    **settings,
+                )
+            )
         return self.workers
 
     def settle(self, redis) -> None:

@@ -111,6 +111,7 @@ def test_an_xlsx_export_with_control_characters_succeeds_and_says_how_many_were_
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.active is not None
     names = {row[0]: row[1] for row in book.active.iter_rows(min_row=2, values_only=True)}
     assert names["C-100"] == "Acme \u200b=cmd"
     page = admin_client.get(reverse("admin:warehouse_customer_changelist"))

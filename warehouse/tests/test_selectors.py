@@ -160,9 +160,12 @@ def test_random_ranges_match_daily_aggregate():
 def test_batches_and_latest_quality(known):
     batch_make(status="failed", file_name="bad.csv")
     latest = batches.batch_latest_loaded()
+    assert latest is not None
     assert (latest["id"], latest["rejection_rate"]) == (known.pk, D("22.22"))
     assert [b["file_name"] for b in batches.batches_recent()] == ["bad.csv", "known.csv"]
-    assert batches.batch_get(batch_id=known.pk)["reason_counts"] == {"INVALID_DATE": 1, "TOTAL_MISMATCH": 1}
+    known_batch = batches.batch_get(batch_id=known.pk)
+    assert known_batch is not None
+    assert known_batch["reason_counts"] == {"INVALID_DATE": 1, "TOTAL_MISMATCH": 1}
     assert batches.batch_get(batch_id=10**9) is None
     assert [b["id"] for b in batches.rejections_by_batch()] == [known.pk]
 
@@ -171,6 +174,7 @@ def test_latest_load_is_the_latest_file_not_a_reprocessing(known):
     later = batch_make(file_name="later.csv", sha256="1" * 64, rows_read=25, rows_rejected=25)
     batch_make(file_name="reprocess of 25 rows", file_path="", sha256="", rows_read=25, rows_loaded=25)
     latest = batches.batch_latest_loaded()
+    assert latest is not None
     assert (latest["id"], latest["rejection_rate"], latest["rows_rejected"]) == (later.pk, D("100.00"), 25)
     assert latest["previous"]["id"] == known.pk
     assert [b["id"] for b in batches.rejections_by_batch()] == [known.pk, later.pk]
@@ -205,8 +209,8 @@ def test_random_weekly_series_equal_sql_over_the_facts():
     ranges = [(None, None), (dt.date(2023, 11, 6), dt.date(2024, 1, 7)), (dt.date(2023, 12, 13), None)]
     ranges += [(None, dt.date(2024, 2, 14)), (dt.date(2024, 1, 3), dt.date(2024, 1, 5))]
     for _ in range(20):
-        start = dt.date(2023, 10, 20) + dt.timedelta(days=rng.randrange(120))
-        ranges.append((start, start + dt.timedelta(days=rng.randrange(90))))
+        first = dt.date(2023, 10, 20) + dt.timedelta(days=rng.randrange(120))
+        ranges.append((first, first + dt.timedelta(days=rng.randrange(90))))
     for start, end in ranges:
         customer = rng.choice([None, "C-101"])
         facts = Invoice.objects.filter(status__status_name__in=["PAID", "PENDING", "PROCESSING"])

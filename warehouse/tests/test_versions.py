@@ -94,7 +94,9 @@ def test_the_bump_is_one_statement_that_recreates_a_flushed_row():
 def test_a_rolled_back_change_leaves_the_version_as_it_was():
     before = data_version()
     with pytest.raises(RuntimeError), transaction.atomic():
-        Customer.objects.filter(customer_id="C-100").first().save()
+        customer = Customer.objects.filter(customer_id="C-100").first()
+        assert customer is not None
+        customer.save()
         raise RuntimeError("rolled back")
     assert data_version() == before
 
