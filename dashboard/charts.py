@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from dashboard import comparisons, figures
+from dashboard import comparisons, figures, files
 from dashboard.compared_figure import compared_figure
 from warehouse.selectors import batches, sales
 from warehouse.selectors.sales import DimensionNames, SalesFilter
@@ -35,6 +35,10 @@ class Chart:
     # by default the filters'; the loads chart's the days its loads finished, so that a name
     # changes with the data it names (and so with the cached answer), never with the clock.
     file_dates: Callable[[list[dict], SalesFilter], SalesFilter] = lambda rows, filters: filters
+
+    def file_stem(self, rows: list[dict], filters: SalesFilter) -> str:
+        """Its files (the CSV, the PNG) without the extension: its title and ``file_dates``."""
+        return files.file_stem(self.title.lower(), self.file_dates(rows, filters))
 
 
 def chart_rows(

@@ -53,17 +53,6 @@ def file_name(subject: str, filters: SalesFilter, extension: str) -> str:
     return file_stem(subject, filters) + "." + extension
 
 
-def chart_file_name(title: str, dates: SalesFilter, extension: str) -> str:
-    """A chart's file: ``chart_file_stem`` and the extension."""
-    return chart_file_stem(title, dates) + "." + extension
-
-
-def chart_file_stem(title: str, dates: SalesFilter) -> str:
-    """A chart's files (its CSV, its PNG) without the extension: named after its title and
-    ``dates`` (its ``Chart.file_dates``: a sales chart's filters, the loads chart's days)."""
-    return file_stem(title.lower(), dates)
-
-
 def file_stem(subject: str, filters: SalesFilter) -> str:
     parts = [_slug(subject)]
     parts.append(filters.start.isoformat() if filters.start else "first")

@@ -77,7 +77,7 @@ def _body_context(request) -> dict:
                     "drills": chart.drills,
                     "drill": drill_text(name, context["grain"]),
                     "alternative": alternative,
-                    "file_stem": files.chart_file_stem(chart.title, chart.file_dates(rows, filters)),
+                    "file_stem": chart.file_stem(rows, filters),
                 }
             )
             context.setdefault("figures", {})[name] = figure
@@ -109,8 +109,7 @@ def _chart_csv(request, name, chart) -> HttpResponse:
     comparison = comparison_for(filters, form.cleaned_data["compare"]) if chart.compared else None
     columns = chart_columns(chart, comparison)
     rows = chart_rows(chart, filters, dims, details=batch_details_allowed(request), comparison=comparison)
-    name = files.chart_file_name(chart.title, chart.file_dates(rows, filters), "csv")
-    response["Content-Disposition"] = files.attachment(name)
+    response["Content-Disposition"] = files.attachment(chart.file_stem(rows, filters) + ".csv")
     if form.cleaned_data.get("bom"):
         response.write(files.BOM)
     writer = csv.writer(response)

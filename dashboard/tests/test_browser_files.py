@@ -1,5 +1,5 @@
 """A chart's PNG download, in Chromium, is named like its CSV: after the chart, its filters and
-its dates (one name function, ``dashboard.files.chart_file_stem``), whatever the grain."""
+its dates (one name function, ``Chart.file_stem`` in ``dashboard/charts.py``), whatever the grain."""
 
 import re
 from urllib.parse import urljoin
