@@ -40,6 +40,10 @@ class Chart:
         """Its files (the CSV, the PNG) without the extension: its title and ``file_dates``."""
         return files.file_stem(self.title.lower(), self.file_dates(rows, filters))
 
+    def file_name(self, rows: list[dict], filters: SalesFilter, extension: str) -> str:
+        """Its file of ``extension``: ``file_stem`` and the extension."""
+        return files.file_name(self.title.lower(), self.file_dates(rows, filters), extension)
+
 
 def chart_rows(
     chart: Chart,

@@ -109,7 +109,7 @@ def _chart_csv(request, name, chart) -> HttpResponse:
     comparison = comparison_for(filters, form.cleaned_data["compare"]) if chart.compared else None
     columns = chart_columns(chart, comparison)
     rows = chart_rows(chart, filters, dims, details=batch_details_allowed(request), comparison=comparison)
-    response["Content-Disposition"] = files.attachment(chart.file_stem(rows, filters) + ".csv")
+    response["Content-Disposition"] = files.attachment(chart.file_name(rows, filters, "csv"))
     if form.cleaned_data.get("bom"):
         response.write(files.BOM)
     writer = csv.writer(response)
