@@ -2,8 +2,9 @@
 
 import dataclasses
 import datetime as dt
+from importlib import import_module
 
-from celery import shared_task
+from celery import shared_task, signals
 from django.conf import settings
 from django.utils import timezone
 
@@ -13,6 +14,16 @@ from ingestion.batches.services import invoice_file_ingest
 from warehouse.models import LoadBatch
 
 INGEST_MAX_RETRIES = 5
+# What a run imports when it starts (pandas with it); the web's processes never do.
+RUN_MODULES = ("ingestion.batches.run", "ingestion.rejected.reprocess_run")
+
+
+@signals.worker_init.connect
+def run_modules_import(**kwargs) -> None:
+    """A worker imports the runs before its pool forks: its children share them, and the
+    first batch each child takes does not wait for pandas."""
+    for name in RUN_MODULES:
+        import_module(name)
 
 
 @shared_task(

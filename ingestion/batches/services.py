@@ -14,7 +14,6 @@ from django.utils import timezone
 from config.logs import log_fields
 from ingestion.batches import leases
 from ingestion.batches.notify import batch_notify
-from ingestion.batches.run import BatchRun
 from ingestion.pipeline import errors, sql
 from warehouse.models import LoadBatch, ReprocessSelection
 
@@ -115,9 +114,10 @@ def invoice_file_ingest(
         batch = LoadBatch.objects.get(pk=batch_id)
         logger.info("batch %s is %s (lease %r): nothing to do", batch.pk, batch.status, batch.lease_owner)
         return batch
-    from ingestion.rejected.reprocess_run import (
-        ReprocessRun,  # it queues batches: dispatch imports this module
-    )
+    # Imported here: a run brings pandas, which the processes that only queue batches (the
+    # web's) never need; and the re-processing run queues batches (dispatch imports this module).
+    from ingestion.batches.run import BatchRun
+    from ingestion.rejected.reprocess_run import ReprocessRun
 
     kind = ReprocessRun if ReprocessSelection.objects.filter(batch_id=batch_id).exists() else BatchRun
     batch = kind(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(retry_transient=retry_transient)

@@ -35,8 +35,7 @@ def _content_check(path: Path, name: str) -> tuple[str, int]:
     try:
         with extract.source_open(path) as source:
             reader = formats.reader_for(extract.file_format_detect(source).kind)
-            if reader.check is not None:
-                reader.check(path, read_limits())
+            reader.check(path, read_limits())
             return source.rest_hash(), source.bytes_read
     except errors.FileRejected as exc:
         raise UploadRejected(f"{name}: {exc}") from None

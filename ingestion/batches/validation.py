@@ -1,20 +1,29 @@
-"""The load's rules with this installation's settings and dimensions (load and re-processing)."""
+"""The load's rules with this installation's settings and dimensions (load and re-processing).
+
+The rules (``ingestion.pipeline.clean``, pandas) are imported when they first run: an upload
+imports this module for its limits alone, in a web process that never cleans a row.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from django.conf import settings
 
 from ingestion.pipeline import extract
-from ingestion.pipeline.amounts import AmountConventions
-from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean
 from warehouse.models import Customer, Item, Status
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ingestion.pipeline.amounts import AmountConventions
 
 
 def dimensions_load():
     """The dimension lookups the cleaning rules check against, as they are now."""
+    from ingestion.pipeline.clean import dimensions_from_rows
+
     return dimensions_from_rows(
         customers=Customer.objects.values_list("customer_id", "customer_key"),
         items=Item.objects.values_list("item_description", "item_key"),
@@ -29,6 +38,8 @@ def invoices_validate(
 
     ``conventions`` carries the file's amount conventions from one chunk to the next.
     """
+    from ingestion.pipeline.clean import invoices_clean
+
     return invoices_clean(
         raw,
         dims=dims,

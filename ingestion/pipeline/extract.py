@@ -12,14 +12,15 @@ import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ingestion.pipeline import errors
 from ingestion.pipeline.formats import reader_for, reader_recognise
-from ingestion.pipeline.readers.csv_read import BYTES_READ
+from ingestion.pipeline.readers.options import BYTES_READ, Limits, ReadOptions, header_map
 from ingestion.pipeline.readers.source import FileSource
-from ingestion.pipeline.readers.tabular import Limits, ReadOptions, header_map
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FileFormat",

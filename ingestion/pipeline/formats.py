@@ -3,6 +3,10 @@
 An entry says how a file of that kind is recognised by its content (never its
 name), which extensions the upload form and the folder scan offer, and which
 reader turns it into chunks. Detection tries the entries in order.
+
+The readers are named, not imported: they bring pandas (and the workbook libraries), which a
+process that only serves pages or queues loads never needs (the web's processes start without
+them); a reader's module is imported when a file of its kind is first checked or read.
 """
 
 from __future__ import annotations
@@ -10,17 +14,19 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from django.utils.module_loading import import_string
 
 from ingestion.pipeline import errors
-from ingestion.pipeline.readers.calamine_read import calamine_check, calamine_chunks
-from ingestion.pipeline.readers.csv_read import csv_chunks
-from ingestion.pipeline.readers.tabular import Limits
-from ingestion.pipeline.readers.workbook import parts_check
-from ingestion.pipeline.readers.xlsx_read import xlsx_chunks
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ingestion.pipeline.readers.options import Limits
+
+_READERS = "ingestion.pipeline.readers."
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -60,16 +66,37 @@ class Reader:
     kind: str
     extensions: tuple[str, ...]
     recognise: Callable[[bytes, Path], bool]
-    chunks: Callable[..., Iterator[pd.DataFrame]]
-    check: Callable[[Path, Limits], None] | None = None  # what an upload checks before accepting
+    reads: str  # the function that turns a file into chunks, by its dotted path
+    checks: str | None = None  # what an upload checks before accepting (path, limits, kind)
     workbook: bool = False
+
+    def chunks(self, *args, **kwargs) -> Iterator[pd.DataFrame]:
+        return import_string(_READERS + self.reads)(*args, **kwargs)
+
+    def check(self, path: Path, limits: Limits) -> None:
+        if self.checks is not None:
+            import_string(_READERS + self.checks)(path, limits, kind=self.kind)
 
 
 READERS = (
-    Reader("ods", (".ods",), _is_ods, calamine_chunks, partial(calamine_check, kind="ods"), workbook=True),
-    Reader("xlsx", (".xlsx",), _is_xlsx, xlsx_chunks, parts_check, workbook=True),
-    Reader("xls", (".xls",), _is_xls, calamine_chunks, partial(calamine_check, kind="xls"), workbook=True),
-    Reader("csv", (".csv", ".tsv", ".txt"), _is_text, csv_chunks),
+    Reader(
+        "ods",
+        (".ods",),
+        _is_ods,
+        "calamine_read.calamine_chunks",
+        "calamine_read.calamine_check",
+        workbook=True,
+    ),
+    Reader("xlsx", (".xlsx",), _is_xlsx, "xlsx_read.xlsx_chunks", "xlsx_read.xlsx_check", workbook=True),
+    Reader(
+        "xls",
+        (".xls",),
+        _is_xls,
+        "calamine_read.calamine_chunks",
+        "calamine_read.calamine_check",
+        workbook=True,
+    ),
+    Reader("csv", (".csv", ".tsv", ".txt"), _is_text, "csv_read.csv_chunks"),
 )
 INPUT_SUFFIXES = frozenset(suffix for reader in READERS for suffix in reader.extensions)
 

@@ -31,7 +31,7 @@ from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 
 from ingestion.batches.dispatch import batch_enqueue
-from ingestion.rejected.reprocess_rows import SELECTED_IDS, unresolved_by_load
+from ingestion.rejected.reprocess_keys import SELECTED_IDS, unresolved_by_load
 from warehouse.models import LoadBatch, RejectedInvoice, ReprocessSelection
 
 NOTHING_TO_REPROCESS = "no unresolved rejected rows selected"

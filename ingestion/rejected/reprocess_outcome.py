@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from ingestion.rejected.reprocess_rows import keys_table
+from ingestion.rejected.reprocess_keys import keys_table
 
 _ROWS = "tmp_reprocessed_rows"  # source rows of the selected records not known resolved (column k)
 _IDS = "tmp_reprocessed_ids"  # record ids (column k)

@@ -16,6 +16,7 @@ import pandas as pd
 from django.db import connection
 
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS
+from ingestion.rejected.reprocess_keys import SELECTED_TABLE, keys_table, rows_fetch
 from warehouse.models import LoadBatch, StagingInvoice
 
 _STAGED = ("source_row", *RAW_COLUMNS, "extra", *CLEAN_COLUMNS)
@@ -31,77 +32,11 @@ FACT_OF_CLEAN = {
 }
 _INTEGERS = ("customer_key", "item_key", "status_key", "clean_qty")
 _MONEY = ("clean_unit_price", "clean_total")
-_ROW_IDS = "tmp_reprocess_rows"
-SELECTED_IDS = f"SELECT k FROM {_ROW_IDS}"  # the selected ids, once ``selection_keys_fill`` ran
 _INVOICE_IDS = "tmp_reprocess_invoices"
-_KEYS_PER_STATEMENT = 100_000  # one JSON array well under the 16 MiB packet
-
-
-def _keys_table_create(cursor, name: str, *, text: bool) -> None:
-    """(Re)create the connection's temporary table ``name`` of keys (column ``k``)."""
-    if connection.vendor == "mysql":
-        column = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if text else "BIGINT"
-        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {name}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {name} (k {column} PRIMARY KEY)")
-    else:
-        cursor.execute(f"DROP TABLE IF EXISTS temp.{name}")
-        cursor.execute(f"CREATE TEMP TABLE {name} (k {'TEXT' if text else 'BIGINT'} PRIMARY KEY)")
-
-
-def _json_keys(array: str, *, text: bool = False) -> tuple[str, str]:
-    """The rows of a JSON array of keys (``array`` an SQL expression, which may name a table
-    before it): the table to put in ``FROM`` (``j``) and its column of keys."""
-    if connection.vendor == "mysql":
-        kind = "VARCHAR(64)" if text else "BIGINT"
-        return f"JSON_TABLE({array}, '$[*]' COLUMNS (k {kind} PATH '$')) j", "j.k"
-    return f"json_each({array}) j", "j.value"
-
-
-def keys_table(name: str, keys: list, *, text: bool) -> None:
-    """(Re)create the connection's temporary table ``name`` holding ``keys`` (sent as one
-    JSON array per statement: no per-value quoting in Python)."""
-    ignore = "IGNORE" if connection.vendor == "mysql" else "OR IGNORE"
-    table, key = _json_keys("%s", text=text)
-    fill = f"INSERT {ignore} INTO {name} (k) SELECT {key} FROM {table}"
-    with connection.cursor() as cursor:
-        _keys_table_create(cursor, name, text=text)
-        for start in range(0, len(keys), _KEYS_PER_STATEMENT):
-            part = keys[start : start + _KEYS_PER_STATEMENT]
-            cursor.execute(fill, [json.dumps([k if text else int(k) for k in part], ensure_ascii=False)])
-
-
-def selection_keys_fill(batch_id: int) -> None:
-    """(Re)create the connection's table of the ids a re-processing batch selected
-    (``SELECTED_IDS``), from its stored selection, inside the database (none read here)."""
-    name = _ROW_IDS
-    ignore = "IGNORE" if connection.vendor == "mysql" else "OR IGNORE"
-    with connection.cursor() as cursor:
-        _keys_table_create(cursor, name, text=False)
-        table, key = _json_keys("r.rejected_ids")
-        cursor.execute(
-            f"INSERT {ignore} INTO {name} (k) SELECT {key} FROM reprocess_selection r"
-            f" CROSS JOIN {table} WHERE r.batch_id = %s",
-            [batch_id],
-        )
-
-
-def _fetch(statement: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
 
 
 def _text(value) -> str:
     return "" if value is None else str(value)
-
-
-def unresolved_by_load() -> list[tuple[int, int]]:
-    """(batch, rows) of the unresolved rows among the selected ids (``selection_keys_fill``)."""
-    return _fetch(
-        f"SELECT j.batch_id, COUNT(*) FROM {_ROW_IDS} t JOIN rejected_invoices j ON j.id = t.k"
-        " WHERE j.resolved_at IS NULL GROUP BY j.batch_id",
-        [],
-    )
 
 
 def _raw_of_record(raw_text) -> tuple:
@@ -124,9 +59,9 @@ def selected_rows(*, batch_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     ``raw_record`` where staging no longer has the row.
     """
     raw = ", ".join(f"s.{c}" for c in (*RAW_COLUMNS, "extra"))
-    rows = _fetch(
+    rows = rows_fetch(
         f"SELECT j.source_row, {raw}, j.reason, CASE WHEN s.source_row IS NULL THEN j.raw_record END, j.id"
-        f" FROM {_ROW_IDS} t JOIN rejected_invoices j ON j.id = t.k"
+        f" FROM {SELECTED_TABLE} t JOIN rejected_invoices j ON j.id = t.k"
         " LEFT JOIN stg_invoices s ON s.batch_id = j.batch_id AND s.source_row = j.source_row"
         " WHERE j.batch_id = %s AND j.resolved_at IS NULL",
         [batch_id],
@@ -183,7 +118,7 @@ class InvoicesRead:
         selected = ", ".join(f"s.{c}" for c in columns)
         frames = []
         for order, staged_by in enumerate([batch_id, *overlays.order_by("pk").values_list("pk", flat=True)]):
-            fetched = _fetch(  # each a primary-key range of staging
+            fetched = rows_fetch(  # each a primary-key range of staging
                 f"SELECT {selected}, s.reason FROM stg_invoices s JOIN {_INVOICE_IDS} t"
                 " ON t.k = s.clean_invoice_id WHERE s.batch_id = %s",
                 [staged_by],
@@ -200,7 +135,7 @@ class InvoicesRead:
     def facts(self) -> pd.DataFrame:
         """The invoices as they stand, indexed by id: the writing batch and the staged columns."""
         columns = ", ".join(f"f.{c}" for c in FACT_OF_CLEAN.values())
-        rows = _fetch(
+        rows = rows_fetch(
             f"SELECT f.invoice_id, f.batch_id, {columns} FROM {_INVOICE_IDS} t"
             " JOIN fact_invoices f ON f.invoice_id = t.k",
             [],

@@ -38,14 +38,9 @@ from ingestion.pipeline import writer as pipeline_writer
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
 from ingestion.rejected.reprocess import reprocess_split
+from ingestion.rejected.reprocess_keys import selection_keys_fill
 from ingestion.rejected.reprocess_outcome import ReprocessOutcome
-from ingestion.rejected.reprocess_rows import (
-    FACT_OF_CLEAN,
-    InvoicesRead,
-    selected_rows,
-    selection_keys_fill,
-    staging_kept,
-)
+from ingestion.rejected.reprocess_rows import FACT_OF_CLEAN, InvoicesRead, selected_rows, staging_kept
 from warehouse.models import LoadBatch, ReprocessSelection
 
 Stage = LoadBatch.Stage

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from ingestion.batches.validation import dimensions_load
-from ingestion.pipeline.clean import MISSING_TOKENS
+from ingestion.pipeline.dates import MISSING_TOKENS
 from ingestion.pipeline.rules import Reason
 from warehouse.models import Customer, Item, RejectedInvoice, Status, key_twins
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingestion.pipeline import errors
-from ingestion.pipeline.readers.tabular import ReadOptions
+from ingestion.pipeline.readers.options import ReadOptions
 from ingestion.pipeline.readers.workbook import blank, merged, parts_check, sheet_choose, workbook_frames
 
 

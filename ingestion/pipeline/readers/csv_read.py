@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from ingestion.pipeline import errors
+from ingestion.pipeline.readers.options import BYTES_READ, Limits, ReadOptions, header_map
 from ingestion.pipeline.readers.source import FileSource
-from ingestion.pipeline.readers.tabular import Limits, ReadOptions, frame_finish, header_map
+from ingestion.pipeline.readers.tabular import frame_finish
 
 _NEWLINES = re.compile(rb"[\r\n]")
-BYTES_READ = "bytes_read"  # a chunk's attribute: the file's bytes read up to its end
 
 
 class _Bounded(io.RawIOBase):

@@ -17,7 +17,8 @@ from datetime import date, datetime, time
 import pandas as pd
 
 from ingestion.pipeline import errors
-from ingestion.pipeline.readers.tabular import ReadOptions, frame_finish, header_map, is_header
+from ingestion.pipeline.readers.options import ReadOptions, header_map, is_header
+from ingestion.pipeline.readers.tabular import frame_finish
 from warehouse.file_guard import parts_check as parts_check
 
 HEADER_SEARCH_ROWS = 20

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingestion.pipeline import errors
-from ingestion.pipeline.readers.tabular import ReadOptions
+from ingestion.pipeline.readers.options import ReadOptions
 from ingestion.pipeline.readers.workbook import blank, merged, parts_check, sheet_choose, workbook_frames
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
@@ -119,6 +119,11 @@ def _workbook_open(handle):
         return load_workbook(handle, read_only=True, data_only=True)
     finally:
         excel.ReadOnlyWorksheet = original  # type: ignore[attr-defined]
+
+
+def xlsx_check(path: Path, limits, *, kind: str) -> None:
+    """That the workbook's parts stay within the limits (what an upload checks first)."""
+    parts_check(path, limits)
 
 
 def xlsx_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFrame]:

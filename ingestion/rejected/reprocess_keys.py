@@ -1,0 +1,78 @@
+"""The temporary tables of keys a re-processing works through, on the calling thread's
+connection: the selected rows' ids (filled from the batch's stored selection inside the
+database), and any list of ids or invoice ids it joins to. SQL only: the request that
+creates a re-processing batch uses it too, in a process that never builds a frame.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db import connection
+
+SELECTED_TABLE = "tmp_reprocess_rows"
+SELECTED_IDS = f"SELECT k FROM {SELECTED_TABLE}"  # the selected ids, once ``selection_keys_fill`` ran
+_KEYS_PER_STATEMENT = 100_000  # one JSON array well under the 16 MiB packet
+
+
+def _keys_table_create(cursor, name: str, *, text: bool) -> None:
+    """(Re)create the connection's temporary table ``name`` of keys (column ``k``)."""
+    if connection.vendor == "mysql":
+        column = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if text else "BIGINT"
+        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} (k {column} PRIMARY KEY)")
+    else:
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        cursor.execute(f"CREATE TEMP TABLE {name} (k {'TEXT' if text else 'BIGINT'} PRIMARY KEY)")
+
+
+def _json_keys(array: str, *, text: bool = False) -> tuple[str, str]:
+    """The rows of a JSON array of keys (``array`` an SQL expression, which may name a table
+    before it): the table to put in ``FROM`` (``j``) and its column of keys."""
+    if connection.vendor == "mysql":
+        kind = "VARCHAR(64)" if text else "BIGINT"
+        return f"JSON_TABLE({array}, '$[*]' COLUMNS (k {kind} PATH '$')) j", "j.k"
+    return f"json_each({array}) j", "j.value"
+
+
+def keys_table(name: str, keys: list, *, text: bool) -> None:
+    """(Re)create the connection's temporary table ``name`` holding ``keys`` (sent as one
+    JSON array per statement: no per-value quoting in Python)."""
+    ignore = "IGNORE" if connection.vendor == "mysql" else "OR IGNORE"
+    table, key = _json_keys("%s", text=text)
+    fill = f"INSERT {ignore} INTO {name} (k) SELECT {key} FROM {table}"
+    with connection.cursor() as cursor:
+        _keys_table_create(cursor, name, text=text)
+        for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+            part = keys[start : start + _KEYS_PER_STATEMENT]
+            cursor.execute(fill, [json.dumps([k if text else int(k) for k in part], ensure_ascii=False)])
+
+
+def selection_keys_fill(batch_id: int) -> None:
+    """(Re)create the connection's table of the ids a re-processing batch selected
+    (``SELECTED_IDS``), from its stored selection, inside the database (none read here)."""
+    name = SELECTED_TABLE
+    ignore = "IGNORE" if connection.vendor == "mysql" else "OR IGNORE"
+    with connection.cursor() as cursor:
+        _keys_table_create(cursor, name, text=False)
+        table, key = _json_keys("r.rejected_ids")
+        cursor.execute(
+            f"INSERT {ignore} INTO {name} (k) SELECT {key} FROM reprocess_selection r"
+            f" CROSS JOIN {table} WHERE r.batch_id = %s",
+            [batch_id],
+        )
+
+
+def rows_fetch(statement: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def unresolved_by_load() -> list[tuple[int, int]]:
+    """(batch, rows) of the unresolved rows among the selected ids (``selection_keys_fill``)."""
+    return rows_fetch(
+        f"SELECT j.batch_id, COUNT(*) FROM {SELECTED_TABLE} t JOIN rejected_invoices j ON j.id = t.k"
+        " WHERE j.resolved_at IS NULL GROUP BY j.batch_id",
+        [],
+    )
