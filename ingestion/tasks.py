@@ -2,7 +2,6 @@
 
 import dataclasses
 import datetime as dt
-from importlib import import_module
 
 from celery import shared_task, signals
 from django.conf import settings
@@ -10,20 +9,17 @@ from django.utils import timezone
 
 from ingestion.batches import dispatch, leases, notify, retention
 from ingestion.batches.run_stops import BatchRetry
-from ingestion.batches.services import invoice_file_ingest
+from ingestion.batches.services import batch_runs_import, invoice_file_ingest
 from warehouse.models import LoadBatch
 
 INGEST_MAX_RETRIES = 5
-# What a run imports when it starts (pandas with it); the web's processes never do.
-RUN_MODULES = ("ingestion.batches.run", "ingestion.rejected.reprocess_run")
 
 
 @signals.worker_init.connect
-def run_modules_import(**kwargs) -> None:
+def worker_runs_import(**kwargs) -> None:
     """A worker imports the runs before its pool forks: its children share them, and the
     first batch each child takes does not wait for pandas."""
-    for name in RUN_MODULES:
-        import_module(name)
+    batch_runs_import()
 
 
 @shared_task(

@@ -19,7 +19,6 @@ pytestmark = pytest.mark.process  # starts a real process (docs/development.md)
 WEB_START = """
 import sys
 
-import pytest
 from config.wsgi import application
 from django.urls import get_resolver
 

@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from django.db import connection
 from django.utils import timezone
@@ -16,6 +16,10 @@ from ingestion.batches import leases
 from ingestion.batches.notify import batch_notify
 from ingestion.pipeline import errors, sql
 from warehouse.models import LoadBatch, ReprocessSelection
+
+if TYPE_CHECKING:
+    from ingestion.batches.run import BatchRun
+    from ingestion.rejected.reprocess_run import ReprocessRun
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +98,17 @@ def _batch_logged[**P, R](ingest: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
+def batch_runs_import() -> tuple[type[BatchRun], type[ReprocessRun]]:
+    """The load's run and the re-processing's, imported on first use: a run brings pandas,
+    which the processes that only queue batches (the web's) never need; and the re-processing
+    run queues batches (dispatch imports this module). A Celery worker calls this before its
+    pool forks (``ingestion.tasks``)."""
+    from ingestion.batches.run import BatchRun
+    from ingestion.rejected.reprocess_run import ReprocessRun
+
+    return BatchRun, ReprocessRun
+
+
 @_batch_logged
 def invoice_file_ingest(
     *,
@@ -114,12 +129,8 @@ def invoice_file_ingest(
         batch = LoadBatch.objects.get(pk=batch_id)
         logger.info("batch %s is %s (lease %r): nothing to do", batch.pk, batch.status, batch.lease_owner)
         return batch
-    # Imported here: a run brings pandas, which the processes that only queue batches (the
-    # web's) never need; and the re-processing run queues batches (dispatch imports this module).
-    from ingestion.batches.run import BatchRun
-    from ingestion.rejected.reprocess_run import ReprocessRun
-
-    kind = ReprocessRun if ReprocessSelection.objects.filter(batch_id=batch_id).exists() else BatchRun
+    load_run, reprocess_run = batch_runs_import()
+    kind = reprocess_run if ReprocessSelection.objects.filter(batch_id=batch_id).exists() else load_run
     batch = kind(LoadBatch.objects.get(pk=batch_id), owner, on_progress).run(retry_transient=retry_transient)
     logger.info(
         "batch %s %s: read=%s loaded=%s rejected=%s",

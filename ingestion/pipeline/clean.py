@@ -21,11 +21,11 @@ from ingestion.pipeline.columns import FIELD_CUT, FIELD_CUT_KEEP, RAW_COLUMNS
 from ingestion.pipeline.dates import MISSING_TOKENS as MISSING_TOKENS
 from ingestion.pipeline.dates import date_parse as date_parse
 from ingestion.pipeline.dates import formula_why
+from ingestion.pipeline.rules import DUPLICATE_INVOICE_ID as DUPLICATE_INVOICE_ID
 from ingestion.pipeline.rules import REASONS as REASONS
 from ingestion.pipeline.rules import Reason
 
 # Reason codes are declared once, with their order and columns, in ``rules.py``.
-DUPLICATE_INVOICE_ID = Reason.DUPLICATE_INVOICE_ID.value  # settled over the whole batch, by the load
 
 INVOICE_ID_MAX_LENGTH = 64
 MAX_QTY = 2_147_483_647

@@ -115,6 +115,7 @@ class Reason(StrEnum):
 
 
 REASONS: tuple[str, ...] = tuple(str(reason) for reason in Reason)
+DUPLICATE_INVOICE_ID = Reason.DUPLICATE_INVOICE_ID.value  # settled over the whole batch, by the load
 
 
 def reason_columns(code: str) -> tuple[str, ...]:

@@ -1,9 +1,7 @@
 """The load's set-based SQL, for MySQL/MariaDB and SQLite. Values always go as parameters."""
 
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
-from ingestion.pipeline.rules import Reason
-
-DUPLICATE = Reason.DUPLICATE_INVOICE_ID.value
+from ingestion.pipeline.rules import DUPLICATE_INVOICE_ID
 
 FACT_VALUES = ("issue_date", "customer_key", "item_key", "status_key", "qty", "unit_price", "total")
 STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES, in order
@@ -189,20 +187,20 @@ DUPLICATES_FILTER = "s.batch_id = %s AND s.source_row IN (SELECT source_row FROM
 def duplicates_mark(vendor: str) -> str:
     """Mark the rows in ``tmp_duplicates``; the detail names the first row. Params: (batch_id,)."""
     raw = (*RAW_COLUMNS, "extra")
-    said = f"'{DUPLICATE}: invoice_id '''"
+    said = f"'{DUPLICATE_INVOICE_ID}: invoice_id '''"
     if vendor == "mysql":
         same = " AND ".join(f"s.{c} <=> f.{c} COLLATE utf8mb4_bin" for c in raw)
         return (
             "UPDATE stg_invoices s JOIN tmp_duplicates t ON s.source_row = t.source_row"
             " JOIN stg_invoices f ON f.batch_id = s.batch_id AND f.source_row = t.first_row"
-            f" SET s.reason = '{DUPLICATE}', s.detail = CONCAT({said}, s.clean_invoice_id,"
+            f" SET s.reason = '{DUPLICATE_INVOICE_ID}', s.detail = CONCAT({said}, s.clean_invoice_id,"
             " ''' was already loaded from row ', t.first_row,"
             f" IF({same}, ' (identical row)', ' (the rows differ)'))"
             " WHERE s.batch_id = %s"
         )
     same = " AND ".join(f"s.{c} IS f.{c}" for c in raw)
     return (
-        f"UPDATE stg_invoices AS s SET reason = '{DUPLICATE}', detail ="
+        f"UPDATE stg_invoices AS s SET reason = '{DUPLICATE_INVOICE_ID}', detail ="
         f" {said} || s.clean_invoice_id || ''' was already loaded from row ' || t.first_row ||"
         f" CASE WHEN {same} THEN ' (identical row)' ELSE ' (the rows differ)' END"
         " FROM tmp_duplicates AS t, stg_invoices AS f"
