@@ -5,7 +5,8 @@
 Builds a MariaDB warehouse of N synthetic facts (``benchdb``; its own database,
 ``bench_cache``, recreated unless ``--reuse``), starts gunicorn with the Docker image's own
 command (``docker/entrypoint.sh web``: gthread, --reuse-port, WEB_CONCURRENCY workers x
-WEB_THREADS threads, debug off, ``DJANGO_STATIC_MANIFEST=true`` over collectstatic's files)
+WEB_THREADS threads, debug off, ``DJANGO_STATIC_MANIFEST=true`` over collectstatic's files;
+the CPU weight docker-compose.yml gives the web service, ``--web-shares`` to try another)
 with the answers cached in Redis (``--cache-url``; ``""``: each process's memory), logs C
 clients in as a Finance analyst and has each of them request, for S seconds over its own
 keep-alive connection, the page and every sales endpoint, without and with filters, in turn
@@ -34,7 +35,7 @@ from pathlib import Path
 
 from benchdb import database_recreate, facts_fill
 from clients import Clients, report, warm_up
-from cpu import cpu_delta, cpu_line, database_cpu, server_cpu
+from cpu import compose_cpu_shares, cpu_delta, cpu_line, database_cpu, server_cpu, shares_nice, weighted_start
 from ingest import input_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +140,7 @@ def gunicorn_start(args, port: int) -> subprocess.Popen:
         "GUNICORN_CMD_ARGS": args.gunicorn_args,  # more options, for trying them
     }
     command = ["sh", str(ROOT / "docker" / "entrypoint.sh"), "web"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    server = weighted_start(command, args.web_shares, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -209,6 +210,12 @@ def main() -> None:
         "--threads", type=int, default=image_default("WEB_THREADS"), help="threads per worker"
     )
     parser.add_argument("--gunicorn-args", default="", help="more gunicorn options (GUNICORN_CMD_ARGS)")
+    parser.add_argument(
+        "--web-shares",
+        type=int,
+        default=compose_cpu_shares("web"),
+        help="gunicorn's CPU weight against the load's 1024 (default: docker-compose.yml's for web)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run")
     parser.add_argument("--during-load", action="store_true", help="also measure during a 1M-row load")
     parser.add_argument("--load-rows", type=int, default=1_000_000, help="rows of the --during-load file")
@@ -219,6 +226,7 @@ def main() -> None:
     server = gunicorn_start(args, port)
     cache = args.cache_url or "memory"
     print(f"gunicorn: {args.workers} workers x {args.threads} threads on port {port}; cache {cache}")
+    print(f"gunicorn's CPU weight: {args.web_shares} against 1024 (nice {shares_nice(args.web_shares)})")
     try:
         warm_up(port, cookie)
         clients = Clients(count=args.clients, port=port, cookie=cookie)
@@ -278,7 +286,10 @@ def main() -> None:
     if args.during_load:
         loaded.update(load_seconds=busy["seconds"], alone_seconds=alone["seconds"])
         runs["during the load"] = loaded
-    note = f"{args.facts:,} facts, {args.clients} clients; p50-p99, CPU: ms; connections per worker {spread}"
+    note = (
+        f"{args.facts:,} facts, {args.clients} clients; p50-p99, CPU: ms; connections per worker {spread};"
+        f" gunicorn's CPU weight {args.web_shares} against 1024"
+    )
     figures_write("performance.md", "concurrency", records_table(runs), note)
 
 
