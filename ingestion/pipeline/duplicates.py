@@ -49,11 +49,12 @@ class CertainRows:
         """The rows whose id hashes to one of ``hashes``."""
         if not len(hashes) or not self.path.exists() or not self.path.stat().st_size:
             return []
-        records = np.memmap(self.path, dtype=_RECORD, mode="r")
+        # Read a part at a time, not mapped: a mapped file's pages stay in the process's
+        # memory as it is scanned, so the whole file would count at the end of a long load.
         found = []
-        for start in range(0, len(records), _SCAN_RECORDS):
-            part = records[start : start + _SCAN_RECORDS]
-            found.append(np.asarray(part["row"][np.isin(part["hash"], hashes)]))
+        with open(self.path, "rb") as handle:
+            while len(part := np.fromfile(handle, dtype=_RECORD, count=_SCAN_RECORDS)):
+                found.append(part["row"][np.isin(part["hash"], hashes)])
         return np.concatenate(found).tolist()
 
 
@@ -93,3 +94,26 @@ def later_rows_mark(batch_id: int, vendor: str, candidates: pd.DataFrame, first_
         bulk.rows_insert(sql.DEFERRED_INSERT, rest_rows)
         cursor.execute(sql.duplicates_mark(vendor), [batch_id])
     return len(pairs)
+
+
+CANDIDATE_ROWS = "tmp_candidate_rows"
+
+
+def candidate_rows_copy(batch_id: int, vendor: str) -> str:
+    """The table to merge the marked candidates from: on MySQL/MariaDB a temporary copy of
+    their staged rows, read from staging once. Staging is much larger than the server's buffer
+    pool, so each statement over the scattered candidate rows (count, aggregate deltas,
+    upsert, rejected rows) read their pages from disk again; the copy is small. SQLite reads
+    staging itself."""
+    if vendor != "mysql":
+        return "stg_invoices"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {CANDIDATE_ROWS}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATE_ROWS} LIKE stg_invoices")
+        for table in ("tmp_deferred", "tmp_duplicates"):
+            cursor.execute(
+                f"INSERT INTO {CANDIDATE_ROWS} SELECT s.* FROM {table} t JOIN stg_invoices s"
+                " ON s.batch_id = %s AND s.source_row = t.source_row",
+                [batch_id],
+            )
+    return CANDIDATE_ROWS

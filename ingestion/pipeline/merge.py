@@ -127,11 +127,12 @@ class FactsMerge:
         self.counts.duplicates = duplicates.later_rows_mark(
             self.batch_id, self.vendor, candidates, first_rows
         )
-        self._merge(sql.DEFERRED_FILTER, [self.batch_id], certain=False)
+        staged = duplicates.candidate_rows_copy(self.batch_id, self.vendor)
+        self._merge(sql.DEFERRED_FILTER, [self.batch_id], certain=False, staged=staged)
         if not self.dry_run and self.counts.duplicates:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    sql.rejected_insert(self.vendor, sql.DUPLICATES_FILTER),
+                    sql.rejected_insert(self.vendor, sql.DUPLICATES_FILTER, staged),
                     [self.file_sha256, self.created_at, self.batch_id],
                 )
 
@@ -140,23 +141,24 @@ class FactsMerge:
         self.sales.apply(self.bulk, self.vendor, empty=self.aggregates_empty)
         self.aggregates_empty = False
 
-    def _merge(self, where: str, params, *, certain: bool) -> None:
-        """Count then upsert the valid rows matching ``where`` (certain: not maybe-duplicates)."""
+    def _merge(self, where: str, params, *, certain: bool, staged: str = "stg_invoices") -> None:
+        """Count then upsert the valid rows matching ``where`` (certain: not maybe-duplicates),
+        read from ``staged``."""
         where = f"{where} AND s.reason IS NULL AND s.dup_candidate = {0 if certain else 1}"
         with connection.cursor() as cursor:
             if self.warehouse_empty:
-                cursor.execute(sql.staged_count(where), params)
+                cursor.execute(sql.staged_count(where, staged), params)
                 self.counts.add(rows=cursor.fetchone()[0], existing=0, unchanged=0)
             else:
-                cursor.execute(sql.merge_preview(where), params)
+                cursor.execute(sql.merge_preview(where, staged), params)
                 rows, existing, unchanged = (int(v or 0) for v in cursor.fetchone())
                 self.counts.add(rows=rows, existing=existing, unchanged=unchanged)
             if not self.dry_run:
-                statements = sql.sales_deltas(where, warehouse_empty=self.warehouse_empty)
+                statements = sql.sales_deltas(where, warehouse_empty=self.warehouse_empty, staged=staged)
                 for sign, statement in zip((1,) if len(statements) == 1 else (-1, 1), statements):
                     cursor.execute(statement, params)
                     self.sales.add(aggregates.from_grouped_rows(cursor.fetchall(), sign))
-                cursor.execute(sql.facts_upsert(self.vendor, where), params)
+                cursor.execute(sql.facts_upsert(self.vendor, where, staged), params)
 
     def _facts_write(self, frame: pd.DataFrame) -> bool:
         """The chunk's certainly-new valid rows, straight from the chunk (MySQL/MariaDB with

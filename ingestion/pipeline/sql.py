@@ -70,17 +70,19 @@ def rejected_load_data() -> str:
     )
 
 
-def merge_preview(where: str) -> str:
-    """(rows, rows whose invoice exists, rows identical to the existing invoice)."""
+def merge_preview(where: str, staged: str = "stg_invoices") -> str:
+    """(rows, rows whose invoice exists, rows identical to the existing invoice).
+
+    ``staged`` (here and below): the table holding the staged rows, ``stg_invoices`` or a copy."""
     same = " AND ".join(f"f.{f} = s.{s}" for f, s in zip(FACT_VALUES, STAGED_VALUES))
     return (
         f"SELECT COUNT(*), COUNT(f.invoice_id), SUM(CASE WHEN {same} THEN 1 ELSE 0 END)"
-        " FROM stg_invoices s LEFT JOIN fact_invoices f ON f.invoice_id = s.clean_invoice_id"
+        f" FROM {staged} s LEFT JOIN fact_invoices f ON f.invoice_id = s.clean_invoice_id"
         f" WHERE {where}"
     )
 
 
-def sales_deltas(where: str, *, warehouse_empty: bool) -> tuple[str, ...]:
+def sales_deltas(where: str, *, warehouse_empty: bool, staged: str = "stg_invoices") -> tuple[str, ...]:
     """Per day x customer x item x status: (old versions to subtract, new rows to add).
 
     Unchanged invoices contribute nothing. Run before the upsert.
@@ -91,14 +93,14 @@ def sales_deltas(where: str, *, warehouse_empty: bool) -> tuple[str, ...]:
     new_keys = ", ".join(f"s.{k}" for k in STAGED_VALUES[:4])
     added = (
         f"SELECT {new_keys}, {measures.format(qty='s.clean_qty', total='s.clean_total')}"
-        " FROM stg_invoices s {join} WHERE {where} GROUP BY " + new_keys
+        f" FROM {staged} s {{join}} WHERE {{where}} GROUP BY " + new_keys
     )
     if warehouse_empty:
         return (added.format(join="", where=where),)
     same = " AND ".join(f"f.{f} = s.{s}" for f, s in zip(FACT_VALUES, STAGED_VALUES))
     join = "LEFT JOIN fact_invoices f ON f.invoice_id = s.clean_invoice_id"
     removed = (
-        f"SELECT {old_keys}, {measures.format(qty='f.qty', total='f.total')} FROM stg_invoices s"
+        f"SELECT {old_keys}, {measures.format(qty='f.qty', total='f.total')} FROM {staged} s"
         f" JOIN fact_invoices f ON f.invoice_id = s.clean_invoice_id WHERE {where} AND NOT ({same})"
         f" GROUP BY {old_keys}"
     )
@@ -106,13 +108,13 @@ def sales_deltas(where: str, *, warehouse_empty: bool) -> tuple[str, ...]:
     return removed, added.format(join=join, where=changed)
 
 
-def facts_upsert(vendor: str, where: str) -> str:
+def facts_upsert(vendor: str, where: str, staged: str = "stg_invoices") -> str:
     """Insert new invoices, update changed ones; an identical one keeps the batch (and the line of
     its file) that wrote it."""
     columns = ", ".join(("invoice_id", *FACT_VALUES, "source_row", "batch_id"))
     select = (
         f"SELECT s.clean_invoice_id, {', '.join(f's.{c}' for c in STAGED_VALUES)}, s.source_row, s.batch_id"
-        f" FROM stg_invoices s WHERE {where}"
+        f" FROM {staged} s WHERE {where}"
     )
     if vendor == "mysql":
         same = " AND ".join(f"fact_invoices.{c} = VALUES({c})" for c in FACT_VALUES)
@@ -129,7 +131,7 @@ def facts_upsert(vendor: str, where: str) -> str:
     )
 
 
-def rejected_insert(vendor: str, where: str) -> str:
+def rejected_insert(vendor: str, where: str, staged: str = "stg_invoices") -> str:
     """Rejected rows from staging; ``raw_record`` is the row as read, extra columns included.
 
     Params: (file_sha256, created_at, *params of ``where``).
@@ -147,7 +149,7 @@ def rejected_insert(vendor: str, where: str) -> str:
         "INSERT INTO rejected_invoices (invoice_id, reason, detail, raw_record, batch_id,"
         " file_name, file_sha256, source_row, created_at)"
         f" SELECT {invoice_id}, s.reason, s.detail, {record}, s.batch_id, s.file_name, %s,"
-        f" s.source_row, %s FROM stg_invoices s WHERE {where} AND s.reason IS NOT NULL"
+        f" s.source_row, %s FROM {staged} s WHERE {where} AND s.reason IS NOT NULL"
     )
 
 
@@ -276,5 +278,5 @@ def sales_deltas_merge(vendor: str, *, removals: bool) -> list[str]:
     return statements
 
 
-def staged_count(where: str) -> str:
-    return f"SELECT COUNT(*) FROM stg_invoices s WHERE {where}"
+def staged_count(where: str, staged: str = "stg_invoices") -> str:
+    return f"SELECT COUNT(*) FROM {staged} s WHERE {where}"
