@@ -106,7 +106,7 @@ def candidate_rows_copy(batch_id: int, vendor: str) -> str:
     upsert, rejected rows) read their pages from disk again; the copy is small. SQLite reads
     staging itself."""
     if vendor != "mysql":
-        return "stg_invoices"
+        return sql.STAGING
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {CANDIDATE_ROWS}")
         cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATE_ROWS} LIKE stg_invoices")

@@ -141,7 +141,7 @@ class FactsMerge:
         self.sales.apply(self.bulk, self.vendor, empty=self.aggregates_empty)
         self.aggregates_empty = False
 
-    def _merge(self, where: str, params, *, certain: bool, staged: str = "stg_invoices") -> None:
+    def _merge(self, where: str, params, *, certain: bool, staged: str = sql.STAGING) -> None:
         """Count then upsert the valid rows matching ``where`` (certain: not maybe-duplicates),
         read from ``staged``."""
         where = f"{where} AND s.reason IS NULL AND s.dup_candidate = {0 if certain else 1}"

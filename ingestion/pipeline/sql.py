@@ -10,6 +10,7 @@ STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES,
 # ESCAPED BY '', LOAD DATA reads as SQL NULL; a quoted "NULL" stays text). ESCAPED BY ''
 # also keeps backslashes as they are.
 CSV_FORMAT = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
+STAGING = "stg_invoices"  # the staging table; the statements below that read it take a copy's name too
 STAGING_CLEAR = "DELETE FROM stg_invoices WHERE batch_id = %s"
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s AND id <> %s"
@@ -70,7 +71,7 @@ def rejected_load_data() -> str:
     )
 
 
-def merge_preview(where: str, staged: str = "stg_invoices") -> str:
+def merge_preview(where: str, staged: str = STAGING) -> str:
     """(rows, rows whose invoice exists, rows identical to the existing invoice).
 
     ``staged`` (here and below): the table holding the staged rows, ``stg_invoices`` or a copy."""
@@ -82,7 +83,7 @@ def merge_preview(where: str, staged: str = "stg_invoices") -> str:
     )
 
 
-def sales_deltas(where: str, *, warehouse_empty: bool, staged: str = "stg_invoices") -> tuple[str, ...]:
+def sales_deltas(where: str, *, warehouse_empty: bool, staged: str = STAGING) -> tuple[str, ...]:
     """Per day x customer x item x status: (old versions to subtract, new rows to add).
 
     Unchanged invoices contribute nothing. Run before the upsert.
@@ -108,7 +109,7 @@ def sales_deltas(where: str, *, warehouse_empty: bool, staged: str = "stg_invoic
     return removed, added.format(join=join, where=changed)
 
 
-def facts_upsert(vendor: str, where: str, staged: str = "stg_invoices") -> str:
+def facts_upsert(vendor: str, where: str, staged: str = STAGING) -> str:
     """Insert new invoices, update changed ones; an identical one keeps the batch (and the line of
     its file) that wrote it."""
     columns = ", ".join(("invoice_id", *FACT_VALUES, "source_row", "batch_id"))
@@ -131,7 +132,7 @@ def facts_upsert(vendor: str, where: str, staged: str = "stg_invoices") -> str:
     )
 
 
-def rejected_insert(vendor: str, where: str, staged: str = "stg_invoices") -> str:
+def rejected_insert(vendor: str, where: str, staged: str = STAGING) -> str:
     """Rejected rows from staging; ``raw_record`` is the row as read, extra columns included.
 
     Params: (file_sha256, created_at, *params of ``where``).
@@ -278,5 +279,5 @@ def sales_deltas_merge(vendor: str, *, removals: bool) -> list[str]:
     return statements
 
 
-def staged_count(where: str, staged: str = "stg_invoices") -> str:
+def staged_count(where: str, staged: str = STAGING) -> str:
     return f"SELECT COUNT(*) FROM {staged} s WHERE {where}"

@@ -284,7 +284,7 @@ class BatchWriter:
         with self._timed("db_staging"):
             self._stager_bulk.frame_write(
                 frame,
-                table="stg_invoices",
+                table=sql.STAGING,
                 load_sql=sql.staging_load_data(),
                 insert_sql=sql.STAGING_INSERT,
                 constants=(self.batch_id, self.file_name, self.loaded_at),
