@@ -9,15 +9,13 @@ from ingestion.pipeline import aggregates, bulk, sql
 
 
 class SalesChanges:
-    """Signed per-day changes (``ingestion.pipeline.aggregates``), folded to stay small."""
+    """Signed per-day changes (``ingestion.pipeline.aggregates``), summed as they come."""
 
     def __init__(self) -> None:
-        self.parts: list[pd.DataFrame] = []
+        self.totals = aggregates.SalesTotals()
 
     def add(self, part: pd.DataFrame) -> None:
-        self.parts.append(part)
-        if len(self.parts) >= 8:  # keep memory flat: fold the changes seen so far
-            self.parts = [aggregates.reduce(self.parts)]
+        self.totals.add(part)
 
     def apply(self, writer: bulk.BulkWriter, vendor: str, *, empty: bool = False) -> None:
         """Add the changes to the aggregate tables through a temporary table; start over.
@@ -25,10 +23,12 @@ class SalesChanges:
         ``empty``: the aggregate tables hold nothing yet (a first load, under the warehouse's
         write lock), so the rows are loaded into them as they are, with no merge.
         """
-        if not self.parts:
+        if not len(self.totals):
             return
-        total = aggregates.reduce(self.parts)
-        self.parts = []
+        total = self.totals.frame()
+        self.totals = aggregates.SalesTotals()
+        if total.empty:
+            return
         if empty and writer.local_infile and self._load_into_empty(writer, total):
             return
         with connection.cursor() as cursor:

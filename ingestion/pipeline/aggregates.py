@@ -21,22 +21,19 @@ def dates_datetime64(dates: pd.Series) -> pd.Series:
 
 
 def from_new_invoices(new: pd.DataFrame, *, sign: int = 1) -> pd.DataFrame:
-    """What cleaned, newly inserted invoices add (``clean_*`` columns of the pipeline);
-    with ``sign=-1``, what invoices in that shape take away when they are replaced."""
-    return (
-        pd.DataFrame(
-            {
-                "day": dates_datetime64(new["clean_issue_date"]),
-                "customer_key": new["customer_key"].astype("int64"),
-                "item_key": new["item_key"].astype("int64"),
-                "status_key": new["status_key"].astype("int64"),
-                "invoice_count": sign,
-                "qty": sign * new["clean_qty"].astype("int64"),
-                "cents": sign * new["clean_total"].str.replace(".", "", regex=False).astype("int64"),
-            }
-        )
-        .groupby(list(KEYS), as_index=False)
-        .sum()
+    """What cleaned, newly inserted invoices add (``clean_*`` columns of the pipeline), one
+    row per invoice (``SalesTotals`` sums them per key); with ``sign=-1``, what invoices in
+    that shape take away when they are replaced."""
+    return pd.DataFrame(
+        {
+            "day": dates_datetime64(new["clean_issue_date"]),
+            "customer_key": new["customer_key"].astype("int64"),
+            "item_key": new["item_key"].astype("int64"),
+            "status_key": new["status_key"].astype("int64"),
+            "invoice_count": sign,
+            "qty": sign * new["clean_qty"].astype("int64"),
+            "cents": sign * new["clean_total"].str.replace(".", "", regex=False).astype("int64"),
+        }
     )
 
 
@@ -57,10 +54,80 @@ def from_grouped_rows(rows: list[tuple], sign: int) -> pd.DataFrame:
     )
 
 
+SUMS = ("invoice_count", "qty", "cents")
+# A key packs the day above a number for (customer, item, status), so keys sort by day, as
+# the aggregates' primary keys do: 21 bits of days from 1970 (+-2,870 years), 42 of numbers.
+_NUMBER_BITS = 42
+_DAY_ZERO = 1 << 20
+
+
+class SalesTotals:
+    """Signed changes summed per key as they come, in flat sorted arrays.
+
+    Memory follows the distinct keys (bounded by days x customers x items x statuses), not
+    the rows added; adding a part costs in proportion to the part, with no copy of the
+    totals but the insertion of the keys not seen before.
+    """
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, dtype=np.int64)  # sorted
+        self._sums = np.empty((0, len(SUMS)), dtype=np.int64)
+        self._triples: dict[tuple[int, int, int], int] = {}  # (customer, item, status) -> number
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, part: pd.DataFrame) -> None:
+        """Add changes with the columns of ``from_new_invoices`` (keys may repeat)."""
+        if part.empty:
+            return
+        local, triples = _factorized_rows([part[key].to_numpy(dtype=np.int64) for key in KEYS[1:]])
+        numbers = np.array([self._triples.setdefault(t, len(self._triples)) for t in triples], dtype=np.int64)
+        days = part["day"].to_numpy().astype("datetime64[D]").astype(np.int64) + _DAY_ZERO
+        keys, inverse = np.unique((days << _NUMBER_BITS) | numbers[local], return_inverse=True)
+        sums = np.zeros((len(keys), len(SUMS)), dtype=np.int64)
+        np.add.at(sums, inverse, part[list(SUMS)].to_numpy(dtype=np.int64))
+        at = np.searchsorted(self._keys, keys)
+        known = at < len(self._keys)
+        known[known] = self._keys[at[known]] == keys[known]
+        self._sums[at[known]] += sums[known]
+        self._keys = np.insert(self._keys, at[~known], keys[~known])
+        self._sums = np.insert(self._sums, at[~known], sums[~known], axis=0)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per key, keys that cancel out dropped, in the columns of ``from_new_invoices``."""
+        kept = self._sums.any(axis=1)
+        keys, sums = self._keys[kept], self._sums[kept]
+        triples = np.array(list(self._triples) or [(0, 0, 0)], dtype=np.int64)[
+            keys & ((1 << _NUMBER_BITS) - 1)
+        ]
+        days = ((keys >> _NUMBER_BITS) - _DAY_ZERO).astype("datetime64[D]")
+        return pd.DataFrame(
+            {
+                "day": pd.to_datetime(days),
+                **{key: triples[:, i] for i, key in enumerate(KEYS[1:])},
+                **{name: sums[:, i] for i, name in enumerate(SUMS)},
+            }
+        )
+
+
+def _factorized_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Each row's number among the distinct rows of ``columns`` (in order of first
+    appearance), and those rows."""
+    numbers = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:  # numbered again after each column: never above rows ** 2
+        codes, uniques = pd.factorize(column)
+        numbers = pd.factorize(numbers * len(uniques) + codes)[0]
+    first = np.unique(numbers, return_index=True)[1]
+    return numbers, list(zip(*(column[first].tolist() for column in columns), strict=True))
+
+
 def reduce(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """One row per key: the sum of the signed changes, dropping keys that cancel out."""
-    total = pd.concat(parts, ignore_index=True).groupby(list(KEYS), as_index=False).sum()
-    return total[(total[["invoice_count", "qty", "cents"]] != 0).any(axis=1)]
+    totals = SalesTotals()
+    for part in parts:
+        totals.add(part)
+    return totals.frame()
 
 
 def delta_table_rows(total: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from ingestion.pipeline import aggregates
@@ -17,7 +18,7 @@ def test_new_invoices_add_counts_quantities_and_cents_per_key():
             "clean_total": ["2401.00", "0.10", "100.05"],
         }
     )
-    out = aggregates.from_new_invoices(new)
+    out = aggregates.reduce([aggregates.from_new_invoices(new)])
     assert out.to_dict("records") == [
         {
             "day": pd.Timestamp("2024-01-05"),
@@ -67,3 +68,35 @@ def test_an_update_in_place_cancels_out_and_a_move_subtracts_and_adds():
             "revenue": "10.00",
         },
     ]
+
+
+def test_totals_added_in_parts_equal_one_group_by_over_every_change():
+    rng = np.random.default_rng(7)
+
+    def changes(rows: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                # before 1970 and far ahead; keys far above the day's bits
+                "day": pd.to_datetime("1901-01-01")
+                + pd.to_timedelta(rng.integers(0, 80_000, rows), unit="D"),
+                "customer_key": rng.choice([1, 2, 3, 10**12], rows),
+                "item_key": rng.choice([5, 6, 2**40], rows),
+                "status_key": rng.integers(1, 4, rows),
+                "invoice_count": rng.choice([-1, 1], rows),
+                "qty": rng.integers(-5, 50, rows),
+                "cents": rng.integers(-(10**12), 10**12, rows),
+            }
+        )
+
+    empty, one, taken_back, few, many = (changes(n) for n in (0, 1, 5_000, 3, 20_000))
+    cancel = taken_back.copy()
+    cancel[list(aggregates.SUMS)] *= -1  # takes back every change of one part
+    totals = aggregates.SalesTotals()
+    for part in (empty, one, taken_back, few, many, cancel):
+        totals.add(part)
+
+    expected = pd.concat([one, few, many]).groupby(list(aggregates.KEYS), as_index=False).sum()
+    expected = expected[(expected[list(aggregates.SUMS)] != 0).any(axis=1)].reset_index(drop=True)
+    got = totals.frame().sort_values(list(aggregates.KEYS)).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert len(got) > 20_000 * 0.9  # most keys distinct: the sort and the insertions are exercised
