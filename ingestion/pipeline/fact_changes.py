@@ -7,6 +7,7 @@ the changed invoices come back too: their old values leave the sales aggregates.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,9 +35,12 @@ class FactChanges:
 
 
 def facts_frame(rows: list[tuple]) -> pd.DataFrame:
-    """Fact rows as read from the database ((id, date, keys, qty, price, total)) in the
-    shape of a cleaned chunk: dates as dates, keys and qty as integers, money as text."""
+    """Fact rows ((id, date, keys, qty, price, total), as values or their texts) in the shape
+    of a cleaned chunk: dates as dates, keys and qty as integers, money as text."""
     frame = pd.DataFrame(rows, columns=list(FACT_SOURCE))
+    frame["clean_issue_date"] = [
+        day if isinstance(day, dt.date) else dt.date.fromisoformat(day) for day in frame["clean_issue_date"]
+    ]
     for column in _INTEGERS:
         frame[column] = frame[column].astype("int64")
     for column in _TEXTS:
@@ -44,27 +48,34 @@ def facts_frame(rows: list[tuple]) -> pd.DataFrame:
     return frame
 
 
-def facts_compare(rows: pd.DataFrame, existing: pd.DataFrame) -> FactChanges:
+def facts_text(rows: pd.DataFrame) -> np.ndarray:
+    """Each row's fact values (``FACT_SOURCE`` after the id) as one text, the way
+    ``sql_facts.facts_read`` has the database write a fact: the ISO date, the integers and the
+    money's two-decimal text, joined by commas."""
+    codes, days = pd.factorize(rows["clean_issue_date"])
+    columns = [np.array([day.isoformat() for day in days], dtype=object)[codes]]
+    columns += [rows[column].astype("int64").astype(str).to_numpy(dtype=object) for column in _INTEGERS]
+    columns += [rows[column].to_numpy(dtype=object) for column in _TEXTS]
+    return np.array([",".join(values) for values in zip(*columns, strict=True)], dtype=object)
+
+
+def facts_compare(rows: pd.DataFrame, existing: list[tuple[str, str]]) -> FactChanges:
     """Split ``rows`` (distinct invoice ids, ``FACT_SOURCE`` columns and any others, such as
     the file's line, carried along uncompared) by what they do to the facts in ``existing``
-    (``facts_frame``: the warehouse's rows for some of these ids)."""
-    if existing.empty:
-        return FactChanges(new=rows, changed=rows.iloc[:0], old=existing, unchanged=0)
-    old = existing.set_index("clean_invoice_id").reindex(rows["clean_invoice_id"].to_numpy())
-    found = old["customer_key"].notna().to_numpy()
-    same = found.copy()
-    same &= old["clean_issue_date"].to_numpy() == rows["clean_issue_date"].to_numpy()
-    for column in _INTEGERS:
-        same &= old[column].to_numpy(dtype="float64", na_value=np.nan) == rows[column].to_numpy(dtype="int64")
-    for column in _TEXTS:
-        same &= old[column].to_numpy() == rows[column].to_numpy()
+    ((invoice id, ``facts_text``) of the warehouse's rows for some of these ids)."""
+    if not existing:
+        return FactChanges(new=rows, changed=rows.iloc[:0], old=facts_frame([]), unchanged=0)
+    ids, texts = zip(*existing, strict=True)
+    row_ids = rows["clean_invoice_id"].to_numpy()
+    old = pd.Series(texts, index=ids, dtype=object).reindex(row_ids).to_numpy()
+    found = pd.notna(old)
+    same = found & (old == facts_text(rows))
     changed = found & ~same
-    old_changed = old[changed].reset_index(names="clean_invoice_id")
-    for column in _INTEGERS:
-        old_changed[column] = old_changed[column].astype("int64")
     return FactChanges(
         new=rows[~found],
         changed=rows[changed],
-        old=old_changed[list(FACT_SOURCE)],
+        old=facts_frame(
+            [(i, *text.split(",")) for i, text in zip(row_ids[changed], old[changed], strict=True)]
+        ),
         unchanged=int(same.sum()),
     )

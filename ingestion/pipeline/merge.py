@@ -170,7 +170,7 @@ class FactsMerge:
         valid = frame.loc[
             frame["reason"].isna() & (frame["dup_candidate"] == 0), [*FACT_SOURCE, "source_row"]
         ]
-        existing = fact_changes.facts_frame([] if self.warehouse_empty else self._facts_read(valid))
+        existing = [] if self.warehouse_empty else self._facts_read(valid)
         changes = fact_changes.facts_compare(valid, existing)
         if not self.dry_run:
             new_written = self.bulk.frame_write(
@@ -191,8 +191,8 @@ class FactsMerge:
         self.counts.add(rows=len(valid), existing=changes.existing, unchanged=changes.unchanged)
         return True
 
-    def _facts_read(self, valid: pd.DataFrame) -> list[tuple]:
-        """The warehouse's rows for the chunk's invoice ids, read by primary key."""
+    def _facts_read(self, valid: pd.DataFrame) -> list[tuple[str, str]]:
+        """The warehouse's rows for the chunk's invoice ids, read by primary key: (id, text)."""
         ids = valid["clean_invoice_id"].tolist()
         found: list[tuple] = []
         with connection.cursor() as cursor:

@@ -7,9 +7,11 @@ from ingestion.pipeline.sql import CSV_FORMAT, FACT_VALUES
 
 
 def facts_read(ids: int) -> str:
-    """The fact columns of some invoices (``fact_changes.FACT_SOURCE`` order)."""
+    """Some invoices' ids, each with its fact values as one text (``fact_changes.facts_text``):
+    one string to convert per fact instead of a date, integers and decimals."""
     marks = ", ".join(["%s"] * ids)
-    return f"SELECT invoice_id, {', '.join(FACT_VALUES)} FROM fact_invoices WHERE invoice_id IN ({marks})"
+    values = f"CONCAT_WS(',', {', '.join(FACT_VALUES)})"
+    return f"SELECT invoice_id, {values} FROM fact_invoices WHERE invoice_id IN ({marks})"
 
 
 # Changed invoices of a chunk, loaded here and written over the facts in one statement.
