@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from io import StringIO
 
+import numpy as np
 import pandas as pd
 import pytest
 from django.db import connection, connections
@@ -15,6 +16,7 @@ from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.pipeline import errors
 from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean
 from ingestion.pipeline.generate import invoice_file_generate, invoices_generate
+from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.tests.files import ingest, invoices_csv, write_invoices
 from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, StagingInvoice, Status
 from warehouse.tests.checks import assert_aggregates_match_facts
@@ -140,7 +142,10 @@ def test_invoice_ids_are_case_sensitive(tmp_path):
     assert sorted(Invoice.objects.values_list("invoice_id", flat=True)) == ["INV-1", "inv-1"]
 
 
-def test_first_valid_occurrence_wins(tmp_path):
+@pytest.mark.parametrize("filter_flags", ["repeats", "every row"])
+def test_first_valid_occurrence_wins(tmp_path, monkeypatch, filter_flags):
+    if filter_flags == "every row":  # a saturated filter: even an id's first valid row is flagged
+        monkeypatch.setattr(InvoiceIdFilter, "maybe_seen", lambda self, ids: np.ones(len(ids), dtype=bool))
     batch = ingest(
         write_invoices(
             tmp_path,
