@@ -72,7 +72,7 @@ class SalesTotals:
     def __init__(self) -> None:
         self._keys = np.empty(0, dtype=np.int64)  # sorted
         self._sums = np.empty((0, len(SUMS)), dtype=np.int64)
-        self._triples: dict[tuple[int, int, int], int] = {}  # (customer, item, status) -> number
+        self._triples: dict[tuple[int, ...], int] = {}  # (customer, item, status) -> number
 
     def __len__(self) -> int:
         return len(self._keys)
