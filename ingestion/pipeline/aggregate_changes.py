@@ -23,8 +23,6 @@ class SalesChanges:
         ``empty``: the aggregate tables hold nothing yet (a first load, under the warehouse's
         write lock), so the rows are loaded into them as they are, with no merge.
         """
-        if not len(self.totals):
-            return
         total = self.totals.frame()
         self.totals = aggregates.SalesTotals()
         if total.empty:

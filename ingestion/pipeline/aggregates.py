@@ -98,9 +98,8 @@ class SalesTotals:
         """One row per key, keys that cancel out dropped, in the columns of ``from_new_invoices``."""
         kept = self._sums.any(axis=1)
         keys, sums = self._keys[kept], self._sums[kept]
-        triples = np.array(list(self._triples) or [(0, 0, 0)], dtype=np.int64)[
-            keys & ((1 << _NUMBER_BITS) - 1)
-        ]
+        triples = np.array(list(self._triples), dtype=np.int64).reshape(-1, len(KEYS) - 1)
+        triples = triples[keys & ((1 << _NUMBER_BITS) - 1)]
         days = ((keys >> _NUMBER_BITS) - _DAY_ZERO).astype("datetime64[D]")
         return pd.DataFrame(
             {
@@ -120,14 +119,6 @@ def _factorized_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[
         numbers = pd.factorize(numbers * len(uniques) + codes)[0]
     first = np.unique(numbers, return_index=True)[1]
     return numbers, list(zip(*(column[first].tolist() for column in columns), strict=True))
-
-
-def reduce(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """One row per key: the sum of the signed changes, dropping keys that cancel out."""
-    totals = SalesTotals()
-    for part in parts:
-        totals.add(part)
-    return totals.frame()
 
 
 def delta_table_rows(total: pd.DataFrame) -> pd.DataFrame:

@@ -34,17 +34,15 @@ class FactChanges:
         return len(self.changed) + self.unchanged
 
 
-def facts_frame(rows: list[tuple]) -> pd.DataFrame:
-    """Fact rows ((id, date, keys, qty, price, total), as values or their texts) in the shape
-    of a cleaned chunk: dates as dates, keys and qty as integers, money as text."""
+def facts_frame(rows: list[tuple[str, ...]]) -> pd.DataFrame:
+    """Fact rows as texts ((id, ISO date, keys, qty, price, total)) in the shape of a cleaned
+    chunk: dates as dates, keys and qty as integers, money as text."""
     frame = pd.DataFrame(rows, columns=list(FACT_SOURCE))
-    frame["clean_issue_date"] = [
-        day if isinstance(day, dt.date) else dt.date.fromisoformat(day) for day in frame["clean_issue_date"]
-    ]
+    frame["clean_issue_date"] = [dt.date.fromisoformat(day) for day in frame["clean_issue_date"]]
     for column in _INTEGERS:
         frame[column] = frame[column].astype("int64")
     for column in _TEXTS:
-        frame[column] = frame[column].map(str).astype(object)
+        frame[column] = frame[column].astype(object)
     return frame
 
 

@@ -7,6 +7,13 @@ import pandas as pd
 from ingestion.pipeline import aggregates
 
 
+def totals(*parts: pd.DataFrame) -> pd.DataFrame:
+    summed = aggregates.SalesTotals()
+    for part in parts:
+        summed.add(part)
+    return summed.frame()
+
+
 def test_new_invoices_add_counts_quantities_and_cents_per_key():
     new = pd.DataFrame(
         {
@@ -18,7 +25,7 @@ def test_new_invoices_add_counts_quantities_and_cents_per_key():
             "clean_total": ["2401.00", "0.10", "100.05"],
         }
     )
-    out = aggregates.reduce([aggregates.from_new_invoices(new)])
+    out = totals(aggregates.from_new_invoices(new))
     assert out.to_dict("records") == [
         {
             "day": pd.Timestamp("2024-01-05"),
@@ -46,8 +53,8 @@ def test_an_update_in_place_cancels_out_and_a_move_subtracts_and_adds():
     moved = aggregates.from_grouped_rows([("2024-01-06", 1, 3, 1, 1, 2, Decimal("10.00"))], 1)
     same = aggregates.from_grouped_rows([("2024-01-05", 1, 3, 1, 1, 2, 10.0)], 1)  # SQLite sums are floats
 
-    assert aggregates.reduce([old, same]).empty
-    rows = aggregates.delta_table_rows(aggregates.reduce([old, moved]))
+    assert totals(old, same).empty
+    rows = aggregates.delta_table_rows(totals(old, moved))
     assert rows.to_dict("records") == [
         {
             "day": "2024-01-05",
