@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.db import connection
 
-from ingestion.pipeline.sql import FACT_VALUES, STAGED_VALUES
+from ingestion.pipeline.sql import FACT_VALUES, MARKS_JOIN, STAGED_REASON, STAGED_VALUES
 from warehouse.models import LoadBatch, StagingInvoice
 from warehouse.versions import data_version
 
@@ -59,8 +59,8 @@ _CHANGES = (
     " JOIN dim_status fs ON fs.status_key = f.status_key"
     " JOIN dim_customer sc ON sc.customer_key = s.customer_key"
     " JOIN dim_item si ON si.item_key = s.item_key"
-    " JOIN dim_status ss ON ss.status_key = s.status_key"
-    f" WHERE s.batch_id = %s AND s.reason IS NULL AND NOT ({_SAME}) ORDER BY s.source_row LIMIT %s"
+    f" JOIN dim_status ss ON ss.status_key = s.status_key {MARKS_JOIN}"
+    f" WHERE s.batch_id = %s AND {STAGED_REASON} IS NULL AND NOT ({_SAME}) ORDER BY s.source_row LIMIT %s"
 )
 
 

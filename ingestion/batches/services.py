@@ -80,7 +80,8 @@ def staging_prune(*, ended_before) -> tuple[int, int]:
     rows = 0
     with connection.cursor() as cursor:
         for batch_id in batch_ids:  # one batch per statement: each is a range of the primary key
-            cursor.execute(sql.STAGING_CLEAR, [batch_id])
+            for statement in sql.STAGING_CLEAR:  # the marks, then the rows
+                cursor.execute(statement, [batch_id])
             rows += cursor.rowcount
     return len(batch_ids), rows
 

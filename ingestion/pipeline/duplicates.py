@@ -14,13 +14,14 @@ key from staging and their ids compared, so a hash collision changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from django.db import connection
 
-from ingestion.pipeline import bulk, sql
+from ingestion.pipeline import bulk, sql_duplicates
 
 STAGED_IDS_PER_READ = 5_000
 _RECORD = np.dtype([("hash", "<u8"), ("row", "<i8")])
@@ -61,62 +62,60 @@ class CertainRows:
         return np.concatenate(found).tolist()
 
 
-def first_valid_rows(batch_id: int, candidates: pd.DataFrame, certain: CertainRows) -> dict[str, int]:
-    """Invoice id -> its first valid source row in the batch, for the flagged rows'
-    ids (``source_row``, ``clean_invoice_id``); staging must be complete."""
+@dataclass
+class FirstRows:
+    """Each flagged invoice id's first valid source row; the ``raw_fingerprint`` of those
+    first rows that were let through (the others are candidates: their rows are copied)."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    fingerprints: dict[int, str] = field(default_factory=dict)
+
+
+def first_valid_rows(batch_id: int, candidates: pd.DataFrame, certain: CertainRows) -> FirstRows:
+    """The first valid rows of the flagged rows' ids (``source_row``, ``clean_invoice_id``);
+    staging must be complete."""
     wanted = set(candidates["clean_invoice_id"])
     rows = certain.rows_matching(id_hashes(candidates["clean_invoice_id"].drop_duplicates()))
-    first: dict[str, int] = {}
+    first = FirstRows()
+    fingerprints: dict[int, str] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(rows), STAGED_IDS_PER_READ):
             part = rows[start : start + STAGED_IDS_PER_READ]
-            cursor.execute(sql.staged_ids(len(part)), [batch_id, *part])
-            for row, invoice_id in cursor.fetchall():
+            cursor.execute(sql_duplicates.staged_ids(connection.vendor, len(part)), [batch_id, *part])
+            for row, invoice_id, fingerprint in cursor.fetchall():
                 if invoice_id in wanted:  # not a hash collision
-                    first[invoice_id] = min(int(row), first.get(invoice_id, int(row)))
+                    first.rows[invoice_id] = min(int(row), first.rows.get(invoice_id, int(row)))
+                    fingerprints[int(row)] = str(fingerprint)
+    first.fingerprints = {row: fingerprints[row] for row in first.rows.values()}
     # No row let through: the id's first valid row is its first flagged one.
     for invoice_id, row in candidates.groupby("clean_invoice_id")["source_row"].min().items():
-        first.setdefault(str(invoice_id), int(row))
+        first.rows.setdefault(str(invoice_id), int(row))
     return first
 
 
-def later_rows_mark(batch_id: int, vendor: str, candidates: pd.DataFrame, first_rows: dict[str, int]) -> int:
+def later_rows_mark(batch_id: int, vendor: str, candidates: pd.DataFrame, first: FirstRows) -> int:
     """Mark the candidates after their id's first valid row as duplicates; return how many.
 
-    Leaves the other candidates' rows in ``tmp_deferred`` (``sql.DEFERRED_FILTER``) and the
-    duplicates in ``tmp_duplicates`` (``sql.DUPLICATES_FILTER``).
+    Their staged rows are copied into ``sql_duplicates.CANDIDATE_ROWS`` and marked there;
+    the marks are added to staging's (``sql.MARKS``). The other candidates are left in
+    ``tmp_deferred`` (``sql_duplicates.DEFERRED_FILTER``), the duplicates in
+    ``tmp_duplicates`` (``sql_duplicates.DUPLICATES_FILTER``).
     """
-    first = candidates["clean_invoice_id"].map(first_rows)
-    later = candidates["source_row"] > first
-    pairs = list(zip(candidates["source_row"][later].astype(int), first[later].astype(int), strict=True))
+    first_row = candidates["clean_invoice_id"].map(first.rows)
+    later = candidates["source_row"] > first_row
+    triples = [
+        (int(row), int(of), first.fingerprints.get(int(of)))
+        for row, of in zip(candidates["source_row"][later], first_row[later], strict=True)
+    ]
     rest_rows = [(int(r),) for r in candidates.loc[~later, "source_row"]]
     with connection.cursor() as cursor:
-        for statement in sql.candidate_tables(vendor, "tmp_duplicates", "tmp_deferred"):
+        for statement in sql_duplicates.candidate_tables(vendor):
             cursor.execute(statement)
-        bulk.rows_insert(sql.DUPLICATE_INSERT, pairs)
-        bulk.rows_insert(sql.DEFERRED_INSERT, rest_rows)
-        cursor.execute(sql.duplicates_mark(vendor), [batch_id])
-    return len(pairs)
-
-
-CANDIDATE_ROWS = "tmp_candidate_rows"
-
-
-def candidate_rows_copy(batch_id: int, vendor: str) -> str:
-    """The table to merge the marked candidates from: on MySQL/MariaDB a temporary copy of
-    their staged rows, read from staging once. Staging is much larger than the server's buffer
-    pool, so each statement over the scattered candidate rows (count, aggregate deltas,
-    upsert, rejected rows) read their pages from disk again; the copy is small. SQLite reads
-    staging itself."""
-    if vendor != "mysql":
-        return sql.STAGING
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {CANDIDATE_ROWS}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {CANDIDATE_ROWS} LIKE stg_invoices")
+        bulk.rows_insert(sql_duplicates.DUPLICATE_INSERT, triples)
+        bulk.rows_insert(sql_duplicates.DEFERRED_INSERT, rest_rows)
         for table in ("tmp_deferred", "tmp_duplicates"):
-            cursor.execute(
-                f"INSERT INTO {CANDIDATE_ROWS} SELECT s.* FROM {table} t JOIN stg_invoices s"
-                " ON s.batch_id = %s AND s.source_row = t.source_row",
-                [batch_id],
-            )
-    return CANDIDATE_ROWS
+            cursor.execute(sql_duplicates.candidate_rows_copy(table), [batch_id])
+        if triples:
+            cursor.execute(sql_duplicates.duplicates_mark(vendor))
+            cursor.execute(sql_duplicates.MARKS_INSERT)
+    return len(triples)

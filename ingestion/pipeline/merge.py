@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from django.db import connection
 
-from ingestion.pipeline import aggregates, bulk, duplicates, fact_changes, sql, sql_facts
+from ingestion.pipeline import aggregates, bulk, duplicates, fact_changes, sql, sql_duplicates, sql_facts
 from ingestion.pipeline.aggregate_changes import SalesChanges
 from ingestion.pipeline.fact_changes import FACT_SOURCE
 from ingestion.pipeline.rejected import rejected_rows
@@ -122,17 +122,15 @@ class FactsMerge:
                 statement = sql.rejected_insert(self.vendor, sql.CHUNK_FILTER)
                 cursor.execute(statement, [self.file_sha256, self.created_at, *params])
 
-    def duplicates_settle(self, candidates: pd.DataFrame, first_rows: dict[str, int]) -> None:
+    def duplicates_settle(self, candidates: pd.DataFrame, first: duplicates.FirstRows) -> None:
         """First valid occurrence wins: mark the later ones, merge the rest of the candidates."""
-        self.counts.duplicates = duplicates.later_rows_mark(
-            self.batch_id, self.vendor, candidates, first_rows
-        )
-        staged = duplicates.candidate_rows_copy(self.batch_id, self.vendor)
-        self._merge(sql.DEFERRED_FILTER, [self.batch_id], certain=False, staged=staged)
+        self.counts.duplicates = duplicates.later_rows_mark(self.batch_id, self.vendor, candidates, first)
+        staged = sql_duplicates.CANDIDATE_ROWS
+        self._merge(sql_duplicates.DEFERRED_FILTER, [self.batch_id], certain=False, staged=staged)
         if not self.dry_run and self.counts.duplicates:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    sql.rejected_insert(self.vendor, sql.DUPLICATES_FILTER, staged),
+                    sql.rejected_insert(self.vendor, sql_duplicates.DUPLICATES_FILTER, staged),
                     [self.file_sha256, self.created_at, self.batch_id],
                 )
 

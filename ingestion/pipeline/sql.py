@@ -1,7 +1,6 @@
 """The load's set-based SQL, for MySQL/MariaDB and SQLite. Values always go as parameters."""
 
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
-from ingestion.pipeline.rules import DUPLICATE_INVOICE_ID
 
 FACT_VALUES = ("issue_date", "customer_key", "item_key", "status_key", "qty", "unit_price", "total")
 STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES, in order
@@ -11,7 +10,13 @@ STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES,
 # also keeps backslashes as they are.
 CSV_FORMAT = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
 STAGING = "stg_invoices"  # the staging table; the statements below that read it take a copy's name too
-STAGING_CLEAR = "DELETE FROM stg_invoices WHERE batch_id = %s"
+MARKS = "stg_invoice_marks"  # reasons settled after staging (``warehouse.models.StagingMark``)
+# A batch's staging, its marks first. Params of each: (batch_id,).
+STAGING_CLEAR = (f"DELETE FROM {MARKS} WHERE batch_id = %s", "DELETE FROM stg_invoices WHERE batch_id = %s")
+# A staged row ``s``'s reason and detail as settled: its mark's, else its own (with ``MARKS_JOIN``).
+MARKS_JOIN = f"LEFT JOIN {MARKS} m ON m.batch_id = s.batch_id AND m.source_row = s.source_row"
+STAGED_REASON = "COALESCE(m.reason, s.reason)"
+STAGED_DETAIL = "COALESCE(m.detail, s.detail)"
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s AND id <> %s"
 # A batch's rejected rows written before its file's sha256 was known. Params: (sha256, batch_id, pending).
@@ -151,64 +156,6 @@ def rejected_insert(vendor: str, where: str, staged: str = STAGING) -> str:
         " file_name, file_sha256, source_row, created_at)"
         f" SELECT {invoice_id}, s.reason, s.detail, {record}, s.batch_id, s.file_name, %s,"
         f" s.source_row, %s FROM {staged} s WHERE {where} AND s.reason IS NOT NULL"
-    )
-
-
-def candidate_tables(vendor: str, *names: str) -> list[str]:
-    """(Re)create temporary tables for settling maybe-duplicates: duplicates, the rest."""
-    if vendor == "mysql":
-        drop, create = "DROP TEMPORARY TABLE IF EXISTS ", "CREATE TEMPORARY TABLE"
-    else:
-        drop, create = "DROP TABLE IF EXISTS temp.", "CREATE TEMP TABLE"
-    tables = {
-        "tmp_duplicates": "(source_row BIGINT PRIMARY KEY, first_row BIGINT NOT NULL)",
-        "tmp_deferred": "(source_row BIGINT PRIMARY KEY)",
-    }
-    statements = []
-    for name in names:
-        statements += [f"{drop}{name}", f"{create} {name} {tables[name]}"]
-    return statements
-
-
-DUPLICATE_INSERT = "INSERT INTO tmp_duplicates (source_row, first_row) VALUES (%s, %s)"
-DEFERRED_INSERT = "INSERT INTO tmp_deferred (source_row) VALUES (%s)"
-
-
-def staged_ids(rows: int) -> str:
-    """(source row, cleaned invoice id) of some rows of a batch. Params: (batch_id, *rows)."""
-    marks = ", ".join(["%s"] * rows)
-    return (
-        "SELECT source_row, clean_invoice_id FROM stg_invoices"
-        f" WHERE batch_id = %s AND source_row IN ({marks})"
-    )
-
-
-DEFERRED_FILTER = "s.batch_id = %s AND s.source_row IN (SELECT source_row FROM tmp_deferred)"
-DUPLICATES_FILTER = "s.batch_id = %s AND s.source_row IN (SELECT source_row FROM tmp_duplicates)"
-
-
-def duplicates_mark(vendor: str) -> str:
-    """Mark the rows in ``tmp_duplicates``; the detail names the first row. Params: (batch_id,)."""
-    raw = (*RAW_COLUMNS, "extra")
-    said = f"'{DUPLICATE_INVOICE_ID}: invoice_id '''"
-    if vendor == "mysql":
-        same = " AND ".join(f"s.{c} <=> f.{c} COLLATE utf8mb4_bin" for c in raw)
-        return (
-            "UPDATE stg_invoices s JOIN tmp_duplicates t ON s.source_row = t.source_row"
-            " JOIN stg_invoices f ON f.batch_id = s.batch_id AND f.source_row = t.first_row"
-            f" SET s.reason = '{DUPLICATE_INVOICE_ID}', s.detail = CONCAT({said}, s.clean_invoice_id,"
-            " ''' was already loaded from row ', t.first_row,"
-            f" IF({same}, ' (identical row)', ' (the rows differ)'))"
-            " WHERE s.batch_id = %s"
-        )
-    same = " AND ".join(f"s.{c} IS f.{c}" for c in raw)
-    return (
-        f"UPDATE stg_invoices AS s SET reason = '{DUPLICATE_INVOICE_ID}', detail ="
-        f" {said} || s.clean_invoice_id || ''' was already loaded from row ' || t.first_row ||"
-        f" CASE WHEN {same} THEN ' (identical row)' ELSE ' (the rows differ)' END"
-        " FROM tmp_duplicates AS t, stg_invoices AS f"
-        " WHERE s.batch_id = %s AND s.source_row = t.source_row"
-        " AND f.batch_id = s.batch_id AND f.source_row = t.first_row"
     )
 
 

@@ -278,7 +278,8 @@ class BatchWriter:
 
     def _staging_clear(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(sql.STAGING_CLEAR, [self.batch_id])
+            for statement in sql.STAGING_CLEAR:
+                cursor.execute(statement, [self.batch_id])
 
     def _stage(self, frame: pd.DataFrame) -> None:
         with self._timed("db_staging"):
@@ -291,9 +292,9 @@ class BatchWriter:
                 exact=False,  # rows are replaced (see sql.STAGING_INSERT)
             )
 
-    def _first_rows(self, candidates: pd.DataFrame) -> dict[str, int]:
-        """Invoice id -> first valid source row, for the maybe-seen ids."""
+    def _first_rows(self, candidates: pd.DataFrame) -> duplicates.FirstRows:
+        """The maybe-seen ids' first valid rows."""
         if not len(candidates):
-            return {}
+            return duplicates.FirstRows()
         with self._timed("db_first_rows"):
             return duplicates.first_valid_rows(self.batch_id, candidates, self._certain)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from ingestion.pipeline.sql import MARKS_JOIN, STAGED_DETAIL, STAGED_REASON
 from ingestion.rejected.reprocess_keys import keys_table
 
 _ROWS = "tmp_reprocessed_rows"  # source rows of the selected records not known resolved (column k)
@@ -23,8 +24,8 @@ _IDS = "tmp_reprocessed_ids"  # record ids (column k)
 _CANDIDATES = "tmp_reprocessed_candidates"  # those the merge settled as repeated ids
 # Params: (batch,).
 CANDIDATE_REASONS = (
-    "SELECT s.reason, COUNT(*) FROM stg_invoices s"
-    f" WHERE s.batch_id = %s AND s.source_row IN (SELECT k FROM {_CANDIDATES}) GROUP BY s.reason"
+    f"SELECT {STAGED_REASON}, COUNT(*) FROM stg_invoices s {MARKS_JOIN}"
+    f" WHERE s.batch_id = %s AND s.source_row IN (SELECT k FROM {_CANDIDATES}) GROUP BY {STAGED_REASON}"
 )
 # Params: (batch,): the merge's copies of the selected rows' records.
 MERGED_RECORDS_DROP = (
@@ -51,17 +52,17 @@ def records_update(vendor: str) -> str:
     if vendor == "mysql":
         return (
             f"UPDATE rejected_invoices j JOIN {_IDS} t ON t.k = j.id"
-            " JOIN stg_invoices s ON s.batch_id = %s AND s.source_row = j.source_row"
-            " SET j.resolved_at = CASE WHEN s.reason IS NULL THEN %s END,"
-            " j.resolved_by_batch_id = CASE WHEN s.reason IS NULL THEN %s END,"
-            " j.reason = COALESCE(s.reason, j.reason), j.detail = COALESCE(s.detail, j.detail)"
+            f" JOIN stg_invoices s ON s.batch_id = %s AND s.source_row = j.source_row {MARKS_JOIN}"
+            f" SET j.resolved_at = CASE WHEN {STAGED_REASON} IS NULL THEN %s END,"
+            f" j.resolved_by_batch_id = CASE WHEN {STAGED_REASON} IS NULL THEN %s END,"
+            f" j.reason = COALESCE({STAGED_REASON}, j.reason), j.detail = COALESCE({STAGED_DETAIL}, j.detail)"
             " WHERE j.batch_id = %s AND j.resolved_at IS NULL"
         )
     return (
-        "UPDATE rejected_invoices AS j SET resolved_at = CASE WHEN s.reason IS NULL THEN %s END,"
-        " resolved_by_batch_id = CASE WHEN s.reason IS NULL THEN %s END,"
-        " reason = COALESCE(s.reason, j.reason), detail = COALESCE(s.detail, j.detail)"
-        " FROM stg_invoices AS s WHERE s.batch_id = %s AND s.source_row = j.source_row"
+        f"UPDATE rejected_invoices AS j SET resolved_at = CASE WHEN {STAGED_REASON} IS NULL THEN %s END,"
+        f" resolved_by_batch_id = CASE WHEN {STAGED_REASON} IS NULL THEN %s END,"
+        f" reason = COALESCE({STAGED_REASON}, j.reason), detail = COALESCE({STAGED_DETAIL}, j.detail)"
+        f" FROM stg_invoices AS s {MARKS_JOIN} WHERE s.batch_id = %s AND s.source_row = j.source_row"
         f" AND j.batch_id = %s AND j.resolved_at IS NULL AND j.id IN (SELECT k FROM {_IDS})"
     )
 

@@ -16,6 +16,7 @@ import pandas as pd
 from django.db import connection
 
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS
+from ingestion.pipeline.sql import MARKS_JOIN, STAGED_REASON
 from ingestion.rejected.reprocess_keys import SELECTED_TABLE, keys_table, rows_fetch
 from warehouse.models import LoadBatch, StagingInvoice
 
@@ -119,8 +120,8 @@ class InvoicesRead:
         frames = []
         for order, staged_by in enumerate([batch_id, *overlays.order_by("pk").values_list("pk", flat=True)]):
             fetched = rows_fetch(  # each a primary-key range of staging
-                f"SELECT {selected}, s.reason FROM stg_invoices s JOIN {_INVOICE_IDS} t"
-                " ON t.k = s.clean_invoice_id WHERE s.batch_id = %s",
+                f"SELECT {selected}, {STAGED_REASON} FROM stg_invoices s JOIN {_INVOICE_IDS} t"
+                f" ON t.k = s.clean_invoice_id {MARKS_JOIN} WHERE s.batch_id = %s",
                 [staged_by],
             )
             frames.append(pd.DataFrame(fetched, columns=[*columns, "reason_now"]).assign(order=order))

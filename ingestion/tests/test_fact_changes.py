@@ -125,4 +125,6 @@ def test_first_valid_rows_come_from_the_let_through_row_or_the_first_flagged_one
 
     first = duplicates.first_valid_rows(batch.pk, candidates, certain)
 
-    assert first == {"INV-1": 2, "INV-2": 3, "INV-3": 5}
+    assert first.rows == {"INV-1": 2, "INV-2": 3, "INV-3": 5}
+    # Only the let-through first rows come with their fingerprint; row 5 is copied with the candidates.
+    assert sorted(first.fingerprints) == [2, 3]

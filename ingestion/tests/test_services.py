@@ -18,7 +18,7 @@ from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean
 from ingestion.pipeline.generate import invoice_file_generate, invoices_generate
 from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.tests.files import ingest, invoices_csv, write_invoices
-from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, StagingInvoice, Status
+from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, StagingInvoice, StagingMark, Status
 from warehouse.tests.checks import assert_aggregates_match_facts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
@@ -153,17 +153,22 @@ def test_first_valid_occurrence_wins(tmp_path, monkeypatch, filter_flags):
             "INV-7,2023-02-01,C-100,Acme,Server Setup,1,10,10,Paid",  # row 3: first valid
             "INV-7,2023-02-01,C-100,Acme,Server Setup,1,10,10,Paid",  # row 4: identical copy
             "INV-7,2023-03-01,C-101,Globex,API Access,2,5,10,Pending",  # row 5: differs
+            "INV-7,2023-02-01,C-100,Acme ,Server Setup,1,10,10,Paid",  # row 6: differs by a space
             name="dups.csv",
         )
     )
 
-    assert batch.reason_counts == {"DUPLICATE_INVOICE_ID": 2, "INVALID_DATE": 1}
+    assert batch.reason_counts == {"DUPLICATE_INVOICE_ID": 3, "INVALID_DATE": 1}
     assert facts()["INV-7"][:2] == ("2023-02-01", "C-100")
     details = dict(
         RejectedInvoice.objects.filter(reason="DUPLICATE_INVOICE_ID").values_list("source_row", "detail")
     )
     assert "row 3 (identical row)" in details[4]
     assert "row 3 (the rows differ)" in details[5]
+    assert "row 3 (the rows differ)" in details[6]  # raw text compared byte for byte
+    # Staging's lineage says the same: the later rows' settled reason is their mark.
+    marks = dict(StagingMark.objects.filter(batch=batch).values_list("source_row", "detail"))
+    assert marks == details
 
 
 def test_duplicates_are_found_across_chunks(tmp_path, settings):

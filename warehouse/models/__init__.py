@@ -3,7 +3,13 @@ aggregates; one module per kind, every model importable from ``warehouse.models`
 
 from warehouse.models.batches import LoadBatch
 from warehouse.models.dimensions import Customer, Item, Status, key_twins
-from warehouse.models.facts import INVOICE_ID_MAX_LENGTH, Invoice, RejectedInvoice, StagingInvoice
+from warehouse.models.facts import (
+    INVOICE_ID_MAX_LENGTH,
+    Invoice,
+    RejectedInvoice,
+    StagingInvoice,
+    StagingMark,
+)
 from warehouse.models.reprocessing import ReprocessSelection
 from warehouse.models.sales_aggregates import (
     DailySales,
@@ -26,6 +32,7 @@ __all__ = [
     "ReprocessSelection",
     "SalesAggregate",
     "StagingInvoice",
+    "StagingMark",
     "Status",
     "WeeklySales",
     "key_twins",

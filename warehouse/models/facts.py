@@ -56,6 +56,26 @@ class StagingInvoice(models.Model):
         return f"batch {self.batch_id} row {self.source_row}"
 
 
+class StagingMark(models.Model):
+    """The reason a staged row was given after it was staged: a repeated invoice id, settled
+    once the whole file is staged (``reason`` and ``detail`` as ``StagingInvoice`` has them).
+
+    A staged row's reason is its mark's, else its own. Kept apart from staging so that
+    settling writes a few narrow rows instead of rewriting scattered wide ones."""
+
+    pk = models.CompositePrimaryKey("batch", "source_row")
+    batch = models.ForeignKey(LoadBatch, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False)
+    source_row = models.BigIntegerField()
+    reason = models.CharField(max_length=32)
+    detail = models.TextField()
+
+    class Meta:
+        db_table = "stg_invoice_marks"
+
+    def __str__(self):
+        return f"batch {self.batch_id} row {self.source_row}: {self.reason}"
+
+
 class Invoice(models.Model):
     invoice_id = BusinessKeyField(primary_key=True, max_length=INVOICE_ID_MAX_LENGTH)
     issue_date = models.DateField(db_index=True)

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 
 from warehouse.models import (
     DailySales,
@@ -15,6 +15,7 @@ from warehouse.models import (
     MonthlySales,
     RejectedInvoice,
     StagingInvoice,
+    StagingMark,
     WeeklySales,
 )
 
@@ -52,7 +53,10 @@ def assert_facts_name_their_lines() -> None:
     """Every fact's ``source_row`` is the line of its batch's file that wrote it: the staged row
     of that batch that passed with its id (None for a batch with no staging: re-processing)."""
     staged_batches = set(StagingInvoice.objects.values_list("batch_id", flat=True).distinct())
-    passed = StagingInvoice.objects.filter(reason__isnull=True, batch_id__in=staged_batches)
+    marked = StagingMark.objects.filter(batch_id=OuterRef("batch_id"), source_row=OuterRef("source_row"))
+    passed = StagingInvoice.objects.filter(reason__isnull=True, batch_id__in=staged_batches).exclude(
+        Exists(marked)
+    )
     lines = {(b, i): r for b, i, r in passed.values_list("batch_id", "clean_invoice_id", "source_row")}
     facts = Invoice.objects.values_list("invoice_id", "batch_id", "source_row")
     wrong = {i: (b, r) for i, b, r in facts if r != lines.get((b, i))}
