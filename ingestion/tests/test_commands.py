@@ -134,7 +134,7 @@ def test_staging_prune_keeps_recent_batches_and_everything_else(seed_file, tmp_p
 
     from django.utils import timezone
 
-    from warehouse.models import StagingInvoice
+    from warehouse.models import StagingInvoice, StagingMark
 
     old = run(str(seed_file))[0]
     other = tmp_path / "other.csv"
@@ -148,4 +148,9 @@ def test_staging_prune_keeps_recent_batches_and_everything_else(seed_file, tmp_p
     assert "deleted 10,000 staging rows of 1 batches" in out.getvalue()
     assert not StagingInvoice.objects.filter(batch_id=old["batch_id"]).exists()
     assert StagingInvoice.objects.filter(batch_id=recent["batch_id"]).count() == 10_000
+    # The marks of the repeated ids' later rows go with their rows.
+    assert not StagingMark.objects.filter(batch_id=old["batch_id"]).exists()
+    assert StagingMark.objects.filter(batch_id=recent["batch_id"]).count() == recent["reasons"][
+        "DUPLICATE_INVOICE_ID"
+    ]
     assert Invoice.objects.count() == 2 * 9_011 and RejectedInvoice.objects.count() == 2 * 989
