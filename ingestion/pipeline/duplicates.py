@@ -93,10 +93,10 @@ def first_valid_rows(batch_id: int, candidates: pd.DataFrame, certain: CertainRo
     return first
 
 
-def later_rows_mark(batch_id: int, vendor: str, candidates: pd.DataFrame, first: FirstRows) -> int:
+def later_rows_mark(vendor: str, candidates: pd.DataFrame, first: FirstRows) -> int:
     """Mark the candidates after their id's first valid row as duplicates; return how many.
 
-    Their staged rows are copied into ``sql_duplicates.CANDIDATE_ROWS`` and marked there;
+    They are marked in ``sql_duplicates.CANDIDATE_ROWS`` (which holds every candidate row);
     the marks are added to staging's (``sql.MARKS``). The other candidates are left in
     ``tmp_deferred`` (``sql_duplicates.DEFERRED_FILTER``), the duplicates in
     ``tmp_duplicates`` (``sql_duplicates.DUPLICATES_FILTER``).
@@ -113,8 +113,6 @@ def later_rows_mark(batch_id: int, vendor: str, candidates: pd.DataFrame, first:
             cursor.execute(statement)
         bulk.rows_insert(sql_duplicates.DUPLICATE_INSERT, triples)
         bulk.rows_insert(sql_duplicates.DEFERRED_INSERT, rest_rows)
-        for table in ("tmp_deferred", "tmp_duplicates"):
-            cursor.execute(sql_duplicates.candidate_rows_copy(table), [batch_id])
         if triples:
             cursor.execute(sql_duplicates.duplicates_mark(vendor))
             cursor.execute(sql_duplicates.MARKS_INSERT)

@@ -67,8 +67,11 @@ class FactsMerge:
         self.aggregates_empty = False
 
     def begin(self) -> None:
-        """Note whether the warehouse is empty; clear the rejected rows of earlier loads of the file."""
+        """Note whether the warehouse is empty; clear the rejected rows of earlier loads of the
+        file; start the copy of the candidate rows (``sql_duplicates.CANDIDATE_ROWS``)."""
         with connection.cursor() as cursor:
+            for statement in sql_duplicates.candidate_rows_create(self.vendor):
+                cursor.execute(statement)
             cursor.execute(sql.FACTS_ANY)
             self.warehouse_empty = cursor.fetchone() is None
             cursor.execute(sql.SALES_ANY)
@@ -99,9 +102,12 @@ class FactsMerge:
     def chunk_merge(self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future) -> None:
         """A cleaned chunk: its certainly-new valid rows into the facts, its rejected rows."""
         with self.timed("db_facts"):
-            if not self._facts_write(frame):
+            if self._facts_write(frame):
+                self._candidates_keep(frame)
+            else:
                 staged.result()  # merging from staging needs the chunk there
                 self._merge(sql.CHUNK_FILTER, (self.batch_id, *rows), certain=True)
+                self._candidates_copy((self.batch_id, *rows))
         if not self.dry_run:
             with self.timed("db_rejected"):
                 self.bulk.frame_write(
@@ -117,14 +123,30 @@ class FactsMerge:
         params = (self.batch_id, *rows)
         with self.timed("db_facts"):
             self._merge(sql.CHUNK_FILTER, params, certain=True)
+            self._candidates_copy(params)
         if not self.dry_run:
             with self.timed("db_rejected"), connection.cursor() as cursor:
                 statement = sql.rejected_insert(self.vendor, sql.CHUNK_FILTER)
                 cursor.execute(statement, [self.file_sha256, self.created_at, *params])
 
+    def _candidates_keep(self, frame: pd.DataFrame) -> None:
+        """The chunk's candidate rows into the copy, as staging has them (the same chunk file)."""
+        self.bulk.frame_write(
+            frame.loc[frame["dup_candidate"] == 1],
+            table=sql_duplicates.CANDIDATE_ROWS,
+            load_sql=sql.staging_load_data(sql_duplicates.CANDIDATE_ROWS),
+            insert_sql=sql.staging_insert(sql_duplicates.CANDIDATE_ROWS),
+            constants=(self.batch_id, self.file_name, self.created_at),
+        )
+
+    def _candidates_copy(self, chunk: tuple[int, int, int]) -> None:
+        """The candidate rows of a chunk merged from staging (``sql.CHUNK_FILTER``) into the copy."""
+        with connection.cursor() as cursor:
+            cursor.execute(sql_duplicates.candidate_rows_copy(sql.CHUNK_FILTER), chunk)
+
     def duplicates_settle(self, candidates: pd.DataFrame, first: duplicates.FirstRows) -> None:
         """First valid occurrence wins: mark the later ones, merge the rest of the candidates."""
-        self.counts.duplicates = duplicates.later_rows_mark(self.batch_id, self.vendor, candidates, first)
+        self.counts.duplicates = duplicates.later_rows_mark(self.vendor, candidates, first)
         staged = sql_duplicates.CANDIDATE_ROWS
         self._merge(sql_duplicates.DEFERRED_FILTER, [self.batch_id], certain=False, staged=staged)
         if not self.dry_run and self.counts.duplicates:

@@ -21,12 +21,16 @@ FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s AND id <> %s"
 # A batch's rejected rows written before its file's sha256 was known. Params: (sha256, batch_id, pending).
 REJECTED_FILE_SET = "UPDATE rejected_invoices SET file_sha256 = %s WHERE batch_id = %s AND file_sha256 = %s"
+
+
 # Staging rows are replaced, not duplicated: a run that took over a batch from a lost one
 # may meet rows that run staged (the same rows of the same file).
-STAGING_INSERT = (
-    f"REPLACE INTO stg_invoices ({', '.join(STAGING_COLUMNS)}, batch_id, file_name, loaded_at)"
-    f" VALUES ({', '.join(['%s'] * (len(STAGING_COLUMNS) + 3))})"
-)
+def staging_insert(table: str = STAGING) -> str:
+    """Multi-row insert of staged rows into ``table`` (staging, or a copy of its columns)."""
+    return (
+        f"REPLACE INTO {table} ({', '.join(STAGING_COLUMNS)}, batch_id, file_name, loaded_at)"
+        f" VALUES ({', '.join(['%s'] * (len(STAGING_COLUMNS) + 3))})"
+    )
 
 
 def rejected_clear(batches: int) -> str:
@@ -39,10 +43,12 @@ def rejected_clear(batches: int) -> str:
 CHUNK_FILTER = "s.batch_id = %s AND s.source_row BETWEEN %s AND %s"
 
 
-def staging_load_data() -> str:
-    """LOAD DATA of a chunk. Params: (path, batch_id, file_name, loaded_at)."""
+def staging_load_data(table: str = STAGING) -> str:
+    """LOAD DATA of a chunk into ``table`` (staging, or a copy of its columns).
+
+    Params: (path, batch_id, file_name, loaded_at)."""
     return (
-        "LOAD DATA LOCAL INFILE %s REPLACE INTO TABLE stg_invoices CHARACTER SET utf8mb4"
+        f"LOAD DATA LOCAL INFILE %s REPLACE INTO TABLE {table} CHARACTER SET utf8mb4"
         f" {CSV_FORMAT} ({', '.join(STAGING_COLUMNS)}) SET batch_id = %s, file_name = %s, loaded_at = %s"
     )
 

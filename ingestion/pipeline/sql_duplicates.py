@@ -1,9 +1,10 @@
 """The statements that settle a batch's repeated invoice ids (``duplicates``), for
 MySQL/MariaDB and SQLite.
 
-The maybe-seen rows' staged rows are copied once into ``CANDIDATE_ROWS`` (of this batch
-only), marked there, and their marks added to ``MARKS``: staging's wide rows, scattered
-through a table larger than the server's buffer pool, are read once and never rewritten.
+The maybe-seen rows are kept in ``CANDIDATE_ROWS`` (of this batch only) as the merge goes,
+from each chunk (or from staging, for the rows merged from there), marked there at the end,
+and their marks added to ``MARKS``: staging's wide rows, scattered through a table larger
+than the server's buffer pool, are neither read back nor rewritten.
 An id's first row, when it is not itself a candidate, is known by its ``raw_fingerprint``,
 read with its id by the stager.
 
@@ -22,33 +23,42 @@ _TABLES = {
 }
 
 
+def candidate_rows_create(vendor: str) -> list[str]:
+    """(Re)create ``CANDIDATE_ROWS``, empty, with the columns of staging (at the merge's start)."""
+    if vendor == "mysql":
+        return [
+            f"DROP TEMPORARY TABLE IF EXISTS {CANDIDATE_ROWS}",
+            f"CREATE TEMPORARY TABLE {CANDIDATE_ROWS} LIKE stg_invoices",
+        ]
+    return [
+        f"DROP TABLE IF EXISTS temp.{CANDIDATE_ROWS}",
+        f"CREATE TEMP TABLE {CANDIDATE_ROWS} AS SELECT * FROM stg_invoices WHERE 0",
+        f"CREATE UNIQUE INDEX temp.{CANDIDATE_ROWS}_row ON {CANDIDATE_ROWS} (source_row)",
+    ]
+
+
+def candidate_rows_copy(where: str) -> str:
+    """The candidates among the staged rows matching ``where`` into ``CANDIDATE_ROWS`` (rows
+    merged from staging; the merge copies a chunk's from the chunk itself)."""
+    return (
+        f"INSERT INTO {CANDIDATE_ROWS} SELECT s.* FROM stg_invoices s WHERE {where} AND s.dup_candidate = 1"
+    )
+
+
 def candidate_tables(vendor: str) -> list[str]:
-    """(Re)create the temporary tables: the later rows (duplicates), the other candidates
-    (deferred) and ``CANDIDATE_ROWS``, empty, with the columns of staging."""
+    """(Re)create the temporary tables of the settling: the later rows (duplicates) and the
+    other candidates (deferred)."""
     if vendor == "mysql":
         drop, create = "DROP TEMPORARY TABLE IF EXISTS ", "CREATE TEMPORARY TABLE"
-        copy = [f"{create} {CANDIDATE_ROWS} LIKE stg_invoices"]
     else:
         drop, create = "DROP TABLE IF EXISTS temp.", "CREATE TEMP TABLE"
-        copy = [
-            f"{create} {CANDIDATE_ROWS} AS SELECT * FROM stg_invoices WHERE 0",
-            f"CREATE UNIQUE INDEX temp.{CANDIDATE_ROWS}_row ON {CANDIDATE_ROWS} (source_row)",
-        ]
-    statements = [f"{drop}{name}" for name in (*_TABLES, CANDIDATE_ROWS)]
-    return statements + [f"{create} {name} {columns}" for name, columns in _TABLES.items()] + copy
+    return [f"{drop}{name}" for name in _TABLES] + [
+        f"{create} {name} {cols}" for name, cols in _TABLES.items()
+    ]
 
 
 DUPLICATE_INSERT = "INSERT INTO tmp_duplicates (source_row, first_row, first_fingerprint) VALUES (%s, %s, %s)"
 DEFERRED_INSERT = "INSERT INTO tmp_deferred (source_row) VALUES (%s)"
-
-
-def candidate_rows_copy(table: str) -> str:
-    """The staged rows of ``table`` (``tmp_deferred`` or ``tmp_duplicates``) into
-    ``CANDIDATE_ROWS``. Params: (batch_id,)."""
-    return (
-        f"INSERT INTO {CANDIDATE_ROWS} SELECT s.* FROM {table} t JOIN stg_invoices s"
-        " ON s.batch_id = %s AND s.source_row = t.source_row"
-    )
 
 
 def raw_fingerprint(vendor: str, alias: str = "s") -> str:

@@ -287,9 +287,9 @@ class BatchWriter:
                 frame,
                 table=sql.STAGING,
                 load_sql=sql.staging_load_data(),
-                insert_sql=sql.STAGING_INSERT,
+                insert_sql=sql.staging_insert(),
                 constants=(self.batch_id, self.file_name, self.loaded_at),
-                exact=False,  # rows are replaced (see sql.STAGING_INSERT)
+                exact=False,  # rows are replaced (see sql.staging_insert)
             )
 
     def _first_rows(self, candidates: pd.DataFrame) -> duplicates.FirstRows:

@@ -150,7 +150,8 @@ def test_staging_prune_keeps_recent_batches_and_everything_else(seed_file, tmp_p
     assert StagingInvoice.objects.filter(batch_id=recent["batch_id"]).count() == 10_000
     # The marks of the repeated ids' later rows go with their rows.
     assert not StagingMark.objects.filter(batch_id=old["batch_id"]).exists()
-    assert StagingMark.objects.filter(batch_id=recent["batch_id"]).count() == recent["reasons"][
-        "DUPLICATE_INVOICE_ID"
-    ]
+    assert (
+        StagingMark.objects.filter(batch_id=recent["batch_id"]).count()
+        == recent["reasons"]["DUPLICATE_INVOICE_ID"]
+    )
     assert Invoice.objects.count() == 2 * 9_011 and RejectedInvoice.objects.count() == 2 * 989

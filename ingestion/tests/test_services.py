@@ -18,7 +18,16 @@ from ingestion.pipeline.clean import dimensions_from_rows, invoices_clean
 from ingestion.pipeline.generate import invoice_file_generate, invoices_generate
 from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.tests.files import ingest, invoices_csv, write_invoices
-from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, StagingInvoice, StagingMark, Status
+from warehouse.models import (
+    Customer,
+    Invoice,
+    Item,
+    LoadBatch,
+    RejectedInvoice,
+    StagingInvoice,
+    StagingMark,
+    Status,
+)
 from warehouse.tests.checks import assert_aggregates_match_facts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
