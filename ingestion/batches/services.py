@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.logs import log_fields
@@ -78,8 +78,9 @@ def staging_prune(*, ended_before) -> tuple[int, int]:
         )
     )
     rows = 0
-    with connection.cursor() as cursor:
-        for batch_id in batch_ids:  # one batch per statement: each is a range of the primary key
+    for batch_id in batch_ids:  # one batch per statement: each is a range of the primary key
+        # A batch's marks and rows go together: no row is left without the reason it was given.
+        with transaction.atomic(), connection.cursor() as cursor:
             for statement in sql.STAGING_CLEAR:  # the marks, then the rows
                 cursor.execute(statement, [batch_id])
             rows += cursor.rowcount

@@ -184,19 +184,19 @@ class BatchWriter:
             if self._ready is None:
                 self._ready = self._merger.submit(self._lock_and_begin)
             self._ready.result()
-            if file_sha256:
-                self._step(self._file_hashed, file_sha256, on_hashed or (lambda: None))
-            if self._unmerged:
-                self._step(self._facts_merge.staged_merge, self._unmerged)
-                self._unmerged = None
             candidates = (
                 pd.concat(self._candidates, ignore_index=True)
                 if self._candidates
                 else pd.DataFrame({"source_row": [], "clean_invoice_id": []})
             )
-            # The first valid row of each maybe-seen id is found on the stager's connection
-            # (staging is committed) while the merger adds the batch's changes to the aggregates.
+            # Each maybe-seen id's first valid row is read on the stager's connection (staging is
+            # complete) while the merger sets the sha256, merges and adds to the aggregates.
             first_rows = self._stager.submit(self._first_rows, candidates)
+            if file_sha256:
+                self._step(self._file_hashed, file_sha256, on_hashed or (lambda: None))
+            if self._unmerged:
+                self._step(self._facts_merge.staged_merge, self._unmerged)
+                self._unmerged = None
             if not self.dry_run:
                 on_stage(Stage.AGGREGATES)
                 self._step(self._timed_step, "db_aggregates", self._facts_merge.aggregates_add)
