@@ -161,6 +161,24 @@ def test_the_sample_lists_each_changed_field_old_to_new_in_file_order(loaded, tm
     assert summary["sample_title"] == "the first 2 of the 2 updated invoices, old \u2192 new"
 
 
+def test_a_later_row_of_a_repeated_invoice_id_is_not_a_change_in_the_sample(loaded, tmp_path):
+    preview = ingest(
+        write_invoices(
+            tmp_path,
+            "INV-1,2024-01-05,C-100,Acme,Server Setup,2,100.00,200.00,Paid",  # status changes
+            "INV-2,2024-01-06,C-101,Globex,API Access,1,500,500,Pending",  # unchanged
+            "INV-2,2024-01-09,C-101,Globex,API Access,3,500,1500,Pending",  # repeated: rejected
+            name="repeat.csv",
+        ),
+        dry_run=True,
+    )
+
+    summary = batch_preview(preview)
+
+    assert (preview.rows_updated, preview.rows_unchanged, preview.rows_rejected) == (1, 1, 1)
+    assert [c["invoice_id"] for c in summary["changes"]] == ["INV-1"]
+
+
 def test_the_sample_is_bounded_whatever_the_number_of_changes(tmp_path):
     rows = [f"B-{n:04d},2024-01-05,C-100,Acme,Server Setup,1,10,10,Pending" for n in range(300)]
     ingest(write_invoices(tmp_path, *rows, name="many.csv"))
