@@ -13,7 +13,8 @@ class StagingInvoice(models.Model):
     """Every input row, its raw text exactly as read, plus what cleaning made of it.
 
     The ``clean_*`` columns and ``reason`` are filled by the pipeline; the load's merge
-    writes the fact and rejected tables from here.
+    writes the fact and rejected tables from here. A reason given once the whole file is
+    staged (a repeated invoice id) is a ``StagingMark`` beside the row, not on it.
     """
 
     pk = models.CompositePrimaryKey("batch", "source_row")
