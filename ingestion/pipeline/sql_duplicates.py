@@ -23,16 +23,21 @@ _TABLES = {
 }
 
 
+def _temporary(vendor: str) -> tuple[str, str]:
+    """How the vendor drops (the name follows) and creates a temporary table."""
+    if vendor == "mysql":
+        return "DROP TEMPORARY TABLE IF EXISTS ", "CREATE TEMPORARY TABLE"
+    return "DROP TABLE IF EXISTS temp.", "CREATE TEMP TABLE"
+
+
 def candidate_rows_create(vendor: str) -> list[str]:
     """(Re)create ``CANDIDATE_ROWS``, empty, with the columns of staging (at the merge's start)."""
+    drop, create = _temporary(vendor)
     if vendor == "mysql":
-        return [
-            f"DROP TEMPORARY TABLE IF EXISTS {CANDIDATE_ROWS}",
-            f"CREATE TEMPORARY TABLE {CANDIDATE_ROWS} LIKE stg_invoices",
-        ]
+        return [f"{drop}{CANDIDATE_ROWS}", f"{create} {CANDIDATE_ROWS} LIKE stg_invoices"]
     return [
-        f"DROP TABLE IF EXISTS temp.{CANDIDATE_ROWS}",
-        f"CREATE TEMP TABLE {CANDIDATE_ROWS} AS SELECT * FROM stg_invoices WHERE 0",
+        f"{drop}{CANDIDATE_ROWS}",
+        f"{create} {CANDIDATE_ROWS} AS SELECT * FROM stg_invoices WHERE 0",
         f"CREATE UNIQUE INDEX temp.{CANDIDATE_ROWS}_row ON {CANDIDATE_ROWS} (source_row)",
     ]
 
@@ -48,10 +53,7 @@ def candidate_rows_copy(where: str) -> str:
 def candidate_tables(vendor: str) -> list[str]:
     """(Re)create the temporary tables of the settling: the later rows (duplicates) and the
     other candidates (deferred)."""
-    if vendor == "mysql":
-        drop, create = "DROP TEMPORARY TABLE IF EXISTS ", "CREATE TEMPORARY TABLE"
-    else:
-        drop, create = "DROP TABLE IF EXISTS temp.", "CREATE TEMP TABLE"
+    drop, create = _temporary(vendor)
     return [f"{drop}{name}" for name in _TABLES] + [
         f"{create} {name} {cols}" for name, cols in _TABLES.items()
     ]
