@@ -18,7 +18,7 @@ from django.utils import timezone
 from config.tests.accounts import ACCOUNTS
 from ingestion.tests.files import invoices_csv, write_invoices
 from tokens.services import token_create, token_revoke
-from warehouse.models import LoadBatch, RejectedInvoice
+from warehouse.models import LoadBatch, RejectedResolution
 from warehouse.tests.factories import batch_make, rejected_make
 
 # Who may call what is decided in Python, not in SQL: runs once (the raw-SQL session and permission
@@ -111,7 +111,7 @@ def _request(client: Client, name: str, method: str, world, **headers):
         upload = SimpleUploadedFile("in.csv", invoices_csv(*ROWS).encode(), content_type="text/csv")
         return client.post(url, {"file": upload, "force": "true"}, headers=headers)
     if name == "rejected_reprocess":
-        RejectedInvoice.objects.filter(pk=world["rejected"].pk).update(resolved_at=None)
+        RejectedResolution.objects.filter(rejected_id=world["rejected"].pk).delete()
         return client.post(
             url, {"ids": [world["rejected"].pk]}, content_type="application/json", headers=headers
         )

@@ -42,6 +42,10 @@ class RejectedInvoiceResource(SafeModelResource):
     raw_unit_price = _raw_field("unit_price")
     raw_total = _raw_field("total")
     raw_status = _raw_field("status")
+    # Not a column of the row: its resolution, which the rows' manager reads with it.
+    resolved_at = fields.Field(
+        attribute="resolved_at", column_name="resolved_at", readonly=True, widget=widgets.DateTimeWidget()
+    )
 
     class Meta:
         model = RejectedInvoice

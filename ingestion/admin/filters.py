@@ -29,10 +29,10 @@ class ResolvedFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value() or self.default
         if value == "yes":
-            return queryset.filter(resolved_at__isnull=False)
+            return queryset.filter(resolution__isnull=False)
         if value == "all":
             return queryset
-        return queryset.filter(resolved_at__isnull=True)
+        return queryset.filter(resolution__isnull=True)
 
     def choices(self, changelist):
         current = self.value() or self.default

@@ -251,7 +251,7 @@ class RejectedInvoiceAdmin(
         permissions=["add_unknowns"],
     )
     def add_unknowns(self, request, queryset):
-        rows = queryset.filter(resolved_at__isnull=True).only("pk", "reason", "detail", "raw_record")
+        rows = queryset.filter(resolution__isnull=True).only("pk", "reason", "detail", "raw_record")
         ids = [row.pk for row in rows.iterator(chunk_size=2000)]
         kinds = self._addable_kinds(request, BULK_KINDS)
         created = unknowns_create(unknowns_find(rows.iterator(chunk_size=2000), codes_of=_codes), kinds=kinds)

@@ -74,6 +74,10 @@ class RejectedColumnsMixin:
         url = admin_url(LoadBatch._meta, "change", obj.resolved_by_batch_id)
         return format_html('<a href="{}">batch #{}</a>', url, obj.resolved_by_batch_id)
 
+    @admin.display(description="resolved at", ordering="resolved_at")
+    def resolved_at(self, obj):
+        return obj.resolved_at
+
     @admin.display(description="resolved", boolean=True, ordering="resolved_at")
     def resolved(self, obj):
         return obj.resolved_at is not None

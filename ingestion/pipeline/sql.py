@@ -17,6 +17,7 @@ STAGING_CLEAR = (f"DELETE FROM {MARKS} WHERE batch_id = %s", "DELETE FROM stg_in
 MARKS_JOIN = f"LEFT JOIN {MARKS} m ON m.batch_id = s.batch_id AND m.source_row = s.source_row"
 STAGED_REASON = "COALESCE(m.reason, s.reason)"
 STAGED_DETAIL = "COALESCE(m.detail, s.detail)"
+RESOLUTIONS = "rejected_resolutions"  # rejected rows a re-processing loaded (``RejectedResolution``)
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s AND id <> %s"
 # A batch's rejected rows written before its file's sha256 was known. Params: (sha256, batch_id, pending).
@@ -33,10 +34,15 @@ def staging_insert(table: str = STAGING) -> str:
     )
 
 
+def unresolved(alias: str) -> str:
+    """The rejected row ``alias`` has no resolution: no re-processing loaded it."""
+    return f"NOT EXISTS (SELECT 1 FROM {RESOLUTIONS} r WHERE r.rejected_id = {alias}.id)"
+
+
 def rejected_clear(batches: int) -> str:
     """Unresolved rejected rows of earlier loads of the same file (replaced by this load)."""
     marks = ", ".join(["%s"] * batches)
-    return f"DELETE FROM rejected_invoices WHERE resolved_at IS NULL AND batch_id IN ({marks})"
+    return f"DELETE FROM rejected_invoices WHERE batch_id IN ({marks}) AND {unresolved('rejected_invoices')}"
 
 
 # Rows of one chunk. Params: (batch_id, first source_row, last source_row).

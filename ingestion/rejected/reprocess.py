@@ -53,7 +53,7 @@ _AGGREGATE_BYTES = 1 << 30
 def _any_unresolved(ids: list[int]) -> bool:
     """One of ``ids`` is an unresolved rejected row (usually the first chunk answers)."""
     return any(
-        RejectedInvoice.objects.filter(pk__in=ids[start : start + _IN], resolved_at__isnull=True).exists()
+        RejectedInvoice.objects.filter(pk__in=ids[start : start + _IN], resolution__isnull=True).exists()
         for start in range(0, len(ids), _IN)
     )
 
@@ -111,7 +111,7 @@ def reprocess_batches_create(
     """
     rejected: list[int] | QuerySet
     if isinstance(rejected_ids, QuerySet):
-        rejected = rejected_ids.filter(resolved_at__isnull=True)  # none stored: nothing to do (below)
+        rejected = rejected_ids.filter(resolution__isnull=True)  # none stored: nothing to do (below)
     else:
         rejected = sorted({int(i) for i in rejected_ids})
         if not _any_unresolved(rejected):
@@ -139,7 +139,7 @@ def reprocess_split(*, batch: LoadBatch, selection: ReprocessSelection) -> bool:
     first, *others = sorted(grouped)
 
     def rows_of(source_id: int) -> QuerySet:
-        unresolved = RejectedInvoice.objects.filter(batch_id=source_id, resolved_at__isnull=True)
+        unresolved = RejectedInvoice.objects.filter(batch_id=source_id, resolution__isnull=True)
         return unresolved.filter(pk__in=RawSQL(SELECTED_IDS, []))
 
     with transaction.atomic():

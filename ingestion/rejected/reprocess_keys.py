@@ -10,6 +10,8 @@ import json
 
 from django.db import connection
 
+from ingestion.pipeline.sql import unresolved
+
 SELECTED_TABLE = "tmp_reprocess_rows"
 SELECTED_IDS = f"SELECT k FROM {SELECTED_TABLE}"  # the selected ids, once ``selection_keys_fill`` ran
 _KEYS_PER_STATEMENT = 100_000  # one JSON array well under the 16 MiB packet
@@ -35,17 +37,24 @@ def _json_keys(array: str, *, text: bool = False) -> tuple[str, str]:
     return f"json_each({array}) j", "j.value"
 
 
-def keys_table(name: str, keys: list, *, text: bool) -> None:
-    """(Re)create the connection's temporary table ``name`` holding ``keys`` (sent as one
-    JSON array per statement: no per-value quoting in Python)."""
-    ignore = "IGNORE" if connection.vendor == "mysql" else "OR IGNORE"
+def keys_insert(statement: str, keys: list, params: list, *, text: bool) -> None:
+    """Run ``statement`` once per JSON array of ``keys`` (no per-value quoting in Python):
+    ``{keys}`` in it stands for the rows of the array (``FROM {keys}``, column ``{key}``);
+    ``params`` go before the array's."""
     table, key = _json_keys("%s", text=text)
-    fill = f"INSERT {ignore} INTO {name} (k) SELECT {key} FROM {table}"
     with connection.cursor() as cursor:
-        _keys_table_create(cursor, name, text=text)
         for start in range(0, len(keys), _KEYS_PER_STATEMENT):
             part = keys[start : start + _KEYS_PER_STATEMENT]
-            cursor.execute(fill, [json.dumps([k if text else int(k) for k in part], ensure_ascii=False)])
+            array = json.dumps([k if text else int(k) for k in part], ensure_ascii=False)
+            cursor.execute(statement.format(keys=table, key=key), [*params, array])
+
+
+def keys_table(name: str, keys: list, *, text: bool) -> None:
+    """(Re)create the connection's temporary table ``name`` holding ``keys``."""
+    ignore = "IGNORE" if connection.vendor == "mysql" else "OR IGNORE"
+    with connection.cursor() as cursor:
+        _keys_table_create(cursor, name, text=text)
+    keys_insert(f"INSERT {ignore} INTO {name} (k) SELECT {{key}} FROM {{keys}}", keys, [], text=text)
 
 
 def selection_keys_fill(batch_id: int) -> None:
@@ -73,6 +82,6 @@ def unresolved_by_load() -> list[tuple[int, int]]:
     """(batch, rows) of the unresolved rows among the selected ids (``selection_keys_fill``)."""
     return rows_fetch(
         f"SELECT j.batch_id, COUNT(*) FROM {SELECTED_TABLE} t JOIN rejected_invoices j ON j.id = t.k"
-        " WHERE j.resolved_at IS NULL GROUP BY j.batch_id",
+        f" WHERE {unresolved('j')} GROUP BY j.batch_id",
         [],
     )

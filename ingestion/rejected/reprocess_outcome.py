@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from ingestion.pipeline.sql import MARKS_JOIN, STAGED_DETAIL, STAGED_REASON
-from ingestion.rejected.reprocess_keys import keys_table
+from ingestion.pipeline.sql import MARKS_JOIN, RESOLUTIONS, STAGED_DETAIL, STAGED_REASON, unresolved
+from ingestion.rejected.reprocess_keys import keys_insert, keys_table
 
 _ROWS = "tmp_reprocessed_rows"  # source rows of the selected records not known resolved (column k)
 _IDS = "tmp_reprocessed_ids"  # record ids (column k)
@@ -33,44 +33,38 @@ MERGED_RECORDS_DROP = (
 )
 # Params: (source batch, batch): the records left are rows of the source load.
 RECORDS_MOVE = "UPDATE rejected_invoices SET batch_id = %s WHERE batch_id = %s"
-# Params: (now, batch): the records of the rows the load's rules now pass, by id (the primary
-# key, in its order): no staging read. Each grows by its resolution, so this is the costly write.
-RECORDS_RESOLVE = {
-    "mysql": f"UPDATE rejected_invoices j JOIN {_IDS} t ON t.k = j.id"
-    " SET j.resolved_at = %s, j.resolved_by_batch_id = %s WHERE j.resolved_at IS NULL",
-    "sqlite": "UPDATE rejected_invoices SET resolved_at = %s, resolved_by_batch_id = %s"
-    f" WHERE id IN (SELECT k FROM {_IDS}) AND resolved_at IS NULL",
-}
+# The rows the load's rules now pass, by id (``keys_insert``; params: batch, now): no staging
+# read. A narrow row each in the resolutions' table; the wide rejected rows are not rewritten.
+RECORDS_RESOLVE = (
+    f"INSERT INTO {RESOLUTIONS} (rejected_id, batch_id, resolved_at) SELECT {{key}}, %s, %s FROM {{keys}}"
+)
+# Params: (batch, now, batch, source batch): the other selected records whose staged row the
+# merge loaded (a repeated id whose row now wins).
+OTHERS_RESOLVE = (
+    f"INSERT INTO {RESOLUTIONS} (rejected_id, batch_id, resolved_at) SELECT j.id, %s, %s"
+    f" FROM {_IDS} t JOIN rejected_invoices j ON j.id = t.k"
+    f" JOIN stg_invoices s ON s.batch_id = %s AND s.source_row = j.source_row {MARKS_JOIN}"
+    f" WHERE j.batch_id = %s AND {STAGED_REASON} IS NULL AND {unresolved('j')}"
+)
 
 
-def records_update(vendor: str) -> str:
-    """The other selected records (still rejected, or repeated ids the merge settled): the
-    reason and detail the merge gave their staged row; resolved if it loaded. By id.
-
-    Params: ``records_params``.
-    """
+def others_update(vendor: str) -> str:
+    """The other selected records still rejected: the reason and detail the merge gave their
+    staged row. By id. Params: (batch, source batch)."""
     if vendor == "mysql":
         return (
             f"UPDATE rejected_invoices j JOIN {_IDS} t ON t.k = j.id"
             f" JOIN stg_invoices s ON s.batch_id = %s AND s.source_row = j.source_row {MARKS_JOIN}"
-            f" SET j.resolved_at = CASE WHEN {STAGED_REASON} IS NULL THEN %s END,"
-            f" j.resolved_by_batch_id = CASE WHEN {STAGED_REASON} IS NULL THEN %s END,"
-            f" j.reason = COALESCE({STAGED_REASON}, j.reason), j.detail = COALESCE({STAGED_DETAIL}, j.detail)"
-            " WHERE j.batch_id = %s AND j.resolved_at IS NULL"
+            f" SET j.reason = {STAGED_REASON}, j.detail = COALESCE({STAGED_DETAIL}, j.detail)"
+            f" WHERE j.batch_id = %s AND {STAGED_REASON} IS NOT NULL AND {unresolved('j')}"
         )
     return (
-        f"UPDATE rejected_invoices AS j SET resolved_at = CASE WHEN {STAGED_REASON} IS NULL THEN %s END,"
-        f" resolved_by_batch_id = CASE WHEN {STAGED_REASON} IS NULL THEN %s END,"
-        f" reason = COALESCE({STAGED_REASON}, j.reason), detail = COALESCE({STAGED_DETAIL}, j.detail)"
-        f" FROM stg_invoices AS s {MARKS_JOIN} WHERE s.batch_id = %s AND s.source_row = j.source_row"
-        f" AND j.batch_id = %s AND j.resolved_at IS NULL AND j.id IN (SELECT k FROM {_IDS})"
+        f"UPDATE rejected_invoices AS j SET reason = {STAGED_REASON},"
+        f" detail = COALESCE({STAGED_DETAIL}, j.detail) FROM stg_invoices AS s {MARKS_JOIN}"
+        " WHERE s.batch_id = %s AND s.source_row = j.source_row"
+        f" AND j.batch_id = %s AND {STAGED_REASON} IS NOT NULL AND {unresolved('j')}"
+        f" AND j.id IN (SELECT k FROM {_IDS})"
     )
-
-
-def records_params(vendor: str, *, now, batch_id: int, source_batch_id: int) -> list:
-    if vendor == "mysql":
-        return [batch_id, now, batch_id, source_batch_id]
-    return [now, batch_id, batch_id, source_batch_id]
 
 
 @dataclass
@@ -98,14 +92,12 @@ class ReprocessOutcome:
         vendor = connection.vendor
         with connection.cursor() as cursor:
             if self.resolved_ids:
-                keys_table(_IDS, self.resolved_ids, text=False)
-                cursor.execute(RECORDS_RESOLVE[vendor], [now, self.batch_id])
+                keys_insert(RECORDS_RESOLVE, sorted(self.resolved_ids), [self.batch_id, now], text=False)
             if self.other_ids:
                 keys_table(_IDS, self.other_ids, text=False)
                 keys_table(_ROWS, self.other_rows, text=False)
-                params = records_params(
-                    vendor, now=now, batch_id=self.batch_id, source_batch_id=self.source_batch_id
-                )
-                cursor.execute(records_update(vendor), params)
+                batches = [self.batch_id, self.source_batch_id]
+                cursor.execute(OTHERS_RESOLVE, [self.batch_id, now, *batches])
+                cursor.execute(others_update(vendor), batches)
                 cursor.execute(MERGED_RECORDS_DROP, [self.batch_id])
             cursor.execute(RECORDS_MOVE, [self.source_batch_id, self.batch_id])

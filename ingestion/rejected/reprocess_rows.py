@@ -16,7 +16,7 @@ import pandas as pd
 from django.db import connection
 
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS
-from ingestion.pipeline.sql import MARKS_JOIN, STAGED_REASON
+from ingestion.pipeline.sql import MARKS_JOIN, STAGED_REASON, unresolved
 from ingestion.rejected.reprocess_keys import SELECTED_TABLE, keys_table, rows_fetch
 from warehouse.models import LoadBatch, StagingInvoice
 
@@ -64,7 +64,7 @@ def selected_rows(*, batch_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         f"SELECT j.source_row, {raw}, j.reason, CASE WHEN s.source_row IS NULL THEN j.raw_record END, j.id"
         f" FROM {SELECTED_TABLE} t JOIN rejected_invoices j ON j.id = t.k"
         " LEFT JOIN stg_invoices s ON s.batch_id = j.batch_id AND s.source_row = j.source_row"
-        " WHERE j.batch_id = %s AND j.resolved_at IS NULL",
+        f" WHERE j.batch_id = %s AND {unresolved('j')}",
         [batch_id],
     )
     columns = ["source_row", *RAW_COLUMNS, "extra", "rejected_reason", "record", "rejected_id"]

@@ -117,7 +117,7 @@ def test_reprocess_needs_the_change_permission(staff_user, logged_in, batch):
     assert "reprocess_rows" not in response.content.decode()
     ids = list(RejectedInvoice.objects.values_list("pk", flat=True))
     client.post(LIST_URL, {"action": "reprocess_rows", "_selected_action": ids})
-    assert not RejectedInvoice.objects.filter(resolved_at__isnull=False).exists()
+    assert not RejectedInvoice.objects.filter(resolution__isnull=False).exists()
 
 
 def test_rejected_rows_are_read_only(admin_client, batch):

@@ -185,7 +185,7 @@ def test_reprocess_this_row(admin_client, batch):
         and "1 loaded, 0 still rejected" in response.content.decode()
     )
     assert Invoice.objects.filter(invoice_id="INV-3").exists()
-    assert not RejectedInvoice.objects.filter(invoice_id="INV-4", resolved_at__isnull=False).exists()
+    assert not RejectedInvoice.objects.filter(invoice_id="INV-4", resolution__isnull=False).exists()
     assert 'id="reprocess-row"' not in response.content.decode()  # resolved now
 
 

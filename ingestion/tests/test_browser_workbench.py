@@ -122,7 +122,7 @@ def test_25_rows_of_an_unknown_customer_are_fixed_in_at_most_6_actions(
     assert page.locator("#result_list tbody tr").count() == 0  # resolved rows left the default list
     assert Customer.objects.get(customer_id="C-120").customer_name == "Tyrell Corp"
     assert Invoice.objects.filter(invoice_id__startswith="TYR-").count() == 25
-    assert not RejectedInvoice.objects.filter(batch=batch, resolved_at__isnull=True).exists()
+    assert not RejectedInvoice.objects.filter(batch=batch, resolution__isnull=True).exists()
     revenue_after, invoices_after = dashboard_totals(page, live_server.url)
     assert revenue_after - revenue_before == tyrell_sum
     assert invoices_after - invoices_before == 25

@@ -163,7 +163,7 @@ def test_a_load_beside_a_reprocessing_and_a_forced_rerun(tmp_path):
     for event in events:
         if event.sha256 == "":  # the re-processing
             ids = RejectedInvoice.objects.filter(
-                batch=replayed, reason="UNKNOWN_CUSTOMER", resolved_at__isnull=True
+                batch=replayed, reason="UNKNOWN_CUSTOMER", resolution__isnull=True
             ).values_list("pk", flat=True)
             if ids:  # none when the re-run came first
                 reprocess_batches_create(rejected_ids=list(ids))

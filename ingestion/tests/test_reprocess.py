@@ -10,7 +10,7 @@ import pytest
 from ingestion.pipeline.generate import invoice_file_generate
 from ingestion.rejected.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
 from ingestion.tests.files import ingest, write_invoices
-from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice
+from warehouse.models import Customer, Invoice, Item, LoadBatch, RejectedInvoice, RejectedResolution
 from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_clear, warehouse_snapshot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
@@ -40,7 +40,7 @@ def test_a_row_of_an_unknown_customer_loads_once_the_customer_exists(tmp_path):
 
     batch = rejected_reprocess(rejected_ids=[rejected.pk])
 
-    rejected.refresh_from_db()
+    rejected = RejectedInvoice.objects.get(pk=rejected.pk)  # with its resolution
     invoice = Invoice.objects.get(invoice_id="INV-1")
     assert (invoice.customer.customer_id, invoice.total, invoice.batch_id) == (
         "C-999",
@@ -93,7 +93,7 @@ def test_a_duplicate_row_never_overwrites_the_invoice_of_the_first_occurrence(tm
 
     batch = rejected_reprocess(rejected_ids=[duplicate.pk])
 
-    duplicate.refresh_from_db()
+    duplicate = RejectedInvoice.objects.get(pk=duplicate.pk)
     assert (duplicate.reason, duplicate.resolved_at) == ("DUPLICATE_INVOICE_ID", None)
     assert "already loaded from row 2 (the rows differ)" in duplicate.detail
     assert Invoice.objects.get().qty == 1 and Invoice.objects.get().batch_id == first.pk
@@ -114,7 +114,7 @@ def test_the_first_row_per_invoice_id_wins_within_one_reprocessing(tmp_path):
     batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
 
     assert Invoice.objects.get().qty == 1
-    assert RejectedInvoice.objects.get(resolved_at__isnull=True).reason == "DUPLICATE_INVOICE_ID"
+    assert RejectedInvoice.objects.get(resolution__isnull=True).reason == "DUPLICATE_INVOICE_ID"
     assert (batch.rows_loaded, batch.rows_rejected) == (1, 1)
 
 
@@ -145,7 +145,7 @@ def test_a_query_of_rows_is_stored_by_the_database_its_unresolved_rows_only(tmp_
     )
     unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").order_by("pk")
     first, second, third = unknown
-    RejectedInvoice.objects.filter(pk=first.pk).update(resolved_at=first.created_at)
+    RejectedResolution.objects.create(rejected=first, batch=None, resolved_at=first.created_at)
     Customer.objects.create(customer_id="C-998", customer_name="Other Co")
 
     batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER"))
@@ -157,7 +157,7 @@ def test_a_query_of_rows_is_stored_by_the_database_its_unresolved_rows_only(tmp_
         1,
         1,
     )
-    assert list(unknown.filter(resolved_at__isnull=True)) == [third]
+    assert list(unknown.filter(resolution__isnull=True)) == [third]
     with pytest.raises(ValueError, match=NOTHING_TO_REPROCESS):
         reprocess_batches_create(rejected_ids=RejectedInvoice.objects.filter(pk=second.pk))
     assert LoadBatch.objects.count() == 2  # the load and the re-processing: none left empty
@@ -217,14 +217,14 @@ def test_reprocessing_after_adding_a_customer_equals_the_clean_load(tmp_path, se
     load(fixed)
     load(later)
     Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
-    unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER", resolved_at__isnull=True)
+    unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER", resolution__isnull=True)
     assert unknown.count() > 100
     rejected_reprocess(rejected_ids=list(unknown.values_list("pk", flat=True)))
     assert_aggregates_match_facts()
     fixed_loop = warehouse_snapshot()
     duplicates = {
         r.invoice_id: r.source_row
-        for r in RejectedInvoice.objects.filter(invoice_id__startswith="R-", resolved_at__isnull=True)
+        for r in RejectedInvoice.objects.filter(invoice_id__startswith="R-", resolution__isnull=True)
     }
 
     warehouse_clear()
@@ -251,7 +251,7 @@ def test_a_row_displaced_by_an_earlier_one_stays_the_duplicate_when_reprocessed_
     )
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
     rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
-    displaced = RejectedInvoice.objects.get(resolved_at__isnull=True)
+    displaced = RejectedInvoice.objects.get(resolution__isnull=True)
     assert (displaced.batch_id, displaced.source_row, displaced.reason) == (
         first.pk,
         3,
@@ -285,7 +285,7 @@ def test_a_later_load_keeps_its_invoice_and_the_rows_settle_as_in_their_file(tmp
     batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
 
     assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected, batch.rows_inserted) == (3, 2, 1, 1)
-    assert RejectedInvoice.objects.get(resolved_at__isnull=True).source_row == 3  # INV-5's second row
+    assert RejectedInvoice.objects.get(resolution__isnull=True).source_row == 3  # INV-5's second row
     assert Invoice.objects.get(invoice_id="INV-5").total == Decimal("2000.00")  # the later load's
     assert Invoice.objects.get(invoice_id="INV-5").batch_id != batch.pk
     assert_aggregates_match_facts()
@@ -395,5 +395,5 @@ def test_rows_of_two_loads_are_reprocessed_by_one_batch_each(tmp_path):
         f"re-processing rejected rows of batch #{second.pk}",
     ]
     assert Invoice.objects.get(invoice_id="INV-1").qty == 2  # the later load's row
-    assert RejectedInvoice.objects.get(resolved_at__isnull=True).reason == "UNKNOWN_CUSTOMER"
+    assert RejectedInvoice.objects.get(resolution__isnull=True).reason == "UNKNOWN_CUSTOMER"
     assert_aggregates_match_facts()

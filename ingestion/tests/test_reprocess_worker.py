@@ -52,7 +52,7 @@ def test_the_api_answers_202_at_once_and_the_worker_reprocesses(admin_client, fi
     wait_for(batch, finished, every=0.1)
     assert (batch.status, batch.rows_read, batch.rows_loaded, batch.rows_rejected) == ("succeeded", 3, 2, 1)
     assert set(Invoice.objects.values_list("invoice_id", flat=True)) == {"INV-1", "INV-2"}
-    assert RejectedInvoice.objects.filter(resolved_by_batch=batch).count() == 2
+    assert RejectedInvoice.objects.filter(resolution__batch=batch).count() == 2
     assert_aggregates_match_facts()
 
 

@@ -10,7 +10,7 @@ from warehouse.models.facts import (
     StagingInvoice,
     StagingMark,
 )
-from warehouse.models.reprocessing import ReprocessSelection
+from warehouse.models.reprocessing import RejectedResolution, ReprocessSelection
 from warehouse.models.sales_aggregates import (
     DailySales,
     DataVersion,
@@ -29,6 +29,7 @@ __all__ = [
     "LoadBatch",
     "MonthlySales",
     "RejectedInvoice",
+    "RejectedResolution",
     "ReprocessSelection",
     "SalesAggregate",
     "StagingInvoice",

@@ -1,6 +1,9 @@
 """Staging, the fact table and the rejected rows: the rows a load writes."""
 
+from datetime import datetime
+
 from django.db import models
+from django.db.models import F
 
 from warehouse.fields import BusinessKeyField
 from warehouse.models.batches import LoadBatch
@@ -108,6 +111,15 @@ class Invoice(models.Model):
         return self.invoice_id
 
 
+class RejectedInvoiceManager(models.Manager):
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .annotate(resolved_at=F("resolution__resolved_at"), resolved_by_batch_id=F("resolution__batch"))
+        )
+
+
 class RejectedInvoice(models.Model):
     # NULL when the row has no invoice id (blank), so "no id" sorts and filters apart from ids.
     invoice_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
@@ -123,16 +135,12 @@ class RejectedInvoice(models.Model):
     file_sha256 = models.CharField(max_length=64)
     source_row = models.BigIntegerField()
     created_at = models.DateTimeField()
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by_batch = models.ForeignKey(
-        LoadBatch,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="resolved_rows",
-        db_constraint=False,
-        db_index=False,
-    )
+
+    # Every row read through the manager carries its resolution (``RejectedResolution``),
+    # both None while it is unresolved (filter on ``resolution__isnull``).
+    resolved_at: datetime | None = None
+    resolved_by_batch_id: int | None = None
+    objects = RejectedInvoiceManager()
 
     class Meta:
         db_table = "rejected_invoices"

@@ -1,4 +1,4 @@
-"""The rows a re-processing batch re-processes.
+"""The rows a re-processing batch re-processes, and the rows it resolved.
 
 A re-processing is a batch like a load (queued, run by a worker under a lease, merged
 under the warehouse's write lock), whose input is rejected rows of one earlier load
@@ -30,3 +30,36 @@ class ReprocessSelection(models.Model):
 
     def __str__(self):
         return f"batch {self.batch_id}: {len(self.rejected_ids)} rows of batch {self.source_batch_id}"
+
+
+class RejectedResolution(models.Model):
+    """A rejected row that a re-processing loaded: which batch, and when.
+
+    Kept beside the row, not on it: resolving many rows appends as many narrow rows here
+    instead of growing each wide rejected row in place. A rejected row without one is
+    unresolved. No database constraints, as for the rejected rows themselves (written in the
+    merge's transaction while the batch row is updated from another connection).
+    """
+
+    rejected = models.OneToOneField(
+        "warehouse.RejectedInvoice",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="resolution",
+        db_constraint=False,
+    )
+    batch = models.ForeignKey(
+        "warehouse.LoadBatch",
+        null=True,  # the re-processing batch is gone
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        db_index=False,
+        related_name="resolved_rows",
+    )
+    resolved_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "rejected_resolutions"
+
+    def __str__(self):
+        return f"rejected row {self.rejected_id}: resolved by batch {self.batch_id}"

@@ -83,7 +83,7 @@ def warehouse_snapshot() -> dict:
         )
     )
     digest = hashlib.sha256(repr(facts).encode()).hexdigest()
-    unresolved = RejectedInvoice.objects.filter(resolved_at__isnull=True)
+    unresolved = RejectedInvoice.objects.filter(resolution__isnull=True)
     rows = sorted(
         (r.file_sha256, r.source_row, r.reason, r.invoice_id or "", json.dumps(r.raw_record, sort_keys=True))
         for r in unresolved
