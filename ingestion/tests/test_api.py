@@ -182,7 +182,9 @@ def test_reprocess_by_filter_and_by_ids(script, tmp_path):
     followed = script.get(answer.headers["Location"]).json()  # no broker here: it ran already
     assert (followed["id"], followed["status"]) == (queued["id"], "succeeded")
     assert (followed["rows_read"], followed["rows_loaded"]) == (2, 1)
-    assert len(all_rejected(script, batch["id"], resolved="true")) == 1
+    [resolved] = all_rejected(script, batch["id"], resolved="true")
+    assert (resolved["invoice_id"], resolved["resolved_by_batch_id"]) == ("INV-1", queued["id"])
+    assert resolved["resolved_at"] is not None
 
     date_row = RejectedInvoice.objects.get(reason="INVALID_DATE")
     answer = script.post(url, {"ids": [date_row.pk], "dry_run": True}, content_type="application/json")

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
+import openpyxl
 import pytest
 from django.contrib.messages import get_messages
 from django.forms import BooleanField
 from django.urls import reverse
+from django.utils import timezone
 
 from ingestion.rejected.streams import XLSX_TOO_MANY_ROWS
 from ingestion.tests.files import ingest, write_invoices
+from warehouse.models import RejectedInvoice, RejectedResolution
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
@@ -69,3 +73,21 @@ def test_columns_unticked_in_the_export_form_are_left_out(admin_client, rejected
     header = next(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert "qty" not in header
     assert {"unit_price", "customer_name", "reason"} <= set(header)
+
+
+def test_both_exports_give_a_resolved_row_its_resolution_time(admin_client, rejected):
+    first, second = RejectedInvoice.objects.order_by("pk")[:2]
+    when = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
+    RejectedResolution.objects.create(rejected=first, batch=first.batch, resolved_at=when)
+    url = reverse("admin:warehouse_rejectedinvoice_export") + "?resolved=all"
+
+    response = admin_client.post(url, form_data(admin_client, url, CSV_FORMAT))
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))}
+    local = timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S")
+    assert (rows[str(first.pk)]["resolved_at"], rows[str(second.pk)]["resolved_at"]) == (local, "")
+
+    response = admin_client.post(url, form_data(admin_client, url, XLSX_FORMAT))
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header, *cells = list(sheet.values)
+    by_id = {row[header.index("id")]: row[header.index("resolved_at")] for row in cells}
+    assert by_id[first.pk] and not by_id[second.pk]
