@@ -11,6 +11,7 @@ earlier row now displaces: a duplicate) become rejected rows of the source load.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from ingestion.pipeline.sql import MARKS_JOIN, RESOLUTIONS, STAGED_DETAIL, STAGE
 from ingestion.rejected.reprocess_keys import keys_insert, keys_table
 
 _ROWS = "tmp_reprocessed_rows"  # source rows of the selected records not known resolved (column k)
-_IDS = "tmp_reprocessed_ids"  # record ids (column k)
+_IDS = "tmp_reprocessed_ids"  # ids of the candidates' records (column k)
 _CANDIDATES = "tmp_reprocessed_candidates"  # those the merge settled as repeated ids
 # Params: (batch,).
 CANDIDATE_REASONS = (
@@ -38,19 +39,20 @@ RECORDS_MOVE = "UPDATE rejected_invoices SET batch_id = %s WHERE batch_id = %s"
 RECORDS_RESOLVE = (
     f"INSERT INTO {RESOLUTIONS} (rejected_id, batch_id, resolved_at) SELECT {{key}}, %s, %s FROM {{keys}}"
 )
-# Params: (batch, now, batch, source batch): the other selected records whose staged row the
-# merge loaded (a repeated id whose row now wins).
-OTHERS_RESOLVE = (
+# Params: (batch, now, batch, source batch): the selected records of repeated ids whose
+# staged row the merge loaded (its row now wins).
+CANDIDATES_RESOLVE = (
     f"INSERT INTO {RESOLUTIONS} (rejected_id, batch_id, resolved_at) SELECT j.id, %s, %s"
     f" FROM {_IDS} t JOIN rejected_invoices j ON j.id = t.k"
     f" JOIN stg_invoices s ON s.batch_id = %s AND s.source_row = j.source_row {MARKS_JOIN}"
     f" WHERE j.batch_id = %s AND {STAGED_REASON} IS NULL AND {unresolved('j')}"
 )
+_RECORDS_PER_STATEMENT = 20_000  # (id, reason, detail) triples: one JSON array well under the packet
 
 
-def others_update(vendor: str) -> str:
-    """The other selected records still rejected: the reason and detail the merge gave their
-    staged row. By id. Params: (batch, source batch)."""
+def candidates_update(vendor: str) -> str:
+    """The selected records of repeated ids the merge kept rejected: the reason and detail
+    it gave their staged row. By id. Params: (batch, source batch)."""
     if vendor == "mysql":
         return (
             f"UPDATE rejected_invoices j JOIN {_IDS} t ON t.k = j.id"
@@ -67,15 +69,37 @@ def others_update(vendor: str) -> str:
     )
 
 
+def rejected_update(vendor: str) -> str:
+    """The selected records still rejected, their new reason and detail known before the merge
+    (cleaning gave them): from one JSON array of ``[id, reason, detail]``, no staging read.
+    Params: (array,)."""
+    if vendor == "mysql":
+        records = (
+            "JSON_TABLE(%s, '$[*]' COLUMNS (k BIGINT PATH '$[0]', reason VARCHAR(32) PATH '$[1]',"
+            " detail LONGTEXT PATH '$[2]')) t"
+        )
+        return (
+            f"UPDATE rejected_invoices j JOIN {records} ON t.k = j.id"
+            f" SET j.reason = t.reason, j.detail = COALESCE(t.detail, j.detail) WHERE {unresolved('j')}"
+        )
+    records = "(SELECT value ->> 0 AS k, value ->> 1 AS reason, value ->> 2 AS detail FROM json_each(%s)) t"
+    return (
+        f"UPDATE rejected_invoices AS j SET reason = t.reason, detail = COALESCE(t.detail, j.detail)"
+        f" FROM {records}"
+        f" WHERE t.k = j.id AND {unresolved('j')}"
+    )
+
+
 @dataclass
 class ReprocessOutcome:
     batch_id: int
     source_batch_id: int
     resolved_ids: list[int]  # records of selected rows that load (known before the merge)
-    other_ids: list[int]  # the other selected records: still rejected, or settled by the merge
-    other_rows: list[int]  # their source rows
+    rejected: list[tuple[int, str, str]]  # (record, reason, detail) of those still rejected
+    candidate_ids: list[int]  # records of selected rows of repeated ids: the merge settles them
+    candidate_rows: list[int]  # their source rows
+    other_rows: list[int]  # source rows of every selected record not resolved before the merge
     reasons_known: Counter  # reason (None: loaded) -> selected rows, but for the candidates
-    candidate_rows: list[int]  # selected rows of repeated ids: the merge settles them
 
     def reasons(self) -> Counter:
         """Selected rows per final reason (None: loaded)."""
@@ -93,11 +117,15 @@ class ReprocessOutcome:
         with connection.cursor() as cursor:
             if self.resolved_ids:
                 keys_insert(RECORDS_RESOLVE, sorted(self.resolved_ids), [self.batch_id, now], text=False)
-            if self.other_ids:
-                keys_table(_IDS, self.other_ids, text=False)
-                keys_table(_ROWS, self.other_rows, text=False)
+            for start in range(0, len(self.rejected), _RECORDS_PER_STATEMENT):
+                part = self.rejected[start : start + _RECORDS_PER_STATEMENT]
+                cursor.execute(rejected_update(vendor), [json.dumps(part, ensure_ascii=False)])
+            if self.candidate_ids:
+                keys_table(_IDS, self.candidate_ids, text=False)
                 batches = [self.batch_id, self.source_batch_id]
-                cursor.execute(OTHERS_RESOLVE, [self.batch_id, now, *batches])
-                cursor.execute(others_update(vendor), batches)
+                cursor.execute(CANDIDATES_RESOLVE, [self.batch_id, now, *batches])
+                cursor.execute(candidates_update(vendor), batches)
+            if self.other_rows:
+                keys_table(_ROWS, self.other_rows, text=False)
                 cursor.execute(MERGED_RECORDS_DROP, [self.batch_id])
             cursor.execute(RECORDS_MOVE, [self.source_batch_id, self.batch_id])

@@ -167,20 +167,32 @@ class ReprocessRun(BatchRun):
         return staged[list(STAGING_COLUMNS)].reset_index(drop=True), records
 
     def outcome_of(self, frame: pd.DataFrame, selected: pd.DataFrame, source_id: int) -> ReprocessOutcome:
-        """What is known of the selected rows before the merge: reasons, except the repeated
-        ids' rows (``dup_candidate``), which the merge settles; so which records are resolved."""
+        """What is known of the selected rows before the merge: reasons (and the details of
+        those still rejected), except the repeated ids' rows (``dup_candidate``), which the
+        merge settles; so which records are resolved."""
         mine = frame[frame["source_row"].isin(selected["source_row"])]
         settled = mine["dup_candidate"] == 0
+        records = selected.set_index("source_row")["rejected_id"]
         loaded = mine.loc[settled & mine["reason"].isna(), "source_row"]
+        rejected = mine.loc[settled & mine["reason"].notna(), ["source_row", "reason", "detail"]]
+        candidates = mine.loc[~settled, "source_row"].astype(int)
         resolved = selected["source_row"].isin(loaded)
         return ReprocessOutcome(
             batch_id=self.batch.pk,
             source_batch_id=source_id,
             resolved_ids=selected.loc[resolved, "rejected_id"].tolist(),
-            other_ids=selected.loc[~resolved, "rejected_id"].tolist(),
+            rejected=list(
+                zip(
+                    records.reindex(rejected["source_row"]).astype(int).tolist(),
+                    rejected["reason"].tolist(),
+                    rejected["detail"].tolist(),
+                    strict=True,
+                )
+            ),
+            candidate_ids=records.reindex(candidates).astype(int).tolist(),
+            candidate_rows=candidates.tolist(),
             other_rows=selected.loc[~resolved, "source_row"].tolist(),
             reasons_known=Counter(mine.loc[settled, "reason"].tolist()),
-            candidate_rows=mine.loc[~settled, "source_row"].astype(int).tolist(),
         )
 
     def reprocess_commit(self, writer: pipeline_writer.BatchWriter, outcome: ReprocessOutcome) -> None:
