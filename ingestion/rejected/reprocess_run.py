@@ -133,7 +133,7 @@ class ReprocessRun(BatchRun):
             cleaned = invoices_validate(rows[list(RAW_COLUMNS)], dims=dimensions_load())
         frame = pd.concat([rows[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1)
         valid = frame["reason"].isna()
-        ids = sorted(set(frame.loc[valid, "clean_invoice_id"]))
+        ids = sorted(frame.loc[valid, "clean_invoice_id"].unique().tolist())
         with self.timed("read_facts"):
             invoices = InvoicesRead(ids)
             facts = invoices.facts()
