@@ -14,6 +14,7 @@ from warehouse.models import (
     LoadBatch,
     MonthlySales,
     RejectedInvoice,
+    RejectedResolution,
     StagingInvoice,
     StagingMark,
     WeeklySales,
@@ -97,5 +98,6 @@ def warehouse_snapshot() -> dict:
 
 def warehouse_clear() -> None:
     """Empty every table a load writes, to replay loads from scratch in the same database."""
-    for model in (Invoice, RejectedInvoice, StagingInvoice, LoadBatch, DailySales, MonthlySales, WeeklySales):
+    written = (RejectedResolution, RejectedInvoice, StagingMark, StagingInvoice, Invoice, LoadBatch)
+    for model in (*written, DailySales, MonthlySales, WeeklySales):
         model.objects.all().delete()

@@ -1,0 +1,128 @@
+"""A re-processing whose connection is lost while it writes its outcome (the resolutions)
+leaves nothing of itself, and its retry converges (MariaDB/MySQL: a lock wait to kill in)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from ingestion.batches.run_stops import BatchRetry
+from ingestion.batches.services import invoice_file_ingest
+from ingestion.pipeline.generate import invoice_file_generate
+from ingestion.rejected.reprocess import REPROCESS_FILE_NAME
+from ingestion.tests.files import ingest
+from warehouse.models import Customer, LoadBatch, RejectedInvoice, RejectedResolution, ReprocessSelection
+from warehouse.tests.checks import assert_aggregates_match_facts, warehouse_snapshot
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
+
+WAITING_TO_RESOLVE = (  # the re-processing's connection, in the resolutions' insert
+    "SELECT ID FROM information_schema.PROCESSLIST"
+    " WHERE INFO LIKE 'INSERT INTO rejected_resolutions%%' AND ID <> CONNECTION_ID()"
+)
+
+
+@pytest.fixture(autouse=True)
+def _mysql_only(settings):
+    if connection.vendor != "mysql":
+        pytest.skip("a lock wait in another connection's way is a MySQL/MariaDB matter here")
+    settings.INGEST_CHUNK_ROWS = 1_000
+
+
+def _queued(ids: list[int]) -> LoadBatch:
+    """A re-processing batch of ``ids``, queued as the request leaves it (not run)."""
+    batch = LoadBatch.objects.create(
+        file_name=REPROCESS_FILE_NAME.format(rows=len(ids)),
+        file_path="",
+        sha256="",
+        source=LoadBatch.Source.ADMIN,
+        rows_total=len(ids),
+    )
+    ReprocessSelection.objects.create(batch=batch, source_batch_id=None, rejected_ids=ids)
+    return batch
+
+
+def _in_the_way(rejected_id: int, release: threading.Event, holding: threading.Event) -> threading.Thread:
+    """Another connection inserts ``rejected_id``'s resolution and keeps its transaction open
+    until ``release``: the re-processing's insert of the same key waits for it."""
+
+    def hold():
+        try:
+            with transaction.atomic():
+                RejectedResolution.objects.create(
+                    rejected_id=rejected_id, batch=None, resolved_at=timezone.now()
+                )
+                holding.set()
+                release.wait(120)
+                transaction.set_rollback(True)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert holding.wait(30)
+    return thread
+
+
+def _kill_when_resolving(killed: list[int]) -> threading.Thread:
+    """Kill the connection that waits in the resolutions' insert."""
+
+    def watch():
+        try:
+            deadline = time.monotonic() + 120
+            with connection.cursor() as cursor:
+                while time.monotonic() < deadline and not killed:
+                    cursor.execute(WAITING_TO_RESOLVE)
+                    for (pid,) in cursor.fetchall():
+                        cursor.execute(f"KILL {int(pid)}")
+                        killed.append(pid)
+                    time.sleep(0.01)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def test_a_connection_lost_while_resolving_rolls_the_whole_reprocessing_back(tmp_path):
+    path = invoice_file_generate(path=tmp_path / "a.csv", rows=3_000, seed=31)
+    path.write_text(path.read_text().replace(",C-105,", ",C-120,"))  # a customer the warehouse lacks
+    ingest(path)
+    unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").order_by("pk")
+    ids = list(unknown.values_list("pk", flat=True))
+    assert len(ids) > 100
+    Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
+    before = warehouse_snapshot()
+    batch = _queued(ids)
+
+    release, holding = threading.Event(), threading.Event()
+    killed: list[int] = []
+    holder = _in_the_way(ids[-1], release, holding)
+    killer = _kill_when_resolving(killed)
+    try:
+        with pytest.raises(BatchRetry):
+            invoice_file_ingest(batch_id=batch.pk, retry_transient=True)
+    finally:
+        killer.join()
+        release.set()
+        holder.join()
+
+    assert killed
+    batch.refresh_from_db()
+    assert (batch.status, batch.rows_loaded) == ("queued", 0)
+    assert not RejectedResolution.objects.exists()
+    assert warehouse_snapshot() == before  # no fact, no reason changed
+    assert_aggregates_match_facts()
+
+    result = invoice_file_ingest(batch_id=batch.pk)
+
+    assert result.status == "succeeded", result.error
+    assert RejectedResolution.objects.filter(batch=result).count() == result.rows_loaded > 0
+    still = RejectedInvoice.objects.filter(pk__in=ids, resolution__isnull=True)
+    assert still.count() == len(ids) - result.rows_loaded
+    assert_aggregates_match_facts()
