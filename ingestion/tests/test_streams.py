@@ -88,6 +88,7 @@ def test_both_exports_give_a_resolved_row_its_resolution_time(admin_client, reje
 
     response = admin_client.post(url, form_data(admin_client, url, XLSX_FORMAT))
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
     header, *cells = list(sheet.values)
     by_id = {row[header.index("id")]: row[header.index("resolved_at")] for row in cells}
     assert by_id[first.pk] and not by_id[second.pk]
