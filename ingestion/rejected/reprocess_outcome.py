@@ -1,7 +1,8 @@
 """A re-processing's outcome, written in the merge's transaction (on the merger's connection)
 once the merge has settled its staging rows: which selected rows are resolved (a row each
-in ``rejected_resolutions``), which keep (or change) their reason. The batch's staging stays as the settled lineage of the rows it
-staged (``ingestion.rejected.reprocess_rows`` reads it over the load's own staging).
+in ``rejected_resolutions``), which keep (or change) their reason. The batch's staging stays
+as the settled lineage of the rows it staged (``ingestion.rejected.reprocess_rows`` reads it
+over the load's own staging).
 
 The merge wrote the batch's rejected rows as a load of the source file would have: for the
 selected rows those records already exist, so the merge's copies are dropped and the
