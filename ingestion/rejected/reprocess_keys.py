@@ -7,6 +7,7 @@ creates a re-processing batch uses it too, in a process that never builds a fram
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from django.db import connection
 
@@ -37,15 +38,19 @@ def _json_keys(array: str, *, text: bool = False) -> tuple[str, str]:
     return f"json_each({array}) j", "j.value"
 
 
+def json_arrays(values: list, *, per_statement: int = _KEYS_PER_STATEMENT) -> Iterator[str]:
+    """``values`` as JSON arrays of at most ``per_statement`` each, one a statement (no
+    per-value quoting in Python; each array well under the 16 MiB packet)."""
+    for start in range(0, len(values), per_statement):
+        yield json.dumps(values[start : start + per_statement], ensure_ascii=False)
+
+
 def keys_insert(statement: str, keys: list, params: list, *, text: bool) -> None:
-    """Run ``statement`` once per JSON array of ``keys`` (no per-value quoting in Python):
-    ``{keys}`` in it stands for the rows of the array (``FROM {keys}``, column ``{key}``);
-    ``params`` go before the array's."""
+    """Run ``statement`` once per JSON array of ``keys``: ``{keys}`` in it stands for the
+    rows of the array (``FROM {keys}``, column ``{key}``); ``params`` go before the array's."""
     table, key = _json_keys("%s", text=text)
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), _KEYS_PER_STATEMENT):
-            part = keys[start : start + _KEYS_PER_STATEMENT]
-            array = json.dumps([k if text else int(k) for k in part], ensure_ascii=False)
+        for array in json_arrays(keys if text else [int(k) for k in keys]):
             cursor.execute(statement.format(keys=table, key=key), [*params, array])
 
 

@@ -12,14 +12,13 @@ earlier row now displaces: a duplicate) become rejected rows of the source load.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection
 
 from ingestion.pipeline.sql import MARKS_JOIN, RESOLUTIONS, STAGED_DETAIL, STAGED_REASON, unresolved
-from ingestion.rejected.reprocess_keys import keys_insert, keys_table
+from ingestion.rejected.reprocess_keys import json_arrays, keys_insert, keys_table
 
 _ROWS = "tmp_reprocessed_rows"  # source rows of the selected records not known resolved (column k)
 _IDS = "tmp_reprocessed_ids"  # ids of the candidates' records (column k)
@@ -37,14 +36,12 @@ MERGED_RECORDS_DROP = (
 RECORDS_MOVE = "UPDATE rejected_invoices SET batch_id = %s WHERE batch_id = %s"
 # The rows the load's rules now pass, by id (``keys_insert``; params: batch, now): no staging
 # read. A narrow row each in the resolutions' table; the wide rejected rows are not rewritten.
-RECORDS_RESOLVE = (
-    f"INSERT INTO {RESOLUTIONS} (rejected_id, batch_id, resolved_at) SELECT {{key}}, %s, %s FROM {{keys}}"
-)
+_RESOLVE = f"INSERT INTO {RESOLUTIONS} (rejected_id, batch_id, resolved_at)"
+RECORDS_RESOLVE = f"{_RESOLVE} SELECT {{key}}, %s, %s FROM {{keys}}"
 # Params: (batch, now, batch, source batch): the selected records of repeated ids whose
 # staged row the merge loaded (its row now wins).
 CANDIDATES_RESOLVE = (
-    f"INSERT INTO {RESOLUTIONS} (rejected_id, batch_id, resolved_at) SELECT j.id, %s, %s"
-    f" FROM {_IDS} t JOIN rejected_invoices j ON j.id = t.k"
+    f"{_RESOLVE} SELECT j.id, %s, %s FROM {_IDS} t JOIN rejected_invoices j ON j.id = t.k"
     f" JOIN stg_invoices s ON s.batch_id = %s AND s.source_row = j.source_row {MARKS_JOIN}"
     f" WHERE j.batch_id = %s AND {STAGED_REASON} IS NULL AND {unresolved('j')}"
 )
@@ -118,9 +115,8 @@ class ReprocessOutcome:
         with connection.cursor() as cursor:
             if self.resolved_ids:
                 keys_insert(RECORDS_RESOLVE, sorted(self.resolved_ids), [self.batch_id, now], text=False)
-            for start in range(0, len(self.rejected), _RECORDS_PER_STATEMENT):
-                part = self.rejected[start : start + _RECORDS_PER_STATEMENT]
-                cursor.execute(rejected_update(vendor), [json.dumps(part, ensure_ascii=False)])
+            for array in json_arrays(self.rejected, per_statement=_RECORDS_PER_STATEMENT):
+                cursor.execute(rejected_update(vendor), [array])
             if self.candidate_ids:
                 keys_table(_IDS, self.candidate_ids, text=False)
                 batches = [self.batch_id, self.source_batch_id]
