@@ -3,13 +3,15 @@
 ``manage.py`` runs every command through ``command_line_run``. A database that cannot be
 reached, a database never migrated and a setting that cannot work (no secret key, a
 ``DATABASE_URL`` without a scheme) are answered with the line that names the problem and
-the next step, instead of Django's traceback. ``--traceback`` shows the traceback as usual.
+the next step, instead of Django's traceback. Any other error is a fault of the program: one
+line names it, and its traceback goes to the log. ``--traceback`` shows the traceback as usual.
 gunicorn (``gunicorn.conf.py``) and the ``celery`` command (``config/celery.py``) load the
 settings through ``settings_load_or_exit`` before they start anything, with the same lines.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import NoReturn
 
@@ -20,6 +22,7 @@ from django.db import DatabaseError
 MIGRATE = ".venv/bin/python manage.py migrate"
 DATABASE_UNREACHABLE = "database '{name}' on {where} is unreachable: {reason}"
 DATABASE_EMPTY = f"the database has no tables yet: run {MIGRATE}"
+UNEXPECTED = "{command} stopped on an unexpected error: {error} (its traceback is in the log)"
 DATABASE_BEHIND = "the database is not up to date ({reason}): run " + MIGRATE
 # MySQL/MariaDB client and server error codes: too many connections, refused login or host, no
 # such database, no server, no such host, connection lost, TLS or auth plugin failure; a missing
@@ -93,7 +96,17 @@ def command_line_run(argv: list[str]) -> None:
             raise
         _exit_with(exc)
     except DatabaseError as exc:
-        line = database_mistake(exc)
-        if line is None or "--traceback" in argv:
+        if "--traceback" in argv:
             raise
-        _exit_with(line)
+        _exit_with(database_mistake(exc) or _unexpected(argv, exc))
+    except Exception as exc:
+        if "--traceback" in argv:
+            raise
+        _exit_with(_unexpected(argv, exc))
+
+
+def _unexpected(argv: list[str], exc: Exception) -> str:
+    """Log the traceback of the error being handled; the line that names it."""
+    command = argv[1] if len(argv) > 1 else "manage.py"
+    logging.getLogger(__name__).exception("%s stopped on an unexpected error", command)
+    return UNEXPECTED.format(command=command, error=f"{type(exc).__name__}: {exc}")

@@ -183,3 +183,17 @@ def test_a_mail_url_that_cannot_work_is_named():
 
     line = assert_one_line(manage("load_invoices", "data/", env=env), "EMAIL_URL cannot be read (")
     assert line.endswith("write smtp://USER:PASSWORD@HOST:25 (or smtp+tls://...:587, smtp+ssl://...:465)")
+
+
+def test_an_error_nobody_foresaw_is_one_line_naming_it_and_its_traceback_goes_to_the_log(tmp_path):
+    path = tmp_path / "not-a-database.sqlite3"
+    path.write_bytes(b"these bytes are no SQLite database" * 200)
+    env = command_env(DATABASE_URL=f"sqlite:///{path}")
+
+    result = manage("load_invoices", "data/sample_invoices.csv", env=env)
+
+    line = assert_one_line(result, "load_invoices stopped on an unexpected error: DatabaseError: ")
+    assert "file is not a database" in line and line.endswith("(its traceback is in the log)")
+    assert "Traceback" in result.stdout  # the log: JSON lines on stdout
+    shown = manage("load_invoices", "data/sample_invoices.csv", "--traceback", env=env)
+    assert shown.returncode == 1 and "Traceback" in shown.stderr

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 # MySQL/MariaDB client errors of a connection that went away: cannot connect (local socket,
 # TCP), server has gone away, lost connection during a query.
 CONNECTION_LOST_CODES = frozenset({2002, 2003, 2006, 2013})
+# Two transactions that wanted the same rows: lock wait timeout, deadlock. Running the
+# statement (or the batch) again is the cure.
+LOCK_CONFLICT_CODES = frozenset({1205, 1213})
 
 
 def connection_lost(exc: BaseException) -> bool:
@@ -29,6 +32,13 @@ def connection_lost(exc: BaseException) -> bool:
     if isinstance(exc, InterfaceError):  # a closed or broken connection object
         return True
     return isinstance(exc, OperationalError) and bool(exc.args) and exc.args[0] in CONNECTION_LOST_CODES
+
+
+def transient(exc: BaseException) -> bool:
+    """True if running it again may well succeed: a lost connection or a lock conflict."""
+    if connection_lost(exc):
+        return True
+    return isinstance(exc, OperationalError) and bool(exc.args) and exc.args[0] in LOCK_CONFLICT_CODES
 
 
 def error_line(exc: BaseException) -> str:

@@ -30,14 +30,13 @@ from django.db import InterfaceError, OperationalError, connection
 from ingestion.batches import leases
 from ingestion.batches.content_turn import CONTENT_WAIT_STAGE, content_loaded, content_turn, size_loaded
 from ingestion.batches.memory import memory_trim
-from ingestion.batches.reconnect import connection_lost
+from ingestion.batches.reconnect import transient
 from ingestion.batches.run_outcome import BatchOutcome
 from ingestion.batches.run_stops import (
     BATCH_CANCELLED_ERROR,
     BATCH_RETRYING,
     BATCH_SKIPPED_NOTE,
     BATCH_UNEXPECTED_ERROR,
-    TRANSIENT_DB_ERRORS,
     AlreadyLoaded,
     BatchCancelled,
     BatchRetry,
@@ -271,8 +270,7 @@ class BatchRun(BatchOutcome):
         except (OperationalError, InterfaceError) as exc:
             connection_close()  # it may be the connection that failed: retry on a new one
             error = BATCH_UNEXPECTED_ERROR.format(error=exc)
-            transient = connection_lost(exc) or (exc.args and exc.args[0] in TRANSIENT_DB_ERRORS)
-            if retry_transient and transient:
+            if retry_transient and transient(exc):
                 if self.finish(LoadBatch.Status.QUEUED, error=BATCH_RETRYING.format(error=exc)):
                     raise BatchRetry(error) from exc
                 return

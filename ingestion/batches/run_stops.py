@@ -1,9 +1,5 @@
 """How a batch's run stops early, and what the batch then says (``ingestion.batches.run``)."""
 
-from ingestion.batches.reconnect import CONNECTION_LOST_CODES
-
-# Errors worth retrying the whole batch for: deadlock, lock wait timeout, lost connection.
-TRANSIENT_DB_ERRORS = {1205, 1213, *CONNECTION_LOST_CODES}
 BATCH_SKIPPED_NOTE = "identical to batch #{batch_id}, already loaded (use force to load again)"
 BATCH_CANCELLED_ERROR = "cancelled while running"
 BATCH_UNEXPECTED_ERROR = "unexpected error while loading: {error}"

@@ -147,7 +147,7 @@ def test_load_invoices_sends_again_a_batch_nobody_claims_and_says_so(seed_file, 
     command.wait(timeout=120)
     reader.join()
 
-    assert command.returncode == 0, said
+    assert command.returncode == 0, "".join(said)
     sent_again = [line for line in said if "sent again" in line]
     assert sent_again and sent_again[0].startswith(f"batch #{batch.pk}: still queued"), said
     assert not any("Traceback" in line for line in said), said

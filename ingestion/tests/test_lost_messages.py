@@ -10,13 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import threading
+import time
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from ingestion.batches.services import batch_create
+from ingestion.management.commands.load_invoices import Command
 from ingestion.tasks import batch_sweep, scan_input_dir
 from ingestion.tests.files import write_invoices
 from warehouse.models import Invoice, LoadBatch
@@ -88,3 +92,38 @@ def test_an_in_process_load_ends_the_batches_a_stopped_run_left_running(settings
     assert err.getvalue().splitlines()[0] == f"batch #{left.pk} left.csv: {left.error}"
     assert mine.status == "running"
     assert LoadBatch.objects.latest("pk").status == "succeeded"  # the file loads anew
+
+
+def test_a_waiting_load_invoices_rides_out_a_lock_held_on_its_batch(tmp_path):
+    """The wait sends a lost batch again with an UPDATE; a run holding the row past the lock
+    wait timeout is read again at the next tick, not a traceback."""
+    if connection.vendor != "mysql":
+        pytest.skip("row locks and their wait timeout: MariaDB/MySQL")
+    batch = queued(write_invoices(tmp_path, ROW, name="a.csv"), sent_seconds_ago=3600)
+    holding, waited = threading.Event(), []
+
+    def hold_then_fail():
+        try:
+            with transaction.atomic():
+                LoadBatch.objects.select_for_update().get(pk=batch.pk)
+                holding.set()
+                time.sleep(3)  # past the waiting command's 1 s lock wait timeout
+                LoadBatch.objects.filter(pk=batch.pk).update(status="failed", error="stopped by its run")
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_then_fail)
+    holder.start()
+    assert holding.wait(30)
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+    started = time.monotonic()
+    try:
+        ended = Command(stderr=StringIO())._wait(batch, quiet=True)
+        waited.append(time.monotonic() - started)
+    finally:
+        holder.join()
+        connection.close()  # the next test's connection has the server's timeout
+
+    assert (ended.status, ended.error) == ("failed", "stopped by its run")
+    assert waited[0] > 1  # it did wait on the lock, and went on

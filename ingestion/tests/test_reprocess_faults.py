@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 WAITING_TO_RESOLVE = (  # the re-processing's connection, in the resolutions' insert
     "SELECT ID FROM information_schema.PROCESSLIST"
-    " WHERE INFO LIKE 'INSERT INTO rejected_resolutions%%' AND ID <> CONNECTION_ID()"
+    " WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO rejected_resolutions%%' AND ID <> CONNECTION_ID()"
 )
 
 

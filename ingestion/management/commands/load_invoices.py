@@ -11,7 +11,7 @@ from ingestion.batches import leases
 from ingestion.batches.dispatch import batch_enqueue, batch_queue_failed, batch_republish, queued_unclaimed
 from ingestion.batches.paths import input_files
 from ingestion.batches.previews import batch_preview, preview_lines
-from ingestion.batches.reconnect import connection_lost, db_retry, error_line
+from ingestion.batches.reconnect import connection_lost, db_retry, error_line, transient
 from ingestion.batches.run_stops import BatchRetry
 from ingestion.batches.services import batch_create, invoice_file_ingest
 from ingestion.pipeline.formats import INPUT_SUFFIXES
@@ -192,8 +192,11 @@ class Command(BaseCommand):
                 try:
                     said = self._follow(batch)
                 except DatabaseError as exc:  # a blip: say so once, reconnect, keep following
-                    if not connection_lost(exc):
+                    if not transient(exc):
                         raise
+                    if not connection_lost(exc):  # a lock conflict with the load: read again
+                        time.sleep(0.5)
+                        continue
                     if not unreachable:
                         self.stderr.write(DB_LOST.format(batch_id=batch.pk, error=error_line(exc)))
                     unreachable = True
