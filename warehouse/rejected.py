@@ -37,7 +37,7 @@ def rejected_filter(*, batch_id: int | None = None, reason: str | None = None, r
     if reason:
         queryset = queryset.filter(reason=reason)
     if resolved is not None:
-        queryset = queryset.filter(resolution__isnull=not resolved)
+        queryset = queryset.resolved() if resolved else queryset.unresolved()
     return queryset
 
 

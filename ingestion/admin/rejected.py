@@ -18,7 +18,7 @@ from import_export.admin import ExportActionModelAdmin
 
 from ingestion.admin.display import admin_url, admin_url_name, number, reasons_in_detail
 from ingestion.admin.exports import RejectedInvoiceResource
-from ingestion.admin.filters import BatchFilter, ReasonFilter, ResolvedFilter
+from ingestion.admin.filters import BatchFilter, FileFilter, ReasonFilter, ResolvedFilter
 from ingestion.admin.rejected_columns import (
     RejectedColumnsMixin,
     next_steps,
@@ -73,7 +73,7 @@ class RejectedInvoiceAdmin(
         ResolvedFilter,
         ReasonFilter,
         BatchFilter,
-        "file_name",
+        FileFilter,
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = ("invoice_id",)  # plus the customer in raw_record: see get_search_results
@@ -251,7 +251,7 @@ class RejectedInvoiceAdmin(
         permissions=["add_unknowns"],
     )
     def add_unknowns(self, request, queryset):
-        rows = queryset.filter(resolution__isnull=True).only("pk", "reason", "detail", "raw_record")
+        rows = queryset.unresolved().only("pk", "reason", "detail", "raw_record")
         ids = [row.pk for row in rows.iterator(chunk_size=2000)]
         kinds = self._addable_kinds(request, BULK_KINDS)
         created = unknowns_create(unknowns_find(rows.iterator(chunk_size=2000), codes_of=_codes), kinds=kinds)

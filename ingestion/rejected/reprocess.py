@@ -25,6 +25,7 @@ Without a broker (the embedded default) the batches run in-process before this r
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
@@ -32,7 +33,7 @@ from django.db.models.expressions import RawSQL
 
 from ingestion.batches.dispatch import batch_enqueue
 from ingestion.rejected.reprocess_keys import SELECTED_IDS, unresolved_by_load
-from warehouse.models import LoadBatch, RejectedInvoice, ReprocessSelection
+from warehouse.models import LoadBatch, RejectedInvoice, RejectedInvoiceQuerySet, ReprocessSelection
 
 NOTHING_TO_REPROCESS = "no unresolved rejected rows selected"
 REPROCESS_FILE_NAME = "reprocess of {rows} rows"
@@ -53,7 +54,7 @@ _AGGREGATE_BYTES = 1 << 30
 def _any_unresolved(ids: list[int]) -> bool:
     """One of ``ids`` is an unresolved rejected row (usually the first chunk answers)."""
     return any(
-        RejectedInvoice.objects.filter(pk__in=ids[start : start + _IN], resolution__isnull=True).exists()
+        RejectedInvoice.objects.filter(pk__in=ids[start : start + _IN]).unresolved().exists()
         for start in range(0, len(ids), _IN)
     )
 
@@ -111,7 +112,7 @@ def reprocess_batches_create(
     """
     rejected: list[int] | QuerySet
     if isinstance(rejected_ids, QuerySet):
-        rejected = rejected_ids.filter(resolution__isnull=True)  # none stored: nothing to do (below)
+        rejected = cast(RejectedInvoiceQuerySet, rejected_ids).unresolved()  # none stored: nothing to do
     else:
         rejected = sorted({int(i) for i in rejected_ids})
         if not _any_unresolved(rejected):
@@ -139,7 +140,7 @@ def reprocess_split(*, batch: LoadBatch, selection: ReprocessSelection) -> bool:
     first, *others = sorted(grouped)
 
     def rows_of(source_id: int) -> QuerySet:
-        unresolved = RejectedInvoice.objects.filter(batch_id=source_id, resolution__isnull=True)
+        unresolved = RejectedInvoice.objects.filter(batch_id=source_id).unresolved()
         return unresolved.filter(pk__in=RawSQL(SELECTED_IDS, []))
 
     with transaction.atomic():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ingestion.pipeline.columns import RAW_COLUMNS
@@ -71,6 +73,25 @@ def test_filter_by_batch_and_date(admin_client, batch, tmp_path):
     assert listed(admin_client.get(LIST_URL, {"batch__id__exact": batch.pk})) == ["INV-2", "INV-3", "INV-4"]
     today = batch.created_at.date().isoformat()
     assert len(listed(admin_client.get(LIST_URL, {"created_at__gte": today}))) == 4
+
+
+def test_the_file_filter_offers_each_file_with_rejected_rows_once_and_reads_no_list_of_them(
+    admin_client, batch, tmp_path
+):
+    bad_date = "{},2024-13-01,C-100,Acme,Server Setup,1,1,1,Paid"
+    ingest(write_invoices(tmp_path, bad_date.format("X-1"), name="other.csv"))
+    ingest(write_invoices(tmp_path / "again", bad_date.format("X-2"), name="other.csv"))
+    ingest(
+        write_invoices(tmp_path, "OK-1,2024-01-05,C-100,Acme,Server Setup,1,1.00,1.00,Paid", name="ok.csv")
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(LIST_URL)
+
+    [facet] = [f for f in response.context["cl"].filter_specs if f.title == "file name"]
+    assert [c[0] for c in facet.lookup_choices] == ["messy.csv", "other.csv"]  # ok.csv rejected nothing
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"].upper()]
+    assert listed(admin_client.get(LIST_URL, {"file_name": "other.csv"})) == ["X-1", "X-2"]
 
 
 def test_the_raw_record_is_a_table_with_the_failing_fields_highlighted(admin_client, batch):

@@ -7,6 +7,7 @@ from warehouse.models.facts import (
     INVOICE_ID_MAX_LENGTH,
     Invoice,
     RejectedInvoice,
+    RejectedInvoiceQuerySet,
     StagingInvoice,
     StagingMark,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "LoadBatch",
     "MonthlySales",
     "RejectedInvoice",
+    "RejectedInvoiceQuerySet",
     "RejectedResolution",
     "ReprocessSelection",
     "SalesAggregate",

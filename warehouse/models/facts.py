@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.db import models
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from warehouse.fields import BusinessKeyField
 from warehouse.models.batches import LoadBatch
@@ -111,7 +111,25 @@ class Invoice(models.Model):
         return self.invoice_id
 
 
-class RejectedInvoiceManager(models.Manager):
+class RejectedInvoiceQuerySet(models.QuerySet):
+    """``unresolved()`` / ``resolved()``: whether a re-processing loaded the row, as an
+    ``EXISTS`` on its resolution. Checked as each row is read, so a sorted list (the admin's)
+    sorts only the rows that pass; a filter on the joined ``resolution`` would sort them all
+    first. Nothing in the warehouse changes a rejected row's resolution but a re-processing."""
+
+    def _resolution(self) -> Exists:
+        from warehouse.models.reprocessing import RejectedResolution  # it points at this model
+
+        return Exists(RejectedResolution.objects.filter(rejected_id=OuterRef("pk")))
+
+    def unresolved(self):
+        return self.filter(~self._resolution())
+
+    def resolved(self):
+        return self.filter(self._resolution())
+
+
+class RejectedInvoiceManager(models.Manager.from_queryset(RejectedInvoiceQuerySet)):  # type: ignore[misc]
     def get_queryset(self):
         return (
             super()
@@ -137,7 +155,7 @@ class RejectedInvoice(models.Model):
     created_at = models.DateTimeField()
 
     # Every row read through the manager carries its resolution (``RejectedResolution``),
-    # both None while it is unresolved (filter on ``resolution__isnull``).
+    # both None while it is unresolved (filter with ``objects.unresolved()`` / ``resolved()``).
     resolved_at: datetime | None = None
     resolved_by_batch_id: int | None = None
     objects = RejectedInvoiceManager()
