@@ -1,7 +1,5 @@
 """Staging, the fact table and the rejected rows: the rows a load writes."""
 
-from datetime import datetime
-
 from django.db import models
 from django.db.models import Exists, F, OuterRef
 
@@ -138,6 +136,35 @@ class RejectedInvoiceManager(models.Manager.from_queryset(RejectedInvoiceQuerySe
         )
 
 
+class _Resolved:
+    """``resolved_at`` / ``resolved_by_batch_id`` of a rejected row: what the manager's join
+    read with the row; for a row read without it (a relation's or the base manager,
+    ``refresh_from_db``, a row just created), its resolution read once, on first use."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, row, owner=None):
+        if row is None:
+            return self
+        if self.name not in row.__dict__:
+            row.__dict__.update(zip(_RESOLVED, _resolution_of(row.pk), strict=True))
+        return row.__dict__[self.name]
+
+    def __set__(self, row, value) -> None:
+        row.__dict__[self.name] = value
+
+
+def _resolution_of(pk: int | None) -> tuple:
+    from warehouse.models.reprocessing import RejectedResolution  # it points at this model
+
+    found = RejectedResolution.objects.filter(rejected_id=pk).values_list("resolved_at", "batch_id").first()
+    return found or (None, None)
+
+
+_RESOLVED = ("resolved_at", "resolved_by_batch_id")
+
+
 class RejectedInvoice(models.Model):
     # NULL when the row has no invoice id (blank), so "no id" sorts and filters apart from ids.
     invoice_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
@@ -156,8 +183,8 @@ class RejectedInvoice(models.Model):
 
     # Every row read through the manager carries its resolution (``RejectedResolution``),
     # both None while it is unresolved (filter with ``objects.unresolved()`` / ``resolved()``).
-    resolved_at: datetime | None = None
-    resolved_by_batch_id: int | None = None
+    resolved_at = _Resolved()
+    resolved_by_batch_id = _Resolved()
     objects = RejectedInvoiceManager()
 
     class Meta:
@@ -166,3 +193,8 @@ class RejectedInvoice(models.Model):
 
     def __str__(self):
         return f"row {self.source_row}: {self.reason}"
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        for name in _RESOLVED:  # read again on next use
+            self.__dict__.pop(name, None)
