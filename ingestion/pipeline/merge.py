@@ -23,7 +23,6 @@ from django.db import connection
 from ingestion.pipeline import aggregates, bulk, duplicates, fact_changes, sql, sql_duplicates, sql_facts
 from ingestion.pipeline.aggregate_changes import SalesChanges
 from ingestion.pipeline.fact_changes import FACT_SOURCE
-from ingestion.pipeline.rejected import rejected_rows
 
 FACTS_READ_IDS = 10_000  # invoice ids per read of existing facts
 # A load's file is hashed as it is read: its rejected rows written before the end carry
@@ -99,8 +98,11 @@ class FactsMerge:
                 part = batch_ids[start : start + 500]
                 cursor.execute(sql.rejected_clear(len(part)), part)
 
-    def chunk_merge(self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future) -> None:
-        """A cleaned chunk: its certainly-new valid rows into the facts, its rejected rows."""
+    def chunk_merge(
+        self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future, rejected: pd.DataFrame | None
+    ) -> None:
+        """A cleaned chunk: its certainly-new valid rows into the facts, its rejected rows
+        (``rejected.rejected_rows`` of it, made by the caller: none for a dry run)."""
         with self.timed("db_facts"):
             if self._facts_write(frame):
                 self._candidates_keep(frame)
@@ -108,10 +110,10 @@ class FactsMerge:
                 staged.result()  # merging from staging needs the chunk there
                 self._merge(sql.CHUNK_FILTER, (self.batch_id, *rows), certain=True)
                 self._candidates_copy((self.batch_id, *rows))
-        if not self.dry_run:
+        if rejected is not None:
             with self.timed("db_rejected"):
                 self.bulk.frame_write(
-                    rejected_rows(frame),
+                    rejected,
                     table="rejected_invoices",
                     load_sql=sql.rejected_load_data(),
                     insert_sql=sql.REJECTED_INSERT,

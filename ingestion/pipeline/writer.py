@@ -17,7 +17,7 @@ loads run side by side and their merges happen one after the other: the facts eq
 serial order of the loads, and counts and aggregate changes are computed from the facts
 as they are at that point of the order.
 
-On MySQL each lane is a worker thread, so the database stages one chunk and merges the
+On MySQL each lane is a worker thread: the database stages one chunk and merges the
 previous one while Python cleans the next. On SQLite both lanes run inline on the one
 connection: staging commits chunk by chunk (so progress shows), and the merge runs from
 staging at the end in one transaction. A failure anywhere rolls the merger back: no
@@ -43,6 +43,7 @@ from ingestion.pipeline import bulk, duplicates, sql
 from ingestion.pipeline.columns import STAGING_COLUMNS
 from ingestion.pipeline.lanes import Lane
 from ingestion.pipeline.merge import FactsMerge, MergeCounts
+from ingestion.pipeline.rejected import rejected_rows
 from warehouse.locks import facts_lock_release, facts_lock_wait
 from warehouse.models import LoadBatch
 
@@ -115,12 +116,7 @@ class BatchWriter:
 
     def _drain(self) -> None:
         in_flight, self._in_flight = self._in_flight, []
-        errors = []
-        for future in in_flight:
-            try:
-                future.result()
-            except BaseException as exc:
-                errors.append(exc)
+        errors = [exc for exc in map(Future.exception, in_flight) if exc is not None]  # waits for each
         if errors:
             raise errors[0]
 
@@ -138,9 +134,8 @@ class BatchWriter:
     def chunk_write(self, frame: pd.DataFrame) -> None:
         """Hand over a cleaned chunk (raw + clean columns + ``dup_candidate``).
 
-        Returns once the previous chunk is written, so at most one chunk is in flight.
-        """
-        self._drain()
+        Returns once the previous chunk is written (at most one chunk is in flight); what needs
+        no database, its rejected rows among it, is made while that chunk is written."""
         frame = frame[list(STAGING_COLUMNS)]
         maybe_seen = frame["dup_candidate"] == 1
         if maybe_seen.any():
@@ -148,6 +143,8 @@ class BatchWriter:
         certain = frame["reason"].isna() & ~maybe_seen
         self._certain.add(frame.loc[certain, "clean_invoice_id"], frame.loc[certain, "source_row"].to_numpy())
         rows = (int(frame["source_row"].iloc[0]), int(frame["source_row"].iloc[-1]))
+        rejected = None if self.dry_run else rejected_rows(frame)
+        self._drain()
         staged = self._stager.submit(self._stage, frame)
         self._in_flight = [staged]
         if self._ready is None or not self._ready.done():
@@ -158,7 +155,8 @@ class BatchWriter:
         if self._unmerged:
             self._in_flight.append(self._merger.submit(self._facts_merge.staged_merge, self._unmerged))
             self._unmerged = None
-        self._in_flight.append(self._merger.submit(self._facts_merge.chunk_merge, frame, rows, staged))
+        merge = self._facts_merge.chunk_merge
+        self._in_flight.append(self._merger.submit(merge, frame, rows, staged, rejected))
 
     def commit(
         self,
