@@ -84,17 +84,22 @@ class BulkWriter:
             return False
         if frame.empty:
             return True
-        fd, path = tempfile.mkstemp(prefix=f"{table}-", suffix=".csv", dir=self.tmp_dir)
-        os.close(fd)
+        path = csv_write(frame, self.tmp_dir, table)
+        return self.file_load(
+            path, len(frame), table=table, load_sql=load_sql, constants=constants, exact=exact
+        )
+
+    def file_load(
+        self, path: Path, rows: int, *, table: str, load_sql: str, constants: tuple = (), exact: bool = True
+    ) -> bool:
+        """``LOAD DATA`` of ``rows`` rows from ``csv_write``'s file (removed after); False if
+        refused (then nothing was written)."""
         started = time.perf_counter()
         try:
-            # Every value quoted, nulls as a bare NULL: a raw "NULL" text stays text.
-            options = pa_csv.WriteOptions(
-                include_header=False, quoting_style="all_valid", null_string="NULL", batch_size=16_384
-            )
-            pa_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path, options)
+            if not self.local_infile:
+                return False
             with connection.cursor() as cursor:
-                cursor.execute(load_sql, [path, *constants])
+                cursor.execute(load_sql, [str(path), *constants])
                 written = cursor.cursor.rowcount
         except OperationalError as exc:
             if not (exc.args and exc.args[0] in _LOCAL_INFILE_REFUSED):
@@ -103,9 +108,26 @@ class BulkWriter:
             self.local_infile = False
             return False
         finally:
-            os.unlink(path)
+            path.unlink(missing_ok=True)
         self._timings(f"sql_{table}", time.perf_counter() - started)
-        if exact and written != len(frame):
+        if exact and written != rows:
             # LOCAL implies IGNORE: a key that already exists was skipped.
-            raise OperationalError(LOAD_CONFLICT, f"{len(frame) - written} rows of {table} collided")
+            raise OperationalError(LOAD_CONFLICT, f"{rows - written} rows of {table} collided")
         return True
+
+
+def csv_write(frame: pd.DataFrame, tmp_dir: Path, table: str) -> Path:
+    """``frame`` as the CSV file ``LOAD DATA`` reads (``BulkWriter.file_load``), in ``tmp_dir``:
+    every value quoted, nulls as a bare NULL, so a raw "NULL" text stays text."""
+    fd, name = tempfile.mkstemp(prefix=f"{table}-", suffix=".csv", dir=tmp_dir)
+    os.close(fd)
+    path = Path(name)
+    try:
+        options = pa_csv.WriteOptions(
+            include_header=False, quoting_style="all_valid", null_string="NULL", batch_size=16_384
+        )
+        pa_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path, options)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,7 @@ from django.db import connection
 from ingestion.pipeline import aggregates, bulk, duplicates, fact_changes, sql, sql_duplicates, sql_facts
 from ingestion.pipeline.aggregate_changes import SalesChanges
 from ingestion.pipeline.fact_changes import FACT_SOURCE
+from ingestion.pipeline.rejected import rejected_rows
 
 FACTS_READ_IDS = 10_000  # invoice ids per read of existing facts
 # A load's file is hashed as it is read: its rejected rows written before the end carry
@@ -99,17 +101,22 @@ class FactsMerge:
                 cursor.execute(sql.rejected_clear(len(part)), part)
 
     def chunk_merge(
-        self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future, rejected: pd.DataFrame | None
+        self, frame: pd.DataFrame, rows: tuple[int, int], staged: Future, made: ChunkMade
     ) -> None:
         """A cleaned chunk: its certainly-new valid rows into the facts, its rejected rows
-        (``rejected.rejected_rows`` of it, made by the caller: none for a dry run)."""
-        with self.timed("db_facts"):
-            if self._facts_write(frame):
-                self._candidates_keep(frame)
-            else:
-                staged.result()  # merging from staging needs the chunk there
-                self._merge(sql.CHUNK_FILTER, (self.batch_id, *rows), certain=True)
-                self._candidates_copy((self.batch_id, *rows))
+        (``made``: from ``chunk_made``)."""
+        rejected = made.rejected
+        try:
+            with self.timed("db_facts"):
+                if self._facts_write(frame, made.facts_file):
+                    self._candidates_keep(frame)
+                else:
+                    staged.result()  # merging from staging needs the chunk there
+                    self._merge(sql.CHUNK_FILTER, (self.batch_id, *rows), certain=True)
+                    self._candidates_copy((self.batch_id, *rows))
+        finally:
+            if made.facts_file is not None:
+                made.facts_file.unlink(missing_ok=True)
         if rejected is not None:
             with self.timed("db_rejected"):
                 self.bulk.frame_write(
@@ -182,26 +189,39 @@ class FactsMerge:
                     self.sales.add(aggregates.from_grouped_rows(cursor.fetchall(), sign))
                 cursor.execute(sql.facts_upsert(self.vendor, where, staged), params)
 
-    def _facts_write(self, frame: pd.DataFrame) -> bool:
+    def chunk_made(self, frame: pd.DataFrame, *, locked: bool) -> ChunkMade:
+        """What the caller's thread makes of a chunk for ``chunk_merge`` while the merger still
+        writes the previous one: its rejected rows; and, once the merger began (``locked``)
+        and found the warehouse empty, the file of its certainly-new valid rows' ``LOAD DATA``
+        (every such row is then a new invoice: nothing to read first)."""
+        if self.dry_run:
+            return ChunkMade(rejected=None)
+        made = ChunkMade(rejected=rejected_rows(frame))
+        if locked and self.warehouse_empty and self.bulk.local_infile:
+            made.facts_file = bulk.csv_write(_certain_valid(frame), self.bulk.tmp_dir, "fact_invoices")
+        return made
+
+    def _facts_write(self, frame: pd.DataFrame, made: Path | None = None) -> bool:
         """The chunk's certainly-new valid rows, straight from the chunk (MySQL/MariaDB with
-        ``LOAD DATA``): the existing versions of their invoices are read by key, new invoices
-        loaded as they are, changed ones written over theirs, identical ones left alone.
-        False when the writes must go through staging instead."""
+        ``LOAD DATA``; ``made``: their file, from ``chunk_made``): the existing versions of
+        their invoices are read by key, new invoices loaded as they are, changed ones written
+        over theirs, identical ones left alone. False when the writes must go through
+        staging instead."""
         if not self.bulk.local_infile:
             return False
-        valid = frame.loc[
-            frame["reason"].isna() & (frame["dup_candidate"] == 0), [*FACT_SOURCE, "source_row"]
-        ]
+        valid = _certain_valid(frame)
         existing = [] if self.warehouse_empty else self._facts_read(valid)
         changes = fact_changes.facts_compare(valid, existing)
         if not self.dry_run:
-            new_written = self.bulk.frame_write(
-                changes.new,
-                table="fact_invoices",
-                load_sql=sql.facts_load_data(),
-                insert_sql=None,
-                constants=(self.batch_id,),
-            )
+            load_sql, batch = sql.facts_load_data(), (self.batch_id,)
+            if made is not None and self.warehouse_empty:  # ``changes.new`` is ``valid``: its file
+                new_written = self.bulk.file_load(
+                    made, len(valid), table="fact_invoices", load_sql=load_sql, constants=batch
+                )
+            else:
+                new_written = self.bulk.frame_write(
+                    changes.new, table="fact_invoices", load_sql=load_sql, insert_sql=None, constants=batch
+                )
             if not new_written:
                 return False  # LOAD DATA refused: nothing written yet
             if len(changes.changed):
@@ -236,3 +256,16 @@ class FactsMerge:
         )
         with connection.cursor() as cursor:
             cursor.execute(sql_facts.fact_changes_write(), [self.batch_id])
+
+
+def _certain_valid(frame: pd.DataFrame) -> pd.DataFrame:
+    """A chunk's valid rows whose invoice id is certainly new to the file: their fact columns."""
+    return frame.loc[frame["reason"].isna() & (frame["dup_candidate"] == 0), [*FACT_SOURCE, "source_row"]]
+
+
+@dataclass
+class ChunkMade:
+    """What the caller's thread made of a chunk for the merger, beside the chunk itself."""
+
+    rejected: pd.DataFrame | None  # its rejected rows (``rejected.rejected_rows``); None: a dry run
+    facts_file: Path | None = None  # its certainly-new valid rows for ``LOAD DATA`` (``chunk_made``)

@@ -43,7 +43,6 @@ from ingestion.pipeline import bulk, duplicates, sql
 from ingestion.pipeline.columns import STAGING_COLUMNS
 from ingestion.pipeline.lanes import Lane
 from ingestion.pipeline.merge import FactsMerge, MergeCounts
-from ingestion.pipeline.rejected import rejected_rows
 from warehouse.locks import facts_lock_release, facts_lock_wait
 from warehouse.models import LoadBatch
 
@@ -143,7 +142,7 @@ class BatchWriter:
         certain = frame["reason"].isna() & ~maybe_seen
         self._certain.add(frame.loc[certain, "clean_invoice_id"], frame.loc[certain, "source_row"].to_numpy())
         rows = (int(frame["source_row"].iloc[0]), int(frame["source_row"].iloc[-1]))
-        rejected = None if self.dry_run else rejected_rows(frame)
+        made = self._facts_merge.chunk_made(frame, locked=self._ready is not None and self._ready.done())
         self._drain()
         staged = self._stager.submit(self._stage, frame)
         self._in_flight = [staged]
@@ -156,7 +155,7 @@ class BatchWriter:
             self._in_flight.append(self._merger.submit(self._facts_merge.staged_merge, self._unmerged))
             self._unmerged = None
         merge = self._facts_merge.chunk_merge
-        self._in_flight.append(self._merger.submit(merge, frame, rows, staged, rejected))
+        self._in_flight.append(self._merger.submit(merge, frame, rows, staged, made))
 
     def commit(
         self,
