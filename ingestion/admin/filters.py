@@ -10,6 +10,13 @@ from ingestion.pipeline.rules import REASONS
 from warehouse.models import LoadBatch, RejectedInvoice
 
 
+def _first_rejected(column: str) -> Subquery:
+    """``column`` of the first rejected row of the batch (``OuterRef("pk")``), None if it has
+    none: a correlated subquery, one probe of the rejected rows' batch index per batch."""
+    rows = RejectedInvoice._base_manager.filter(batch_id=OuterRef("pk")).order_by()
+    return Subquery(rows.values(column)[:1])
+
+
 class ResolvedFilter(admin.SimpleListFilter):
     """Unresolved rows by default (the work left); resolved ones or all of them on demand.
 
@@ -51,13 +58,8 @@ class BatchFilter(admin.SimpleListFilter):
     parameter_name = "batch__id__exact"
 
     def lookups(self, request, model_admin):
-        # Batches from the latest, each probing the rejected rows' index for one row (a
-        # correlated subquery: never a scan of the whole index).
-        first_row = Subquery(
-            RejectedInvoice.objects.filter(batch_id=OuterRef("pk")).order_by().values("pk")[:1]
-        )
-        batches = (
-            LoadBatch.objects.annotate(first_row=first_row)
+        batches = (  # from the latest
+            LoadBatch.objects.annotate(first_row=_first_rejected("pk"))
             .filter(first_row__isnull=False)
             .order_by("-pk")
             .only("pk", "file_name")[:20]
@@ -77,18 +79,15 @@ class BatchFilter(admin.SimpleListFilter):
 
 class FileFilter(admin.SimpleListFilter):
     """The files rejected rows come from (``?file_name=NAME``). A load writes its file's name
-    on each of its rejected rows, so each batch's first rejected row names its file: one
-    probe of the rejected rows' batch index per batch, never a read of every rejected row."""
+    on each of its rejected rows, so each batch's first rejected row names its file: never a
+    read of every rejected row."""
 
     title = "file name"
     parameter_name = "file_name"
 
     def lookups(self, request, model_admin):
-        first_file = Subquery(
-            RejectedInvoice._base_manager.filter(batch_id=OuterRef("pk")).order_by().values("file_name")[:1]
-        )
         names = (
-            LoadBatch.objects.annotate(file=first_file)
+            LoadBatch.objects.annotate(file=_first_rejected("file_name"))
             .filter(file__isnull=False)
             .values_list("file", flat=True)
         )

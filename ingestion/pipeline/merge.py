@@ -105,7 +105,6 @@ class FactsMerge:
     ) -> None:
         """A cleaned chunk: its certainly-new valid rows into the facts, its rejected rows
         (``made``: from ``chunk_made``)."""
-        rejected = made.rejected
         try:
             with self.timed("db_facts"):
                 if self._facts_write(frame, made.facts_file):
@@ -117,10 +116,10 @@ class FactsMerge:
         finally:
             if made.facts_file is not None:
                 made.facts_file.unlink(missing_ok=True)
-        if rejected is not None:
+        if made.rejected is not None:
             with self.timed("db_rejected"):
                 self.bulk.frame_write(
-                    rejected,
+                    made.rejected,
                     table="rejected_invoices",
                     load_sql=sql.rejected_load_data(),
                     insert_sql=sql.REJECTED_INSERT,
