@@ -122,7 +122,9 @@ def rejected_reprocess_view(request, payload: ReprocessIn):
             {"error": f"{parameter}: " + REPROCESS_TOO_MANY.format(rows=rows, limit=limit)}, 400
         )
     try:
-        batches = reprocess_batches_create(rejected_ids=selected, user=request.user, dry_run=payload.dry_run)
+        batches = reprocess_batches_create(
+            rejected_ids=selected, user=request.user, dry_run=payload.dry_run, source=LoadBatch.Source.API
+        )
     except ValueError as exc:
         return json_answer({"error": f"{parameter}: {exc}"}, status=400)
     urls = [reverse("api:batch_detail", args=[batch.pk]) for batch in batches]

@@ -74,7 +74,7 @@ def _selection_store(batch: LoadBatch, rejected: QuerySet, *, source_id: int | N
 
 
 def _reprocess_batch(
-    *, rejected: list[int] | QuerySet, source_id: int | None, user, dry_run: bool, note: str
+    *, rejected: list[int] | QuerySet, source_id: int | None, user, dry_run: bool, note: str, source: str
 ) -> LoadBatch:
     """A queued re-processing batch of the ``rejected`` rows (ids, or a query of rejected rows;
     call inside a transaction)."""
@@ -82,7 +82,7 @@ def _reprocess_batch(
         file_name="",
         file_path="",
         sha256="",
-        source=LoadBatch.Source.ADMIN,
+        source=source,
         created_by=user if getattr(user, "pk", None) else None,
         dry_run=dry_run,
         note=note[:255],
@@ -100,7 +100,11 @@ def _reprocess_batch(
 
 
 def reprocess_batches_create(
-    *, rejected_ids: Iterable[int] | QuerySet, user=None, dry_run: bool = False
+    *,
+    rejected_ids: Iterable[int] | QuerySet,
+    user=None,
+    dry_run: bool = False,
+    source: str = LoadBatch.Source.ADMIN,
 ) -> list[LoadBatch]:
     """Queue the re-processing of the unresolved rows among ``rejected_ids``; the batch (and,
     once a worker has split the rows by load, the others: without a broker they ran already).
@@ -108,7 +112,8 @@ def reprocess_batches_create(
     ``rejected_ids`` is ids, or a query of rejected rows (the admin's "select all", the API's
     filter): then the ids are stored by the database in one statement, none read here. Reads
     no more than it must (the request answers at once): the worker splits the rows by the
-    load that rejected them. Raises ``ValueError(NOTHING_TO_REPROCESS)``.
+    load that rejected them. ``source``: where it was asked for (the admin, the API).
+    Raises ``ValueError(NOTHING_TO_REPROCESS)``.
     """
     rejected: list[int] | QuerySet
     if isinstance(rejected_ids, QuerySet):
@@ -118,7 +123,9 @@ def reprocess_batches_create(
         if not _any_unresolved(rejected):
             raise ValueError(NOTHING_TO_REPROCESS)
     with transaction.atomic():
-        batch = _reprocess_batch(rejected=rejected, source_id=None, user=user, dry_run=dry_run, note="")
+        batch = _reprocess_batch(
+            rejected=rejected, source_id=None, user=user, dry_run=dry_run, note="", source=source
+        )
         if not batch.rows_total:
             transaction.set_rollback(True)
     if not batch.rows_total:
@@ -130,7 +137,7 @@ def reprocess_batches_create(
 
 def reprocess_split(*, batch: LoadBatch, selection: ReprocessSelection) -> bool:
     """The worker's first step: keep the rows of the oldest load they come from, queue one
-    batch for the rows of each other load (same user, same dry run); whether it queued any.
+    batch for the rows of each other load (same user, dry run and source); whether it queued any.
     Set-based: the ids stay in the database (``selection_keys_fill`` has filled the
     connection's table of them)."""
     grouped = dict(unresolved_by_load())
@@ -154,6 +161,7 @@ def reprocess_split(*, batch: LoadBatch, selection: ReprocessSelection) -> bool:
                 user=batch.created_by,
                 dry_run=batch.dry_run,
                 note=note,
+                source=batch.source,
             )
         if others:  # this batch keeps the first load's rows only
             ReprocessSelection.objects.filter(batch_id=batch.pk).delete()

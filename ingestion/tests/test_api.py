@@ -180,7 +180,7 @@ def test_reprocess_by_filter_and_by_ids(script, tmp_path):
     [queued] = answer.json()["batches"]
     assert answer.json()["urls"] == [answer.headers["Location"]]
     followed = script.get(answer.headers["Location"]).json()  # no broker here: it ran already
-    assert (followed["id"], followed["status"]) == (queued["id"], "succeeded")
+    assert (followed["id"], followed["status"], followed["source"]) == (queued["id"], "succeeded", "api")
     assert (followed["rows_read"], followed["rows_loaded"]) == (2, 1)
     [resolved] = all_rejected(script, batch["id"], resolved="true")
     assert (resolved["invoice_id"], resolved["resolved_by_batch_id"]) == ("INV-1", queued["id"])

@@ -384,11 +384,13 @@ def test_rows_of_two_loads_are_reprocessed_by_one_batch_each(tmp_path):
     )
     Customer.objects.create(customer_id="C-999", customer_name="New Co")
 
-    batches = reprocess_batches_create(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+    batches = reprocess_batches_create(
+        rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True), source=LoadBatch.Source.API
+    )
 
-    assert [(b.status, b.file_name, b.rows_read, b.rows_loaded) for b in batches] == [
-        ("succeeded", "reprocess of 1 rows", 1, 1),
-        ("succeeded", "reprocess of 2 rows", 2, 1),
+    assert [(b.status, b.file_name, b.rows_read, b.rows_loaded, b.source) for b in batches] == [
+        ("succeeded", "reprocess of 1 rows", 1, 1, "api"),  # the batch split off keeps the source
+        ("succeeded", "reprocess of 2 rows", 2, 1, "api"),
     ]
     assert [b.note.split(" (")[0] for b in batches] == [
         f"re-processing rejected rows of batch #{first.pk}",

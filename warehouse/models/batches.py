@@ -13,7 +13,8 @@ class LoadBatch(models.Model):
 
     class Source(models.TextChoices):
         CLI = "cli", "Command line"
-        ADMIN = "admin", "Admin upload"
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
         SCHEDULED = "scheduled", "Scheduled scan"
 
     class Status(models.TextChoices):
