@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from django.db import connection
+from django.db import OperationalError, connection
 
 from ingestion.pipeline import aggregates, bulk, duplicates, fact_changes, sql, sql_duplicates, sql_facts
 from ingestion.pipeline.aggregate_changes import SalesChanges
@@ -107,7 +107,7 @@ class FactsMerge:
         (``made``: from ``chunk_made``)."""
         try:
             with self.timed("db_facts"):
-                if self._facts_write(frame, made.facts_file):
+                if self._facts_write(frame, made):
                     self._candidates_keep(frame)
                 else:
                     staged.result()  # merging from staging needs the chunk there
@@ -188,43 +188,55 @@ class FactsMerge:
                     self.sales.add(aggregates.from_grouped_rows(cursor.fetchall(), sign))
                 cursor.execute(sql.facts_upsert(self.vendor, where, staged), params)
 
-    def chunk_made(self, frame: pd.DataFrame, *, locked: bool) -> ChunkMade:
+    def chunk_made(self, frame: pd.DataFrame, *, locked: bool, absent: pd.Series | None = None) -> ChunkMade:
         """What the caller's thread makes of a chunk for ``chunk_merge`` while the merger still
-        writes the previous one: its rejected rows; and, once the merger began (``locked``)
-        and found the warehouse empty, the file of its certainly-new valid rows' ``LOAD DATA``
-        (every such row is then a new invoice: nothing to read first)."""
+        writes the previous one: its rejected rows; and, once the merger began (``locked``),
+        the ``LOAD DATA`` file of the certainly-new valid rows whose invoices are known to be
+        new (nothing to read first): all of them when the merger found the warehouse empty,
+        else those ``absent`` marks (the caller read, under the lock, that the warehouse lacks
+        their invoice ids)."""
         if self.dry_run:
             return ChunkMade(rejected=None)
         made = ChunkMade(rejected=rejected_rows(frame))
-        if locked and self.warehouse_empty and self.bulk.local_infile:
-            made.facts_file = bulk.csv_write(_certain_valid(frame), self.bulk.tmp_dir, "fact_invoices")
+        if not (locked and self.bulk.local_infile and (self.warehouse_empty or absent is not None)):
+            return made
+        valid = _certain_valid(frame)
+        if absent is not None and not self.warehouse_empty:
+            valid = valid.loc[absent.reindex(valid.index, fill_value=False).to_numpy(dtype=bool)]
+        if len(valid):
+            made.facts_file = bulk.csv_write(valid, self.bulk.tmp_dir, "fact_invoices")
+            made.new_rows = valid.index
         return made
 
-    def _facts_write(self, frame: pd.DataFrame, made: Path | None = None) -> bool:
+    def _facts_write(self, frame: pd.DataFrame, made: ChunkMade) -> bool:
         """The chunk's certainly-new valid rows, straight from the chunk (MySQL/MariaDB with
-        ``LOAD DATA``; ``made``: their file, from ``chunk_made``): the existing versions of
-        their invoices are read by key, new invoices loaded as they are, changed ones written
-        over theirs, identical ones left alone. False when the writes must go through
-        staging instead."""
+        ``LOAD DATA``): those ``chunk_made`` made a file of are loaded from it; the existing
+        versions of the others' invoices are read by key, new invoices loaded as they are,
+        changed ones written over theirs, identical ones left alone. False when the writes
+        must go through staging instead."""
+        valid = _certain_valid(frame)
+        known = valid.index.isin(made.new_rows)
+        rest = valid.loc[~known]
         if not self.bulk.local_infile:
             return False
-        valid = _certain_valid(frame)
-        existing = [] if self.warehouse_empty else self._facts_read(valid)
-        changes = fact_changes.facts_compare(valid, existing)
+        existing = [] if self.warehouse_empty or rest.empty else self._facts_read(rest)
+        changes = fact_changes.facts_compare(rest, existing)
         if not self.dry_run:
             load_sql, batch = sql.facts_load_data(), (self.batch_id,)
-            if made is not None and self.warehouse_empty:  # ``changes.new`` is ``valid``: its file
-                new_written = self.bulk.file_load(
-                    made, len(valid), table="fact_invoices", load_sql=load_sql, constants=batch
-                )
-            else:
-                new_written = self.bulk.frame_write(
-                    changes.new, table="fact_invoices", load_sql=load_sql, insert_sql=None, constants=batch
-                )
-            if not new_written:
+            made_loaded = made.facts_file is not None and self.bulk.file_load(
+                made.facts_file, int(known.sum()), table="fact_invoices", load_sql=load_sql, constants=batch
+            )
+            if made.facts_file is not None and not made_loaded:
                 return False  # LOAD DATA refused: nothing written yet
+            if not self.bulk.frame_write(
+                changes.new, table="fact_invoices", load_sql=load_sql, insert_sql=None, constants=batch
+            ):
+                if made_loaded:  # refused right after it was allowed: the batch is tried again
+                    raise OperationalError(bulk.LOAD_CONFLICT, "LOAD DATA refused part way through a chunk")
+                return False
             if len(changes.changed):
                 self._changes_write(changes.changed)
+            self.sales.add(aggregates.from_new_invoices(valid.loc[known]))
             self.sales.add(aggregates.from_new_invoices(changes.new))
             if len(changes.changed):
                 self.sales.add(aggregates.from_new_invoices(changes.changed))
@@ -267,4 +279,5 @@ class ChunkMade:
     """What the caller's thread made of a chunk for the merger, beside the chunk itself."""
 
     rejected: pd.DataFrame | None  # its rejected rows (``rejected.rejected_rows``); None: a dry run
-    facts_file: Path | None = None  # its certainly-new valid rows for ``LOAD DATA`` (``chunk_made``)
+    facts_file: Path | None = None  # its valid rows known to be new invoices, for ``LOAD DATA``
+    new_rows: pd.Index = field(default_factory=lambda: pd.Index([]))  # those rows' labels in the chunk

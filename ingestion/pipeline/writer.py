@@ -130,8 +130,9 @@ class BatchWriter:
         """True while the merger waits for another load to finish writing the warehouse."""
         return self._ready is not None and not self._ready.done()
 
-    def chunk_write(self, frame: pd.DataFrame) -> None:
-        """Hand over a cleaned chunk (raw + clean columns + ``dup_candidate``).
+    def chunk_write(self, frame: pd.DataFrame, *, absent: pd.Series | None = None) -> None:
+        """Hand over a cleaned chunk (raw + clean columns + ``dup_candidate``). ``absent``: its
+        rows whose invoice ids the caller read, under the lock, are not in the warehouse.
 
         Returns once the previous chunk is written (at most one chunk is in flight); what needs
         no database, its rejected rows among it, is made while that chunk is written."""
@@ -142,7 +143,8 @@ class BatchWriter:
         certain = frame["reason"].isna() & ~maybe_seen
         self._certain.add(frame.loc[certain, "clean_invoice_id"], frame.loc[certain, "source_row"].to_numpy())
         rows = (int(frame["source_row"].iloc[0]), int(frame["source_row"].iloc[-1]))
-        made = self._facts_merge.chunk_made(frame, locked=self._ready is not None and self._ready.done())
+        locked = self._ready is not None and self._ready.done()
+        made = self._facts_merge.chunk_made(frame, locked=locked, absent=absent)
         self._drain()
         staged = self._stager.submit(self._stage, frame)
         self._in_flight = [staged]

@@ -90,11 +90,11 @@ class ReprocessRun(BatchRun):
         writer = self.writer_open(tmp_dir, source, rejected_replace=False)
         try:
             self.lock_wait(writer)
-            frame, selected = self.rows_prepare(source.pk)
+            frame, selected, absent = self.rows_prepare(source.pk)
             batch.rows_total, batch.rows_done = len(frame), 0
             for start in range(0, len(frame), settings.INGEST_CHUNK_ROWS):
                 part = frame.iloc[start : start + settings.INGEST_CHUNK_ROWS]
-                writer.chunk_write(part)
+                writer.chunk_write(part, absent=absent.iloc[start : start + settings.INGEST_CHUNK_ROWS])
                 batch.rows_done += len(part)
                 self.progress_save()
             outcome = self.outcome_of(frame, selected, source.pk)
@@ -121,14 +121,15 @@ class ReprocessRun(BatchRun):
         if self.batch.stage == Stage.WAITING:
             self.stage(Stage.REPROCESS)
 
-    def rows_prepare(self, source_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The rows to stage, in the file's order, and the selected ones' source rows and
-        record ids (``source_row``, ``rejected_id``)."""
+    def rows_prepare(self, source_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        """The rows to stage, in the file's order; the selected ones' source rows and record
+        ids (``source_row``, ``rejected_id``); which rows to stage name an invoice id the
+        warehouse lacks (read under the lock: the merge loads them without reading first)."""
         with self.timed("read_rows"):
             rows, records = selected_rows(batch_id=source_id)
         if rows.empty:
             self.batch.note = NOTHING_LEFT
-            return pd.DataFrame(columns=list(STAGING_COLUMNS)), records
+            return pd.DataFrame(columns=list(STAGING_COLUMNS)), records, pd.Series([], dtype=bool)
         with self.timed("clean"):
             cleaned = invoices_validate(rows[list(RAW_COLUMNS)], dims=dimensions_load())
         frame = pd.concat([rows[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1)
@@ -164,7 +165,8 @@ class ReprocessRun(BatchRun):
         seen = np.zeros(len(staged), dtype=np.int8)
         seen[valid.to_numpy()] = staged.loc[valid, "clean_invoice_id"].duplicated(keep="first").to_numpy()
         staged["dup_candidate"] = seen
-        return staged[list(STAGING_COLUMNS)].reset_index(drop=True), records
+        staged = staged[list(STAGING_COLUMNS)].reset_index(drop=True)
+        return staged, records, ~staged["clean_invoice_id"].isin(facts.index)
 
     def outcome_of(self, frame: pd.DataFrame, selected: pd.DataFrame, source_id: int) -> ReprocessOutcome:
         """What is known of the selected rows before the merge: reasons (and the details of

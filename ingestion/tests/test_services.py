@@ -338,6 +338,36 @@ def test_load_data_refused_falls_back_to_inserts(seed_file, monkeypatch):
     assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
     assert (batch.rows_loaded, batch.rows_rejected) == (9_011, 989)
     assert Invoice.objects.count() == 9_011
+    assert_aggregates_match_facts()
+
+
+def test_facts_load_data_refused_part_way_goes_through_staging_and_counts_once(seed_file, monkeypatch):
+    """The first ``LOAD DATA`` into the facts is refused (as a server that turned it off
+    would): that chunk, and those whose facts file the reading thread had already made, go
+    through staging instead; the aggregates count each row once."""
+    if connection.vendor != "mysql":
+        pytest.skip("LOAD DATA is MySQL/MariaDB only")
+    from ingestion.pipeline import bulk
+
+    real = bulk.BulkWriter.file_load
+    refused: list[str] = []
+
+    def file_load(self, path, rows, *, table, load_sql, constants=(), exact=True):
+        if table == "fact_invoices" and not refused:
+            refused.append(path.name)
+            path.unlink(missing_ok=True)
+            self.local_infile = False
+            return False
+        return real(self, path, rows, table=table, load_sql=load_sql, constants=constants, exact=exact)
+
+    monkeypatch.setattr(bulk.BulkWriter, "file_load", file_load)
+    batch = ingest(seed_file)
+
+    assert refused
+    assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
+    assert (batch.rows_loaded, batch.rows_rejected, batch.rows_inserted) == (9_011, 989, 9_011)
+    assert Invoice.objects.count() == 9_011
+    assert_aggregates_match_facts()
 
 
 def test_generated_sample_has_the_seed_kinds_of_mess():
