@@ -1,6 +1,7 @@
 """The load's set-based SQL, for MySQL/MariaDB and SQLite. Values always go as parameters."""
 
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
+from warehouse.models import RejectedInvoiceQuerySet, RejectedResolution
 
 FACT_VALUES = ("issue_date", "customer_key", "item_key", "status_key", "qty", "unit_price", "total")
 STAGED_VALUES = CLEAN_COLUMNS[1:8]  # staging's cleaned columns for FACT_VALUES, in order
@@ -17,7 +18,7 @@ STAGING_CLEAR = (f"DELETE FROM {MARKS} WHERE batch_id = %s", "DELETE FROM stg_in
 MARKS_JOIN = f"LEFT JOIN {MARKS} m ON m.batch_id = s.batch_id AND m.source_row = s.source_row"
 STAGED_REASON = "COALESCE(m.reason, s.reason)"
 STAGED_DETAIL = "COALESCE(m.detail, s.detail)"
-RESOLUTIONS = "rejected_resolutions"  # rejected rows a re-processing loaded (``RejectedResolution``)
+RESOLUTIONS = RejectedResolution._meta.db_table  # rejected rows a re-processing loaded
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s AND id <> %s"
 # A batch's rejected rows written before its file's sha256 was known. Params: (sha256, batch_id, pending).
@@ -34,9 +35,8 @@ def staging_insert(table: str = STAGING) -> str:
     )
 
 
-def unresolved(alias: str) -> str:
-    """The rejected row ``alias`` has no resolution: no re-processing loaded it."""
-    return f"NOT EXISTS (SELECT 1 FROM {RESOLUTIONS} r WHERE r.rejected_id = {alias}.id)"
+# The rejected row ``alias`` has no resolution: no re-processing loaded it (the warehouse's rule).
+unresolved = RejectedInvoiceQuerySet.unresolved_sql
 
 
 def rejected_clear(batches: int) -> str:

@@ -1,11 +1,18 @@
 """Staging, the fact table and the rejected rows: the rows a load writes."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
 from django.db import models
 from django.db.models import Exists, F, OuterRef
 
 from warehouse.fields import BusinessKeyField
 from warehouse.models.batches import LoadBatch
 from warehouse.models.dimensions import Customer, Item, Status
+
+if TYPE_CHECKING:
+    from warehouse.models.reprocessing import RejectedResolution
 
 INVOICE_ID_MAX_LENGTH = 64
 
@@ -115,16 +122,27 @@ class RejectedInvoiceQuerySet(models.QuerySet):
     sorts only the rows that pass; a filter on the joined ``resolution`` would sort them all
     first. Nothing in the warehouse changes a rejected row's resolution but a re-processing."""
 
-    def _resolution(self) -> Exists:
+    @staticmethod
+    def _resolutions() -> type[RejectedResolution]:
         from warehouse.models.reprocessing import RejectedResolution  # it points at this model
 
-        return Exists(RejectedResolution.objects.filter(rejected_id=OuterRef("pk")))
+        return RejectedResolution
+
+    def _resolution(self) -> Exists:
+        return Exists(self._resolutions().objects.filter(rejected_id=OuterRef("pk")))
 
     def unresolved(self):
         return self.filter(~self._resolution())
 
     def resolved(self):
         return self.filter(self._resolution())
+
+    @classmethod
+    def unresolved_sql(cls, alias: str) -> str:
+        """``unresolved()`` for set-based SQL: the rejected row ``alias`` has no resolution."""
+        resolutions = cls._resolutions()._meta
+        rejected_id = cast(models.Field, resolutions.get_field("rejected")).column
+        return f"NOT EXISTS (SELECT 1 FROM {resolutions.db_table} r WHERE r.{rejected_id} = {alias}.id)"
 
 
 class RejectedInvoiceManager(models.Manager.from_queryset(RejectedInvoiceQuerySet)):  # type: ignore[misc]
