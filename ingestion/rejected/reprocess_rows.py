@@ -101,10 +101,15 @@ def cleaned_like(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 class InvoicesRead:
-    """Reads keyed by the invoice ids that now pass (one temporary table for all of them)."""
+    """Reads keyed by the invoice ids that now pass (one temporary table of them), ``facts``
+    first. Facts are never deleted, so a load loaded a row for an id (its lineage, a later
+    load's claim) only if the id is in the warehouse: after ``facts`` the reads of staging
+    look for those ids alone, and are not made at all when none is there."""
 
     def __init__(self, invoice_ids: list[str]) -> None:
         keys_table(_INVOICE_IDS, invoice_ids, text=True)
+        self._ids = len(invoice_ids)
+        self._in_warehouse: int | None = None  # how many of them, once ``facts`` has read them
 
     def _settled(self, batch_id: int, columns: tuple[str, ...]) -> pd.DataFrame:
         """The load's staging rows of these ids as re-processings of its rows left them.
@@ -113,6 +118,10 @@ class InvoicesRead:
         latest succeeded re-processing of it speaks, else the load's own staging. Only the
         rows loaded (no reason) are returned.
         """
+        if self._in_warehouse is None:
+            raise RuntimeError("read the facts first")
+        if not self._in_warehouse:
+            return pd.DataFrame(columns=list(columns))
         overlays = LoadBatch.objects.filter(
             reprocess__source_batch_id=batch_id, status=LoadBatch.Status.SUCCEEDED, dry_run=False
         )
@@ -142,6 +151,9 @@ class InvoicesRead:
             [],
         )
         frame = pd.DataFrame(rows, columns=["invoice_id", "batch_id", *FACT_OF_CLEAN])
+        if 0 < len(frame) < self._ids:
+            keys_table(_INVOICE_IDS, frame["invoice_id"].tolist(), text=True)
+        self._in_warehouse = len(frame)
         return cleaned_like(frame).set_index("invoice_id")
 
     def later_owned(self, *, batch_id: int, facts: pd.DataFrame) -> set[str]:

@@ -399,3 +399,37 @@ def test_rows_of_two_loads_are_reprocessed_by_one_batch_each(tmp_path):
     assert Invoice.objects.get(invoice_id="INV-1").qty == 2  # the later load's row
     assert RejectedInvoice.objects.get(resolution__isnull=True).reason == "UNKNOWN_CUSTOMER"
     assert_aggregates_match_facts()
+
+
+def test_the_load_s_staging_is_searched_only_for_ids_the_warehouse_holds(tmp_path):
+    """A load loaded a row for an invoice id only if the id is in the warehouse (facts are
+    never deleted): with none of the ids there, no staging is searched for their lineage;
+    with one there, staging is searched for it, and the earlier row still comes first."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    load(
+        write_invoices(
+            tmp_path,
+            "INV-1,2024-01-05,C-100,Acme,Server Setup,1,10.00,10.00,Paid",
+            "INV-2,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid",
+            "INV-1,2024-01-06,C-999,New Co,Server Setup,5,10.00,50.00,Paid",
+            name="a.csv",
+        )
+    )
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    [new] = RejectedInvoice.objects.filter(invoice_id="INV-2").values_list("pk", flat=True)
+
+    def lineage_reads(ids) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            batch = rejected_reprocess(rejected_ids=ids)
+        assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
+        return [q["sql"] for q in captured if "stg_invoices s JOIN tmp_reprocess_invoices" in q["sql"]]
+
+    assert lineage_reads([new]) == []
+    assert Invoice.objects.get(invoice_id="INV-2").customer.customer_id == "C-999"
+    repeat = RejectedInvoice.objects.unresolved().values_list("pk", flat=True)
+    assert len(lineage_reads(repeat)) == 2  # the load's staging, then the first re-processing's
+    assert Invoice.objects.get(invoice_id="INV-1").qty == 1  # the first row's, not the repeat's
+    assert RejectedInvoice.objects.unresolved().get().reason == "DUPLICATE_INVOICE_ID"
+    assert_aggregates_match_facts()
