@@ -190,17 +190,19 @@ class FactsMerge:
 
     def chunk_made(self, frame: pd.DataFrame, *, locked: bool, absent: pd.Series | None = None) -> ChunkMade:
         """What the caller's thread makes of a chunk for ``chunk_merge`` while the merger still
-        writes the previous one: its rejected rows; and, once the merger began (``locked``),
-        the ``LOAD DATA`` file of the certainly-new valid rows whose invoices are known to be
-        new (nothing to read first): all of them when the merger found the warehouse empty,
+        writes the previous one: its rejected rows, its certainly-new valid rows and, once the
+        merger began (``locked``), the ``LOAD DATA`` file of those whose invoices are known to
+        be new (nothing to read first): all of them when the merger found the warehouse empty,
         else those ``absent`` marks (the caller read, under the lock, that the warehouse lacks
         their invoice ids)."""
         if self.dry_run:
             return ChunkMade(rejected=None)
         made = ChunkMade(rejected=rejected_rows(frame))
-        if not (locked and self.bulk.local_infile and (self.warehouse_empty or absent is not None)):
+        if not self.bulk.local_infile:
             return made
-        valid = _certain_valid(frame)
+        made.valid = valid = _certain_valid(frame)
+        if not (locked and (self.warehouse_empty or absent is not None)):
+            return made
         if absent is not None and not self.warehouse_empty:
             valid = valid.loc[absent.reindex(valid.index, fill_value=False).to_numpy(dtype=bool)]
         if len(valid):
@@ -214,7 +216,7 @@ class FactsMerge:
         versions of the others' invoices are read by key, new invoices loaded as they are,
         changed ones written over theirs, identical ones left alone. False when the writes
         must go through staging instead."""
-        valid = _certain_valid(frame)
+        valid = _certain_valid(frame) if made.valid is None else made.valid
         known = valid.index.isin(made.new_rows)
         rest = valid.loc[~known]
         if not self.bulk.local_infile:
@@ -279,5 +281,6 @@ class ChunkMade:
     """What the caller's thread made of a chunk for the merger, beside the chunk itself."""
 
     rejected: pd.DataFrame | None  # its rejected rows (``rejected.rejected_rows``); None: a dry run
-    facts_file: Path | None = None  # its valid rows known to be new invoices, for ``LOAD DATA``
+    valid: pd.DataFrame | None = None  # its certainly-new valid rows (``_certain_valid``)
+    facts_file: Path | None = None  # those known to be new invoices, for ``LOAD DATA``
     new_rows: pd.Index = field(default_factory=lambda: pd.Index([]))  # those rows' labels in the chunk
