@@ -52,7 +52,7 @@ with connection.cursor() as cursor:
         count = min(step, rows - start)
         cursor.execute(
             "INSERT INTO rejected_invoices (invoice_id, reason, detail, raw_record, batch_id, file_name,"
-            " file_sha256, source_row, created_at) "
+            " source_row, created_at) "
             "SELECT CONCAT('INV-', n),"
             " ELT(1 + MOD(n, 3), 'UNKNOWN_CUSTOMER', 'INVALID_DATE', 'TOTAL_MISMATCH'),"
             " CONCAT('UNKNOWN_CUSTOMER: customer_id ''C-', MOD(n, 1000), ''' is not in dim_customer'),"
@@ -60,7 +60,7 @@ with connection.cursor() as cursor:
             "  'customer_id', CONCAT('C-', MOD(n, 1000)),"
             "  'customer_name', IF(MOD(n, 50) = 0, '=HYPERLINK(\"x\")', 'Acme Corp'),"
             "  'item_description', 'Server Setup', 'qty', '3', 'unit_price', '$ 1,200.50',"
-            "  'total', '3601.50', 'status', 'Paid'), %s, 'big.csv', REPEAT('f', 64), n + 2, %s "
+            "  'total', '3601.50', 'status', 'Paid'), %s, 'big.csv', n + 2, %s "
             "FROM (SELECT %s + a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d AS n"
             "      FROM bench_digits a, bench_digits b, bench_digits c, bench_digits e, bench_digits f) s"
             " WHERE n < %s",

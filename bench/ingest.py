@@ -122,7 +122,7 @@ STAGES = (
     ("db_staging", "· stager connection: `LOAD DATA` of every row into `stg_invoices`"),
     ("db_facts", "· merger connection: new and changed invoices into `fact_invoices`"),
     ("db_rejected", "· merger connection: rejected rows into `rejected_invoices`"),
-    ("db_file_hashed", "· merger connection, once read: the sha256 onto them, earlier loads' replaced"),
+    ("db_file_hashed", "· merger connection, once read: the rejected rows of earlier loads of it replaced"),
     ("aggregates", "**aggregates** (wall): the batch's changes into the three sales aggregates"),
     ("duplicates", "**duplicates** (wall): repeated invoice ids settled (first valid row wins)"),
     ("db_first_rows", "· stager connection: each repeated id's first valid row, by key"),

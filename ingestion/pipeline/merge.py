@@ -27,8 +27,8 @@ from ingestion.pipeline.fact_changes import FACT_SOURCE
 from ingestion.pipeline.rejected import rejected_rows
 
 FACTS_READ_IDS = 10_000  # invoice ids per read of existing facts
-# A load's file is hashed as it is read: its rejected rows written before the end carry
-# this (as long as a sha256, so setting the real one rewrites no row's length).
+# A load's file is hashed as it is read: until the end its sha256 is this, and the rejected
+# rows of earlier loads of the file are replaced then (``file_hashed``).
 FILE_SHA256_PENDING = "-" * 64
 
 
@@ -81,14 +81,11 @@ class FactsMerge:
             self._rejected_of_file_clear()
 
     def file_hashed(self, sha256: str) -> None:
-        """The file was read to its end: its sha256 on the rejected rows written before it was
-        known, and the rejected rows of earlier loads of the file replaced."""
+        """The file was read to its end: the rejected rows of earlier loads of it replaced (the
+        batch row, which holds the sha256 for its rejected rows, is written at the commit)."""
         pending, self.file_sha256 = self.file_sha256, sha256
-        if pending != FILE_SHA256_PENDING or self.dry_run:
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(sql.REJECTED_FILE_SET, [sha256, self.batch_id, pending])
-        self._rejected_of_file_clear()
+        if pending == FILE_SHA256_PENDING:
+            self._rejected_of_file_clear()
 
     def _rejected_of_file_clear(self) -> None:
         if self.dry_run or not self.rejected_replace:
@@ -123,7 +120,7 @@ class FactsMerge:
                     table="rejected_invoices",
                     load_sql=sql.rejected_load_data(),
                     insert_sql=sql.REJECTED_INSERT,
-                    constants=(self.batch_id, self.file_name, self.file_sha256, self.created_at),
+                    constants=(self.batch_id, self.file_name, self.created_at),
                 )
 
     def staged_merge(self, rows: tuple[int, int]) -> None:
@@ -135,7 +132,7 @@ class FactsMerge:
         if not self.dry_run:
             with self.timed("db_rejected"), connection.cursor() as cursor:
                 statement = sql.rejected_insert(self.vendor, sql.CHUNK_FILTER)
-                cursor.execute(statement, [self.file_sha256, self.created_at, *params])
+                cursor.execute(statement, [self.created_at, *params])
 
     def _candidates_keep(self, frame: pd.DataFrame) -> None:
         """The chunk's candidate rows into the copy, as staging has them (the same chunk file)."""
@@ -161,7 +158,7 @@ class FactsMerge:
             with connection.cursor() as cursor:
                 cursor.execute(
                     sql.rejected_insert(self.vendor, sql_duplicates.DUPLICATES_FILTER, staged),
-                    [self.file_sha256, self.created_at, self.batch_id],
+                    [self.created_at, self.batch_id],
                 )
 
     def aggregates_add(self) -> None:

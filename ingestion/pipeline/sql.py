@@ -21,8 +21,6 @@ STAGED_DETAIL = "COALESCE(m.detail, s.detail)"
 RESOLUTIONS = RejectedResolution._meta.db_table  # rejected rows a re-processing loaded
 FACTS_ANY = "SELECT 1 FROM fact_invoices LIMIT 1"
 BATCHES_OF_FILE = "SELECT id FROM load_batch WHERE sha256 = %s AND id <> %s"
-# A batch's rejected rows written before its file's sha256 was known. Params: (sha256, batch_id, pending).
-REJECTED_FILE_SET = "UPDATE rejected_invoices SET file_sha256 = %s WHERE batch_id = %s AND file_sha256 = %s"
 
 
 # Staging rows are replaced, not duplicated: a run that took over a batch from a lost one
@@ -75,16 +73,16 @@ def sales_delta_load_data() -> str:
 REJECTED_COLUMNS = ("invoice_id", "reason", "detail", "raw_record", "source_row")
 REJECTED_INSERT = (
     f"INSERT INTO rejected_invoices ({', '.join(REJECTED_COLUMNS)}, batch_id, file_name,"
-    " file_sha256, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
 def rejected_load_data() -> str:
-    """LOAD DATA of rejected rows. Params: (path, batch_id, file_name, file_sha256, created_at)."""
+    """LOAD DATA of rejected rows. Params: (path, batch_id, file_name, created_at)."""
     return (
         "LOAD DATA LOCAL INFILE %s INTO TABLE rejected_invoices CHARACTER SET utf8mb4"
         f" {CSV_FORMAT} ({', '.join(REJECTED_COLUMNS)})"
-        " SET batch_id = %s, file_name = %s, file_sha256 = %s, created_at = %s"
+        " SET batch_id = %s, file_name = %s, created_at = %s"
     )
 
 
@@ -152,7 +150,7 @@ def facts_upsert(vendor: str, where: str, staged: str = STAGING) -> str:
 def rejected_insert(vendor: str, where: str, staged: str = STAGING) -> str:
     """Rejected rows from staging; ``raw_record`` is the row as read, extra columns included.
 
-    Params: (file_sha256, created_at, *params of ``where``).
+    Params: (created_at, *params of ``where``).
     """
     pairs = ", ".join(f"'{c}', s.{c}" for c in RAW_COLUMNS)
     if vendor == "mysql":
@@ -165,8 +163,8 @@ def rejected_insert(vendor: str, where: str, staged: str = STAGING) -> str:
         invoice_id = "NULLIF(substr(trim(s.invoice_id), 1, 255), '')"
     return (
         "INSERT INTO rejected_invoices (invoice_id, reason, detail, raw_record, batch_id,"
-        " file_name, file_sha256, source_row, created_at)"
-        f" SELECT {invoice_id}, s.reason, s.detail, {record}, s.batch_id, s.file_name, %s,"
+        " file_name, source_row, created_at)"
+        f" SELECT {invoice_id}, s.reason, s.detail, {record}, s.batch_id, s.file_name,"
         f" s.source_row, %s FROM {staged} s WHERE {where} AND s.reason IS NOT NULL"
     )
 

@@ -195,7 +195,6 @@ class RejectedInvoice(models.Model):
         LoadBatch, on_delete=models.CASCADE, related_name="rejected_rows", db_constraint=False
     )
     file_name = models.CharField(max_length=255)
-    file_sha256 = models.CharField(max_length=64)
     source_row = models.BigIntegerField()
     created_at = models.DateTimeField()
 
@@ -211,6 +210,11 @@ class RejectedInvoice(models.Model):
 
     def __str__(self):
         return f"row {self.source_row}: {self.reason}"
+
+    @property
+    def file_sha256(self) -> str:
+        """The sha256 of the file the row was read from: its batch's (kept there once)."""
+        return self.batch.sha256
 
     def refresh_from_db(self, *args, **kwargs):
         super().refresh_from_db(*args, **kwargs)

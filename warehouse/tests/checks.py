@@ -84,7 +84,7 @@ def warehouse_snapshot() -> dict:
         )
     )
     digest = hashlib.sha256(repr(facts).encode()).hexdigest()
-    unresolved = RejectedInvoice.objects.filter(resolution__isnull=True)
+    unresolved = RejectedInvoice.objects.filter(resolution__isnull=True).select_related("batch")
     rows = sorted(
         (r.file_sha256, r.source_row, r.reason, r.invoice_id or "", json.dumps(r.raw_record, sort_keys=True))
         for r in unresolved

@@ -37,7 +37,6 @@ def rejected_make(batch: LoadBatch, **fields) -> RejectedInvoice:
     defaults = {
         "reason": "INVALID_DATE",
         "file_name": batch.file_name,
-        "file_sha256": batch.sha256,
         "source_row": 2,
         "created_at": batch.created_at,
     }

@@ -8,6 +8,10 @@ BEFORE = [("warehouse", "0012_staging_marks")]
 AFTER = [("warehouse", "0013_rejected_resolutions")]
 
 
+def _latest():
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
 def _migrate(targets):
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
@@ -44,4 +48,21 @@ def test_resolved_rejected_rows_keep_their_resolution_across_the_move_to_its_own
             (None, None),
         ]
     finally:
-        _migrate(AFTER)
+        _migrate(_latest())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rejected_rows_get_their_file_sha256_back_from_their_batch():
+    apps = _migrate([("warehouse", "0015_rejected_sha256_on_the_batch")])
+    try:
+        LoadBatch = apps.get_model("warehouse", "LoadBatch")
+        RejectedInvoice = apps.get_model("warehouse", "RejectedInvoice")
+        load = LoadBatch.objects.create(file_name="a.csv", file_path="/a.csv", sha256="a" * 64)
+        row = {"batch": load, "reason": "INVALID_DATE", "raw_record": {}, "file_name": "a.csv"}
+        RejectedInvoice.objects.create(**row, source_row=2, created_at="2026-01-02T03:04:05Z")
+
+        apps = _migrate([("warehouse", "0014_batch_source_api")])
+        back = apps.get_model("warehouse", "RejectedInvoice").objects.values_list("file_sha256", flat=True)
+        assert list(back) == ["a" * 64]
+    finally:
+        _migrate(_latest())
