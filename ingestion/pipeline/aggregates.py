@@ -95,17 +95,20 @@ class SalesTotals:
         self._sums = np.insert(self._sums, at[~known], sums[~known], axis=0)
 
     def frame(self) -> pd.DataFrame:
-        """One row per key, keys that cancel out dropped, in the columns of ``from_new_invoices``."""
+        """One row per key, keys that cancel out dropped, in the columns of ``from_new_invoices``;
+        in the order of the aggregates' primary keys (day, customer, item, status), which the
+        server writes faster than rows out of order."""
         kept = self._sums.any(axis=1)
         keys, sums = self._keys[kept], self._sums[kept]
         triples = np.array(list(self._triples), dtype=np.int64).reshape(-1, len(KEYS) - 1)
         triples = triples[keys & ((1 << _NUMBER_BITS) - 1)]
         days = ((keys >> _NUMBER_BITS) - _DAY_ZERO).astype("datetime64[D]")
+        order = np.lexsort((*(triples[:, i] for i in reversed(range(len(KEYS) - 1))), days))
         return pd.DataFrame(
             {
-                "day": pd.to_datetime(days),
-                **{key: triples[:, i] for i, key in enumerate(KEYS[1:])},
-                **{name: sums[:, i] for i, name in enumerate(SUMS)},
+                "day": pd.to_datetime(days[order]),
+                **{key: triples[order, i] for i, key in enumerate(KEYS[1:])},
+                **{name: sums[order, i] for i, name in enumerate(SUMS)},
             }
         )
 
