@@ -213,11 +213,11 @@ class FactsMerge:
         versions of the others' invoices are read by key, new invoices loaded as they are,
         changed ones written over theirs, identical ones left alone. False when the writes
         must go through staging instead."""
+        if not self.bulk.local_infile:
+            return False
         valid = _certain_valid(frame) if made.valid is None else made.valid
         known = valid.index.isin(made.new_rows)
         rest = valid.loc[~known]
-        if not self.bulk.local_infile:
-            return False
         existing = [] if self.warehouse_empty or rest.empty else self._facts_read(rest)
         changes = fact_changes.facts_compare(rest, existing)
         if not self.dry_run:

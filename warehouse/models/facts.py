@@ -116,20 +116,20 @@ class Invoice(models.Model):
         return self.invoice_id
 
 
+def _resolutions() -> type[RejectedResolution]:
+    from warehouse.models.reprocessing import RejectedResolution  # it points at this model
+
+    return RejectedResolution
+
+
 class RejectedInvoiceQuerySet(models.QuerySet):
     """``unresolved()`` / ``resolved()``: whether a re-processing loaded the row, as an
     ``EXISTS`` on its resolution. Checked as each row is read, so a sorted list (the admin's)
     sorts only the rows that pass; a filter on the joined ``resolution`` would sort them all
     first. Nothing in the warehouse changes a rejected row's resolution but a re-processing."""
 
-    @staticmethod
-    def _resolutions() -> type[RejectedResolution]:
-        from warehouse.models.reprocessing import RejectedResolution  # it points at this model
-
-        return RejectedResolution
-
     def _resolution(self) -> Exists:
-        return Exists(self._resolutions().objects.filter(rejected_id=OuterRef("pk")))
+        return Exists(_resolutions().objects.filter(rejected_id=OuterRef("pk")))
 
     def unresolved(self):
         return self.filter(~self._resolution())
@@ -137,10 +137,10 @@ class RejectedInvoiceQuerySet(models.QuerySet):
     def resolved(self):
         return self.filter(self._resolution())
 
-    @classmethod
-    def unresolved_sql(cls, alias: str) -> str:
+    @staticmethod
+    def unresolved_sql(alias: str) -> str:
         """``unresolved()`` for set-based SQL: the rejected row ``alias`` has no resolution."""
-        resolutions = cls._resolutions()._meta
+        resolutions = _resolutions()._meta
         rejected_id = cast(models.Field, resolutions.get_field("rejected")).column
         return f"NOT EXISTS (SELECT 1 FROM {resolutions.db_table} r WHERE r.{rejected_id} = {alias}.id)"
 
@@ -174,9 +174,7 @@ class _Resolved:
 
 
 def _resolution_of(pk: int | None) -> tuple:
-    from warehouse.models.reprocessing import RejectedResolution  # it points at this model
-
-    found = RejectedResolution.objects.filter(rejected_id=pk).values_list("resolved_at", "batch_id").first()
+    found = _resolutions().objects.filter(rejected_id=pk).values_list("resolved_at", "batch_id").first()
     return found or (None, None)
 
 
