@@ -57,6 +57,7 @@ from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.pipeline.lanes import connection_close
 from ingestion.pipeline.merge import FILE_SHA256_PENDING
 from ingestion.pipeline.readers.source import file_sha256
+from ingestion.pipeline.timings import Timings
 from warehouse.models import LoadBatch
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class BatchRun(BatchOutcome):
         self.owner = owner
         self.on_progress = on_progress
         self.stage_started = time.perf_counter()
-        self.stage_seconds: dict[str, float] = {}
+        self.stage_seconds = Timings()
         self.writer: pipeline_writer.BatchWriter | None = None
         self.lost = threading.Event()
 
@@ -137,7 +138,7 @@ class BatchRun(BatchOutcome):
             )
             clock = time.perf_counter()  # the main thread's own time: reading, cleaning, waiting
             for raw in chunks:
-                clock = writer.lap("py_read", since=clock)
+                clock = writer.timings.lap("py_read", since=clock)
                 if raw.empty:
                     continue
                 cleaned = invoices_validate(raw, dims=dims, conventions=conventions)
@@ -146,9 +147,9 @@ class BatchRun(BatchOutcome):
                 candidate[valid] = seen.maybe_seen(cleaned["clean_invoice_id"][valid])
                 cleaned["dup_candidate"] = candidate.astype(np.int8)
                 reasons.update(cleaned["reason"].dropna().tolist())
-                clock = writer.lap("py_clean", since=clock)
+                clock = writer.timings.lap("py_clean", since=clock)
                 writer.chunk_write(pd.concat([raw, cleaned], axis=1))
-                clock = writer.lap("py_wait_db", since=clock)
+                clock = writer.timings.lap("py_wait_db", since=clock)
                 batch.rows_read += len(raw)
                 batch.rows_done = batch.rows_read
                 batch.rows_total = extract.rows_estimate(batch.rows_read, raw, batch.size_bytes)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ingestion.batches import leases
 from ingestion.batches.reconnect import db_retry
+from ingestion.pipeline.timings import Timings
 from warehouse.models import LoadBatch
 from warehouse.versions import data_version_bump
 
@@ -17,7 +18,7 @@ class BatchOutcome:
 
     batch: LoadBatch
     owner: str
-    stage_seconds: dict[str, float]
+    stage_seconds: Timings
     on_progress: Callable[[LoadBatch], None] | None
 
     def finish(self, status: str, *, error: str = "", note: str = "") -> bool:

@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from ingestion.pipeline import bulk, duplicates, sql
 from ingestion.pipeline.columns import STAGING_COLUMNS
 from ingestion.pipeline.lanes import Lane
 from ingestion.pipeline.merge import FactsMerge, MergeCounts
+from ingestion.pipeline.timings import Timings
 from warehouse.locks import facts_lock_release, facts_lock_wait
 from warehouse.models import LoadBatch
 
@@ -65,7 +65,7 @@ class BatchWriter:
     dry_run: bool = False
     rejected_replace: bool = True  # see ``FactsMerge.rejected_replace``
     counts: MergeCounts = field(default_factory=MergeCounts)
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: Timings = field(default_factory=Timings)
 
     def __post_init__(self) -> None:
         self.vendor = connection.vendor
@@ -74,7 +74,7 @@ class BatchWriter:
         self._stop = threading.Event()
         self._stager = Lane("stager", threaded=threaded)
         self._merger = Lane("merger", threaded=threaded)
-        self._stager_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time)
+        self._stager_bulk = bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self.timings.add)
         # The merge steps run on the merger lane, once the lock is taken (``_lock_and_begin``).
         self._facts_merge = FactsMerge(
             batch_id=self.batch_id,
@@ -82,8 +82,8 @@ class BatchWriter:
             file_sha256=self.file_sha256,
             created_at=self.created_at,
             dry_run=self.dry_run,
-            bulk=bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self._time),
-            timed=self._timed,
+            bulk=bulk.BulkWriter(tmp_dir=self.tmp_dir, timings=self.timings.add),
+            timed=self.timings.timed,
             counts=self.counts,
             rejected_replace=self.rejected_replace,
         )
@@ -95,23 +95,6 @@ class BatchWriter:
         self._in_flight = [self._stager.submit(self._staging_clear)]
         # On MySQL the merger waits for the lock beside the reading; on SQLite it merges at the end.
         self._ready = self._merger.submit(self._lock_and_begin) if threaded else None
-
-    def _time(self, label: str, seconds: float) -> None:
-        self.timings[label] = round(self.timings.get(label, 0.0) + seconds, 3)
-
-    def lap(self, label: str, *, since: float) -> float:
-        """Add the time since ``since`` to ``label`` in ``timings``; return the time now."""
-        now = time.perf_counter()
-        self._time(label, now - since)
-        return now
-
-    @contextmanager
-    def _timed(self, label: str):
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self._time(label, time.perf_counter() - started)
 
     def _drain(self) -> None:
         in_flight, self._in_flight = self._in_flight, []
@@ -228,7 +211,7 @@ class BatchWriter:
     # -- merger steps (inside the batch's transaction) ----------------------------------
 
     def _lock_and_begin(self) -> None:
-        with self._timed("db_lock_wait"):
+        with self.timings.timed("db_lock_wait"):
             if not facts_lock_wait(stop=self._stop.is_set):
                 raise WriteAborted
         self._locked = True
@@ -259,16 +242,16 @@ class BatchWriter:
             raise
 
     def _timed_step(self, label: str, step: Callable, *args) -> None:
-        with self._timed(label):
+        with self.timings.timed(label):
             step(*args)
 
     def _file_hashed(self, sha256: str, on_hashed: Callable[[], None]) -> None:
         on_hashed()
-        with self._timed("db_file_hashed"):
+        with self.timings.timed("db_file_hashed"):
             self._facts_merge.file_hashed(sha256)
 
     def _duplicates_settle(self, candidates: pd.DataFrame, first_rows: Future) -> None:
-        with self._timed("db_duplicates"):
+        with self.timings.timed("db_duplicates"):
             self._facts_merge.duplicates_settle(candidates, first_rows.result())
         if not self.dry_run:  # the settled candidates' changes
             self._facts_merge.aggregates_add()
@@ -281,7 +264,7 @@ class BatchWriter:
                 cursor.execute(statement, [self.batch_id])
 
     def _stage(self, frame: pd.DataFrame) -> None:
-        with self._timed("db_staging"):
+        with self.timings.timed("db_staging"):
             self._stager_bulk.frame_write(
                 frame,
                 table=sql.STAGING,
@@ -295,5 +278,5 @@ class BatchWriter:
         """The maybe-seen ids' first valid rows."""
         if not len(candidates):
             return duplicates.FirstRows()
-        with self._timed("db_first_rows"):
+        with self.timings.timed("db_first_rows"):
             return duplicates.first_valid_rows(self.batch_id, candidates, self._certain)

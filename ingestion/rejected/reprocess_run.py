@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -60,16 +59,6 @@ def _as_written[Frame: (pd.DataFrame, pd.Series)](frame: Frame) -> Frame:
 
 
 class ReprocessRun(BatchRun):
-    @contextmanager
-    def timed(self, label: str):
-        """Seconds of a step of the run, kept with the batch's stage seconds."""
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            seconds = time.perf_counter() - started
-            self.stage_seconds[label] = round(self.stage_seconds.get(label, 0.0) + seconds, 3)
-
     def work(self, tmp_dir: Path) -> None:
         self.execute(tmp_dir)  # no file: nothing to skip, no other load of it to wait for
 
@@ -125,21 +114,21 @@ class ReprocessRun(BatchRun):
         """The rows to stage, in the file's order; the selected ones' source rows and record
         ids (``source_row``, ``rejected_id``); which rows to stage name an invoice id the
         warehouse lacks (read under the lock: the merge loads them without reading first)."""
-        with self.timed("read_rows"):
+        with self.stage_seconds.timed("read_rows"):
             rows, records = selected_rows(batch_id=source_id)
         if rows.empty:
             self.batch.note = NOTHING_LEFT
             return pd.DataFrame(columns=list(STAGING_COLUMNS)), records, pd.Series([], dtype=bool)
-        with self.timed("clean"):
+        with self.stage_seconds.timed("clean"):
             cleaned = invoices_validate(rows[list(RAW_COLUMNS)], dims=dimensions_load())
         frame = pd.concat([rows[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1)
         valid = frame["reason"].isna()
         ids = sorted(frame.loc[valid, "clean_invoice_id"].unique().tolist())
-        with self.timed("read_facts"):
+        with self.stage_seconds.timed("read_facts"):
             invoices = InvoicesRead(ids)
             facts = invoices.facts()
         if staging_kept(source_id):
-            with self.timed("read_lineage"):
+            with self.stage_seconds.timed("read_lineage"):
                 loaded = invoices.loaded_rows(batch_id=source_id)
             loaded = loaded[~loaded["source_row"].isin(frame["source_row"])]
         else:
@@ -156,7 +145,7 @@ class ReprocessRun(BatchRun):
             frame.loc[repeated, list(CLEAN_COLUMNS[:-2])] = None
         staged = _as_written(pd.concat([frame, loaded], ignore_index=True).sort_values("source_row"))
         valid = staged["reason"].isna()
-        with self.timed("read_later_loads"):
+        with self.stage_seconds.timed("read_later_loads"):
             later = invoices.later_owned(batch_id=source_id, facts=facts)
         owned = valid & staged["clean_invoice_id"].isin(later)
         for column in FACT_OF_CLEAN:
@@ -200,7 +189,7 @@ class ReprocessRun(BatchRun):
     def reprocess_commit(self, writer: pipeline_writer.BatchWriter, outcome: ReprocessOutcome) -> None:
         """Counts over the selected rows, their outcome, success: in the merge's transaction."""
         batch, counts = self.batch, writer.counts
-        with self.timed("db_outcome_counts"):
+        with self.stage_seconds.timed("db_outcome_counts"):
             reasons = outcome.reasons()
         loaded = reasons.pop(None, 0)
         batch.rows_rejected = sum(reasons.values())
@@ -210,7 +199,7 @@ class ReprocessRun(BatchRun):
         batch.rows_unchanged = max(0, loaded - counts.inserted - counts.updated)
         batch.reason_counts = reason_counts_ordered(reasons)
         if not batch.dry_run:
-            with self.timed("db_outcome"):
+            with self.stage_seconds.timed("db_outcome"):
                 outcome.record(now=connection.ops.adapt_datetimefield_value(timezone.now()))
         self.stage_seconds[batch.stage] = round(time.perf_counter() - self.stage_started, 3)
         self.stage_seconds.update(writer.timings)
