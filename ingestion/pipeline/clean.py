@@ -265,13 +265,17 @@ def invoices_clean(
         reason[failed & ~any_failed] = code
         any_failed |= failed
     detail = np.full(n, None, dtype=object)
-    rejected = np.flatnonzero(any_failed)
-    if len(rejected):
+    failed_rules = np.sum([failed for _, failed, _ in ordered], axis=0)
+    for code, failed, messages in ordered:  # most rows fail one rule: its message alone
+        one = np.flatnonzero(failed & (failed_rules == 1))
+        detail[one] = [f"{code}: {message}" for message in messages[one].tolist()]
+    several = np.flatnonzero(failed_rules > 1)
+    if len(several):
         parts = [
-            np.where(failed[rejected], f"{code}: " + messages[rejected].astype(str), "")
+            np.where(failed[several], f"{code}: " + messages[several].astype(str), "")
             for code, failed, messages in ordered
         ]
-        detail[rejected] = ["; ".join(p for p in row if p) for row in zip(*parts)]
+        detail[several] = ["; ".join(p for p in row if p) for row in zip(*parts)]
 
     valid = ~any_failed
     out = pd.DataFrame(index=raw.index)
