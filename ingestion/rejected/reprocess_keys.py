@@ -16,12 +16,13 @@ from ingestion.pipeline.sql import unresolved
 SELECTED_TABLE = "tmp_reprocess_rows"
 SELECTED_IDS = f"SELECT k FROM {SELECTED_TABLE}"  # the selected ids, once ``selection_keys_fill`` ran
 _KEYS_PER_STATEMENT = 100_000  # one JSON array well under the 16 MiB packet
+_TEXT_KEY = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"  # as invoice ids compare
 
 
 def _keys_table_create(cursor, name: str, *, text: bool) -> None:
     """(Re)create the connection's temporary table ``name`` of keys (column ``k``)."""
     if connection.vendor == "mysql":
-        column = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if text else "BIGINT"
+        column = _TEXT_KEY if text else "BIGINT"
         cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {name}")
         cursor.execute(f"CREATE TEMPORARY TABLE {name} (k {column} PRIMARY KEY)")
     else:
@@ -33,7 +34,7 @@ def _json_keys(array: str, *, text: bool = False) -> tuple[str, str]:
     """The rows of a JSON array of keys (``array`` an SQL expression, which may name a table
     before it): the table to put in ``FROM`` (``j``) and its column of keys."""
     if connection.vendor == "mysql":
-        kind = "VARCHAR(64)" if text else "BIGINT"
+        kind = _TEXT_KEY if text else "BIGINT"
         return f"JSON_TABLE({array}, '$[*]' COLUMNS (k {kind} PATH '$')) j", "j.k"
     return f"json_each({array}) j", "j.value"
 
@@ -45,13 +46,20 @@ def json_arrays(values: list, *, per_statement: int = _KEYS_PER_STATEMENT) -> It
         yield json.dumps(values[start : start + per_statement], ensure_ascii=False)
 
 
-def keys_insert(statement: str, keys: list, params: list, *, text: bool) -> None:
-    """Run ``statement`` once per JSON array of ``keys``: ``{keys}`` in it stands for the
-    rows of the array (``FROM {keys}``, column ``{key}``); ``params`` go before the array's."""
+def keys_rows(statement: str, keys: list, params: list, *, text: bool) -> list[tuple]:
+    """Run ``statement`` once per JSON array of ``keys``, and return the rows it gives (if any):
+    ``{keys}`` in it stands for the rows of the array (``FROM {keys}``, column ``{key}``);
+    ``params`` go before the array's. No temporary table is filled."""
     table, key = _json_keys("%s", text=text)
-    with connection.cursor() as cursor:
-        for array in json_arrays(keys if text else [int(k) for k in keys]):
-            cursor.execute(statement.format(keys=table, key=key), [*params, array])
+    rows: list[tuple] = []
+    for array in json_arrays(keys if text else [int(k) for k in keys]):
+        rows += rows_fetch(statement.format(keys=table, key=key), [*params, array])
+    return rows
+
+
+def keys_insert(statement: str, keys: list, params: list, *, text: bool) -> None:
+    """``keys_rows`` for a statement that writes."""
+    keys_rows(statement, keys, params, text=text)
 
 
 def keys_table(name: str, keys: list, *, text: bool) -> None:

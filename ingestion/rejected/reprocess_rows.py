@@ -17,7 +17,7 @@ from django.db import connection
 
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS
 from ingestion.pipeline.sql import MARKS_JOIN, STAGED_REASON, unresolved
-from ingestion.rejected.reprocess_keys import SELECTED_TABLE, keys_table, rows_fetch
+from ingestion.rejected.reprocess_keys import SELECTED_TABLE, keys_rows, keys_table, rows_fetch
 from warehouse.models import LoadBatch, StagingInvoice
 
 _STAGED = ("source_row", *RAW_COLUMNS, "extra", *CLEAN_COLUMNS)
@@ -101,14 +101,14 @@ def cleaned_like(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 class InvoicesRead:
-    """Reads keyed by the invoice ids that now pass (one temporary table of them), ``facts``
-    first. Facts are never deleted, so a load loaded a row for an id (its lineage, a later
+    """Reads keyed by the invoice ids that now pass, ``facts`` first (joined to their JSON
+    array). Facts are never deleted, so a load loaded a row for an id (its lineage, a later
     load's claim) only if the id is in the warehouse: after ``facts`` the reads of staging
-    look for those ids alone, and are not made at all when none is there."""
+    look for those ids alone (a temporary table of them), and are not made at all when none
+    is there."""
 
     def __init__(self, invoice_ids: list[str]) -> None:
-        keys_table(_INVOICE_IDS, invoice_ids, text=True)
-        self._ids = len(invoice_ids)
+        self._ids = invoice_ids
         self._in_warehouse: int | None = None  # how many of them, once ``facts`` has read them
 
     def _settled(self, batch_id: int, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -145,14 +145,15 @@ class InvoicesRead:
     def facts(self) -> pd.DataFrame:
         """The invoices as they stand, indexed by id: the writing batch and the staged columns."""
         columns = ", ".join(f"f.{c}" for c in FACT_OF_CLEAN.values())
-        rows = rows_fetch(
-            f"SELECT f.invoice_id, f.batch_id, {columns} FROM {_INVOICE_IDS} t"
-            " JOIN fact_invoices f ON f.invoice_id = t.k",
+        rows = keys_rows(  # straight from the ids' JSON: usually few of them are in the warehouse
+            f"SELECT f.invoice_id, f.batch_id, {columns} FROM {{keys}}"
+            " JOIN fact_invoices f ON f.invoice_id = {key}",
+            self._ids,
             [],
+            text=True,
         )
         frame = pd.DataFrame(rows, columns=["invoice_id", "batch_id", *FACT_OF_CLEAN])
-        if 0 < len(frame) < self._ids:
-            keys_table(_INVOICE_IDS, frame["invoice_id"].tolist(), text=True)
+        keys_table(_INVOICE_IDS, frame["invoice_id"].tolist(), text=True)  # the later reads' keys
         self._in_warehouse = len(frame)
         return cleaned_like(frame).set_index("invoice_id")
 

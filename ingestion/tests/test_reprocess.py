@@ -53,6 +53,26 @@ def test_a_row_of_an_unknown_customer_loads_once_the_customer_exists(tmp_path):
     assert_aggregates_match_facts()
 
 
+def test_an_id_that_differs_from_a_loaded_one_only_in_case_is_another_invoice(tmp_path):
+    load(
+        write_invoices(
+            tmp_path,
+            "INV-1,2024-01-05,C-100,Acme,Server Setup,1,100.00,100.00,Paid",
+            "inv-1,2024-01-06,C-999,New Co,Server Setup,2,100.00,200.00,Paid",
+            name="a.csv",
+        )
+    )
+    rejected = RejectedInvoice.objects.get()
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+
+    batch = rejected_reprocess(rejected_ids=[rejected.pk])
+
+    invoices = dict(Invoice.objects.values_list("invoice_id", "total"))
+    assert invoices == {"INV-1": Decimal("100.00"), "inv-1": Decimal("200.00")}
+    assert (batch.rows_loaded, batch.rows_inserted, batch.rows_updated) == (1, 1, 0)
+    assert_aggregates_match_facts()
+
+
 def test_rows_that_still_fail_keep_an_updated_reason(tmp_path):
     load(
         write_invoices(
