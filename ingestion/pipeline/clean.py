@@ -266,8 +266,9 @@ def invoices_clean(
         any_failed |= failed
     detail = np.full(n, None, dtype=object)
     failed_rules = np.sum([failed for _, failed, _ in ordered], axis=0)
+    one_rule = failed_rules == 1
     for code, failed, messages in ordered:  # most rows fail one rule: its message alone
-        one = np.flatnonzero(failed & (failed_rules == 1))
+        one = np.flatnonzero(failed & one_rule)
         detail[one] = [f"{code}: {message}" for message in messages[one].tolist()]
     several = np.flatnonzero(failed_rules > 1)
     if len(several):

@@ -153,7 +153,8 @@ class InvoicesRead:
             text=True,
         )
         frame = pd.DataFrame(rows, columns=["invoice_id", "batch_id", *FACT_OF_CLEAN])
-        keys_table(_INVOICE_IDS, frame["invoice_id"].tolist(), text=True)  # the later reads' keys
+        if len(frame):  # the keys of the staging reads, made only when there is one to make
+            keys_table(_INVOICE_IDS, frame["invoice_id"].tolist(), text=True)
         self._in_warehouse = len(frame)
         return cleaned_like(frame).set_index("invoice_id")
 
