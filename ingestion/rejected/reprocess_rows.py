@@ -51,22 +51,43 @@ def _raw_of_record(raw_text) -> tuple:
     )
 
 
-def selected_rows(*, batch_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def selected_records(*, batch_id: int) -> pd.DataFrame:
+    """The ids of the selected rows (``selection_keys_fill``) of the batch still unresolved,
+    with their source rows (``source_row``, ``rejected_id``), in the file's order."""
+    rows = rows_fetch(
+        f"SELECT j.source_row, j.id FROM {SELECTED_TABLE} t JOIN rejected_invoices j ON j.id = t.k"
+        f" WHERE j.batch_id = %s AND {unresolved('j')} ORDER BY j.source_row, j.id",
+        [batch_id],
+    )
+    return pd.DataFrame(rows, columns=["source_row", "rejected_id"]).astype("int64")
+
+
+def selected_rows(*, batch_id: int, record_ids: list[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The selected rows (``selection_keys_fill``) of the batch still unresolved, as read:
     ``source_row``, the nine columns, ``extra`` (JSON of the file's other columns, or null)
     and ``rejected_reason``; and the ids of their records (``source_row``, ``rejected_id``).
+    ``record_ids``: those records alone (ids ``selected_records`` gave, under the lock).
 
     The text comes from the load's staging (exactly as read); from the rejected row's
     ``raw_record`` where staging no longer has the row.
     """
     raw = ", ".join(f"s.{c}" for c in (*RAW_COLUMNS, "extra"))
-    rows = rows_fetch(
-        f"SELECT j.source_row, {raw}, j.reason, CASE WHEN s.source_row IS NULL THEN j.raw_record END, j.id"
-        f" FROM {SELECTED_TABLE} t JOIN rejected_invoices j ON j.id = t.k"
-        " LEFT JOIN stg_invoices s ON s.batch_id = j.batch_id AND s.source_row = j.source_row"
-        f" WHERE j.batch_id = %s AND {unresolved('j')}",
-        [batch_id],
-    )
+    read = f"j.source_row, {raw}, j.reason, CASE WHEN s.source_row IS NULL THEN j.raw_record END, j.id"
+    staged = "LEFT JOIN stg_invoices s ON s.batch_id = j.batch_id AND s.source_row = j.source_row"
+    if record_ids is None:
+        rows = rows_fetch(
+            f"SELECT {read} FROM {SELECTED_TABLE} t JOIN rejected_invoices j ON j.id = t.k {staged}"
+            f" WHERE j.batch_id = %s AND {unresolved('j')}",
+            [batch_id],
+        )
+    else:
+        rows = keys_rows(
+            f"SELECT {read} FROM (SELECT {{key}} AS k FROM {{keys}}) t"
+            f" JOIN rejected_invoices j ON j.id = t.k {staged}",
+            record_ids,
+            [],
+            text=False,
+        )
     columns = ["source_row", *RAW_COLUMNS, "extra", "rejected_reason", "record", "rejected_id"]
     frame = pd.DataFrame(rows, columns=columns)
     ids = frame[["source_row", "rejected_id"]].astype("int64")

@@ -16,6 +16,11 @@ what a load of the file would have given with the fix in place from the start. A
 a later load carried keeps that load's value: its rows are staged with the invoice as it
 stands, so the merge settles them without changing it. The outcome (rows resolved or kept
 with their new reason, the load's lineage) is written in the merge's transaction.
+
+Usually none of the selected rows names an invoice the warehouse has (they were rejected:
+their invoices are new), so there is no lineage and no invoice to keep: then the rows are
+read, cleaned and handed over a chunk at a time, the merge writing one while the next is
+read (``parts_write``), as a load does with its file.
 """
 
 from __future__ import annotations
@@ -34,12 +39,19 @@ from ingestion.batches.run import BatchRun
 from ingestion.batches.validation import dimensions_load, invoices_validate, reason_counts_ordered
 from ingestion.pipeline import errors
 from ingestion.pipeline import writer as pipeline_writer
+from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
 from ingestion.rejected.reprocess import reprocess_split
 from ingestion.rejected.reprocess_keys import selection_keys_fill
 from ingestion.rejected.reprocess_outcome import ReprocessOutcome
-from ingestion.rejected.reprocess_rows import FACT_OF_CLEAN, InvoicesRead, selected_rows, staging_kept
+from ingestion.rejected.reprocess_rows import (
+    FACT_OF_CLEAN,
+    InvoicesRead,
+    selected_records,
+    selected_rows,
+    staging_kept,
+)
 from warehouse.models import LoadBatch, ReprocessSelection
 
 Stage = LoadBatch.Stage
@@ -50,6 +62,10 @@ DUPLICATE_UNKNOWN_FIRST = (
     " removed (retention), so which row came first is unknown; this repeated row stays rejected"
 )
 _LOCK_POLL_SECONDS = 0.02
+
+
+class _InWarehouse(Exception):
+    """A chunk after the first names an invoice the warehouse has (see ``parts_write``)."""
 
 
 def _as_written[Frame: (pd.DataFrame, pd.Series)](frame: Frame) -> Frame:
@@ -79,13 +95,22 @@ class ReprocessRun(BatchRun):
         writer = self.writer_open(tmp_dir, source, rejected_replace=False)
         try:
             self.lock_wait(writer)
-            frame, selected, absent = self.rows_prepare(source.pk)
-            batch.rows_total, batch.rows_done = len(frame), 0
-            for start in range(0, len(frame), settings.INGEST_CHUNK_ROWS):
-                part = frame.iloc[start : start + settings.INGEST_CHUNK_ROWS]
-                writer.chunk_write(part, absent=absent.iloc[start : start + settings.INGEST_CHUNK_ROWS])
-                batch.rows_done += len(part)
-                self.progress_save()
+            try:
+                written = self.parts_write(writer, source.pk)
+            except _InWarehouse:  # a later part names a loaded invoice: start over, whole
+                writer.rollback()
+                writer = self.writer_open(tmp_dir, source, rejected_replace=False)
+                self.lock_wait(writer)
+                written = None
+            if written is None:
+                frame, selected, absent = self.rows_prepare(source.pk)
+                batch.rows_total, batch.rows_done = len(frame), 0
+                for start in range(0, len(frame), settings.INGEST_CHUNK_ROWS):
+                    part = frame.iloc[start : start + settings.INGEST_CHUNK_ROWS]
+                    writer.chunk_write(part, absent=absent.iloc[start : start + settings.INGEST_CHUNK_ROWS])
+                    self.rows_written(len(part))
+            else:
+                frame, selected = written
             outcome = self.outcome_of(frame, selected, source.pk)
             writer.commit(lambda: self.reprocess_commit(writer, outcome), on_stage=self.stage)
         except pipeline_writer.WriteAborted:
@@ -109,6 +134,55 @@ class ReprocessRun(BatchRun):
                 said = time.monotonic() + 1
         if self.batch.stage == Stage.WAITING:
             self.stage(Stage.REPROCESS)
+
+    def rows_written(self, rows: int) -> None:
+        self.batch.rows_done += rows
+        self.progress_save()
+
+    def parts_write(
+        self, writer: pipeline_writer.BatchWriter, source_id: int
+    ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """The common case, streamed: no selected row names an invoice the warehouse has, so
+        no row of the load is staged beside them (facts are never deleted: a row it loaded
+        is an invoice) and none is an upsert. The selected rows are read, cleaned and written
+        a chunk at a time in the file's order, the merge working on one while the next is
+        read (the repeated ids known from the chunks before). Returns the rows' reasons
+        (``outcome_of``) and records; None, with nothing written, when the first chunk names
+        a loaded invoice; raises ``_InWarehouse`` when a later one does."""
+        with self.stage_seconds.timed("read_rows"):
+            records = selected_records(batch_id=source_id)
+        rows = records["source_row"].drop_duplicates()
+        self.batch.rows_total, self.batch.rows_done = len(rows), 0
+        if rows.empty:
+            self.batch.note = NOTHING_LEFT
+            return pd.DataFrame(columns=list(STAGING_COLUMNS)), records
+        dims, conventions, seen = dimensions_load(), AmountConventions(), set[str]()
+        written: list[pd.DataFrame] = []
+        for start in range(0, len(rows), settings.INGEST_CHUNK_ROWS):
+            chunk = rows.iloc[start : start + settings.INGEST_CHUNK_ROWS]
+            with self.stage_seconds.timed("read_rows"):
+                ids = records.loc[records["source_row"].isin(chunk), "rejected_id"].tolist()
+                raw = selected_rows(batch_id=source_id, record_ids=ids)[0]
+            with self.stage_seconds.timed("clean"):
+                cleaned = invoices_validate(raw[list(RAW_COLUMNS)], dims=dims, conventions=conventions)
+            frame = _as_written(pd.concat([raw[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1))
+            valid = frame["reason"].isna()
+            invoice_ids = frame.loc[valid, "clean_invoice_id"]
+            with self.stage_seconds.timed("read_facts"):
+                loaded = len(InvoicesRead(sorted(set(invoice_ids))).facts())
+            if loaded and not written:
+                return None
+            if loaded:
+                raise _InWarehouse
+            repeated = invoice_ids.duplicated() | invoice_ids.isin(seen)
+            seen.update(invoice_ids)
+            frame["dup_candidate"] = np.zeros(len(frame), dtype=np.int8)
+            frame.loc[valid, "dup_candidate"] = repeated.to_numpy(dtype=np.int8)
+            frame = frame[list(STAGING_COLUMNS)]
+            writer.chunk_write(frame, absent=pd.Series(True, index=frame.index))
+            written.append(frame[["source_row", "reason", "detail", "dup_candidate"]])
+            self.rows_written(len(frame))
+        return pd.concat(written, ignore_index=True), records
 
     def rows_prepare(self, source_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
         """The rows to stage, in the file's order; the selected ones' source rows and record

@@ -453,3 +453,40 @@ def test_the_load_s_staging_is_searched_only_for_ids_the_warehouse_holds(tmp_pat
     assert Invoice.objects.get(invoice_id="INV-1").qty == 1  # the first row's, not the repeat's
     assert RejectedInvoice.objects.unresolved().get().reason == "DUPLICATE_INVOICE_ID"
     assert_aggregates_match_facts()
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 4_000])
+def test_rows_written_a_chunk_at_a_time_settle_as_the_whole_selection(tmp_path, settings, chunk_rows):
+    """The selected rows go to the merge a chunk at a time while none names an invoice the
+    warehouse has: an id repeated in a later chunk is still the later row. When a later chunk
+    names a loaded invoice (here INV-2, loaded from row 4), the run starts over with the whole
+    selection (the loaded row comes first in the file): nothing of the first try is left."""
+    fixed = write_invoices(
+        tmp_path,
+        "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid",
+        "INV-1,2024-01-06,C-999,New Co,Server Setup,2,10.00,20.00,Paid",
+        "INV-2,2024-01-07,C-100,Acme,Server Setup,3,10.00,30.00,Paid",
+        "INV-3,2024-01-08,C-999,New Co,Server Setup,4,10.00,40.00,Paid",
+        "INV-2,2024-01-09,C-999,New Co,Server Setup,5,10.00,50.00,Paid",
+        name="fixed.csv",
+    )
+    first = load(fixed)
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    settings.INGEST_CHUNK_ROWS = chunk_rows
+
+    batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+
+    assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
+    assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected, batch.rows_inserted) == (4, 2, 2, 2)
+    assert batch.reason_counts == {"DUPLICATE_INVOICE_ID": 2}
+    left = RejectedInvoice.objects.unresolved().order_by("source_row")
+    assert [(r.batch_id, r.source_row, r.reason) for r in left] == [
+        (first.pk, 3, "DUPLICATE_INVOICE_ID"),
+        (first.pk, 6, "DUPLICATE_INVOICE_ID"),
+    ]
+    assert "already loaded from row 4" in left[1].detail
+    assert_aggregates_match_facts()
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    load(fixed)  # the customer exists from the start
+    assert warehouse_snapshot() == snapshot
