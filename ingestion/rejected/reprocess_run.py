@@ -42,6 +42,7 @@ from ingestion.pipeline import writer as pipeline_writer
 from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
+from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
 from ingestion.rejected.reprocess import reprocess_split
 from ingestion.rejected.reprocess_keys import selection_keys_fill
 from ingestion.rejected.reprocess_outcome import ReprocessOutcome
@@ -146,9 +147,9 @@ class ReprocessRun(BatchRun):
         no row of the load is staged beside them (facts are never deleted: a row it loaded
         is an invoice) and none is an upsert. The selected rows are read, cleaned and written
         a chunk at a time in the file's order, the merge working on one while the next is
-        read (the repeated ids known from the chunks before). Returns the rows' reasons
-        (``outcome_of``) and records; None, with nothing written, when the first chunk names
-        a loaded invoice; raises ``_InWarehouse`` when a later one does."""
+        read (an id maybe seen before is settled at the end, as in a load). Returns the rows'
+        reasons (``outcome_of``) and records; None, with nothing written, when the first
+        chunk names a loaded invoice; raises ``_InWarehouse`` when a later one does."""
         with self.stage_seconds.timed("read_rows"):
             records = selected_records(batch_id=source_id)
         rows = records["source_row"].drop_duplicates()
@@ -156,7 +157,7 @@ class ReprocessRun(BatchRun):
         if rows.empty:
             self.batch.note = NOTHING_LEFT
             return pd.DataFrame(columns=list(STAGING_COLUMNS)), records
-        dims, conventions, seen = dimensions_load(), AmountConventions(), set[str]()
+        dims, conventions, seen = dimensions_load(), AmountConventions(), InvoiceIdFilter()
         written: list[pd.DataFrame] = []
         for start in range(0, len(rows), settings.INGEST_CHUNK_ROWS):
             chunk = rows.iloc[start : start + settings.INGEST_CHUNK_ROWS]
@@ -174,10 +175,8 @@ class ReprocessRun(BatchRun):
                 return None
             if loaded:
                 raise _InWarehouse
-            repeated = invoice_ids.duplicated() | invoice_ids.isin(seen)
-            seen.update(invoice_ids)
             frame["dup_candidate"] = np.zeros(len(frame), dtype=np.int8)
-            frame.loc[valid, "dup_candidate"] = repeated.to_numpy(dtype=np.int8)
+            frame.loc[valid, "dup_candidate"] = seen.maybe_seen(invoice_ids).astype(np.int8)
             frame = frame[list(STAGING_COLUMNS)]
             writer.chunk_write(frame, absent=pd.Series(True, index=frame.index))
             written.append(frame[["source_row", "reason", "detail", "dup_candidate"]])
