@@ -1,5 +1,6 @@
-"""A re-processing whose connection is lost while it writes its outcome (the resolutions)
-leaves nothing of itself, and its retry converges (MariaDB/MySQL: a lock wait to kill in)."""
+"""A re-processing whose connection is lost while it writes its outcome (the resolutions), or
+while it reads its rows a chunk at a time, leaves nothing of itself, and its retry converges
+(MariaDB/MySQL: a lock wait to kill in, a connection the server kills)."""
 
 from __future__ import annotations
 
@@ -125,4 +126,55 @@ def test_a_connection_lost_while_resolving_rolls_the_whole_reprocessing_back(tmp
     assert RejectedResolution.objects.filter(batch=result).count() == result.rows_loaded > 0
     still = RejectedInvoice.objects.filter(pk__in=ids, resolution__isnull=True)
     assert still.count() == len(ids) - result.rows_loaded
+    assert_aggregates_match_facts()
+
+
+def test_a_connection_lost_between_two_chunks_rolls_the_whole_reprocessing_back(
+    tmp_path, settings, monkeypatch
+):
+    """The rows go to the merge a chunk at a time: the reading connection killed (by the
+    server) as it reads the second chunk, the first handed to the merge, leaves nothing of
+    the batch, and its retry converges."""
+    from ingestion.rejected import reprocess_run
+
+    path = invoice_file_generate(path=tmp_path / "a.csv", rows=3_000, seed=31)
+    path.write_text(path.read_text().replace(",C-105,", ",C-120,"))
+    ingest(path)
+    ids = list(RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").values_list("pk", flat=True))
+    assert len(ids) > 100
+    Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
+    before = warehouse_snapshot()
+    batch = _queued(ids)
+    settings.INGEST_CHUNK_ROWS = 50
+    reads, killed = [], []
+    read = reprocess_run.selected_rows
+
+    def killed_on_the_second_chunk(**kwargs):
+        reads.append(kwargs)
+        if len(reads) == 2:
+            own = connection.connection.thread_id()  # this thread's, as the server knows it
+            killer = connections.create_connection("default")
+            try:
+                killer.cursor().execute(f"KILL {int(own)}")
+                killed.append(own)
+            finally:
+                killer.close()
+        return read(**kwargs)
+
+    monkeypatch.setattr(reprocess_run, "selected_rows", killed_on_the_second_chunk)
+    with pytest.raises(BatchRetry):
+        invoice_file_ingest(batch_id=batch.pk, retry_transient=True)
+
+    assert killed
+    batch.refresh_from_db()
+    assert (batch.status, batch.rows_loaded) == ("queued", 0)
+    assert not RejectedResolution.objects.exists()
+    assert warehouse_snapshot() == before
+    assert_aggregates_match_facts()
+
+    monkeypatch.setattr(reprocess_run, "selected_rows", read)
+    result = invoice_file_ingest(batch_id=batch.pk)
+
+    assert result.status == "succeeded", result.error
+    assert result.rows_loaded == RejectedResolution.objects.filter(batch=result).count() > 100
     assert_aggregates_match_facts()
