@@ -14,8 +14,12 @@ class SalesChanges:
     def __init__(self) -> None:
         self.totals = aggregates.SalesTotals()
 
-    def add(self, part: pd.DataFrame) -> None:
-        self.totals.add(part)
+    def add(self, part: pd.DataFrame | aggregates.SalesTotals) -> None:
+        """Changes in the columns of ``aggregates.from_new_invoices``, or already summed."""
+        if isinstance(part, aggregates.SalesTotals):
+            self.totals.add_totals(part)
+        else:
+            self.totals.add(part)
 
     def apply(self, writer: bulk.BulkWriter, vendor: str, *, empty: bool = False) -> None:
         """Add the changes to the aggregate tables through a temporary table; start over.

@@ -87,6 +87,21 @@ class SalesTotals:
         keys, inverse = np.unique((days << _NUMBER_BITS) | numbers[local], return_inverse=True)
         sums = np.zeros((len(keys), len(SUMS)), dtype=np.int64)
         np.add.at(sums, inverse, part[list(SUMS)].to_numpy(dtype=np.int64))
+        self._fold(keys, sums)
+
+    def add_totals(self, other: SalesTotals) -> None:
+        """Add another's sums (made apart, say on another thread): its keys renumbered to
+        this one's (customer, item, status) numbers."""
+        if not len(other):
+            return
+        numbers = np.array([self._triples.setdefault(t, len(self._triples)) for t in other._triples])
+        low = (1 << _NUMBER_BITS) - 1
+        keys = (other._keys & ~low) | numbers.astype(np.int64)[other._keys & low]
+        order = np.argsort(keys)  # distinct keys stay distinct: the renumbering is one to one
+        self._fold(keys[order], other._sums[order])
+
+    def _fold(self, keys: np.ndarray, sums: np.ndarray) -> None:
+        """Add sums for sorted, distinct keys."""
         at = np.searchsorted(self._keys, keys)
         known = at < len(self._keys)
         known[known] = self._keys[at[known]] == keys[known]

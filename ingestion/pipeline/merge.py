@@ -205,6 +205,8 @@ class FactsMerge:
         if len(valid):
             made.facts_file = bulk.csv_write(valid, self.bulk.tmp_dir, "fact_invoices")
             made.new_rows = valid.index
+            made.sales = aggregates.SalesTotals()  # summed here: the merger only adds the sums
+            made.sales.add(aggregates.from_new_invoices(valid))
         return made
 
     def _facts_write(self, frame: pd.DataFrame, made: ChunkMade) -> bool:
@@ -235,8 +237,9 @@ class FactsMerge:
                 return False
             if len(changes.changed):
                 self._changes_write(changes.changed)
-            self.sales.add(aggregates.from_new_invoices(valid.loc[known]))
-            self.sales.add(aggregates.from_new_invoices(changes.new))
+            self.sales.add(made.sales or aggregates.from_new_invoices(valid.loc[known]))
+            if len(changes.new):
+                self.sales.add(aggregates.from_new_invoices(changes.new))
             if len(changes.changed):
                 self.sales.add(aggregates.from_new_invoices(changes.changed))
                 self.sales.add(aggregates.from_new_invoices(changes.old, sign=-1))
@@ -281,3 +284,4 @@ class ChunkMade:
     valid: pd.DataFrame | None = None  # its certainly-new valid rows (``_certain_valid``)
     facts_file: Path | None = None  # those known to be new invoices, for ``LOAD DATA``
     new_rows: pd.Index = field(default_factory=lambda: pd.Index([]))  # those rows' labels in the chunk
+    sales: aggregates.SalesTotals | None = None  # what those rows add to the aggregates
