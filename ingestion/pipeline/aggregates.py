@@ -146,7 +146,7 @@ def delta_table_rows(total: pd.DataFrame) -> pd.DataFrame:
     whole, part = cents.abs() // 100, cents.abs() % 100
     return pd.DataFrame(
         {
-            "day": total["day"].dt.strftime("%Y-%m-%d"),
+            "day": _iso_days(total["day"]),
             "customer_key": total["customer_key"],
             "item_key": total["item_key"],
             "status_key": total["status_key"],
@@ -155,6 +155,12 @@ def delta_table_rows(total: pd.DataFrame) -> pd.DataFrame:
             "revenue": sign + whole.astype(str) + "." + part.astype(str).str.zfill(2),
         }
     )
+
+
+def _iso_days(days: pd.Series) -> pd.Series:
+    """Days as ISO text, each distinct day formatted once (a load's changes span few days)."""
+    codes, uniques = pd.factorize(days)
+    return pd.Series(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d").take(codes), index=days.index)
 
 
 def rolled_up(total: pd.DataFrame, period: str) -> pd.DataFrame:
