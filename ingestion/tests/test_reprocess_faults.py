@@ -1,6 +1,7 @@
 """A re-processing whose connection is lost while it writes its outcome (the resolutions), or
-while it reads its rows a chunk at a time, leaves nothing of itself, and its retry converges
-(MariaDB/MySQL: a lock wait to kill in, a connection the server kills)."""
+while it reads its rows a chunk at a time, leaves nothing of itself, and its retry converges;
+two of the same rows at once end as one (MariaDB/MySQL: a lock wait to kill in, a connection
+the server kills, a second writer)."""
 
 from __future__ import annotations
 
@@ -178,3 +179,48 @@ def test_a_connection_lost_between_two_chunks_rolls_the_whole_reprocessing_back(
     assert result.status == "succeeded", result.error
     assert result.rows_loaded == RejectedResolution.objects.filter(batch=result).count() > 100
     assert_aggregates_match_facts()
+
+
+def test_the_same_rows_reprocessed_by_two_batches_at_the_same_moment_load_once(tmp_path, settings):
+    """Two batches of the same selection run together, each reading and merging a chunk at a
+    time: the warehouse's lock puts one after the other, and the second, reading under the
+    lock, finds resolved the rows the first loaded (those still failing it re-processes again,
+    to the same reasons). The warehouse ends as after one re-processing."""
+    from ingestion.tests.test_concurrency import at_once
+    from warehouse.tests.checks import warehouse_clear
+
+    path = invoice_file_generate(path=tmp_path / "a.csv", rows=3_000, seed=33)
+    path.write_text(path.read_text().replace(",C-105,", ",C-120,"))
+    ingest(path)
+    ids = list(RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").values_list("pk", flat=True))
+    assert len(ids) > 100
+    Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
+    settings.INGEST_CHUNK_ROWS = 50
+    batches = [_queued(ids), _queued(ids)]
+
+    results = at_once(*(lambda b=b: invoice_file_ingest(batch_id=b.pk) for b in batches))
+
+    assert all(isinstance(r, LoadBatch) and r.status == "succeeded" for r in results), results
+    first, second = sorted(results, key=lambda r: r.finished_at)
+    assert first.rows_loaded > 100 and first.rows_rejected > 0
+    assert (second.rows_read, second.rows_loaded, second.rows_rejected) == (
+        first.rows_rejected,
+        0,
+        first.rows_rejected,
+    )
+    assert RejectedResolution.objects.filter(batch=first).count() == first.rows_loaded
+    assert not RejectedResolution.objects.filter(batch=second).exists()
+    assert_aggregates_match_facts()
+    snapshot = warehouse_snapshot()
+
+    warehouse_clear()
+    Customer.objects.filter(customer_id="C-120").delete()
+    ingest(path)
+    Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
+    again = invoice_file_ingest(
+        batch_id=_queued(
+            list(RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").values_list("pk", flat=True))
+        ).pk
+    )
+    assert (again.status, again.rows_loaded) == ("succeeded", first.rows_loaded)
+    assert warehouse_snapshot() == snapshot
