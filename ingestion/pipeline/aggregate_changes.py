@@ -14,12 +14,12 @@ class SalesChanges:
     def __init__(self) -> None:
         self.totals = aggregates.SalesTotals()
 
-    def add(self, part: pd.DataFrame | aggregates.SalesTotals) -> None:
-        """Changes in the columns of ``aggregates.from_new_invoices``, or already summed."""
-        if isinstance(part, aggregates.SalesTotals):
-            self.totals.add_totals(part)
-        else:
-            self.totals.add(part)
+    def add(self, part: pd.DataFrame) -> None:
+        self.totals.add(part)
+
+    def add_totals(self, summed: aggregates.SalesTotals) -> None:
+        """Changes already summed apart (``FactsMerge.chunk_made``)."""
+        self.totals.add_totals(summed)
 
     def apply(self, writer: bulk.BulkWriter, vendor: str, *, empty: bool = False) -> None:
         """Add the changes to the aggregate tables through a temporary table; start over.

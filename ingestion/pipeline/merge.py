@@ -237,7 +237,8 @@ class FactsMerge:
                 return False
             if len(changes.changed):
                 self._changes_write(changes.changed)
-            self.sales.add(made.sales or aggregates.from_new_invoices(valid.loc[known]))
+            if made.sales is not None:  # the rows ``known`` to be new, summed by ``chunk_made``
+                self.sales.add_totals(made.sales)
             if len(changes.new):
                 self.sales.add(aggregates.from_new_invoices(changes.new))
             if len(changes.changed):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections, transaction
@@ -46,6 +47,19 @@ def _queued(ids: list[int]) -> LoadBatch:
     )
     ReprocessSelection.objects.create(batch=batch, source_batch_id=None, rejected_ids=ids)
     return batch
+
+
+def _fixable(tmp_path, *, seed: int) -> tuple[Path, list[int]]:
+    """A loaded file whose rows of one customer were rejected as unknown, the customer now
+    added: the file and those rows' ids."""
+    path = invoice_file_generate(path=tmp_path / "a.csv", rows=3_000, seed=seed)
+    path.write_text(path.read_text().replace(",C-105,", ",C-120,"))  # a customer the warehouse lacks
+    ingest(path)
+    unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").order_by("pk")
+    ids = list(unknown.values_list("pk", flat=True))
+    assert len(ids) > 100
+    Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
+    return path, ids
 
 
 def _in_the_way(rejected_id: int, release: threading.Event, holding: threading.Event) -> threading.Thread:
@@ -92,13 +106,7 @@ def _kill_when_resolving(killed: list[int]) -> threading.Thread:
 
 
 def test_a_connection_lost_while_resolving_rolls_the_whole_reprocessing_back(tmp_path):
-    path = invoice_file_generate(path=tmp_path / "a.csv", rows=3_000, seed=31)
-    path.write_text(path.read_text().replace(",C-105,", ",C-120,"))  # a customer the warehouse lacks
-    ingest(path)
-    unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").order_by("pk")
-    ids = list(unknown.values_list("pk", flat=True))
-    assert len(ids) > 100
-    Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
+    _, ids = _fixable(tmp_path, seed=31)
     before = warehouse_snapshot()
     batch = _queued(ids)
 
@@ -138,12 +146,7 @@ def test_a_connection_lost_between_two_chunks_rolls_the_whole_reprocessing_back(
     the batch, and its retry converges."""
     from ingestion.rejected import reprocess_run
 
-    path = invoice_file_generate(path=tmp_path / "a.csv", rows=3_000, seed=31)
-    path.write_text(path.read_text().replace(",C-105,", ",C-120,"))
-    ingest(path)
-    ids = list(RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").values_list("pk", flat=True))
-    assert len(ids) > 100
-    Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
+    _, ids = _fixable(tmp_path, seed=31)
     before = warehouse_snapshot()
     batch = _queued(ids)
     settings.INGEST_CHUNK_ROWS = 50
@@ -189,12 +192,7 @@ def test_the_same_rows_reprocessed_by_two_batches_at_the_same_moment_load_once(t
     from ingestion.tests.test_concurrency import at_once
     from warehouse.tests.checks import warehouse_clear
 
-    path = invoice_file_generate(path=tmp_path / "a.csv", rows=3_000, seed=33)
-    path.write_text(path.read_text().replace(",C-105,", ",C-120,"))
-    ingest(path)
-    ids = list(RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER").values_list("pk", flat=True))
-    assert len(ids) > 100
-    Customer.objects.create(customer_id="C-120", customer_name="Tyrell Corp")
+    path, ids = _fixable(tmp_path, seed=33)
     settings.INGEST_CHUNK_ROWS = 50
     batches = [_queued(ids), _queued(ids)]
 
