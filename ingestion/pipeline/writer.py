@@ -142,6 +142,19 @@ class BatchWriter:
         merge = self._facts_merge.chunk_merge
         self._in_flight.append(self._merger.submit(merge, frame, rows, staged, made))
 
+    @property
+    def merging(self) -> bool:
+        """True once the merger holds the lock and the batch's transaction (on MySQL, from the
+        start when nothing waits; on SQLite only at ``commit``)."""
+        return self._ready is not None and self._ready.done() and self._ready.exception() is None
+
+    def merger_step(self, step: Callable, *args) -> None:
+        """Run ``step`` on the merger's connection, in the batch's transaction, after what was
+        handed over before it (only while ``merging``); a failure surfaces as a chunk's does."""
+        if not self.merging:
+            raise RuntimeError("the merger holds no transaction yet")
+        self._in_flight.append(self._merger.submit(step, *args))
+
     def commit(
         self,
         on_commit: Callable[[], None],

@@ -1,8 +1,10 @@
-"""A re-processing's outcome, written in the merge's transaction (on the merger's connection)
-once the merge has settled its staging rows: which selected rows are resolved (a row each
-in ``rejected_resolutions``), which keep (or change) their reason. The batch's staging stays
-as the settled lineage of the rows it staged (``ingestion.rejected.reprocess_rows`` reads it
-over the load's own staging).
+"""A re-processing's outcome, written in the merge's transaction (on the merger's connection):
+which selected rows are resolved (a row each in ``rejected_resolutions``), which keep (or
+change) their reason. What cleaning decided is known before the merge (``decided``): it is
+written a chunk at a time while the merger waits for the chunk, or with the rest; the rows of
+repeated ids once the merge has settled its staging rows. The batch's staging stays as the
+settled lineage of the rows it staged (``ingestion.rejected.reprocess_rows`` reads it over
+the load's own staging).
 
 The merge wrote the batch's rejected rows as a load of the source file would have: for the
 selected rows those records already exist, so the merge's copies are dropped and the
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import pandas as pd
 from django.db import connection
 
 from ingestion.pipeline.sql import MARKS_JOIN, RESOLUTIONS, STAGED_DETAIL, STAGED_REASON, unresolved
@@ -88,12 +91,47 @@ def rejected_update(vendor: str) -> str:
     )
 
 
+def decided(frame: pd.DataFrame, selected: pd.DataFrame) -> tuple[list[int], list[tuple[int, str, str]]]:
+    """Of ``frame``'s selected rows whose outcome cleaning decided (not those of repeated ids,
+    which the merge settles): the records of those that load; (record, reason, detail) of
+    those still rejected (``decided_record``)."""
+    settled = frame[frame["dup_candidate"] == 0]
+    loaded = settled.loc[settled["reason"].isna(), "source_row"]
+    rejected = settled.loc[settled["reason"].notna(), ["source_row", "reason", "detail"]]
+    records = selected.set_index("source_row")["rejected_id"]
+    return (
+        selected.loc[selected["source_row"].isin(loaded), "rejected_id"].tolist(),
+        list(
+            zip(
+                records.reindex(rejected["source_row"]).astype(int).tolist(),
+                rejected["reason"].tolist(),
+                rejected["detail"].tolist(),
+                strict=True,
+            )
+        ),
+    )
+
+
+def decided_record(
+    *, batch_id: int, resolved_ids: list[int], rejected: list[tuple[int, str, str]], now
+) -> None:
+    """The selected records whose outcome cleaning decided: a resolution each for those that
+    load, the new reason and detail of those still rejected (``ReprocessOutcome``'s fields)."""
+    if resolved_ids:
+        keys_insert(RECORDS_RESOLVE, sorted(resolved_ids), [batch_id, now], text=False)
+    with connection.cursor() as cursor:
+        for array in json_arrays(rejected, per_statement=_RECORDS_PER_STATEMENT):
+            cursor.execute(rejected_update(connection.vendor), [array])
+
+
 @dataclass
 class ReprocessOutcome:
     batch_id: int
     source_batch_id: int
-    resolved_ids: list[int]  # records of selected rows that load (known before the merge)
-    rejected: list[tuple[int, str, str]]  # (record, reason, detail) of those still rejected
+    # Records of selected rows that load (known before the merge), and (record, reason, detail)
+    # of those still rejected; empty when written a chunk at a time (``decided_record``).
+    resolved_ids: list[int]
+    rejected: list[tuple[int, str, str]]
     candidate_ids: list[int]  # records of selected rows of repeated ids: the merge settles them
     candidate_rows: list[int]  # their source rows
     other_rows: list[int]  # source rows of every selected record not resolved before the merge
@@ -112,11 +150,10 @@ class ReprocessOutcome:
     def record(self, *, now) -> None:
         """Write the outcome to the rejected rows."""
         vendor = connection.vendor
+        decided_record(
+            batch_id=self.batch_id, resolved_ids=self.resolved_ids, rejected=self.rejected, now=now
+        )
         with connection.cursor() as cursor:
-            if self.resolved_ids:
-                keys_insert(RECORDS_RESOLVE, sorted(self.resolved_ids), [self.batch_id, now], text=False)
-            for array in json_arrays(self.rejected, per_statement=_RECORDS_PER_STATEMENT):
-                cursor.execute(rejected_update(vendor), [array])
             if self.candidate_ids:
                 keys_table(_IDS, self.candidate_ids, text=False)
                 batches = [self.batch_id, self.source_batch_id]
@@ -126,3 +163,28 @@ class ReprocessOutcome:
                 keys_table(_ROWS, self.other_rows, text=False)
                 cursor.execute(MERGED_RECORDS_DROP, [self.batch_id])
             cursor.execute(RECORDS_MOVE, [self.source_batch_id, self.batch_id])
+
+
+def outcome_of(
+    frame: pd.DataFrame, selected: pd.DataFrame, *, batch_id: int, source_batch_id: int, decided_written: bool
+) -> ReprocessOutcome:
+    """What is known of the selected rows (``frame``: the rows staged, ``selected``: their
+    ``source_row`` and ``rejected_id``) before the merge: reasons (and the details of those
+    still rejected), except the repeated ids' rows (``dup_candidate``), which the merge
+    settles; so which records are resolved (unless already written: ``decided_written``)."""
+    mine = frame[frame["source_row"].isin(selected["source_row"])]
+    settled = mine["dup_candidate"] == 0
+    records = selected.set_index("source_row")["rejected_id"]
+    candidates = mine.loc[~settled, "source_row"].astype(int)
+    loaded = mine.loc[settled & mine["reason"].isna(), "source_row"]
+    resolved_ids, rejected = ([], []) if decided_written else decided(mine, selected)
+    return ReprocessOutcome(
+        batch_id=batch_id,
+        source_batch_id=source_batch_id,
+        resolved_ids=resolved_ids,
+        rejected=rejected,
+        candidate_ids=records.reindex(candidates).astype(int).tolist(),
+        candidate_rows=candidates.tolist(),
+        other_rows=selected.loc[~selected["source_row"].isin(loaded), "source_row"].tolist(),
+        reasons_known=Counter(mine.loc[settled, "reason"].tolist()),
+    )

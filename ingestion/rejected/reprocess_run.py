@@ -20,13 +20,14 @@ with their new reason, the load's lineage) is written in the merge's transaction
 Usually none of the selected rows names an invoice the warehouse has (they were rejected:
 their invoices are new), so there is no lineage and no invoice to keep: then the rows are
 read, cleaned and handed over a chunk at a time, the merge writing one while the next is
-read (``parts_write``), as a load does with its file.
+read (``parts_write``), as a load does with its file: the chunks grow from a small first one,
+so the merge starts early; the next chunk's rows are read on a connection of their own while
+one is cleaned; the outcome of a chunk's rows is written while the merger waits for it.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +44,10 @@ from ingestion.pipeline.amounts import AmountConventions
 from ingestion.pipeline.clean import DUPLICATE_INVOICE_ID
 from ingestion.pipeline.columns import CLEAN_COLUMNS, RAW_COLUMNS, STAGING_COLUMNS
 from ingestion.pipeline.invoice_id_filter import InvoiceIdFilter
+from ingestion.pipeline.lanes import Lane
 from ingestion.rejected.reprocess import reprocess_split
 from ingestion.rejected.reprocess_keys import selection_keys_fill
-from ingestion.rejected.reprocess_outcome import ReprocessOutcome
+from ingestion.rejected.reprocess_outcome import ReprocessOutcome, decided, decided_record, outcome_of
 from ingestion.rejected.reprocess_rows import (
     FACT_OF_CLEAN,
     InvoicesRead,
@@ -70,6 +72,16 @@ class _InWarehouse(Exception):
     """A chunk after the first names an invoice the warehouse has (see ``parts_write``)."""
 
 
+def _chunks(rows: pd.Series, size: int) -> list[pd.Series]:
+    """``rows`` in chunks growing from a fifth of ``size`` to ``size``, doubling: the merge
+    starts on a small one, and each is written while the next, at most twice as big, is read."""
+    chunks, start, step = [], 0, max(1, size // 5)
+    while start < len(rows):
+        chunks.append(rows.iloc[start : start + step])
+        start, step = start + step, min(size, 2 * step)
+    return chunks
+
+
 def _as_written[Frame: (pd.DataFrame, pd.Series)](frame: Frame) -> Frame:
     """Plain values, nulls as None (the staging writers' input)."""
     values = frame.astype(object)
@@ -77,6 +89,8 @@ def _as_written[Frame: (pd.DataFrame, pd.Series)](frame: Frame) -> Frame:
 
 
 class ReprocessRun(BatchRun):
+    decided_written = False  # the outcome of the rows cleaning decided is written (``parts_write``)
+
     def work(self, tmp_dir: Path) -> None:
         self.execute(tmp_dir)  # no file: nothing to skip, no other load of it to wait for
 
@@ -113,7 +127,13 @@ class ReprocessRun(BatchRun):
                     self.rows_written(len(part))
             else:
                 frame, selected = written
-            outcome = self.outcome_of(frame, selected, source.pk)
+            outcome = outcome_of(
+                frame,
+                selected,
+                batch_id=batch.pk,
+                source_batch_id=source.pk,
+                decided_written=self.decided_written,
+            )
             writer.commit(lambda: self.reprocess_commit(writer, outcome), on_stage=self.stage)
         except pipeline_writer.WriteAborted:
             writer.rollback()
@@ -162,30 +182,53 @@ class ReprocessRun(BatchRun):
         # in ten thousand falsely "maybe seen", each settled exactly at the end.
         seen = InvoiceIdFilter(bits=max(1 << 20, _FILTER_BITS_PER_ROW * len(rows)))
         dims, conventions = dimensions_load(), AmountConventions()
+        chunks = _chunks(rows, settings.INGEST_CHUNK_ROWS)
+        # The outcome of the rows cleaning decides is written a chunk at a time, in the batch's
+        # transaction, where the merger holds one from the start (MySQL).
+        outcome_streamed = writer.merging and not self.batch.dry_run
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
         written: list[pd.DataFrame] = []
-        for start in range(0, len(rows), settings.INGEST_CHUNK_ROWS):
-            chunk = rows.iloc[start : start + settings.INGEST_CHUNK_ROWS]
-            with self.stage_seconds.timed("read_rows"):
-                ids = records.loc[records["source_row"].isin(chunk), "rejected_id"].tolist()
-                raw = selected_rows(batch_id=source_id, record_ids=ids)[0]
-            with self.stage_seconds.timed("clean"):
-                cleaned = invoices_validate(raw[list(RAW_COLUMNS)], dims=dims, conventions=conventions)
-            frame = _as_written(pd.concat([raw[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1))
-            valid = frame["reason"].isna()
-            invoice_ids = frame.loc[valid, "clean_invoice_id"]
-            with self.stage_seconds.timed("read_facts"):
-                loaded = len(InvoicesRead(sorted(set(invoice_ids))).facts())
-            if loaded and not written:
-                return None
-            if loaded:
-                raise _InWarehouse
-            frame["dup_candidate"] = np.zeros(len(frame), dtype=np.int8)
-            frame.loc[valid, "dup_candidate"] = seen.maybe_seen(invoice_ids).astype(np.int8)
-            frame = frame[list(STAGING_COLUMNS)]
-            writer.chunk_write(frame, absent=pd.Series(True, index=frame.index))
-            written.append(frame[["source_row", "reason", "detail", "dup_candidate"]])
-            self.rows_written(len(frame))
+        # The next chunk's rows are read on a connection of their own while this one is
+        # cleaned and handed over (the lock is held: what they read stays as read).
+        reader = Lane("reader", threaded=connection.vendor == "mysql")
+        try:
+            pending = reader.submit(self._chunk_read, source_id, records, chunks[0])
+            for following in [*chunks[1:], None]:
+                raw = pending.result()
+                if following is not None:
+                    pending = reader.submit(self._chunk_read, source_id, records, following)
+                with self.stage_seconds.timed("clean"):
+                    cleaned = invoices_validate(raw[list(RAW_COLUMNS)], dims=dims, conventions=conventions)
+                frame = _as_written(pd.concat([raw[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1))
+                valid = frame["reason"].isna()
+                invoice_ids = frame.loc[valid, "clean_invoice_id"]
+                with self.stage_seconds.timed("read_facts"):
+                    loaded = len(InvoicesRead(sorted(set(invoice_ids))).facts())
+                if loaded and not written:
+                    return None
+                if loaded:
+                    raise _InWarehouse
+                frame["dup_candidate"] = np.zeros(len(frame), dtype=np.int8)
+                frame.loc[valid, "dup_candidate"] = seen.maybe_seen(invoice_ids).astype(np.int8)
+                frame = frame[list(STAGING_COLUMNS)]
+                if outcome_streamed:  # on the merger, in its wait for this chunk
+                    writer.merger_step(self._decided_write, *decided(frame, records), now)
+                writer.chunk_write(frame, absent=pd.Series(True, index=frame.index))
+                written.append(frame[["source_row", "reason", "detail", "dup_candidate"]])
+                self.rows_written(len(frame))
+        finally:
+            reader.close()  # after the read in flight, if any
+        self.decided_written = outcome_streamed
         return pd.concat(written, ignore_index=True), records
+
+    def _decided_write(self, resolved_ids: list[int], rejected: list[tuple[int, str, str]], now) -> None:
+        with self.stage_seconds.timed("db_outcome"):
+            decided_record(batch_id=self.batch.pk, resolved_ids=resolved_ids, rejected=rejected, now=now)
+
+    def _chunk_read(self, source_id: int, records: pd.DataFrame, chunk: pd.Series) -> pd.DataFrame:
+        with self.stage_seconds.timed("read_rows"):
+            ids = records.loc[records["source_row"].isin(chunk), "rejected_id"].tolist()
+            return selected_rows(batch_id=source_id, record_ids=ids)[0]
 
     def rows_prepare(self, source_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
         """The rows to stage, in the file's order; the selected ones' source rows and record
@@ -233,35 +276,6 @@ class ReprocessRun(BatchRun):
         staged["dup_candidate"] = seen
         staged = staged[list(STAGING_COLUMNS)].reset_index(drop=True)
         return staged, records, ~staged["clean_invoice_id"].isin(facts.index)
-
-    def outcome_of(self, frame: pd.DataFrame, selected: pd.DataFrame, source_id: int) -> ReprocessOutcome:
-        """What is known of the selected rows before the merge: reasons (and the details of
-        those still rejected), except the repeated ids' rows (``dup_candidate``), which the
-        merge settles; so which records are resolved."""
-        mine = frame[frame["source_row"].isin(selected["source_row"])]
-        settled = mine["dup_candidate"] == 0
-        records = selected.set_index("source_row")["rejected_id"]
-        loaded = mine.loc[settled & mine["reason"].isna(), "source_row"]
-        rejected = mine.loc[settled & mine["reason"].notna(), ["source_row", "reason", "detail"]]
-        candidates = mine.loc[~settled, "source_row"].astype(int)
-        resolved = selected["source_row"].isin(loaded)
-        return ReprocessOutcome(
-            batch_id=self.batch.pk,
-            source_batch_id=source_id,
-            resolved_ids=selected.loc[resolved, "rejected_id"].tolist(),
-            rejected=list(
-                zip(
-                    records.reindex(rejected["source_row"]).astype(int).tolist(),
-                    rejected["reason"].tolist(),
-                    rejected["detail"].tolist(),
-                    strict=True,
-                )
-            ),
-            candidate_ids=records.reindex(candidates).astype(int).tolist(),
-            candidate_rows=candidates.tolist(),
-            other_rows=selected.loc[~resolved, "source_row"].tolist(),
-            reasons_known=Counter(mine.loc[settled, "reason"].tolist()),
-        )
 
     def reprocess_commit(self, writer: pipeline_writer.BatchWriter, outcome: ReprocessOutcome) -> None:
         """Counts over the selected rows, their outcome, success: in the merge's transaction."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ingestion.pipeline.generate import invoice_file_generate
@@ -490,3 +491,65 @@ def test_rows_written_a_chunk_at_a_time_settle_as_the_whole_selection(tmp_path, 
     warehouse_clear()
     load(fixed)  # the customer exists from the start
     assert warehouse_snapshot() == snapshot
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 10, 4_000])
+def test_the_outcome_written_a_chunk_at_a_time_equals_the_clean_load(tmp_path, settings, chunk_rows):
+    """Streamed chunks (growing from a fifth of the chunk size), each one's outcome written
+    as it goes (on MySQL, while the merger waits for it): rows that load are resolved, rows
+    that now fail a later rule keep their record with that reason and its detail, an id
+    repeated in a later chunk is the later row's duplicate. The warehouse equals a load of
+    the file with the customer known from the start."""
+    fixed = write_invoices(
+        tmp_path,
+        "INV-1,2024-01-05,C-999,New Co,Server Setup,1,10.00,10.00,Paid",
+        "INV-2,2024-01-06,C-999,New Co,Server Setup,2,10.00,25.00,Paid",  # total mismatch
+        "INV-3,2024-01-07,C-999,New Co,Server Setup,3,10.00,30.00,Paid",
+        "INV-4,2024-01-08,C-100,Acme,Server Setup,4,10.00,40.00,Paid",  # loads the first time
+        "INV-1,2024-01-09,C-999,New Co,Server Setup,5,10.00,50.00,Paid",  # a repeat of row 2
+        "INV-5,2024-02-10,C-999,New Co,Server Setup,6,10.00,60.00,Pending",
+        "INV-6,2024-02-11,C-999,New Co,Server Setup,7,10.00,71.00,Paid",  # total mismatch
+        "INV-7,2024-02-12,C-999,New Co,Server Setup,8,10.00,80.00,Paid",
+        name="fixed.csv",
+    )
+    first = load(fixed)
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    settings.INGEST_CHUNK_ROWS = chunk_rows
+    selected = list(RejectedInvoice.objects.values_list("pk", flat=True))
+
+    batch = rejected_reprocess(rejected_ids=selected)
+
+    assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
+    assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected, batch.rows_inserted) == (7, 4, 3, 4)
+    assert batch.reason_counts == {"TOTAL_MISMATCH": 2, "DUPLICATE_INVOICE_ID": 1}
+    resolved = RejectedResolution.objects.filter(batch=batch)
+    assert sorted(resolved.values_list("rejected__source_row", flat=True)) == [2, 4, 7, 9]
+    left = RejectedInvoice.objects.unresolved().order_by("source_row")
+    assert [(r.pk in selected, r.batch_id, r.source_row, r.reason) for r in left] == [
+        (True, first.pk, 3, "TOTAL_MISMATCH"),
+        (True, first.pk, 6, "DUPLICATE_INVOICE_ID"),
+        (True, first.pk, 8, "TOTAL_MISMATCH"),
+    ]
+    assert [r.detail.split(":")[0] for r in left] == [
+        "TOTAL_MISMATCH",
+        "DUPLICATE_INVOICE_ID",
+        "TOTAL_MISMATCH",
+    ]
+    assert_aggregates_match_facts()
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    load(fixed)  # the customer exists from the start
+    assert warehouse_snapshot() == snapshot
+
+
+@pytest.mark.parametrize(
+    ("rows", "size", "sizes"),
+    [(100_000, 50_000, [10_000, 20_000, 40_000, 30_000]), (7, 10, [2, 4, 1]), (3, 1, [1, 1, 1]), (0, 5, [])],
+)
+def test_the_chunks_grow_from_a_fifth_of_the_chunk_size(rows, size, sizes):
+    from ingestion.rejected.reprocess_run import _chunks
+
+    chunks = _chunks(pd.Series(range(rows)), size)
+
+    assert [len(c) for c in chunks] == sizes
+    assert [v for c in chunks for v in c] == list(range(rows))
