@@ -194,16 +194,16 @@ class ReprocessRun(BatchRun):
         try:
             pending = reader.submit(self._chunk_read, source_id, records, chunks[0])
             for following in [*chunks[1:], None]:
-                raw = pending.result()
+                raw, chunk_records = pending.result()
                 if following is not None:
                     pending = reader.submit(self._chunk_read, source_id, records, following)
                 with self.stage_seconds.timed("clean"):
                     cleaned = invoices_validate(raw[list(RAW_COLUMNS)], dims=dims, conventions=conventions)
-                frame = _as_written(pd.concat([raw[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1))
+                frame = pd.concat([raw[["source_row", *RAW_COLUMNS, "extra"]], cleaned], axis=1)
                 valid = frame["reason"].isna()
                 invoice_ids = frame.loc[valid, "clean_invoice_id"]
                 with self.stage_seconds.timed("read_facts"):
-                    loaded = len(InvoicesRead(sorted(set(invoice_ids))).facts())
+                    loaded = len(InvoicesRead(sorted(invoice_ids.drop_duplicates().tolist())).facts())
                 if loaded and not written:
                     return None
                 if loaded:
@@ -212,9 +212,9 @@ class ReprocessRun(BatchRun):
                 frame.loc[valid, "dup_candidate"] = seen.maybe_seen(invoice_ids).astype(np.int8)
                 frame = frame[list(STAGING_COLUMNS)]
                 if outcome_streamed:  # on the merger, in its wait for this chunk
-                    writer.merger_step(self._decided_write, *decided(frame, records), now)
+                    writer.merger_step(self._decided_write, *decided(frame, chunk_records), now)
                 writer.chunk_write(frame, absent=pd.Series(True, index=frame.index))
-                written.append(frame[["source_row", "reason", "detail", "dup_candidate"]])
+                written.append(_as_written(frame[["source_row", "reason", "detail", "dup_candidate"]]))
                 self.rows_written(len(frame))
         finally:
             reader.close()  # after the read in flight, if any
@@ -225,10 +225,13 @@ class ReprocessRun(BatchRun):
         with self.stage_seconds.timed("db_outcome"):
             decided_record(batch_id=self.batch.pk, resolved_ids=resolved_ids, rejected=rejected, now=now)
 
-    def _chunk_read(self, source_id: int, records: pd.DataFrame, chunk: pd.Series) -> pd.DataFrame:
+    def _chunk_read(
+        self, source_id: int, records: pd.DataFrame, chunk: pd.Series
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The chunk's rows (``selected_rows``) and their records."""
         with self.stage_seconds.timed("read_rows"):
-            ids = records.loc[records["source_row"].isin(chunk), "rejected_id"].tolist()
-            return selected_rows(batch_id=source_id, record_ids=ids)[0]
+            mine = records.loc[records["source_row"].isin(chunk)]
+            return selected_rows(batch_id=source_id, record_ids=mine["rejected_id"].tolist())[0], mine
 
     def rows_prepare(self, source_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
         """The rows to stage, in the file's order; the selected ones' source rows and record
