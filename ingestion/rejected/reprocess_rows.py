@@ -62,11 +62,10 @@ def selected_records(*, batch_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source_row", "rejected_id"]).astype("int64")
 
 
-def selected_rows(*, batch_id: int, record_ids: list[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def selected_rows(*, batch_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The selected rows (``selection_keys_fill``) of the batch still unresolved, as read:
     ``source_row``, the nine columns, ``extra`` (JSON of the file's other columns, or null)
     and ``rejected_reason``; and the ids of their records (``source_row``, ``rejected_id``).
-    ``record_ids``: those records alone (ids ``selected_records`` gave, under the lock).
 
     The text comes from the load's staging (exactly as read); from the rejected row's
     ``raw_record`` where staging no longer has the row.
@@ -74,20 +73,11 @@ def selected_rows(*, batch_id: int, record_ids: list[int] | None = None) -> tupl
     raw = ", ".join(f"s.{c}" for c in (*RAW_COLUMNS, "extra"))
     read = f"j.source_row, {raw}, j.reason, CASE WHEN s.source_row IS NULL THEN j.raw_record END, j.id"
     staged = "LEFT JOIN stg_invoices s ON s.batch_id = j.batch_id AND s.source_row = j.source_row"
-    if record_ids is None:
-        rows = rows_fetch(
-            f"SELECT {read} FROM {SELECTED_TABLE} t JOIN rejected_invoices j ON j.id = t.k {staged}"
-            f" WHERE j.batch_id = %s AND {unresolved('j')}",
-            [batch_id],
-        )
-    else:
-        rows = keys_rows(
-            f"SELECT {read} FROM (SELECT {{key}} AS k FROM {{keys}}) t"
-            f" JOIN rejected_invoices j ON j.id = t.k {staged}",
-            record_ids,
-            [],
-            text=False,
-        )
+    rows = rows_fetch(
+        f"SELECT {read} FROM {SELECTED_TABLE} t JOIN rejected_invoices j ON j.id = t.k {staged}"
+        f" WHERE j.batch_id = %s AND {unresolved('j')}",
+        [batch_id],
+    )
     columns = ["source_row", *RAW_COLUMNS, "extra", "rejected_reason", "record", "rejected_id"]
     frame = pd.DataFrame(rows, columns=columns)
     ids = frame[["source_row", "rejected_id"]].astype("int64")
@@ -102,6 +92,47 @@ def selected_rows(*, batch_id: int, record_ids: list[int] | None = None) -> tupl
         frame.drop(columns="record").sort_values("source_row", kind="stable").drop_duplicates("source_row")
     )
     return frame.astype({"source_row": "int64"}).reset_index(drop=True), ids
+
+
+def chunks_growing(rows: pd.Series, size: int) -> list[pd.Series]:
+    """``rows`` in chunks growing from a fifth of ``size`` to ``size``, doubling: the merge
+    starts on a small one, and each is written while the next, at most twice as big, is read."""
+    chunks, start, step = [], 0, max(1, size // 5)
+    while start < len(rows):
+        chunks.append(rows.iloc[start : start + step])
+        start, step = start + step, min(size, 2 * step)
+    return chunks
+
+
+def chunk_rows(*, batch_id: int, records: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``records`` (``source_row``, ``rejected_id``, read under the lock), as
+    ``selected_rows`` gives them but for ``rejected_reason``: read from the load's staging by
+    its primary key, without the rejected rows; from a rejected row's ``raw_record`` where
+    staging no longer has its row."""
+    columns = ["source_row", *RAW_COLUMNS, "extra"]
+    rows = keys_rows(
+        f"SELECT {', '.join(f's.{c}' for c in columns)} FROM (SELECT {{key}} AS k FROM {{keys}}) t"
+        f" JOIN stg_invoices s ON s.batch_id = {int(batch_id)} AND s.source_row = t.k",
+        records["source_row"].drop_duplicates().tolist(),
+        [],
+        text=False,
+    )
+    frame = pd.DataFrame(rows, columns=columns)
+    unstaged = records.loc[~records["source_row"].isin(frame["source_row"]), "rejected_id"].tolist()
+    if unstaged:
+        read = keys_rows(
+            "SELECT j.source_row, j.raw_record FROM (SELECT {key} AS k FROM {keys}) t"
+            " JOIN rejected_invoices j ON j.id = t.k",
+            unstaged,
+            [],
+            text=False,
+        )
+        frame = pd.concat(
+            [frame, pd.DataFrame([(row, *_raw_of_record(raw)) for row, raw in read], columns=columns)]
+        )
+    frame[list(RAW_COLUMNS)] = frame[list(RAW_COLUMNS)].fillna("")
+    frame = frame.sort_values("source_row", kind="stable").drop_duplicates("source_row")
+    return frame.astype({"source_row": "int64"}).reset_index(drop=True)
 
 
 def staging_kept(batch_id: int) -> bool:

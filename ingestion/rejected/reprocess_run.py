@@ -51,6 +51,8 @@ from ingestion.rejected.reprocess_outcome import ReprocessOutcome, decided, deci
 from ingestion.rejected.reprocess_rows import (
     FACT_OF_CLEAN,
     InvoicesRead,
+    chunk_rows,
+    chunks_growing,
     selected_records,
     selected_rows,
     staging_kept,
@@ -70,16 +72,6 @@ _FILTER_BITS_PER_ROW = 32
 
 class _InWarehouse(Exception):
     """A chunk after the first names an invoice the warehouse has (see ``parts_write``)."""
-
-
-def _chunks(rows: pd.Series, size: int) -> list[pd.Series]:
-    """``rows`` in chunks growing from a fifth of ``size`` to ``size``, doubling: the merge
-    starts on a small one, and each is written while the next, at most twice as big, is read."""
-    chunks, start, step = [], 0, max(1, size // 5)
-    while start < len(rows):
-        chunks.append(rows.iloc[start : start + step])
-        start, step = start + step, min(size, 2 * step)
-    return chunks
 
 
 def _as_written[Frame: (pd.DataFrame, pd.Series)](frame: Frame) -> Frame:
@@ -182,7 +174,7 @@ class ReprocessRun(BatchRun):
         # in ten thousand falsely "maybe seen", each settled exactly at the end.
         seen = InvoiceIdFilter(bits=max(1 << 20, _FILTER_BITS_PER_ROW * len(rows)))
         dims, conventions = dimensions_load(), AmountConventions()
-        chunks = _chunks(rows, settings.INGEST_CHUNK_ROWS)
+        chunks = chunks_growing(rows, settings.INGEST_CHUNK_ROWS)
         # The outcome of the rows cleaning decides is written a chunk at a time, in the batch's
         # transaction, where the merger holds one from the start (MySQL).
         outcome_streamed = writer.merging and not self.batch.dry_run
@@ -228,10 +220,10 @@ class ReprocessRun(BatchRun):
     def _chunk_read(
         self, source_id: int, records: pd.DataFrame, chunk: pd.Series
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The chunk's rows (``selected_rows``) and their records."""
+        """The chunk's rows (``chunk_rows``) and their records."""
         with self.stage_seconds.timed("read_rows"):
             mine = records.loc[records["source_row"].isin(chunk)]
-            return selected_rows(batch_id=source_id, record_ids=mine["rejected_id"].tolist())[0], mine
+            return chunk_rows(batch_id=source_id, records=mine), mine
 
     def rows_prepare(self, source_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
         """The rows to stage, in the file's order; the selected ones' source rows and record

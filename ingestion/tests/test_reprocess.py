@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from django.utils import timezone
 
+from ingestion.pipeline.columns import RAW_COLUMNS
 from ingestion.pipeline.generate import invoice_file_generate
 from ingestion.rejected.reprocess import NOTHING_TO_REPROCESS, reprocess_batches_create
 from ingestion.tests.files import ingest, write_invoices
@@ -547,9 +550,46 @@ def test_the_outcome_written_a_chunk_at_a_time_equals_the_clean_load(tmp_path, s
     [(100_000, 50_000, [10_000, 20_000, 40_000, 30_000]), (7, 10, [2, 4, 1]), (3, 1, [1, 1, 1]), (0, 5, [])],
 )
 def test_the_chunks_grow_from_a_fifth_of_the_chunk_size(rows, size, sizes):
-    from ingestion.rejected.reprocess_run import _chunks
+    from ingestion.rejected.reprocess_rows import chunks_growing
 
-    chunks = _chunks(pd.Series(range(rows)), size)
+    chunks = chunks_growing(pd.Series(range(rows)), size)
 
     assert [len(c) for c in chunks] == sizes
     assert [v for c in chunks for v in c] == list(range(rows))
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 4_000])
+def test_rows_whose_staging_was_pruned_are_read_from_their_rejected_records(tmp_path, settings, chunk_rows):
+    """Retention removed the load's staging: the rows come from each rejected row's
+    ``raw_record`` (the file's extra columns with them), chunk by chunk or whole, and settle
+    as a load of the file with the fix in place would have: the rows that load, and those
+    still failing with their raw record unchanged."""
+    from ingestion.batches.services import staging_prune
+    from warehouse.models import StagingInvoice
+
+    columns = (*RAW_COLUMNS, "region")
+    fixed = write_invoices(
+        tmp_path,
+        ("INV-1", "2024-01-05", "C-999", "New Co", "Server Setup", "1", "10.00", "10.00", "Paid", "North"),
+        ("INV-2", "2024-01-06", "C-999", "New Co", "Server Setup", "2", "10.00", "25.00", "Paid", "South"),
+        ("INV-3", "2024-01-07", "C-100", "Acme", "Server Setup", "3", "10.00", "30.00", "Paid", ""),
+        ("INV-4", "2024-01-08", "C-999", "New Co", "Server Setup", "4", "10.00", "40.00", "Paid", "East"),
+        name="fixed.csv",
+        columns=columns,
+    )
+    load(fixed)
+    assert staging_prune(ended_before=timezone.now() + dt.timedelta(days=1))[1] > 0
+    assert not StagingInvoice.objects.exists()
+    Customer.objects.create(customer_id="C-999", customer_name="New Co")
+    settings.INGEST_CHUNK_ROWS = chunk_rows
+
+    batch = rejected_reprocess(rejected_ids=RejectedInvoice.objects.values_list("pk", flat=True))
+
+    assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
+    assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected) == (3, 2, 1)
+    assert RejectedInvoice.objects.unresolved().get().raw_record["region"] == "South"
+    assert_aggregates_match_facts()
+    snapshot = warehouse_snapshot()
+    warehouse_clear()
+    load(fixed)  # the customer exists from the start
+    assert warehouse_snapshot() == snapshot

@@ -151,7 +151,7 @@ def test_a_connection_lost_between_two_chunks_rolls_the_whole_reprocessing_back(
     batch = _queued(ids)
     settings.INGEST_CHUNK_ROWS = 50
     reads, killed = [], []
-    read = reprocess_run.selected_rows
+    read = reprocess_run.chunk_rows
 
     def killed_on_the_second_chunk(**kwargs):
         reads.append(kwargs)
@@ -165,7 +165,7 @@ def test_a_connection_lost_between_two_chunks_rolls_the_whole_reprocessing_back(
                 killer.close()
         return read(**kwargs)
 
-    monkeypatch.setattr(reprocess_run, "selected_rows", killed_on_the_second_chunk)
+    monkeypatch.setattr(reprocess_run, "chunk_rows", killed_on_the_second_chunk)
     with pytest.raises(BatchRetry):
         invoice_file_ingest(batch_id=batch.pk, retry_transient=True)
 
@@ -176,7 +176,7 @@ def test_a_connection_lost_between_two_chunks_rolls_the_whole_reprocessing_back(
     assert warehouse_snapshot() == before
     assert_aggregates_match_facts()
 
-    monkeypatch.setattr(reprocess_run, "selected_rows", read)
+    monkeypatch.setattr(reprocess_run, "chunk_rows", read)
     result = invoice_file_ingest(batch_id=batch.pk)
 
     assert result.status == "succeeded", result.error
