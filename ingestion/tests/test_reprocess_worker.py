@@ -74,3 +74,50 @@ def test_the_admin_action_answers_at_once_with_the_batch_to_follow(admin_client,
     workers()
     wait_for(batch, finished, every=0.1)
     assert (batch.status, batch.rows_loaded) == ("succeeded", 2)
+
+
+def test_a_worker_killed_mid_reprocessing_converges_to_one_reprocessing(tmp_path, workers, broker):
+    """The only worker SIGKILLed while it streams a re-processing's chunks (three connections
+    open, a transaction with chunks and their outcome in it): nothing of the batch is left,
+    and a new worker, once the lease expired, re-processes the rows as one run would."""
+    from django.utils import timezone
+
+    from ingestion.pipeline.generate import invoice_file_generate
+    from ingestion.rejected.reprocess import reprocess_batches_create
+    from ingestion.tests.test_worker import ROWS as FILE_ROWS
+    from warehouse.models import RejectedResolution
+    from warehouse.tests.checks import warehouse_clear, warehouse_snapshot
+
+    path = invoice_file_generate(path=tmp_path / "fix.csv", rows=FILE_ROWS, seed=41)
+    text = path.read_text()
+    for n in range(1, 5):  # four customers' rows name ids the warehouse lacks
+        text = text.replace(f",C-10{n},", f",C-12{n},")
+    path.write_text(text)
+    load = ingest(path)
+    unknown = RejectedInvoice.objects.filter(reason="UNKNOWN_CUSTOMER")
+    assert unknown.count() > 4_000  # many chunks of the workers' size
+    for n in range(1, 5):
+        Customer.objects.create(customer_id=f"C-12{n}", customer_name=f"New {n}")
+    before = Invoice.objects.count()
+    (only,) = workers(1)
+
+    [batch] = reprocess_batches_create(rejected_ids=list(unknown.values_list("pk", flat=True)))
+    wait_for(batch, lambda b: b.status == "running" and b.rows_done >= 2_000, every=0.02)
+    only.kill()  # SIGKILL: no ack, no cleanup, an open transaction
+
+    batch.refresh_from_db()
+    assert batch.status == LoadBatch.Status.RUNNING
+    assert Invoice.objects.count() == before  # nothing of the batch was committed
+    assert not RejectedResolution.objects.exists()
+    wait_for(batch, lambda b: b.lease_expires_at < timezone.now(), every=0.2, timeout=30)
+    workers(1)
+    wait_for(batch, finished, every=0.2)
+    assert batch.status == LoadBatch.Status.SUCCEEDED, batch.error
+    assert RejectedResolution.objects.filter(batch=batch).count() == batch.rows_loaded > 4_000
+    assert_aggregates_match_facts()
+    snapshot = warehouse_snapshot()
+
+    warehouse_clear()
+    clean = ingest(path)  # the customers known from the start
+    assert clean.status == "succeeded" and clean.pk != load.pk
+    assert warehouse_snapshot() == snapshot
