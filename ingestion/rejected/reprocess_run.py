@@ -81,8 +81,6 @@ def _as_written[Frame: (pd.DataFrame, pd.Series)](frame: Frame) -> Frame:
 
 
 class ReprocessRun(BatchRun):
-    decided_written = False  # the outcome of the rows cleaning decided is written (``parts_write``)
-
     def work(self, tmp_dir: Path) -> None:
         self.execute(tmp_dir)  # no file: nothing to skip, no other load of it to wait for
 
@@ -124,7 +122,7 @@ class ReprocessRun(BatchRun):
                 selected,
                 batch_id=batch.pk,
                 source_batch_id=source.pk,
-                decided_written=self.decided_written,
+                decided_written=written is not None and self.outcome_streams(writer),
             )
             writer.commit(lambda: self.reprocess_commit(writer, outcome), on_stage=self.stage)
         except pipeline_writer.WriteAborted:
@@ -175,9 +173,7 @@ class ReprocessRun(BatchRun):
         seen = InvoiceIdFilter(bits=max(1 << 20, _FILTER_BITS_PER_ROW * len(rows)))
         dims, conventions = dimensions_load(), AmountConventions()
         chunks = chunks_growing(rows, settings.INGEST_CHUNK_ROWS)
-        # The outcome of the rows cleaning decides is written a chunk at a time, in the batch's
-        # transaction, where the merger holds one from the start (MySQL).
-        outcome_streamed = writer.merging and not self.batch.dry_run
+        outcome_streamed = self.outcome_streams(writer)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         written: list[pd.DataFrame] = []
         # The next chunk's rows are read on a connection of their own while this one is
@@ -210,8 +206,12 @@ class ReprocessRun(BatchRun):
                 self.rows_written(len(frame))
         finally:
             reader.close()  # after the read in flight, if any
-        self.decided_written = outcome_streamed
         return pd.concat(written, ignore_index=True), records
+
+    def outcome_streams(self, writer: pipeline_writer.BatchWriter) -> bool:
+        """The outcome of the rows cleaning decides is written a chunk at a time (``parts_write``),
+        in the batch's transaction, where the merger holds one from the start (MySQL)."""
+        return writer.merging and not self.batch.dry_run
 
     def _decided_write(self, resolved_ids: list[int], rejected: list[tuple[int, str, str]], now) -> None:
         with self.stage_seconds.timed("db_outcome"):
