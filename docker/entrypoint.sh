@@ -20,8 +20,12 @@ case "${1:-web}" in
     # connections evenly over them; with one shared socket, whichever worker woke first took
     # most of the kept-alive connections (measured: 33, 14 and 3 of 50) and its queue was the
     # latency's tail (docs/performance.md).
-    exec gunicorn config.wsgi:application --bind "${WEB_BIND:-0.0.0.0:8000}" --workers "${WEB_CONCURRENCY:-3}" \
-      --worker-class gthread --threads "${WEB_THREADS:-4}" --timeout 120 --reuse-port
+    # Two workers, one a core of the 2-core host the image is sized for (a worker's Python runs
+    # on one core at a time); six threads each cover the waits on the database and Redis. A
+    # third worker on two cores added switching and a third, unevenly filled, queue: a longer
+    # tail for the same answers (docs/performance.md). More cores: one worker each.
+    exec gunicorn config.wsgi:application --bind "${WEB_BIND:-0.0.0.0:8000}" --workers "${WEB_CONCURRENCY:-2}" \
+      --worker-class gthread --threads "${WEB_THREADS:-6}" --timeout 120 --reuse-port
     ;;
   worker)
     exec celery -A config worker --loglevel INFO --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "$worker_node"
