@@ -28,7 +28,10 @@ case "${1:-web}" in
       --worker-class gthread --threads "${WEB_THREADS:-6}" --timeout 120 --reuse-port
     ;;
   worker)
-    exec celery -A config worker --loglevel INFO --concurrency "${WORKER_CONCURRENCY:-2}" --hostname "$worker_node"
+    # --without-gossip: nothing here uses worker-to-worker events, and after a broker restart
+    # celery's gossip step logged an ERROR with a traceback on every reconnection.
+    exec celery -A config worker --loglevel INFO --concurrency "${WORKER_CONCURRENCY:-2}" --without-gossip \
+      --hostname "$worker_node"
     ;;
   beat)
     # The schedule file: CELERY_BEAT_SCHEDULE_FILENAME (var/ by default).

@@ -57,7 +57,8 @@ def process_env(**settings: str) -> dict:
 class Worker:
     """One worker process (``--pool=solo`` unless ``pool``, ``-c concurrency``) with ``settings``
     over ``DEFAULTS``; stopped or killed by its own pid. ``env`` replaces the test database's
-    environment (a worker on another database or broker)."""
+    environment (a worker on another database or broker). ``image``: started as the Docker
+    image starts it (``docker/entrypoint.sh worker``: prefork, ``-c concurrency``, its options)."""
 
     def __init__(
         self,
@@ -67,30 +68,33 @@ class Worker:
         pool: str = "solo",
         concurrency: int = 1,
         env: dict | None = None,
+        image: bool = False,
         **settings: str,
     ):
         celery = Path(sys.executable).with_name("celery")
         self.log_path = log
         self.log = open(log, "ab")  # noqa: SIM115 (open for the worker's lifetime, closed in stop())
         beat_args = ["-B", "--schedule", str(beat)] if beat else []
+        command = [
+            str(celery),
+            "-A",
+            "config",
+            "worker",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            *beat_args,
+        ]
+        environment = {**(env or process_env()), **DEFAULTS, **settings}
+        if image:
+            command = ["sh", str(ROOT / "docker" / "entrypoint.sh"), "worker"]
+            path = f"{celery.parent}{os.pathsep}{environment.get('PATH', '')}"
+            environment.update(WORKER_CONCURRENCY=str(concurrency), PATH=path)
         self.proc = subprocess.Popen(
-            [
-                str(celery),
-                "-A",
-                "config",
-                "worker",
-                f"--pool={pool}",
-                f"--concurrency={concurrency}",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                *beat_args,
-            ],
-            cwd=ROOT,
-            env={**(env or process_env()), **DEFAULTS, **settings},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            command, cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT
         )
 
     @property
