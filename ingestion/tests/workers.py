@@ -144,6 +144,7 @@ class Fleet:
                     pool="solo",
                     concurrency=1,
                     env=None,
+                    image=False,
                     **settings,
                 )
             )
