@@ -4,7 +4,9 @@ An upload endpoint (the admin upload, ``POST /api/batches/``, every admin import
 to ``upload_request_max_bytes()``; any other URL ``REQUEST_MAX_BYTES``. Two checks:
 
 - ``RequestSizeMiddleware`` (before anything reads ``request.POST``) answers 413 when the
-  declared ``Content-Length`` is over the URL's limit: nothing of the body is read.
+  declared ``Content-Length`` is over the URL's limit: nothing of the body is read. A body
+  sent in chunks without a length (``Transfer-Encoding: chunked``) is answered 411: Django
+  reads no body a request does not declare, so the view would see an empty one.
 - ``BodyCapUploadHandler`` (the first upload handler) counts the file bytes as they stream
   and stops past the limit whatever the request declared (an ASGI server, a body without
   a length): the other handlers' temporary file is removed and ``RequestBodyTooLarge``
@@ -31,6 +33,7 @@ from django.views import defaults
 logger = logging.getLogger(__name__)
 
 BODY_TOO_LARGE = "the request is larger than the limit of {limit} for this address"
+LENGTH_REQUIRED = "send the body with a Content-Length: a body sent in chunks without one is not read"
 # Upload endpoints other than the admin's imports (found in the admin registry).
 UPLOAD_URL_NAMES = frozenset({"admin:warehouse_loadbatch_upload", "api:batches", "api:batch_upload"})
 
@@ -69,16 +72,21 @@ def body_limit(path_info: str) -> int:
     return settings.REQUEST_MAX_BYTES
 
 
-def too_large_response(request, limit: int) -> HttpResponse:
-    message = BODY_TOO_LARGE.format(limit=filesizeformat(limit))
+def _body_refused(request, message: str, status: int) -> HttpResponse:
+    """The body is not read: the answer closes the connection (the client may still send)."""
     logger.warning("%s %s: %s", request.method, request.path, message)
     if request.path_info.startswith("/api/"):
-        return JsonResponse({"error": message}, status=413, headers={"Connection": "close"})
-    return HttpResponse(message, status=413, content_type="text/plain", headers={"Connection": "close"})
+        return JsonResponse({"error": message}, status=status, headers={"Connection": "close"})
+    return HttpResponse(message, status=status, content_type="text/plain", headers={"Connection": "close"})
+
+
+def too_large_response(request, limit: int) -> HttpResponse:
+    return _body_refused(request, BODY_TOO_LARGE.format(limit=filesizeformat(limit)), 413)
 
 
 class RequestSizeMiddleware:
-    """413 for a declared body over the URL's limit, before anything reads it."""
+    """413 for a declared body over the URL's limit, 411 for a body without a length, before
+    anything reads it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -92,6 +100,8 @@ class RequestSizeMiddleware:
             limit = body_limit(request.path_info)
             if declared > limit:
                 return too_large_response(request, limit)
+        elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return _body_refused(request, LENGTH_REQUIRED, 411)
         return self.get_response(request)
 
 

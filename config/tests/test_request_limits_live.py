@@ -115,13 +115,16 @@ def test_a_one_gib_body_is_refused_before_it_is_read(gunicorn, path):
     assert rss_growth < 50 * 2**20
 
 
-def test_a_chunked_body_without_a_length_is_not_read(gunicorn):
-    """Django reads no body a request does not declare: answered at once, nothing spooled."""
+@pytest.mark.parametrize("path", ["/admin/login/", "/api/batches/", "/api/rejected/reprocess/"])
+def test_a_chunked_body_without_a_length_is_refused_unread_saying_so(gunicorn, path):
+    """Django reads no body a request does not declare: answered at once (411, saying what to
+    send, not the error of an empty body), nothing spooled."""
     port, spool, worker = gunicorn
     rss_before = worker.memory_info().rss
-    answer, sent, spooled = _send_until_answered(port, "/admin/login/", spool, chunked=True)
+    answer, sent, spooled = _send_until_answered(port, path, spool, chunked=True)
     rss_growth = worker.memory_info().rss - rss_before
-    assert answer.startswith(b"HTTP/1.1 4"), answer[:200]  # no CSRF token in an empty form
+    assert answer.startswith(b"HTTP/1.1 411"), answer[:200]
+    assert b"send the body with a Content-Length" in answer
     assert sent < 64 * 2**20
     assert spooled == 0
     assert rss_growth < 50 * 2**20
