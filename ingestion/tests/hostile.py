@@ -86,6 +86,32 @@ def xlsx_one_huge_cell(folder: Path, size: int = 1_150_000_000) -> Path:
     return _xlsx_write(folder / "one-huge-cell.xlsx", parts())
 
 
+# A sheet's XML, rejected as a whole: name -> (its DOCTYPE, the second row's cells).
+_ENTITY_LEVELS = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 9))
+SHEET_XML_HOSTILE = {
+    # "billion laughs": one cell naming an entity that expands to 10^8 x 100 bytes
+    "entity-bomb": (
+        f'<!DOCTYPE worksheet [<!ENTITY e0 "{"A" * 100}">{_ENTITY_LEVELS}]>',
+        '<c r="A2" t="inlineStr"><is><t>&e8;</t></is></c>',
+    ),
+    # an external entity naming a file of the machine: never read
+    "external-entity": (
+        '<!DOCTYPE worksheet [<!ENTITY secret SYSTEM "file:///etc/hostname">]>',
+        '<c r="A2" t="inlineStr"><is><t>&secret;</t></is></c>',
+    ),
+    "malformed": ("", '<c r="A2" t="inlineStr"><is><t>INV-1</t></is></c><c r="B2"'),
+    "not-a-number": ("", '<c r="A2" t="n"><v>twelve</v></c>'),
+}
+
+
+def xlsx_sheet_xml(folder: Path, name: str) -> Path:
+    """A small XLSX whose sheet XML is ``SHEET_XML_HOSTILE[name]``: a header, then that row."""
+    doctype, cells = SHEET_XML_HOSTILE[name]
+    start = _SHEET_START.replace("?>", "?>" + doctype, 1)
+    sheet = [start + _inline_row(1, HEADER.split(",")), f'<row r="2">{cells}</row>', _SHEET_END]
+    return _xlsx_write(folder / f"{name}.xlsx", iter(sheet))
+
+
 def xlsx_blank_rows(folder: Path, size: int = 1_150_000_000, *, numbered: bool = True) -> Path:
     """An XLSX holding ``size`` bytes of blank (styled, empty) rows under a header.
 

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from ingestion.pipeline import errors
 from ingestion.pipeline.columns import RAW_COLUMNS
 from ingestion.pipeline.extract import FileFormat, chunks_read, file_format_detect, header_map
+from ingestion.tests import hostile
 from ingestion.tests.files import invoices_csv, write_invoices
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -512,6 +513,16 @@ def test_corrupt_xlsx():
     message = rejected(fixture("invoices-corrupt.xlsx"))
     assert message.startswith(errors.FILE_BAD_XLSX.format(error=""))
     assert message == errors.FILE_BAD_XLSX.format(error="File is not a zip file")
+
+
+@pytest.mark.parametrize("name", hostile.SHEET_XML_HOSTILE)
+def test_a_sheet_whose_xml_is_hostile_or_broken_is_refused_saying_why(tmp_path, name):
+    """Past the workbook's opening, a sheet's XML that cannot be read (an entity bomb, an
+    external entity, malformed XML, a number cell holding text) is the file's one-line
+    error, not an unexpected one."""
+    message = rejected(hostile.xlsx_sheet_xml(tmp_path, name))
+    assert message.startswith(errors.FILE_BAD_XLSX.format(error="")), message  # (an entity resolved
+    # from a file would have loaded as the row's invoice id: no error at all)
 
 
 def test_zip_that_is_not_a_workbook(tmp_path):

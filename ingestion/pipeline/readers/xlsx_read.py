@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+from lxml import etree
 
 from ingestion.pipeline import errors
 from ingestion.pipeline.readers.options import ReadOptions
@@ -46,7 +47,6 @@ def _openpyxl_rows(worksheet, merges) -> Iterator[tuple[int, list]]:
     Formulas without a saved result read as ``=formula``; rows with no value are not
     parsed cell by cell (a sheet of blank, formatted rows costs only its XML).
     """
-    from lxml import etree
     from openpyxl.worksheet._reader import FORMULA_TAG, ROW_TAG, VALUE_TAG, WorkSheetParser
     from openpyxl.xml.constants import SHEET_MAIN_NS
 
@@ -57,7 +57,11 @@ def _openpyxl_rows(worksheet, merges) -> Iterator[tuple[int, list]]:
         col_counter: int
 
         def parse_cell(self, element):
-            cell = super().parse_cell(element)
+            try:
+                cell = super().parse_cell(element)
+            except (ValueError, TypeError) as exc:  # e.g. a number cell whose value is not one
+                problem = f"cell {element.get('r') or '?'}: {exc}"
+                raise errors.FileRejected(errors.FILE_BAD_XLSX.format(error=problem)) from None
             if cell["value"] is None and element.find(FORMULA_TAG) is not None:
                 if not element.findtext(VALUE_TAG):
                     formula = element.findtext(FORMULA_TAG) or "(shared formula)"
@@ -143,6 +147,9 @@ def xlsx_chunks(path: Path, fmt, options: ReadOptions) -> Iterator[pd.DataFrame]
         sheet = sheets[sheet_choose([s.title for s in sheets], non_empty, options)]
         merges = _xlsx_merges(book._archive, sheet._worksheet_path)
         yield from workbook_frames(_openpyxl_rows(sheet, merges), options)
+    except (etree.LxmlError, zipfile.BadZipFile) as exc:  # a sheet's XML malformed, or refused
+        # (an entity expanding past libxml2's limit; an external entity, never resolved)
+        raise errors.FileRejected(errors.FILE_BAD_XLSX.format(error=exc)) from None
     finally:
         book.close()
         handle.close()
