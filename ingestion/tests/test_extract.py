@@ -519,10 +519,10 @@ def test_corrupt_xlsx():
 def test_a_sheet_whose_xml_is_hostile_or_broken_is_refused_saying_why(tmp_path, name):
     """Past the workbook's opening, a sheet's XML that cannot be read (an entity bomb, an
     external entity, malformed XML, a number cell holding text) is the file's one-line
-    error, not an unexpected one."""
+    error, not an unexpected one. (An external entity read from its file would have loaded as
+    the row's invoice id: no error at all.)"""
     message = rejected(hostile.xlsx_sheet_xml(tmp_path, name))
-    assert message.startswith(errors.FILE_BAD_XLSX.format(error="")), message  # (an entity resolved
-    # from a file would have loaded as the row's invoice id: no error at all)
+    assert message.startswith(errors.FILE_BAD_XLSX.format(error="")), message
 
 
 def test_zip_that_is_not_a_workbook(tmp_path):
