@@ -1,12 +1,29 @@
-"""A number in the request too large for the database is a bad request, not a server error."""
+"""Database errors a request can meet that are not the program's fault: answered in one line.
+
+Every such answer (and the request-size refusals, ``config.request_limits``) has one shape:
+JSON ``{"error": ...}`` under ``/api/``, plain text elsewhere (``refusal``).
+"""
 
 import logging
 
-from django.http import HttpResponseBadRequest
+from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
+from django.http import HttpResponse, JsonResponse
+
+from config.cli import database_mistake
 
 logger = logging.getLogger(__name__)
 
 NUMBER_TOO_LARGE = "a number in the request is too large"
+DATABASE_UNAVAILABLE = "the database is not available at the moment; try again shortly"
+RETRY_AFTER_SECONDS = 10
+
+
+def refusal(request, message: str, status: int, headers: dict | None = None) -> HttpResponse:
+    """``message`` answered with ``status``: JSON under ``/api/``, plain text elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": message}, status=status, headers=headers)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8", headers=headers)
 
 
 class NumberTooLargeMiddleware:
@@ -23,5 +40,27 @@ class NumberTooLargeMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, OverflowError) and "too large to convert to SQLite" in str(exception):
             logger.info("%s: %s", request.path, exception)
-            return HttpResponseBadRequest(NUMBER_TOO_LARGE, content_type="text/plain")
+            return refusal(request, NUMBER_TOO_LARGE, 400)
         return None
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that cannot be reached (stopped, restarting, refusing logins) or is not
+    migrated answers 503 with ``Retry-After``, and the log gets the one line that names the
+    cause (``config.cli.database_mistake``), not a traceback: it is the operator's to fix,
+    not a fault of the program. Any other database error is still a 500 with its traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DatabaseError) or (line := database_mistake(exception)) is None:
+            return None
+        logger.error("%s %s: %s", request.method, request.path, line)
+        # Who asked cannot be read either: the request's log line (``LOG_REQUESTS``) would try
+        # again, outside any view, and turn this answer into a 500.
+        request.user = AnonymousUser()
+        return refusal(request, DATABASE_UNAVAILABLE, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -25,10 +25,12 @@ from functools import cache
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 from django.views import defaults
+
+from config.middleware import refusal
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +77,7 @@ def body_limit(path_info: str) -> int:
 def _body_refused(request, message: str, status: int) -> HttpResponse:
     """The body is not read: the answer closes the connection (the client may still send)."""
     logger.warning("%s %s: %s", request.method, request.path, message)
-    if request.path_info.startswith("/api/"):
-        return JsonResponse({"error": message}, status=status, headers={"Connection": "close"})
-    return HttpResponse(message, status=status, content_type="text/plain", headers={"Connection": "close"})
+    return refusal(request, message, status, {"Connection": "close"})
 
 
 def too_large_response(request, limit: int) -> HttpResponse:
