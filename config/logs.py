@@ -55,6 +55,21 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class ClientErrorFilter(logging.Filter):
+    """A request refused for the client's mistake (Django's lines with a 4xx ``status_code``:
+    a Host not allowed, a permission missing, a page not found) is one WARNING line without a
+    traceback: it is no fault of the server, and a scanner sending bad Host headers made an
+    ERROR with a traceback of each request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            record.exc_info, record.exc_text = None, None
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class TextFormatter(logging.Formatter):
     """Readable lines for development: the usual format plus ``[request_id=... batch_id=...]``."""
 
@@ -71,7 +86,7 @@ def logging_config(*, text: bool, level: str, log_dir: str, max_bytes: int, back
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "text" if text else "json",
-            "filters": ["context"],
+            "filters": ["context", "client_errors"],
         }
     }
     if log_dir:
@@ -83,12 +98,12 @@ def logging_config(*, text: bool, level: str, log_dir: str, max_bytes: int, back
             "maxBytes": max_bytes,
             "backupCount": backups,
             "formatter": "text" if text else "json",
-            "filters": ["context"],
+            "filters": ["context", "client_errors"],
         }
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": ContextFilter}},
+        "filters": {"context": {"()": ContextFilter}, "client_errors": {"()": ClientErrorFilter}},
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",

@@ -1,7 +1,9 @@
-"""Database errors a request can meet that are not the program's fault: answered in one line.
+"""Requests the program cannot answer as asked, that are not its fault: an address that does
+not exist, a number too large for the database, a database that cannot be reached.
 
 Every such answer (and the request-size refusals, ``config.request_limits``) has one shape:
-JSON ``{"error": ...}`` under ``/api/``, plain text elsewhere (``refusal``).
+JSON ``{"error": ...}`` under ``/api/``, plain text elsewhere (``refusal``), but for the pages'
+404, Django's page.
 """
 
 import logging
@@ -9,12 +11,14 @@ import logging
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
+from django.views import defaults
 
 from config.cli import database_mistake
 
 logger = logging.getLogger(__name__)
 
 NUMBER_TOO_LARGE = "a number in the request is too large"
+NOT_FOUND = "no such address"
 DATABASE_UNAVAILABLE = "the database is not available at the moment; try again shortly"
 RETRY_AFTER_SECONDS = 10
 
@@ -24,6 +28,13 @@ def refusal(request, message: str, status: int, headers: dict | None = None) -> 
     if request.path_info.startswith("/api/"):
         return JsonResponse({"error": message}, status=status, headers=headers)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8", headers=headers)
+
+
+def not_found(request, exception):
+    """``handler404``: under ``/api/``, JSON like every other API answer; elsewhere Django's page."""
+    if request.path_info.startswith("/api/"):
+        return refusal(request, NOT_FOUND, 404)
+    return defaults.page_not_found(request, exception)
 
 
 class NumberTooLargeMiddleware:

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
+from config.middleware import NOT_FOUND
 from dashboard.charts import CHARTS
 from dashboard.forms import DATE_OUT_OF_RANGE
 from warehouse.exports import EXPORT_BAD_FILTERS
@@ -116,6 +117,14 @@ def test_the_batch_endpoints(reader):
     assert server_errors(reader, "/api/batches/", ("limit",)) == {}
     for batch_id in ("0", "99999999999999999999999999", "9" * 400):
         assert reader.get(f"/api/batches/{batch_id}/").status_code == 404
+
+
+def test_an_address_the_api_lacks_answers_404_in_json_a_page_it_lacks_in_html(reader):
+    for url in ("/api/no-such-thing/", "/api/sells/kpis/extra/", "/api/%00/"):
+        response = reader.get(url)
+        assert (response.status_code, response.json()) == (404, {"error": NOT_FOUND}), url
+    page = reader.get("/visualization/no-such-page/")
+    assert (page.status_code, page["Content-Type"]) == (404, "text/html; charset=utf-8")
 
 
 @pytest.mark.parametrize("url", ["/api/sells/time/", "/api/sells/customers/", "/api/sells/kpis/"])

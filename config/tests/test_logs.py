@@ -89,3 +89,17 @@ def test_a_requests_lines_carry_the_request_id_its_response_shows(log_file):
         ),
         (made_up["X-Request-ID"], "django.request", "Not Found: /no-such-page/"),
     ]
+
+
+@pytest.mark.usefixtures("reference_data")
+def test_a_request_refused_for_the_clients_mistake_is_one_warning_line_without_a_traceback(log_file):
+    bad_host = Client().get("/admin/login/", HTTP_HOST="scanner.example")
+    no_page = Client().get("/no-such-page/")
+
+    assert (bad_host.status_code, no_page.status_code) == (400, 404)
+    refused = [line for line in json_lines(log_file.read_text()) if line["name"].startswith("django.")]
+    assert [(line["levelname"], line["name"], line["message"][:30]) for line in refused] == [
+        ("WARNING", "django.security.DisallowedHost", "Invalid HTTP_HOST header: 'sca"),
+        ("WARNING", "django.request", "Not Found: /no-such-page/"),
+    ]
+    assert not any("exc_info" in line for line in refused)
