@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 NUMBER_TOO_LARGE = "a number in the request is too large"
 NOT_FOUND = "no such address"
+SERVER_ERROR = "an unexpected error: the server's log has it under the request id {request_id}"
 DATABASE_UNAVAILABLE = "the database is not available at the moment; try again shortly"
 RETRY_AFTER_SECONDS = 10
 
@@ -35,6 +36,14 @@ def not_found(request, exception):
     if request.path_info.startswith("/api/"):
         return refusal(request, NOT_FOUND, 404)
     return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """``handler500``: under ``/api/``, JSON naming the request id its log lines carry (the
+    response's ``X-Request-ID``); elsewhere Django's page."""
+    if request.path_info.startswith("/api/"):
+        return refusal(request, SERVER_ERROR.format(request_id=getattr(request, "id", "")), 500)
+    return defaults.server_error(request)
 
 
 class NumberTooLargeMiddleware:

@@ -10,6 +10,7 @@ from dashboard.views import favicon
 lockout_admin_register(admin.site)
 handler400 = "config.request_limits.bad_request"  # a body stopped past its limit: 413
 handler404 = "config.middleware.not_found"  # JSON under /api/
+handler500 = "config.middleware.server_error"  # JSON under /api/, with the request id
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:dashboard", permanent=False)),

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
-from config.middleware import NOT_FOUND
+from config.middleware import NOT_FOUND, SERVER_ERROR
 from dashboard.charts import CHARTS
 from dashboard.forms import DATE_OUT_OF_RANGE
 from warehouse.exports import EXPORT_BAD_FILTERS
@@ -125,6 +125,18 @@ def test_an_address_the_api_lacks_answers_404_in_json_a_page_it_lacks_in_html(re
         assert (response.status_code, response.json()) == (404, {"error": NOT_FOUND}), url
     page = reader.get("/visualization/no-such-page/")
     assert (page.status_code, page["Content-Type"]) == (404, "text/html; charset=utf-8")
+
+
+@pytest.mark.urls("config.tests.urls_failing")
+def test_a_fault_of_the_program_under_the_api_answers_500_in_json_with_the_request_id(reader):
+    response = reader.get("/api/failing/")
+    request_id = response["X-Request-ID"]
+    assert (response.status_code, response.json()) == (
+        500,
+        {"error": SERVER_ERROR.format(request_id=request_id)},
+    )
+    page = reader.get("/failing/")
+    assert (page.status_code, page["Content-Type"]) == (500, "text/html; charset=utf-8")
 
 
 @pytest.mark.parametrize("url", ["/api/sells/time/", "/api/sells/customers/", "/api/sells/kpis/"])
