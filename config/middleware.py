@@ -8,10 +8,10 @@ JSON ``{"error": ...}`` under ``/api/``, plain text elsewhere (``refusal``), but
 
 import logging
 
-from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.views import defaults
+from log_request_id.middleware import RequestIDMiddleware
 
 from config.cli import database_mistake
 
@@ -24,16 +24,20 @@ DATABASE_UNAVAILABLE = "the database is not available at the moment; try again s
 RETRY_AFTER_SECONDS = 10
 
 
+def _api(request) -> bool:
+    return request.path_info.startswith("/api/")
+
+
 def refusal(request, message: str, status: int, headers: dict | None = None) -> HttpResponse:
     """``message`` answered with ``status``: JSON under ``/api/``, plain text elsewhere."""
-    if request.path_info.startswith("/api/"):
+    if _api(request):
         return JsonResponse({"error": message}, status=status, headers=headers)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8", headers=headers)
 
 
 def not_found(request, exception):
     """``handler404``: under ``/api/``, JSON like every other API answer; elsewhere Django's page."""
-    if request.path_info.startswith("/api/"):
+    if _api(request):
         return refusal(request, NOT_FOUND, 404)
     return defaults.page_not_found(request, exception)
 
@@ -41,7 +45,7 @@ def not_found(request, exception):
 def server_error(request):
     """``handler500``: under ``/api/``, JSON naming the request id its log lines carry (the
     response's ``X-Request-ID``); elsewhere Django's page."""
-    if request.path_info.startswith("/api/"):
+    if _api(request):
         return refusal(request, SERVER_ERROR.format(request_id=getattr(request, "id", "")), 500)
     return defaults.server_error(request)
 
@@ -80,7 +84,17 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, DatabaseError) or (line := database_mistake(exception)) is None:
             return None
         logger.error("%s %s: %s", request.method, request.path, line)
-        # Who asked cannot be read either: the request's log line (``LOG_REQUESTS``) would try
-        # again, outside any view, and turn this answer into a 500.
-        request.user = AnonymousUser()
         return refusal(request, DATABASE_UNAVAILABLE, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class RequestLogMiddleware(RequestIDMiddleware):
+    """django-log-request-id's middleware (the request id; one line per request naming its
+    user), whose line leaves the user out when the database cannot say who it is: reading the
+    session after the answer, outside any view, turned a 503 (or any answer that had not read
+    the user) into a 500 with a traceback while the database was down."""
+
+    def get_log_message(self, request, response):
+        try:
+            return super().get_log_message(request, response)
+        except DatabaseError:
+            return f"method={request.method} path={request.path} status={response.status_code}"

@@ -143,6 +143,8 @@ def test_while_the_database_is_down_requests_are_answered_503_in_one_line(web):
                 assert body == b'{"error": "%s"}' % DATABASE_UNAVAILABLE.encode()
             else:
                 assert body.decode() == DATABASE_UNAVAILABLE
+        # An answer that never read the user: its log line does not try to either.
+        assert _get(port, "/no-such-page/", {"Cookie": f"sessionid={cookie}"})[0] == 404
     finally:
         server.start()
     _until_up(port, cookie, token)
