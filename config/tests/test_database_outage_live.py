@@ -111,7 +111,7 @@ def _visitors(cookie: str, token: str) -> dict[str, dict]:
     }
 
 
-def _until_up(port: int, cookie: str, token: str) -> None:
+def _until_up(port: int, token: str) -> None:
     deadline = time.monotonic() + DEADLINE
     while _get(port, "/api/sells/kpis/", {"Authorization": f"Bearer {token}"})[0] != 200:
         assert time.monotonic() < deadline, "the web server did not answer"
@@ -120,7 +120,7 @@ def _until_up(port: int, cookie: str, token: str) -> None:
 
 def test_after_a_database_restart_every_request_is_answered(web):
     server, port, cookie, token, log = web
-    _until_up(port, cookie, token)
+    _until_up(port, token)
     for path, headers in _visitors(cookie, token).items():
         assert _at_once(port, path, headers) == {200: REQUESTS}, path  # each thread holds a connection
     server.stop()
@@ -132,7 +132,7 @@ def test_after_a_database_restart_every_request_is_answered(web):
 
 def test_while_the_database_is_down_requests_are_answered_503_in_one_line(web):
     server, port, cookie, token, log = web
-    _until_up(port, cookie, token)
+    _until_up(port, token)
     server.stop()
     try:
         for path, headers in _visitors(cookie, token).items():
@@ -147,7 +147,7 @@ def test_while_the_database_is_down_requests_are_answered_503_in_one_line(web):
         assert _get(port, "/no-such-page/", {"Cookie": f"sessionid={cookie}"})[0] == 404
     finally:
         server.start()
-    _until_up(port, cookie, token)
+    _until_up(port, token)
     text = log.read_text()
     assert "Traceback" not in text
     assert re.search(rf"GET /admin/warehouse/loadbatch/: database '{DATABASE}' on .* is unreachable", text)
